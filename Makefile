@@ -1,0 +1,66 @@
+# The carrier's customer-service bot. `make help` lists the targets.
+# Two environments: .venv-rasa holds only the Rasa server (Rasa 3.6 pins old SQLAlchemy and pydantic);
+# .venv holds everything of ours (backend, actions, tests, tools).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+APP_PY   := .venv/bin/python
+RASA     := .venv-rasa/bin/rasa
+MODEL    := models/carrier.tar.gz
+TRAINING := config.yml domain.yml $(shell find bot/data -name '*.yml' 2>/dev/null)
+export PYTHONPATH := $(CURDIR)
+export RASA_TELEMETRY_ENABLED := false
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: help install run chat train test lint format bench eval clean
+
+help: ## List the targets and the environment each uses
+	@echo "make <target>   (the first run installs what is missing; later runs start at once)"
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-9s %s\n", $$1, $$2}'
+
+install: .venv/.stamp .venv-rasa/.stamp ## Create both virtual environments from the pinned locks
+
+.venv/.stamp: requirements/app.lock scripts/find-python310.sh
+	@test -x .venv/bin/python || $$(scripts/find-python310.sh) -m venv .venv
+	.venv/bin/pip install --quiet --disable-pip-version-check -r requirements/app.lock
+	@touch $@
+
+.venv-rasa/.stamp: requirements/rasa.lock scripts/find-python310.sh
+	@test -x .venv-rasa/bin/python || $$(scripts/find-python310.sh) -m venv .venv-rasa
+	.venv-rasa/bin/pip install --quiet --disable-pip-version-check -r requirements/rasa.lock
+	@touch $@
+
+train: $(MODEL) ## Train the Rasa model when data, domain or config changed (.venv-rasa)
+
+$(MODEL): $(TRAINING) .venv-rasa/.stamp
+	$(RASA) train --config config.yml --domain domain.yml --data bot/data --out models \
+		--fixed-model-name carrier
+	@touch $@
+
+run: install train ## Start Rasa, the action server and the backend on SQLite; print the URLs
+	$(APP_PY) -m tools.stack run
+
+chat: install train ## Talk to the bot in this terminal over the REST channel (starts it if needed)
+	$(APP_PY) -m tools.chat
+
+test: install train ## Run every test: unit, training-data checks, test stories, end-to-end (.venv)
+	$(APP_PY) -m pytest
+
+lint: .venv/.stamp ## ruff and mypy over our code (.venv)
+	.venv/bin/ruff check backend bot tools tests
+	.venv/bin/ruff format --check backend bot tools tests
+	.venv/bin/mypy backend bot tools
+
+format: .venv/.stamp ## Apply ruff's formatting and safe fixes (.venv)
+	.venv/bin/ruff check --fix backend bot tools tests
+	.venv/bin/ruff format backend bot tools tests
+
+bench: install train ## Latency, throughput and memory against Rasa's starter bot; training time
+	$(APP_PY) -m tools.bench
+
+eval: install train ## NLU cross-validation (F1 per intent, worst confusions) and test-story results
+	$(APP_PY) -m tools.evaluate
+
+clean: ## Remove trained models, results and local databases (keeps the environments)
+	rm -rf models results var
