@@ -1,0 +1,63 @@
+"""Start-up and shut-down: settings, engine, session factory and HTTP client live for the app's lifetime."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import Engine, inspect
+from sqlalchemy.engine import make_url
+
+from backend.config import Settings, get_settings
+from backend.db import make_engine, make_session_factory
+from backend.models import Base
+
+logger = logging.getLogger(__name__)
+
+
+class DatabaseNotReady(RuntimeError):
+    """The database has no schema (or an old one): run the migrations first."""
+
+
+def check_schema(engine: Engine) -> None:
+    """Fail clearly at start-up when the tables are missing, rather than on the first request."""
+    present = set(inspect(engine).get_table_names())
+    missing = sorted(set(Base.metadata.tables) - present)
+    if missing:
+        url = make_url(str(engine.url)).render_as_string(hide_password=True)
+        raise DatabaseNotReady(
+            f"database {url} is missing tables {', '.join(missing)}; run `python -m backend.migrate` first"
+        )
+
+
+def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """A lifespan that resolves settings at start-up (not import) and owns the engine."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        resolved = settings or get_settings()
+        engine = make_engine(resolved.database_url)
+        try:
+            check_schema(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        app.state.settings = resolved
+        app.state.engine = engine
+        app.state.session_factory = make_session_factory(engine)
+        app.state.http_client = httpx.AsyncClient(timeout=2.0)
+        logger.info(
+            "backend started (%s) on %s",
+            resolved.app_env,
+            make_url(resolved.database_url).render_as_string(hide_password=True),
+        )
+        try:
+            yield
+        finally:
+            await app.state.http_client.aclose()
+            engine.dispose()
+
+    return lifespan

@@ -1,0 +1,71 @@
+"""GET /api/shipments/{waybill}."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+
+from backend.api.deps import SessionDep, SettingsDep
+from backend.domain import ShipmentView
+from backend.services.shipments import get_shipment
+from backend.waybill import validate
+
+router = APIRouter(tags=["shipments"])
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        # Strings keep money exact; clients that want numbers can parse them.
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    return value
+
+
+def shipment_to_dict(view: ShipmentView) -> dict[str, Any]:
+    """The JSON shape of a ShipmentView: ISO dates, Decimals as strings, plus is_late and last_event."""
+    data: dict[str, Any] = _json(asdict(view))
+    data["is_late"] = view.is_late
+    data["last_event"] = data["events"][-1] if data["events"] else None
+    return data
+
+
+@router.get("/shipments/{waybill}")
+def read_shipment(waybill: str, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+    """One shipment; 400 for a mistyped or malformed number, 404 for a valid number we do not know."""
+    check = validate(waybill)
+    if check.status == "malformed":
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            detail=(
+                f"Sorry, {check.value or waybill!r} does not look like a waybill number. "
+                "Waybill numbers have 2 letters, 9 digits and 2 letters, for example EA100000017CN."
+            ),
+        )
+    if check.status == "mistyped":
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            detail=(
+                f"Sorry, {check.value} looks mistyped: its check digit does not match. "
+                "Please check the number and send it again."
+            ),
+        )
+    today = datetime.now(settings.tz).date()
+    view = get_shipment(session, check.value, today=today)
+    if view is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            detail=(
+                f"We could not find a shipment with waybill number {check.value}. "
+                "Please check the number, or find your shipments by phone number."
+            ),
+        )
+    return shipment_to_dict(view)

@@ -1,0 +1,366 @@
+"""The system of record: SQLAlchemy 2 models for customers, shipments, conversations, tickets and agents."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
+
+from backend.domain import (
+    CATEGORIES,
+    CONVERSATION_STATES,
+    CUSTOMER_CLASSES,
+    LEVELS,
+    PRIORITIES,
+    RESPONSIBILITIES,
+    SHIPMENT_STATUSES,
+    TICKET_KINDS,
+    TICKET_STATUSES,
+)
+
+# Ticket vocabulary the design fixes but domain.py does not (yet) hold.
+PHOTO_STATUSES = ("received", "later", "not_needed")
+COMPLAINT_STAGES = ("calm", "confirm", "analyse", "negotiate")
+MESSAGE_DIRECTIONS = ("in", "out")
+MESSAGE_SENDERS = ("customer", "bot", "agent", "system")
+AGENT_ROLES = ("agent", "supervisor")
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC that always comes back timezone-aware, SQLite included."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: store timezone-aware values only")
+        value = value.astimezone(timezone.utc)
+        # SQLite keeps text without an offset; storing every value in UTC keeps them comparable.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+Money = Numeric(12, 2)
+Weight = Numeric(10, 2)
+JSONData = JSON().with_variant(JSONB(), "postgresql")
+
+
+def _check(value: str | None, allowed: tuple[str, ...], what: str, *, nullable: bool = False) -> None:
+    if value is None and nullable:
+        return
+    if value not in allowed:
+        raise ValueError(f"{what} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+class Base(DeclarativeBase):
+    """Declarative base with predictable constraint names for Alembic."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSONData}
+
+
+class Customer(Base):
+    """A shipper with an account; id like "C001"."""
+
+    __tablename__ = "customer"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    customer_class: Mapped[str] = mapped_column(String(1))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    shipments: Mapped[list[Shipment]] = relationship(back_populates="customer")
+
+    @validates("customer_class")
+    def _validate_class(self, _key: str, value: str) -> str:
+        _check(value, CUSTOMER_CLASSES, "customer_class")
+        return value
+
+
+class Shipment(Base):
+    """One waybill and the carrier's facts about it."""
+
+    __tablename__ = "shipment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    waybill: Mapped[str] = mapped_column(String(13), unique=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customer.id"), index=True)
+    origin: Mapped[str] = mapped_column(String(100))
+    destination: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(32))
+    promised_date: Mapped[date | None] = mapped_column(Date)
+    delivered_at: Mapped[datetime | None]
+    signed_by: Mapped[str | None] = mapped_column(String(100))
+    signer_is_recipient: Mapped[bool | None] = mapped_column(Boolean)
+    delay_reason: Mapped[str | None] = mapped_column(Text)
+    exception_reason: Mapped[str | None] = mapped_column(Text)
+    force_majeure: Mapped[bool] = mapped_column(Boolean, default=False)
+    declared_value: Mapped[Decimal | None] = mapped_column(Money)
+    declared_weight_kg: Mapped[Decimal | None] = mapped_column(Weight)
+    charged_weight_kg: Mapped[Decimal | None] = mapped_column(Weight)
+    quoted_amount: Mapped[Decimal | None] = mapped_column(Money)
+    charged_amount: Mapped[Decimal | None] = mapped_column(Money)
+    freight_amount: Mapped[Decimal | None] = mapped_column(Money)
+    goods_description: Mapped[str | None] = mapped_column(String(200))
+    pickup_due_at: Mapped[datetime | None]
+    courier_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    customer: Mapped[Customer] = relationship(back_populates="shipments")
+    events: Mapped[list[ShipmentEvent]] = relationship(
+        back_populates="shipment",
+        order_by="ShipmentEvent.occurred_at",
+        cascade="all, delete-orphan",
+    )
+
+    @validates("status")
+    def _validate_status(self, _key: str, value: str) -> str:
+        _check(value, SHIPMENT_STATUSES, "shipment status")
+        return value
+
+
+class ShipmentEvent(Base):
+    """One tracking scan."""
+
+    __tablename__ = "shipment_event"
+    __table_args__ = (Index("ix_shipment_event_shipment_id_occurred_at", "shipment_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipment.id", ondelete="CASCADE"))
+    occurred_at: Mapped[datetime]
+    location: Mapped[str] = mapped_column(String(100))
+    code: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text)
+    force_majeure: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    shipment: Mapped[Shipment] = relationship(back_populates="events")
+
+
+class Conversation(Base):
+    """One chat per (channel, user); `state` says who is speaking."""
+
+    __tablename__ = "conversation"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(160))
+    state: Mapped[str] = mapped_column(String(16), default="bot")
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customer.id"))
+    handoff_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="conversation", order_by="Message.id", cascade="all, delete-orphan"
+    )
+
+    @validates("state")
+    def _validate_state(self, _key: str, value: str) -> str:
+        _check(value, CONVERSATION_STATES, "conversation state")
+        return value
+
+
+class Message(Base):
+    """One line of a transcript; a replayed channel message is rejected by the unique constraint."""
+
+    __tablename__ = "message"
+    __table_args__ = (UniqueConstraint("conversation_id", "direction", "channel_message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversation.id", ondelete="CASCADE"), index=True
+    )
+    direction: Mapped[str] = mapped_column(String(3))
+    sender: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    channel_message_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="messages")
+
+    @validates("direction", "sender")
+    def _validate_vocab(self, key: str, value: str) -> str:
+        _check(value, MESSAGE_DIRECTIONS if key == "direction" else MESSAGE_SENDERS, key)
+        return value
+
+
+class Ticket(Base):
+    """A complaint, hand-off or service request, with an optimistic-lock version."""
+
+    __tablename__ = "ticket"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    conversation_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    channel: Mapped[str | None] = mapped_column(String(32))
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customer.id"), index=True)
+    waybill: Mapped[str | None] = mapped_column(String(13), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    category: Mapped[str | None] = mapped_column(String(32))
+    level: Mapped[str | None] = mapped_column(String(16))
+    priority: Mapped[str | None] = mapped_column(String(2))
+    responsibility: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    summary: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    customer_wants: Mapped[str | None] = mapped_column(Text)
+    incident_when: Mapped[str | None] = mapped_column(String(200))
+    extent: Mapped[str | None] = mapped_column(Text)
+    declared_value: Mapped[Decimal | None] = mapped_column(Money)
+    photo_status: Mapped[str | None] = mapped_column(String(16))
+    remedy_offered: Mapped[str | None] = mapped_column(Text)
+    agreed_resolution: Mapped[str | None] = mapped_column(Text)
+    stage_reached: Mapped[str | None] = mapped_column(String(16))
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    recorded_by: Mapped[str | None] = mapped_column(String(100))
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    satisfaction_comment: Mapped[str | None] = mapped_column(Text)
+    sla_due_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    resolved_at: Mapped[datetime | None]
+
+    events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
+
+    # SQLAlchemy bumps the version on every UPDATE and checks it in the WHERE clause.
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (typed by DeclarativeBase)
+
+    @validates(
+        "kind", "status", "category", "level", "priority", "responsibility", "photo_status", "stage_reached"
+    )
+    def _validate_vocab(self, key: str, value: str | None) -> str | None:
+        allowed = {
+            "kind": TICKET_KINDS,
+            "status": TICKET_STATUSES,
+            "category": CATEGORIES,
+            "level": LEVELS,
+            "priority": PRIORITIES,
+            "responsibility": RESPONSIBILITIES,
+            "photo_status": PHOTO_STATUSES,
+            "stage_reached": COMPLAINT_STAGES,
+        }[key]
+        _check(value, allowed, key, nullable=key not in ("kind", "status"))
+        return value
+
+    @validates("satisfaction")
+    def _validate_satisfaction(self, _key: str, value: int | None) -> int | None:
+        if value is not None and not 1 <= value <= 5:
+            raise ValueError(f"satisfaction must be 1 to 5; got {value!r}")
+        return value
+
+
+class TicketEvent(Base):
+    """Append-only audit of every change to a ticket."""
+
+    __tablename__ = "ticket_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(50))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str | None] = mapped_column(String(32))
+    data: Mapped[dict[str, Any] | None]
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+class Agent(Base):
+    """A customer-service agent or supervisor who logs in to the console."""
+
+    __tablename__ = "agent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16), default="agent")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @validates("role")
+    def _validate_role(self, _key: str, value: str) -> str:
+        _check(value, AGENT_ROLES, "role")
+        return value
+
+    def set_password(self, password: str) -> None:
+        """Store a salted scrypt hash of `password`."""
+        self.password_hash = hash_password(password)
+
+    def check_password(self, password: str) -> bool:
+        """True when `password` matches the stored hash."""
+        return verify_password(password, self.password_hash)
+
+
+# scrypt parameters: n=2**14, r=8, p=1 is the interactive-login level and needs 16 MiB.
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash, formatted `scrypt$n$r$p$salt$hash` (hex)."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32)
+    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Check `password` against a hash made by hash_password, in constant time."""
+    try:
+        scheme, n, r, p, salt_hex, digest_hex = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        digest = hashlib.scrypt(
+            password.encode(), salt=bytes.fromhex(salt_hex), n=int(n), r=int(r), p=int(p), dklen=32
+        )
+    except ValueError:
+        return False
+    return hmac.compare_digest(digest.hex(), digest_hex)

@@ -1,0 +1,1 @@
+"""Service layer: functions that take a session and keyword arguments and return domain objects."""

@@ -1,0 +1,430 @@
+"""Tickets: idempotent creation with human-readable numbers, optimistic locking and an audit trail."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from backend.complaints import sla
+from backend.config import Settings, get_settings
+from backend.db import begin_write
+from backend.domain import TICKET_KINDS, TICKET_STATUSES
+from backend.models import Ticket, TicketEvent, utcnow
+from backend.services.conversations import parse_conversation_id
+from backend.waybill import normalise
+
+# Fields a caller may set through open_ticket/update_ticket; the rest are managed here.
+EDITABLE_FIELDS = frozenset(
+    {
+        "channel",
+        "customer_id",
+        "waybill",
+        "category",
+        "level",
+        "priority",
+        "responsibility",
+        "status",
+        "summary",
+        "description",
+        "customer_wants",
+        "incident_when",
+        "extent",
+        "declared_value",
+        "photo_status",
+        "remedy_offered",
+        "agreed_resolution",
+        "stage_reached",
+        "contact_phone",
+        "recorded_by",
+        "satisfaction",
+        "satisfaction_comment",
+        "sla_due_at",
+        "conversation_id",
+    }
+)
+# The order of ARCHITECTURE.md's API; other tools read these keys as written.
+API_KEYS = (
+    "number",
+    "conversation_id",
+    "channel",
+    "waybill",
+    "kind",
+    "category",
+    "level",
+    "priority",
+    "status",
+    "summary",
+    "customer_wants",
+    "agreed_resolution",
+    "created_at",
+    "sla_due_at",
+)
+EXTRA_KEYS = (
+    "responsibility",
+    "version",
+    "customer_id",
+    "description",
+    "incident_when",
+    "extent",
+    "declared_value",
+    "photo_status",
+    "remedy_offered",
+    "stage_reached",
+    "contact_phone",
+    "recorded_by",
+    "satisfaction",
+    "satisfaction_comment",
+    "updated_at",
+    "resolved_at",
+)
+_NUMBER = re.compile(r"T-(\d{6})-(\d{5})")
+_NUMBER_ATTEMPTS = 8
+# Advisory-lock namespace for ticket numbering ("TK"); the month (YYYYMM) is the key within it.
+_LOCK_SPACE = 0x544B
+
+
+class StaleTicket(Exception):
+    """The ticket changed since the caller read it (optimistic lock)."""
+
+    def __init__(self, number: str, expected: int | None, actual: int | None) -> None:
+        super().__init__(f"ticket {number} is at version {actual}, not {expected}; reload and retry")
+        self.number = number
+        self.expected = expected
+        self.actual = actual
+
+
+class TicketNotFound(LookupError):
+    """No ticket has this number."""
+
+
+@dataclass(frozen=True)
+class BusinessCalendar:
+    """When agents work: hours [start, end) on the given weekdays, in the carrier's time zone.
+
+    Only the settings live here; the arithmetic is backend.complaints.sla, the one business-hours calendar.
+    """
+
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo(sla.DEFAULT_TZ))
+    start_hour: int = sla.DEFAULT_START_HOUR
+    end_hour: int = sla.DEFAULT_END_HOUR
+    weekdays: frozenset[int] = frozenset(sla.DEFAULT_BUSINESS_DAYS)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BusinessCalendar:
+        """The calendar the settings describe."""
+        return cls(
+            tz=settings.tz,
+            start_hour=settings.business_hours_start,
+            end_hour=settings.business_hours_end,
+            weekdays=settings.business_weekdays,
+        )
+
+    def _hours(self) -> dict[str, Any]:
+        return {
+            "tz": self.tz.key,
+            "start_hour": self.start_hour,
+            "end_hour": self.end_hour,
+            "business_days": self.weekdays,
+        }
+
+    def is_open(self, at: datetime) -> bool:
+        """True during business hours."""
+        return sla.is_business_hours(at, **self._hours())
+
+    def sla_due(self, priority: str | None, start: datetime) -> datetime | None:
+        """The service-level deadline of a ticket of this priority opened at `start` (None without one)."""
+        if priority is None:
+            return None
+        return sla.sla_due(start, priority, **self._hours())
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _check_fields(fields: dict[str, Any]) -> None:
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise TypeError(f"unknown ticket field(s): {', '.join(sorted(unknown))}")
+
+
+def _clean(fields: dict[str, Any]) -> dict[str, Any]:
+    cleaned = dict(fields)
+    if cleaned.get("waybill"):
+        cleaned["waybill"] = normalise(cleaned["waybill"])
+    if cleaned.get("declared_value") is not None:
+        # Quantised as the column stores it, so the object equals what a later read returns.
+        cleaned["declared_value"] = Decimal(str(cleaned["declared_value"])).quantize(Decimal("0.01"))
+    return cleaned
+
+
+def _next_number(session: Session, period: str) -> str:
+    prefix = f"T-{period}-"
+    last = session.scalar(select(func.max(Ticket.number)).where(Ticket.number.like(prefix + "%")))
+    serial = int(last[len(prefix) :]) + 1 if last else 1
+    if serial > 99999:
+        raise RuntimeError(f"ticket numbers for {period} are exhausted")
+    return f"{prefix}{serial:05d}"
+
+
+def _lock_numbering(session: Session, period: str) -> None:
+    """Serialise number allocation for a month until this transaction ends.
+
+    SQLite: take the database write lock. PostgreSQL: a transaction-level advisory lock, so concurrent
+    openings queue for a moment instead of colliding on the unique number and retrying.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, :period)"),
+            {"space": _LOCK_SPACE, "period": int(period)},
+        )
+    else:
+        begin_write(session)
+
+
+def get_ticket_by_key(session: Session, idempotency_key: str) -> Ticket | None:
+    """The ticket opened with this idempotency key, or None."""
+    return session.scalars(select(Ticket).where(Ticket.idempotency_key == idempotency_key)).one_or_none()
+
+
+def open_ticket(
+    session: Session,
+    *,
+    idempotency_key: str,
+    conversation_id: str | None,
+    kind: str,
+    status: str,
+    actor: str,
+    calendar: BusinessCalendar | None = None,
+    now: datetime | None = None,
+    **fields: Any,
+) -> Ticket:
+    """Open a ticket, or return the one already opened with this idempotency key, untouched.
+
+    `fields` are Ticket columns (category, level, priority, waybill, summary, ...). When a priority is given
+    and sla_due_at is not, the deadline is computed from the business calendar (settings by default).
+    """
+    if not idempotency_key:
+        raise ValueError("idempotency_key must not be empty")
+    if kind not in TICKET_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(TICKET_KINDS)}; got {kind!r}")
+    if status not in TICKET_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(TICKET_STATUSES)}; got {status!r}")
+    _check_fields(fields)
+    fields = _clean(fields)
+    existing = get_ticket_by_key(session, idempotency_key)
+    if existing is not None:
+        return existing
+    now = now or utcnow()
+    calendar = calendar or BusinessCalendar.from_settings(get_settings())
+    period = now.astimezone(calendar.tz).strftime("%Y%m")
+    _lock_numbering(session, period)
+    existing = get_ticket_by_key(session, idempotency_key)
+    if existing is not None:
+        return existing
+
+    if fields.get("channel") is None and conversation_id:
+        fields["channel"] = parse_conversation_id(conversation_id)[0]
+    if fields.get("sla_due_at") is None and fields.get("priority"):
+        fields["sla_due_at"] = calendar.sla_due(fields["priority"], now)
+    if status == "resolved":
+        fields.setdefault("resolved_at", now)
+
+    for _attempt in range(_NUMBER_ATTEMPTS):
+        ticket = Ticket(
+            number=_next_number(session, period),
+            idempotency_key=idempotency_key,
+            conversation_id=conversation_id,
+            kind=kind,
+            status=status,
+            created_at=now,
+            updated_at=now,
+            **fields,
+        )
+        try:
+            # Safety net (another process without the lock, or a hand-made row): take the next number.
+            with session.begin_nested():
+                session.add(ticket)
+        except IntegrityError:
+            existing = get_ticket_by_key(session, idempotency_key)
+            if existing is not None:
+                return existing
+            if get_ticket(session, ticket.number) is not None:
+                continue
+            raise
+        data = {k: _jsonable(v) for k, v in fields.items() if v is not None}
+        data["kind"] = kind
+        session.add(
+            TicketEvent(
+                ticket_id=ticket.id, at=now, actor=actor, action="created", to_status=status, data=data
+            )
+        )
+        session.flush()
+        return ticket
+    raise RuntimeError(f"could not allocate a ticket number for {period} after {_NUMBER_ATTEMPTS} tries")
+
+
+def get_ticket(session: Session, number: str) -> Ticket | None:
+    """The ticket with this number (T-YYYYMM-NNNNN), or None."""
+    return session.scalars(select(Ticket).where(Ticket.number == number.strip().upper())).one_or_none()
+
+
+def update_ticket(
+    session: Session,
+    *,
+    number: str,
+    expected_version: int | None,
+    actor: str,
+    action: str | None = None,
+    calendar: BusinessCalendar | None = None,
+    **changes: Any,
+) -> Ticket:
+    """Change a ticket and audit it; raises StaleTicket when it is no longer at `expected_version`.
+
+    Pass expected_version=None to skip the caller-side check (the database-side version check still runs).
+    """
+    _check_fields(changes)
+    changes = _clean(changes)
+    # Re-read the row even if this session holds the ticket already: the version must be current.
+    ticket = session.scalars(
+        select(Ticket)
+        .where(Ticket.number == number.strip().upper())
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if ticket is None:
+        raise TicketNotFound(number)
+    if expected_version is not None and ticket.version != expected_version:
+        raise StaleTicket(ticket.number, expected_version, ticket.version)
+
+    now = utcnow()
+    old_status = ticket.status
+    diff: dict[str, Any] = {}
+    for name, value in changes.items():
+        old = getattr(ticket, name)
+        if old != value:
+            diff[name] = {"from": _jsonable(old), "to": _jsonable(value)}
+            setattr(ticket, name, value)
+    if "priority" in diff and "sla_due_at" not in changes:
+        calendar = calendar or BusinessCalendar.from_settings(get_settings())
+        ticket.sla_due_at = calendar.sla_due(ticket.priority, ticket.created_at)
+    if "status" in diff:
+        if ticket.status == "resolved" and ticket.resolved_at is None:
+            ticket.resolved_at = now
+        elif ticket.status not in ("resolved", "closed"):
+            ticket.resolved_at = None
+    if not diff and action is None:
+        return ticket
+    ticket.updated_at = now
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise StaleTicket(ticket.number, expected_version, None) from exc
+    session.add(
+        TicketEvent(
+            ticket_id=ticket.id,
+            at=now,
+            actor=actor,
+            action=action or ("status_changed" if "status" in diff else "updated"),
+            from_status=old_status,
+            to_status=ticket.status,
+            data={"changes": diff} if diff else None,
+        )
+    )
+    session.flush()
+    return ticket
+
+
+def record_ticket_event(
+    session: Session, *, number: str, actor: str, action: str, data: dict[str, Any] | None = None
+) -> TicketEvent:
+    """Append a note to a ticket's audit trail without changing the ticket (a call, a reminder)."""
+    ticket = get_ticket(session, number)
+    if ticket is None:
+        raise TicketNotFound(number)
+    event = TicketEvent(
+        ticket_id=ticket.id,
+        actor=actor,
+        action=action,
+        from_status=ticket.status,
+        to_status=ticket.status,
+        data={k: _jsonable(v) for k, v in (data or {}).items()} or None,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def list_ticket_events(session: Session, number: str) -> list[TicketEvent]:
+    """The audit trail of a ticket, oldest first."""
+    ticket = get_ticket(session, number)
+    if ticket is None:
+        raise TicketNotFound(number)
+    return list(
+        session.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
+        )
+    )
+
+
+def list_tickets(
+    session: Session,
+    *,
+    conversation_id: str | None = None,
+    status: str | None = None,
+    waybill: str | None = None,
+    limit: int = 100,
+) -> list[Ticket]:
+    """Tickets, newest first, optionally filtered."""
+    if status is not None and status not in TICKET_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(TICKET_STATUSES)}; got {status!r}")
+    stmt = select(Ticket)
+    if conversation_id is not None:
+        stmt = stmt.where(Ticket.conversation_id == conversation_id)
+    if status is not None:
+        stmt = stmt.where(Ticket.status == status)
+    if waybill is not None:
+        stmt = stmt.where(Ticket.waybill == normalise(waybill))
+    stmt = stmt.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def count_complaints_for_waybill(session: Session, waybill: str, *, exclude_key: str | None = None) -> int:
+    """How many complaint tickets exist for this waybill (a second one makes a complaint serious)."""
+    stmt = (
+        select(func.count())
+        .select_from(Ticket)
+        .where(Ticket.waybill == normalise(waybill), Ticket.kind == "complaint")
+    )
+    if exclude_key is not None:
+        stmt = stmt.where(Ticket.idempotency_key != exclude_key)
+    return int(session.scalar(stmt) or 0)
+
+
+def ticket_to_dict(ticket: Ticket) -> dict[str, Any]:
+    """The API shape: ARCHITECTURE.md's keys first, in its order, then the rest; times as ISO strings."""
+    out: dict[str, Any] = {}
+    for key in API_KEYS + EXTRA_KEYS:
+        value = getattr(ticket, key)
+        if isinstance(value, datetime):
+            value = _iso(value)
+        elif isinstance(value, Decimal):
+            value = str(value)
+        out[key] = value
+    return out
