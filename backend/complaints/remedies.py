@@ -1,0 +1,298 @@
+"""The remedy ladder of DOMAIN.md: what the bot may offer on its own, step by step, with amounts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from backend.complaints.wording import format_cny
+from backend.domain import ShipmentView
+
+# The damage row's limit, applied to every money remedy the bot offers on its own.
+BOT_GRANT_LIMIT = Decimal("500")
+LOSS_ESCALATE_ABOVE = Decimal("500")
+VOUCHER_SHARE = Decimal("0.20")
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """One step of the ladder, as the customer will read it."""
+
+    code: str
+    description: str
+    amount: Decimal | None = None
+    bot_may_grant: bool = True
+
+
+def _money(value: Decimal) -> Decimal:
+    """Round to the fen."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _refund(code: str, description: str, amount: Decimal | None) -> Remedy:
+    """A refund or voucher: bounded by what the customer paid, so an unknown amount is still grantable."""
+    return Remedy(code, description, amount, amount is None or amount <= BOT_GRANT_LIMIT)
+
+
+def _claim(code: str, description: str, amount: Decimal | None) -> Remedy:
+    """A claim on the goods: the bot grants it only when the value is known and within its limit."""
+    return Remedy(code, description, amount, amount is not None and amount <= BOT_GRANT_LIMIT)
+
+
+def voucher_amount(shipment: ShipmentView | None) -> Decimal | None:
+    """20% of the freight, when the freight is known."""
+    if shipment is None or shipment.freight_amount is None:
+        return None
+    return _money(shipment.freight_amount * VOUCHER_SHARE)
+
+
+def weight_refund_amount(shipment: ShipmentView) -> Decimal | None:
+    """What was charged for weight above the declared weight."""
+    cw, dw = shipment.charged_weight_kg, shipment.declared_weight_kg
+    if shipment.charged_amount is not None and shipment.quoted_amount is not None:
+        difference = shipment.charged_amount - shipment.quoted_amount
+        return _money(difference) if difference > 0 else None
+    if shipment.charged_amount is not None and cw and dw is not None and cw > dw:
+        # No quote on record: refund the share of the charge that the excess weight accounts for.
+        return _money(shipment.charged_amount * (cw - dw) / cw)
+    return None
+
+
+def _cny(amount: Decimal | None, unknown: str) -> str:
+    """An amount for a sentence, or words for an amount not yet known."""
+    return format_cny(amount) if amount is not None else unknown
+
+
+def build_ladder(
+    *,
+    category: str,
+    shipment: ShipmentView | None,
+    responsibility: str,
+    days_late: int | None,
+    force_majeure: str | None,
+    declared_value: Decimal | None,
+    photo_status: str | None,
+    false_signature: bool,
+    pickup_pending: bool,
+    zone: ZoneInfo,
+) -> tuple[Remedy, ...]:
+    """The offers for this complaint in the order the bot makes them."""
+    if category == "staff_conduct":
+        return (
+            Remedy(
+                "supervisor_follow_up",
+                "I'm sorry for how you were treated. The station supervisor will follow up with the staff "
+                "member and get back to you personally.",
+            ),
+        )
+    if category == "other" or shipment is None:
+        return (
+            Remedy(
+                "person_follow_up",
+                "I'm sorry for the trouble this has caused. A colleague will look into it personally and "
+                "get back to you.",
+            ),
+        )
+    if category == "delay":
+        return _delay(shipment, responsibility, days_late, force_majeure, zone)
+    if category == "missed_pickup":
+        return _missed_pickup(shipment, pickup_pending, zone)
+    if category == "damage":
+        return (_damage(declared_value, photo_status),)
+    if category == "loss":
+        value = _cny(declared_value, "the declared value")
+        suffix = " (the declared value)" if declared_value is not None else ""
+        return (
+            _claim(
+                "trace_then_compensation",
+                "We'll trace your shipment through our whole network within 48 hours. If it can't be found, "
+                f"we'll compensate you up to {value}{suffix}.",
+                _money(declared_value) if declared_value is not None else None,
+            ),
+        )
+    if category == "wrong_delivery":
+        freight = shipment.freight_amount
+        first = (
+            Remedy(
+                "retrieval_24h",
+                "We'll find out who signed for your parcel and retrieve it within 24 hours, then bring it to "
+                "you.",
+            )
+            if false_signature
+            else Remedy(
+                "retrieval_24h",
+                "We'll retrieve your parcel from where it was left within 24 hours and bring it to you.",
+            )
+        )
+        second = _refund(
+            "redelivery_freight_refund",
+            "We'll deliver it to you again and refund the freight"
+            + (f" of {format_cny(freight)}." if freight is not None else "."),
+            _money(freight) if freight is not None else None,
+        )
+        return (first, second)
+    if category == "billing":
+        return (_billing(shipment, responsibility),)
+    return ()
+
+
+def _delay(
+    shipment: ShipmentView,
+    responsibility: str,
+    days_late: int | None,
+    force_majeure: str | None,
+    zone: ZoneInfo,
+) -> tuple[Remedy, ...]:
+    """Delay: apology and care, a voucher when more than a day late, then the freight back."""
+    cause = (shipment.exception_reason or shipment.delay_reason or "").rstrip(".")
+    if responsibility == "force_majeure":
+        what = (force_majeure or "force majeure").rstrip(".")
+        return (
+            Remedy(
+                "explanation_updates",
+                f"Our record shows: {what[:1].lower() + what[1:]}. That is outside anyone's control, so your "
+                "shipment moves on as soon as it is safe, and I'll keep you updated at every step.",
+            ),
+        )
+    if responsibility == "customer":
+        reason = (
+            f"Our record shows your shipment is held because of this: {cause[:1].lower() + cause[1:]}. "
+            if cause
+            else ""
+        )
+        return (
+            Remedy(
+                "explanation_next_steps",
+                f"{reason}If you can help us with the correct details, we'll send it on straight away, and "
+                "I'll keep you updated at every step.",
+            ),
+        )
+    if responsibility == "third_party":
+        reason = f" ({cause[:1].lower() + cause[1:]})" if cause else ""
+        return (
+            Remedy(
+                "explanation_chase_third_party",
+                f"Your shipment is waiting on a third party{reason}. We're chasing it and I'll keep you "
+                "updated at every step.",
+            ),
+        )
+    if responsibility != "carrier":
+        if days_late is not None and days_late <= 0 and shipment.delivered_at is not None:
+            signer = f", signed by {shipment.signed_by}" if shipment.signed_by else ""
+            delivered = shipment.delivered_at.astimezone(zone).strftime("%d %B at %H:%M")
+            return (
+                Remedy(
+                    "explanation_delivered_on_time",
+                    f"Our record shows your shipment was delivered on {delivered}{signer}, within the "
+                    "promised date. If it hasn't reached you, tell me and we'll look into it straight away.",
+                ),
+            )
+        if days_late is not None and days_late <= 0 and shipment.promised_date is not None:
+            return (
+                Remedy(
+                    "explanation_on_schedule",
+                    f"Your shipment is on its way and due on {shipment.promised_date:%d %B %Y}. I'll keep "
+                    "you updated, and if anything changes you'll hear from us first.",
+                ),
+            )
+        return (
+            Remedy(
+                "apology_priority_updates",
+                "I'm sorry for the wait. We'll give your shipment priority handling and keep you updated at "
+                "every step.",
+            ),
+        )
+    base = (
+        "I'm sorry your shipment is late. We'll give it priority handling and keep you updated at every step"
+    )
+    first: Remedy
+    if days_late is not None and days_late > 1:
+        voucher = voucher_amount(shipment)
+        first = _refund(
+            "apology_priority_updates_voucher",
+            f"{base}, and as an apology you'll receive a voucher of "
+            f"{_cny(voucher, '20% of the freight')} for your next shipment.",
+            voucher,
+        )
+    else:
+        first = Remedy("apology_priority_updates", f"{base}.")
+    freight = shipment.freight_amount
+    second = _refund(
+        "freight_refund",
+        "We'll refund the full freight" + (f" of {format_cny(freight)}." if freight is not None else "."),
+        _money(freight) if freight is not None else None,
+    )
+    return (first, second)
+
+
+def _missed_pickup(shipment: ShipmentView, pickup_pending: bool, zone: ZoneInfo) -> tuple[Remedy, ...]:
+    """Missed pickup: a priority re-pickup with the fee waived, then a voucher."""
+    if pickup_pending and shipment.pickup_due_at is not None:
+        return (
+            Remedy(
+                "explanation_pickup_window",
+                f"The courier is booked to collect by {_hhmm(shipment.pickup_due_at, zone)}. I'll make sure "
+                "they're on their way and keep you posted.",
+            ),
+        )
+    voucher = voucher_amount(shipment)
+    return (
+        Remedy(
+            "repickup_fee_waived",
+            "I'm sorry nobody came. We'll send a courier as a priority at a time that suits you, and the "
+            "pickup fee is waived.",
+        ),
+        _refund(
+            "voucher",
+            f"We'll add a voucher of {_cny(voucher, '20% of the freight')} for this shipment.",
+            voucher,
+        ),
+    )
+
+
+def _hhmm(moment: datetime, zone: ZoneInfo) -> str:
+    """A time of day in the carrier's zone."""
+    return moment.astimezone(zone).strftime("%H:%M")
+
+
+def _damage(declared_value: Decimal | None, photo_status: str | None) -> Remedy:
+    """Damage: a claim up to the declared value once a photo is in."""
+    cap = _cny(declared_value, "the declared value")
+    suffix = " (the declared value)" if declared_value is not None else ""
+    if photo_status == "received":
+        text = f"Thank you for the photo. We'll settle your claim for the damage, up to {cap}{suffix}."
+    else:
+        text = f"As soon as you send a photo of the damage, we'll settle your claim, up to {cap}{suffix}."
+    return _claim("damage_claim", text, _money(declared_value) if declared_value is not None else None)
+
+
+def _billing(shipment: ShipmentView, responsibility: str) -> Remedy:
+    """Billing: refund the excess weight, or explain the record."""
+    cw, dw = shipment.charged_weight_kg, shipment.declared_weight_kg
+    if cw is None or dw is None:
+        return Remedy(
+            "billing_recheck",
+            "A colleague from billing will re-check your charge against the record and get back to you.",
+        )
+    if responsibility == "carrier":
+        amount = weight_refund_amount(shipment)
+        return _refund(
+            "weight_refund",
+            f"We re-checked: you were charged for {_kg(cw)} kg against {_kg(dw)} kg declared, so we'll "
+            f"refund the difference of {_cny(amount, 'the overcharge')}.",
+            amount,
+        )
+    return Remedy(
+        "billing_explanation",
+        f"We re-checked your bill against the record: the charged weight of {_kg(cw)} kg matches the "
+        f"{_kg(dw)} kg declared, so the charge is correct. I'm happy to have a colleague go through it "
+        "with you.",
+    )
+
+
+def _kg(value: Decimal) -> str:
+    """A weight without trailing zeros."""
+    return format(value.normalize(), "f")
