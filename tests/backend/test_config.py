@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from backend.config import DEFAULT_DATABASE_URL, PROJECT_ROOT, Settings, mask
+
+
+def make(**kwargs: Any) -> Settings:
+    return Settings(_env_file=None, **kwargs)  # type: ignore[call-arg]
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DATABASE_URL", "API_TOKEN", "APP_ENV", "TIMEZONE", "RASA_URL"):
+        monkeypatch.delenv(name, raising=False)
+    settings = make()
+    assert settings.database_url == DEFAULT_DATABASE_URL == f"sqlite:///{PROJECT_ROOT / 'var' / 'app.db'}"
+    assert settings.rasa_url == "http://127.0.0.1:5005"
+    assert settings.action_server_url == "http://127.0.0.1:5055"
+    assert settings.timezone == "Asia/Shanghai"
+    assert settings.business_weekdays == frozenset({0, 1, 2, 3, 4})
+    assert settings.app_env == "development"
+
+
+def test_reads_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("API_TOKEN", "from-the-environment-123")
+    monkeypatch.setenv("BUSINESS_DAYS", "0, 1, 2, 3, 4, 5")
+    settings = make()
+    assert settings.api_token == "from-the-environment-123"
+    assert settings.business_weekdays == frozenset(range(6))
+
+
+@pytest.mark.parametrize("token", [None, "", "changeme", "short"])
+def test_production_refuses_placeholder_token(token: str | None) -> None:
+    with pytest.raises(ValidationError, match="API_TOKEN"):
+        make(app_env="production", api_token=token)
+
+
+def test_production_accepts_real_token() -> None:
+    assert make(app_env="production", api_token="k3J9-a-real-random-token").app_env == "production"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"timezone": "Mars/Olympus"},
+        {"business_days": "1,8"},
+        {"business_hours_start": 18, "business_hours_end": 9},
+    ],
+)
+def test_rejects_bad_values(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        make(**kwargs)
+
+
+def test_mask() -> None:
+    assert mask("+8613800000002") == "****0002"
+    assert mask("s3cr3t") == "****"
+    assert mask(None) == "<unset>"
+    assert "abcdef" not in mask("abcdefghijklmnop")

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.db import session_scope
+from backend.models import Agent, Customer, Shipment, ShipmentEvent
+from backend.seed import RANDOM_SHIPMENTS, seed_demo
+from backend.waybill import validate
+
+from .test_waybill import DEMO_WAYBILLS
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def snapshot(session: Session) -> dict[str, Any]:
+    customers = {
+        c.id: (c.name, c.customer_class, c.phone, c.created_at) for c in session.scalars(select(Customer))
+    }
+    shipments = {}
+    for s in session.scalars(select(Shipment)):
+        facts = {col.key: getattr(s, col.key) for col in Shipment.__table__.columns if col.key not in ("id",)}
+        events = [(e.occurred_at, e.location, e.code, e.description, e.force_majeure) for e in s.events]
+        shipments[s.waybill] = (facts, events)
+    agents = {a.username: (a.role, a.password_hash) for a in session.scalars(select(Agent))}
+    return {"customers": customers, "shipments": shipments, "agents": agents}
+
+
+def test_seed_twice_changes_nothing(db_factory: sessionmaker[Session], seeded_today: date) -> None:
+    with session_scope(db_factory) as session:
+        before = snapshot(session)
+    with session_scope(db_factory) as session:
+        report = seed_demo(session, today=seeded_today, tz=TZ)
+    assert not report.changed, str(report)
+    with session_scope(db_factory) as session:
+        after = snapshot(session)
+    assert after == before
+
+
+def test_counts(db_session: Session) -> None:
+    assert db_session.scalar(select(func.count()).select_from(Customer)) == 40
+    assert db_session.scalar(select(func.count()).select_from(Shipment)) == 14 + RANDOM_SHIPMENTS
+    assert db_session.scalar(select(func.count()).select_from(Agent)) == 2
+    # Every shipment has scans and a freight amount and goods description.
+    without_events = db_session.scalar(
+        select(func.count()).select_from(Shipment).where(~Shipment.events.any())
+    )
+    assert without_events == 0
+    assert db_session.scalar(select(func.count()).where(Shipment.freight_amount.is_(None))) == 0
+    assert db_session.scalar(select(func.count()).where(Shipment.goods_description.is_(None))) == 0
+    assert (db_session.scalar(select(func.count()).select_from(ShipmentEvent)) or 0) > 1000
+
+
+def test_demo_customers(db_session: Session) -> None:
+    rows = {c.id: (c.name, c.customer_class, c.phone) for c in db_session.scalars(select(Customer))}
+    assert rows["C001"] == ("Harbor Fresh Foods Co.", "A", "+8613800000001")
+    assert rows["C002"] == ("Wang's Hardware", "B", "+8613800000002")
+    assert rows["C003"] == ("Lin Mei (individual)", "C", "+8613800000003")
+    assert rows["C004"] == ("Nanning Textile Trading", "A", "+8613800000004")
+    classes = [cls for _, cls, _ in rows.values()]
+    assert 0.1 <= classes.count("A") / len(classes) <= 0.35
+
+
+def test_random_waybills_are_valid_and_separate(db_session: Session) -> None:
+    waybills = list(db_session.scalars(select(Shipment.waybill)))
+    assert all(validate(w).status == "valid" for w in waybills)
+    extra = set(waybills) - set(DEMO_WAYBILLS)
+    assert len(extra) == RANDOM_SHIPMENTS
+    assert {w[:2] for w in extra} <= {"EB", "RR", "CP"}
+
+
+def test_demo_agents_can_log_in(db_session: Session) -> None:
+    agents = {a.username: a for a in db_session.scalars(select(Agent))}
+    assert agents["agent"].role == "agent"
+    assert agents["supervisor"].role == "supervisor"
+    assert agents["agent"].check_password("demo-password")
+    assert not agents["agent"].check_password("wrong")
+    assert agents["agent"].password_hash.startswith("scrypt$")
+
+
+def test_seed_on_a_later_day_moves_the_scenarios(tmp_path: object) -> None:
+    from backend.db import make_engine, make_session_factory
+    from backend.migrate import upgrade
+    from backend.services.shipments import get_shipment
+
+    url = f"sqlite:///{tmp_path}/later.db"
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    try:
+        with session_scope(factory) as session:
+            first = seed_demo(session, today=date(2026, 3, 10), tz=TZ)
+        assert first.shipments_created == 14 + RANDOM_SHIPMENTS
+        with session_scope(factory) as session:
+            again = seed_demo(session, today=date(2026, 3, 12), tz=TZ)
+            assert again.shipments_created == 0 and again.shipments_updated > 0
+        with session_scope(factory) as session:
+            view = get_shipment(session, "EA100000034CN", today=date(2026, 3, 12))
+            assert view is not None
+            assert view.promised_date == date(2026, 3, 10)
+            assert view.days_late == 2
+            assert view.events[-1].occurred_at.astimezone(TZ).date() == date(2026, 3, 11)
+    finally:
+        engine.dispose()
