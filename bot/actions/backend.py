@@ -1,0 +1,47 @@
+"""The actions' door to the backend: one session factory per action-server process, made on first use."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.config import get_settings
+from backend.db import make_engine, make_session_factory, session_scope
+
+logger = logging.getLogger(__name__)
+
+# Said when the database cannot be reached: polite, and it tells the customer what to do.
+BACKEND_DOWN_TEXT = (
+    "Sorry, I can't reach our shipment records right now. Please try again in a few minutes, "
+    'or say "agent" and a person will take over.'
+)
+
+
+@lru_cache(maxsize=1)
+def _session_factory() -> sessionmaker[Session]:
+    return make_session_factory(make_engine(get_settings().database_url))
+
+
+@contextmanager
+def backend_session() -> Iterator[Session]:
+    """A short transaction against the system of record."""
+    with session_scope(_session_factory()) as session:
+        yield session
+
+
+def carrier_tz() -> ZoneInfo:
+    return ZoneInfo(get_settings().timezone)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def local_today() -> date:
+    return datetime.now(carrier_tz()).date()

@@ -1,0 +1,130 @@
+"""Reading the customer's answers inside the complaint form (pure: text in, values out)."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from backend.complaints.signals import read_signals
+from backend.domain import CATEGORIES
+
+# Short answers to "what happened?" that the category matcher would not see as a story.
+CATEGORY_WORDS = {
+    "delay": ("late", "delay", "delayed", "slow", "not arrived", "stuck"),
+    "missed_pickup": ("pickup", "pick up", "pick-up", "collect", "collection"),
+    "damage": ("damage", "damaged", "broken", "crushed", "wet"),
+    "loss": ("lost", "loss", "missing"),
+    "wrong_delivery": ("wrong address", "wrong person", "wrong delivery", "never received", "wrong place"),
+    "billing": ("bill", "billing", "charge", "charged", "invoice", "price", "overcharged"),
+    "staff_conduct": ("rude", "staff", "courier", "driver", "attitude"),
+    "other": ("other", "something else"),
+}
+WANTS_WORDS = {
+    "refund": ("refund", "money back", "reimburse"),
+    "compensation": ("compensat", "pay for", "claim"),
+    "redelivery": ("redeliver", "re-deliver", "deliver again", "send it again", "resend", "bring it"),
+    "apology": ("apolog", "sorry"),
+    "report_only": ("just report", "just to report", "let you know", "nothing", "just informing"),
+    "replacement": ("replace",),
+}
+WANTS_TEXT = {
+    "refund": "a refund",
+    "compensation": "compensation",
+    "redelivery": "re-delivery",
+    "apology": "an apology",
+    "report_only": "just to report it",
+    "replacement": "a replacement",
+}
+CATEGORY_TEXT = {
+    "delay": "a late shipment",
+    "missed_pickup": "a missed pickup",
+    "damage": "damaged goods",
+    "loss": "a lost shipment or missing items",
+    "wrong_delivery": "a wrong delivery",
+    "billing": "a billing problem",
+    "staff_conduct": "the conduct of our staff",
+    "other": "another problem",
+}
+NO_NUMBER = re.compile(r"\b(don'?t|do not|dont|no|not)\b.*\b(have|know|got|number|sure|remember)\b", re.I)
+LATER = re.compile(r"\b(later|tomorrow|not now|no photo|don'?t have|can'?t|cannot|no)\b", re.I)
+BARE_NUMBER = re.compile(r"^\D*?(\d[\d,]*(?:\.\d+)?)\s*(k)?\b", re.I)
+UNKNOWN = re.compile(r"\b(don'?t know|not sure|no idea|unknown|dunno)\b", re.I)
+
+# Which field a correction talks about ("no, the number is wrong").
+CORRECTION_FIELDS = (
+    ("complaint_waybill", re.compile(r"\b(number|waybill|tracking|parcel id|shipment)\b", re.I)),
+    ("complaint_value", re.compile(r"\b(value|worth|amount|price|cost|cny|yuan|rmb)\b", re.I)),
+    ("complaint_when", re.compile(r"\b(when|date|day|time|yesterday|today)\b", re.I)),
+    ("complaint_wants", re.compile(r"\b(want|refund|compensation|apology|redeliver\w*)\b", re.I)),
+    ("complaint_extent", re.compile(r"\b(damaged|missing items|items|extent|what was)\b", re.I)),
+    ("complaint_category", re.compile(r"\b(category|what happened|problem|type|kind)\b", re.I)),
+)
+
+
+def parse_category(text: str) -> str | None:
+    """A category from a story or a short answer ('it's broken', 'billing', 'late')."""
+    found = read_signals(text).category
+    if found:
+        return found
+    lowered = text.lower()
+    if lowered.strip() in CATEGORIES:
+        return lowered.strip()
+    for category, words in CATEGORY_WORDS.items():
+        if any(word in lowered for word in words):
+            return category
+    return None
+
+
+def parse_wants(text: str) -> str:
+    """The remedy the customer asks for, as a canonical value, or their own words."""
+    found = read_signals(text).wants
+    if found:
+        return found
+    lowered = text.lower()
+    for wants, words in WANTS_WORDS.items():
+        if any(word in lowered for word in words):
+            return wants
+    return text.strip()[:200]
+
+
+def parse_value(text: str) -> str | None:
+    """A declared value in CNY as a plain decimal string, 'unknown', or None when unreadable."""
+    amounts = read_signals(text).amounts
+    if amounts:
+        return str(max(amounts))
+    match = BARE_NUMBER.match(text.strip())
+    if match:
+        try:
+            value = Decimal(match.group(1).replace(",", ""))
+        except InvalidOperation:
+            return None
+        if match.group(2):
+            value *= 1000
+        return str(value)
+    if UNKNOWN.search(text):
+        return "unknown"
+    return None
+
+
+def parse_photo(text: str) -> str:
+    """'later' for a deferral, otherwise 'received' (the agent checks the photo on the ticket)."""
+    return "later" if LATER.search(text) else "received"
+
+
+def says_no_number(text: str) -> bool:
+    return bool(NO_NUMBER.search(text))
+
+
+def correction_fields(text: str) -> list[str]:
+    """The form fields a correction mentions, in the order they are asked."""
+    return [slot for slot, pattern in CORRECTION_FIELDS if pattern.search(text)]
+
+
+def wants_text(wants: str | None) -> str:
+    if not wants:
+        return "not said yet"
+    return WANTS_TEXT.get(wants, wants)
+
+
+def category_text(category: str | None) -> str:
+    return CATEGORY_TEXT.get(category or "other", "another problem")

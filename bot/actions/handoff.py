@@ -1,0 +1,138 @@
+"""Handing a conversation to a person, and answering "how is my complaint going?"."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ConversationPaused, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+from backend.complaints.sla import sla_due
+from backend.services.tickets import get_ticket, list_tickets, open_ticket
+
+from .backend import BACKEND_DOWN_TEXT, backend_session, utcnow
+from .complaints import complaint_in_progress, escalate_complaint
+from .escalation import business_hours_kwargs, channel_of, hand_over, local_time_text, who_answers_text
+
+logger = logging.getLogger(__name__)
+
+TICKET_NUMBER = re.compile(r"\bT-?\s?(\d{6})-?\s?(\d{5})\b", re.I)
+
+STATUS_TEXT = {
+    "open": "the remedy we agreed is being carried out",
+    "escalated": "it is waiting for one of our colleagues to pick it up",
+    "assigned": "a colleague is working on it",
+    "waiting_customer": "we are waiting for your answer",
+    "resolved": "it has been resolved",
+    "closed": "it is closed",
+}
+
+
+class ActionEscalate(Action):
+    """A person is asked for: hand over with what is known so far (a complaint, or a plain handoff)."""
+
+    def name(self) -> str:
+        return "action_escalate"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if complaint_in_progress(tracker):
+            return escalate_complaint(dispatcher, tracker, reason="the customer asked for a person")
+        conversation_id = tracker.sender_id
+        now = utcnow()
+        waybill = tracker.get_slot("waybill")
+        message_id = tracker.latest_message.get("message_id") or str(len(tracker.events))
+        try:
+            with backend_session() as session:
+                ticket = open_ticket(
+                    session,
+                    idempotency_key=f"handoff:{conversation_id}:{message_id}",
+                    conversation_id=conversation_id,
+                    channel=channel_of(conversation_id),
+                    kind="handoff",
+                    status="escalated",
+                    actor="bot",
+                    waybill=waybill,
+                    priority="P3",
+                    summary="Customer asked to talk to a person"
+                    + (f" about {waybill}" if waybill else "")
+                    + ".",
+                    description=tracker.latest_message.get("text") or "",
+                    recorded_by="bot",
+                    sla_due_at=sla_due(now, "P3", **business_hours_kwargs()),
+                )
+                hand_over(session, conversation_id=conversation_id, reason="customer asked for a person")
+                number = ticket.number
+        except SQLAlchemyError:
+            logger.exception("handoff failed")
+            dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
+            return []
+        dispatcher.utter_message(
+            text=f"Of course. I'm passing you to a person now (reference {number}). "
+            + who_answers_text("P3", now)
+            + " Everything you've told me stays in this chat, so you won't need to repeat it."
+        )
+        return [SlotSet("ticket_number", number), SlotSet("awaiting", None), ConversationPaused()]
+
+
+class ActionTicketStatus(Action):
+    """Answers "what's happening with my complaint?" from the ticket store."""
+
+    def name(self) -> str:
+        return "action_ticket_status"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        match = TICKET_NUMBER.search(tracker.latest_message.get("text") or "")
+        try:
+            with backend_session() as session:
+                if match:
+                    number = f"T-{match.group(1)}-{match.group(2)}"
+                    ticket = get_ticket(session, number)
+                    if ticket is None:
+                        dispatcher.utter_message(
+                            text=f"I couldn't find a complaint numbered {number}. Could you check the "
+                            "number? It looks like T-202611-00042."
+                        )
+                        return []
+                else:
+                    mine = list_tickets(session, conversation_id=tracker.sender_id, limit=1)
+                    if not mine:
+                        dispatcher.utter_message(
+                            text="What's your complaint number? It looks like T-202611-00042."
+                        )
+                        return []
+                    ticket = mine[0]
+                text = ticket_status_text(ticket, own=ticket.conversation_id == tracker.sender_id)
+        except SQLAlchemyError:
+            logger.exception("ticket lookup failed")
+            dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
+            return []
+        dispatcher.utter_message(text=text)
+        return []
+
+
+def ticket_status_text(ticket: Any, *, own: bool) -> str:
+    """One plain sentence on where a ticket stands; details only in the conversation that opened it."""
+    noun = "request" if ticket.kind == "handoff" else "complaint"
+    state = STATUS_TEXT.get(ticket.status, ticket.status.replace("_", " "))
+    if not own:
+        # Ticket numbers are sequential and easy to guess: a stranger learns the state, nothing more.
+        return (
+            f"{noun.capitalize()} {ticket.number}: {state}. "
+            "For the details, please ask in the chat where it was opened."
+        )
+    about = f" about {ticket.waybill}" if ticket.waybill else ""
+    text = f"Your {noun} {ticket.number}{about}: {state}."
+    if ticket.agreed_resolution and ticket.status in {"open", "resolved", "closed"}:
+        text += f" Agreed: {ticket.agreed_resolution}"
+        text += "" if text.endswith(".") else "."
+    if ticket.sla_due_at and ticket.status in {"escalated", "assigned"}:
+        text += f" We aim to answer by {local_time_text(ticket.sla_due_at)} (China time)."
+    return text
