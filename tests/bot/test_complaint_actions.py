@@ -1,0 +1,642 @@
+"""The complaint script: action_start_complaint, the form validator, summary, correction, analysis, remedy."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest
+from rasa_sdk.events import ConversationPaused, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from backend.complaints.sla import sla_due
+from backend.complaints.wording import calm_message
+from backend.services.conversations import get_conversation
+from backend.services.tickets import get_ticket, list_tickets
+from bot.actions.backend import backend_session
+from bot.actions.complaints import (
+    FORM_SLOTS,
+    ActionAcceptRemedy,
+    ActionAnalyseComplaint,
+    ActionComplaintSummary,
+    ActionCorrectComplaint,
+    ActionRefuseRemedy,
+    ActionStartComplaint,
+    ActionStopComplaint,
+    ValidateComplaintForm,
+)
+from bot.actions.escalation import business_hours_kwargs, who_answers_text
+from bot.actions.shipments import mistyped_text, not_found_text
+from tests.bot.conftest import DOMAIN, make_tracker, new_sender, run, validate
+
+NUMBER = re.compile(r"T-\d{6}-\d{5}")
+DELAY_STORY = "EA100000034CN was supposed to be in Beijing two days ago and nobody told me anything"
+VOUCHER = (
+    "I'm sorry your shipment is late. We'll give it priority handling and keep you updated at every step, "
+    "and as an apology you'll receive a voucher of 36.00 CNY for your next shipment."
+)
+FULL_REFUND = "We'll refund the full freight of 180.00 CNY."
+FORM = ValidateComplaintForm()
+
+
+def complaint_id(sender: str, message_id: str) -> str:
+    return hashlib.sha1(f"{sender}:{message_id}".encode()).hexdigest()[:12]
+
+
+def applied(events: list[EventType], slots: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The slots after the events, as Rasa would apply them."""
+    out = dict(slots or {})
+    out.update({e["name"]: e["value"] for e in events if e.get("event") == "slot"})
+    return out
+
+
+def start(sender: str, text: str, **slots: Any) -> dict[str, Any]:
+    """Runs action_start_complaint on a story; returns the slots, with `slots` filled in as the form would."""
+    events, _ = run(ActionStartComplaint(), make_tracker(text, intent="complain", sender_id=sender))
+    return {**applied(events), **slots}
+
+
+def analyse(sender: str, slots: dict[str, Any]) -> tuple[list[EventType], list[str], dict[str, Any]]:
+    events, texts = run(
+        ActionAnalyseComplaint(), make_tracker("yes", intent="affirm", sender_id=sender, slots=slots)
+    )
+    return events, texts, applied(events, slots)
+
+
+def escalation_text(number: str, priority: str, now: datetime) -> str:
+    return (
+        f"I've registered your complaint as {number} and passed it to a colleague who can decide on it. "
+        + who_answers_text(priority, now)
+        + " They will see everything you've told me, so you won't need to repeat it."
+    )
+
+
+# --- action_start_complaint -------------------------------------------------------------------------
+
+
+def test_start_prefills_waybill_category_and_wants_from_the_story() -> None:
+    sender = new_sender()
+    text = DELAY_STORY.replace("nobody", "NOBODY") + "!!! I want my money back"
+    tracker = make_tracker(text, intent="complain", sender_id=sender, message_id="m-1")
+    events, texts = run(ActionStartComplaint(), tracker)
+    expected: dict[str, Any] = {slot: None for slot in FORM_SLOTS}
+    expected.update(
+        complaint_waybill="EA100000034CN",
+        complaint_category="delay",
+        complaint_wants="refund",
+        complaint_id=complaint_id(sender, "m-1"),
+        complaint_description=text,
+        complaint_anger=1.0,
+        complaint_correction_pending=False,
+        complaint_refusals=0.0,
+        ticket_number=None,
+        awaiting=None,
+        pending_question=None,
+        waybill="EA100000034CN",
+    )
+    assert events == [SlotSet(name, value) for name, value in expected.items()]
+    assert texts == [calm_message("delay", 1, seed="m-1")]
+    assert "sorry" in texts[0].lower() or "apolog" in texts[0]
+
+
+def test_bare_request_prefills_nothing_but_the_complaint_id() -> None:
+    sender = new_sender()
+    tracker = make_tracker("I want to complain", intent="complain", sender_id=sender, message_id="m-2")
+    events, texts = run(ActionStartComplaint(), tracker)
+    slots = applied(events)
+    assert slots["complaint_id"] == complaint_id(sender, "m-2")
+    filled = {name: value for name, value in slots.items() if value not in (None, False, 0.0)}
+    assert filled == {"complaint_id": complaint_id(sender, "m-2")}
+    assert set(FORM_SLOTS) <= set(slots) and "waybill" not in slots
+    assert texts == [calm_message(None, 0, seed="m-2")]
+
+
+def test_damage_story_prefills_the_declared_value_from_the_record() -> None:
+    slots = start(
+        new_sender(), "My parcel EA100000065CN arrived broken, the vase inside is smashed into pieces"
+    )
+    assert (slots["complaint_waybill"], slots["complaint_category"], slots["complaint_value"]) == (
+        "EA100000065CN",
+        "damage",
+        "400.00",
+    )
+    assert slots["complaint_extent"] is None and slots["complaint_wants"] is None
+
+
+def test_accepting_the_offer_with_yes_takes_the_waybill_and_category_from_the_record() -> None:
+    tracker = make_tracker("yes", intent="affirm", slots={"waybill": "EA100000034CN"})
+    events, _ = run(ActionStartComplaint(), tracker)
+    slots = applied(events)
+    assert (slots["complaint_waybill"], slots["complaint_category"]) == ("EA100000034CN", "delay")
+    assert slots["complaint_description"] is None
+
+
+def test_accepting_the_offer_on_a_missing_shipment_prefills_a_loss() -> None:
+    tracker = make_tracker("yes", intent="affirm", slots={"waybill": "EA100000051CN"})
+    events, _ = run(ActionStartComplaint(), tracker)
+    slots = applied(events)
+    assert slots["complaint_category"] == "loss"
+    assert (slots["complaint_extent"], slots["complaint_value"]) == ("the whole shipment", "3000.00")
+
+
+def test_start_with_a_mistyped_number_says_so() -> None:
+    events, texts = run(
+        ActionStartComplaint(), make_tracker("my parcel EA100000018CN arrived completely broken today")
+    )
+    assert texts[1] == mistyped_text("EA100000018CN")
+    assert applied(events)["complaint_waybill"] is None
+
+
+# --- ValidateComplaintForm ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("category", "required"),
+    [
+        (None, ["complaint_category", "complaint_waybill", "complaint_wants"]),
+        ("delay", ["complaint_category", "complaint_waybill", "complaint_wants"]),
+        ("billing", ["complaint_category", "complaint_waybill", "complaint_wants"]),
+        ("staff_conduct", ["complaint_category", "complaint_waybill", "complaint_when", "complaint_wants"]),
+        ("other", ["complaint_category", "complaint_waybill", "complaint_when", "complaint_wants"]),
+        (
+            "loss",
+            [
+                "complaint_category",
+                "complaint_waybill",
+                "complaint_extent",
+                "complaint_value",
+                "complaint_wants",
+            ],
+        ),
+        (
+            "damage",
+            [
+                "complaint_category",
+                "complaint_waybill",
+                "complaint_extent",
+                "complaint_value",
+                "complaint_photo",
+                "complaint_wants",
+            ],
+        ),
+    ],
+)
+def test_required_slots_per_category(category: str | None, required: list[str]) -> None:
+    tracker = make_tracker(slots={"complaint_category": category})
+    assert asyncio.run(FORM.required_slots([], CollectingDispatcher(), tracker, DOMAIN)) == required
+
+
+def test_a_pending_correction_is_asked_first() -> None:
+    tracker = make_tracker(slots={"complaint_category": "delay", "complaint_correction_pending": True})
+    assert asyncio.run(FORM.required_slots([], CollectingDispatcher(), tracker, DOMAIN)) == [
+        "complaint_correction",
+        "complaint_category",
+        "complaint_waybill",
+        "complaint_wants",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("category", "answer", "result"),
+    [
+        ("delay", "EA100000034CN", {"complaint_waybill": "EA100000034CN", "waybill": "EA100000034CN"}),
+        (
+            "damage",
+            "it's ea-1000-0006-5-cn",
+            {"complaint_waybill": "EA100000065CN", "waybill": "EA100000065CN", "complaint_value": "400.00"},
+        ),
+        (
+            "loss",
+            "EA100000051CN",
+            {
+                "complaint_waybill": "EA100000051CN",
+                "waybill": "EA100000051CN",
+                "complaint_value": "3000.00",
+                "complaint_extent": "the whole shipment",
+            },
+        ),
+    ],
+)
+def test_validate_waybill_known(category: str, answer: str, result: dict[str, Any]) -> None:
+    tracker = make_tracker(answer, slots={"complaint_category": category})
+    assert validate(FORM, "validate_complaint_waybill", answer, tracker) == (result, [])
+
+
+def test_validate_waybill_keeps_a_value_the_customer_gave() -> None:
+    tracker = make_tracker(slots={"complaint_category": "damage", "complaint_value": "350"})
+    slots, _ = validate(FORM, "validate_complaint_waybill", "EA100000065CN", tracker)
+    assert slots == {"complaint_waybill": "EA100000065CN", "waybill": "EA100000065CN"}
+
+
+@pytest.mark.parametrize(
+    ("answer", "result", "said"),
+    [
+        ("EA 1000 0001 8 CN", None, mistyped_text("EA100000018CN")),
+        ("EA100000153CN", None, not_found_text("EA100000153CN")),
+        ("I don't have it", "none", "That's fine, a colleague can find it with you later."),
+        (
+            "hello",
+            None,
+            "I couldn't see a waybill number in that. It has 13 characters, like EA123456785CN. "
+            "If you don't have it, just say \"I don't have it\".",
+        ),
+    ],
+)
+def test_validate_waybill_rejected_or_missing(answer: str, result: str | None, said: str) -> None:
+    tracker = make_tracker(answer, slots={"complaint_category": "delay"})
+    assert validate(FORM, "validate_complaint_waybill", answer, tracker) == (
+        {"complaint_waybill": result},
+        [said],
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "category"),
+    [
+        ("it arrived broken", "damage"),
+        ("billing", "billing"),
+        ("they charged me too much", "billing"),
+        ("late", "delay"),
+        ("the courier was rude", "staff_conduct"),
+    ],
+)
+def test_validate_category(answer: str, category: str) -> None:
+    tracker = make_tracker(answer, slots={"complaint_waybill": "none"})
+    slots, said = validate(FORM, "validate_complaint_category", answer, tracker)
+    assert slots == {"complaint_category": category, "complaint_description": answer}
+    assert said == []
+
+
+def test_validate_category_prefills_from_the_record_and_keeps_the_description() -> None:
+    tracker = make_tracker(
+        slots={"complaint_waybill": "EA100000051CN", "complaint_description": "It vanished."}
+    )
+    assert validate(FORM, "validate_complaint_category", "lost", tracker) == (
+        {
+            "complaint_category": "loss",
+            "complaint_value": "3000.00",
+            "complaint_extent": "the whole shipment",
+        },
+        [],
+    )
+
+
+def test_validate_category_not_understood() -> None:
+    assert validate(FORM, "validate_complaint_category", "blah", make_tracker()) == (
+        {"complaint_category": None},
+        ["Sorry, I didn't catch what went wrong."],
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "value"),
+    [("2k", "2000"), ("¥1,200", "1200"), ("800", "800"), ("don't know", "unknown"), ("no idea", "unknown")],
+)
+def test_validate_value(answer: str, value: str) -> None:
+    assert validate(FORM, "validate_complaint_value", answer, make_tracker()) == (
+        {"complaint_value": value},
+        [],
+    )
+
+
+def test_validate_value_unreadable() -> None:
+    assert validate(FORM, "validate_complaint_value", "lots", make_tracker()) == (
+        {"complaint_value": None},
+        [
+            "Sorry, I couldn't read an amount there. Roughly how much are the goods worth, in CNY? "
+            '"Don\'t know" is fine too.'
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "photo"), [("later", "later"), ("I'll send it tomorrow", "later"), ("here it is", "received")]
+)
+def test_validate_photo(answer: str, photo: str) -> None:
+    assert validate(FORM, "validate_complaint_photo", answer, make_tracker()) == (
+        {"complaint_photo": photo},
+        [],
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "wants"),
+    [
+        ("refund please", "refund"),
+        ("please deliver it again", "redelivery"),
+        ("I just want them to be careful", "I just want them to be careful"),
+        ("  ", None),
+    ],
+)
+def test_validate_wants(answer: str, wants: str | None) -> None:
+    assert validate(FORM, "validate_complaint_wants", answer, make_tracker()) == (
+        {"complaint_wants": wants},
+        [],
+    )
+
+
+def test_validate_when_and_extent_take_the_customers_words() -> None:
+    assert validate(FORM, "validate_complaint_when", " yesterday morning ", make_tracker()) == (
+        {"complaint_when": "yesterday morning"},
+        [],
+    )
+    assert validate(FORM, "validate_complaint_extent", "the vase", make_tracker()) == (
+        {"complaint_extent": "the vase"},
+        [],
+    )
+    assert validate(FORM, "validate_complaint_extent", "", make_tracker()) == ({"complaint_extent": None}, [])
+
+
+DAMAGE_SLOTS = {
+    "complaint_waybill": "EA100000065CN",
+    "complaint_category": "damage",
+    "complaint_value": "400.00",
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "updates"),
+    [
+        ("the value is 600", {"complaint_value": "600"}),
+        ("the number is wrong", {"complaint_waybill": None}),
+        # Another shipment: its own record's value replaces the old one, and the extent is asked again.
+        (
+            "it's EA100000034CN",
+            {
+                "complaint_waybill": "EA100000034CN",
+                "waybill": "EA100000034CN",
+                "complaint_value": "1200.00",
+                "complaint_extent": None,
+            },
+        ),
+        # "damaged" names the extent too: it is cleared so the form asks what is missing.
+        ("no, it was lost, not damaged", {"complaint_category": "loss", "complaint_extent": None}),
+    ],
+)
+def test_validate_correction(answer: str, updates: dict[str, Any]) -> None:
+    slots, said = validate(FORM, "validate_complaint_correction", answer, make_tracker(slots=DAMAGE_SLOTS))
+    assert slots == {**updates, "complaint_correction": answer, "complaint_correction_pending": False}
+    assert said == []
+
+
+def test_validate_correction_not_understood() -> None:
+    assert validate(FORM, "validate_complaint_correction", "hmm", make_tracker(slots=DAMAGE_SLOTS)) == (
+        {"complaint_correction": None},
+        ["Sorry, I didn't catch which part."],
+    )
+
+
+def test_a_corrected_waybill_is_looked_up() -> None:
+    slots, said = validate(
+        FORM, "validate_complaint_correction", "the number is EA100000153CN", make_tracker(slots=DAMAGE_SLOTS)
+    )
+    assert slots.get("complaint_waybill") is None
+    assert said == [not_found_text("EA100000153CN")]
+
+
+# --- summary and correction -------------------------------------------------------------------------
+
+
+def test_summary_restates_everything_and_asks() -> None:
+    tracker = make_tracker(
+        slots={
+            **DAMAGE_SLOTS,
+            "complaint_description": "My parcel EA100000065CN arrived broken",
+            "complaint_extent": "the vase",
+            "complaint_photo": "later",
+            "complaint_wants": "compensation",
+        }
+    )
+    events, texts = run(ActionComplaintSummary(), tracker)
+    assert events == [SlotSet("awaiting", "summary_confirm"), SlotSet("complaint_correction", None)]
+    assert texts == [
+        "Let me make sure I have this right:\n"
+        "- Shipment: EA100000065CN\n"
+        "- What happened: damaged goods\n"
+        '- In your words: "My parcel EA100000065CN arrived broken"\n'
+        "- Damaged or missing: the vase\n"
+        "- Value of the goods: 400.00 CNY\n"
+        "- Photo: you will send it later\n"
+        "- You would like: compensation\n"
+        "Is that right?"
+    ]
+
+
+def test_summary_of_a_sparse_complaint() -> None:
+    tracker = make_tracker(
+        slots={"complaint_waybill": "none", "complaint_when": "last Monday", "complaint_value": "unknown"}
+    )
+    _, texts = run(ActionComplaintSummary(), tracker)
+    assert texts == [
+        "Let me make sure I have this right:\n"
+        "- Shipment: no waybill number given\n"
+        "- What happened: another problem\n"
+        "- When: last Monday\n"
+        "- Value of the goods: not known\n"
+        "- You would like: not said yet\n"
+        "Is that right?"
+    ]
+
+
+def test_summary_shortens_a_long_story() -> None:
+    story = "word " * 60
+    _, texts = run(ActionComplaintSummary(), make_tracker(slots={"complaint_description": story}))
+    assert f'- In your words: "{story[:157]}..."' in texts[0]
+
+
+def test_correct_complaint_with_a_new_value() -> None:
+    tracker = make_tracker(
+        "no, the value is 600", intent="deny", slots={**DAMAGE_SLOTS, "awaiting": "summary_confirm"}
+    )
+    events, texts = run(ActionCorrectComplaint(), tracker)
+    assert events == [SlotSet("awaiting", None), SlotSet("complaint_value", "600")]
+    assert texts == ["Thanks, let me fix that."]
+
+
+def test_correct_complaint_naming_a_field_clears_it() -> None:
+    tracker = make_tracker("the waybill number is wrong", intent="deny", slots=DAMAGE_SLOTS)
+    events, texts = run(ActionCorrectComplaint(), tracker)
+    assert events == [SlotSet("awaiting", None), SlotSet("complaint_waybill", None)]
+    assert texts == ["Thanks, let me fix that."]
+
+
+def test_correct_complaint_without_details_asks_which_part() -> None:
+    events, texts = run(
+        ActionCorrectComplaint(), make_tracker("no that's wrong", intent="deny", slots=DAMAGE_SLOTS)
+    )
+    assert events == [SlotSet("awaiting", None), SlotSet("complaint_correction_pending", True)]
+    assert texts == []
+
+
+def test_stop_complaint_clears_it() -> None:
+    events, texts = run(ActionStopComplaint(), make_tracker("forget it", intent="stop"))
+    reset = [*FORM_SLOTS, "complaint_id", "complaint_description", "requested_slot", "awaiting"]
+    assert events == [SlotSet(slot, None) for slot in reset]
+    assert texts[0].startswith("All right, I've stopped and registered nothing.")
+
+
+# --- analyse and negotiate --------------------------------------------------------------------------
+
+
+def test_analyse_a_delay_offers_the_voucher_and_opens_a_ticket(now: datetime, today: date) -> None:
+    sender = new_sender()
+    slots = start(sender, DELAY_STORY)
+    events, texts, _ = analyse(sender, slots)
+    number = events[0]["value"]
+    assert NUMBER.fullmatch(number)
+    assert events == [SlotSet("ticket_number", number), SlotSet("awaiting", "remedy_answer")]
+    assert texts == [
+        f"I've checked the record: Promised {(today - timedelta(days=2)).isoformat()}; 2 days late; "
+        f"Last scan: Wuhan hub, {(today - timedelta(days=1)).isoformat()} 09:00: Still held at Wuhan hub: "
+        "capacity shortage on the Beijing linehaul; "
+        "Cause in the record: Held at Wuhan hub: capacity shortage on the Wuhan-Beijing linehaul.",
+        f"Here is what I can offer: {VOUCHER} Would that be acceptable?",
+    ]
+    with backend_session() as session:
+        ticket = get_ticket(session, number)
+        assert ticket is not None
+        assert (ticket.kind, ticket.status, ticket.conversation_id, ticket.channel) == (
+            "complaint",
+            "waiting_customer",
+            sender,
+            "telegram",
+        )
+        assert (ticket.waybill, ticket.customer_id, ticket.category, ticket.level, ticket.priority) == (
+            "EA100000034CN",
+            "C002",
+            "delay",
+            "general",
+            "P3",
+        )
+        assert (ticket.responsibility, ticket.stage_reached) == ("carrier", "negotiate")
+        assert (ticket.remedy_offered, ticket.agreed_resolution) == (VOUCHER, None)
+        assert ticket.description == DELAY_STORY and ticket.summary == "A late shipment (EA100000034CN)"
+        assert ticket.sla_due_at == sla_due(now, "P3", **business_hours_kwargs())
+
+
+def test_analyse_twice_opens_one_ticket() -> None:
+    sender = new_sender()
+    slots = start(sender, DELAY_STORY)
+    first, _, _ = analyse(sender, slots)
+    second, texts, _ = analyse(sender, slots)
+    assert first == second
+    assert texts[-1] == f"Here is what I can offer: {VOUCHER} Would that be acceptable?"
+    with backend_session() as session:
+        assert [t.number for t in list_tickets(session, conversation_id=sender)] == [first[0]["value"]]
+
+
+def test_a_large_loss_is_escalated_at_once(now: datetime) -> None:
+    sender = new_sender()
+    slots = start(sender, "My parcel EA100000051CN never arrived, it has been lost for a week now")
+    assert (slots["complaint_category"], slots["complaint_value"]) == ("loss", "3000.00")
+    events, texts, _ = analyse(sender, slots)
+    number = events[0]["value"]
+    assert events == [SlotSet("ticket_number", number), SlotSet("awaiting", "done"), ConversationPaused()]
+    assert texts[0].startswith("I've checked the record: ")
+    assert "Large loss: declared value 3,000.00 CNY is above 2,000.00 CNY" in texts[0]
+    assert texts[1] == escalation_text(number, "P1", now)
+    with backend_session() as session:
+        ticket = get_ticket(session, number)
+        assert ticket is not None
+        assert (ticket.status, ticket.category, ticket.level, ticket.priority, ticket.customer_id) == (
+            "escalated",
+            "loss",
+            "serious",
+            "P1",
+            "C004",
+        )
+        assert ticket.remedy_offered is None and str(ticket.declared_value) == "3000.00"
+        conversation = get_conversation(session, sender)
+        assert conversation is not None
+        assert conversation.state == "queued"
+        assert conversation.handoff_reason == (
+            "Serious complaint: Large loss: declared value 3,000.00 CNY is above 2,000.00 CNY"
+        )
+
+
+def test_a_second_complaint_on_the_same_waybill_is_serious(now: datetime) -> None:
+    first = new_sender()
+    analyse(first, start(first, DELAY_STORY))
+    second = new_sender()
+    events, texts, _ = analyse(second, start(second, DELAY_STORY))
+    assert events[1:] == [SlotSet("awaiting", "done"), ConversationPaused()]
+    assert "Repeat complaint: complaint no. 2 on this waybill" in texts[0]
+
+
+def test_accept_the_first_offer() -> None:
+    sender = new_sender()
+    _, _, slots = analyse(sender, start(sender, DELAY_STORY))
+    number = slots["ticket_number"]
+    events, texts = run(
+        ActionAcceptRemedy(), make_tracker("ok", intent="affirm", sender_id=sender, slots=slots)
+    )
+    assert events == [SlotSet("awaiting", "done")]
+    assert texts == [
+        f"Thank you. Your complaint is registered as {number}. "
+        "What happens next: we carry out what we agreed and keep you updated here; "
+        "when it's done we'll ask how satisfied you are. "
+        f"You can ask me about {number} at any time."
+    ]
+    with backend_session() as session:
+        ticket = get_ticket(session, number)
+        assert ticket is not None
+        assert (ticket.status, ticket.agreed_resolution, ticket.version) == ("open", VOUCHER, 2)
+
+
+def test_accept_promises_a_key_customer_a_follow_up() -> None:
+    sender = new_sender()
+    slots = start(sender, "Nobody came to collect EA100000082CN at the booked time this afternoon")
+    assert slots["complaint_category"] == "missed_pickup"
+    _, _, slots = analyse(sender, slots)
+    assert slots["awaiting"] == "remedy_answer"
+    _, texts = run(ActionAcceptRemedy(), make_tracker("fine", intent="affirm", sender_id=sender, slots=slots))
+    assert " As one of our key customers, you'll also get a follow-up call once it's done. " in texts[0]
+
+
+def test_refuse_once_gets_the_second_offer_then_accept_it() -> None:
+    sender = new_sender()
+    _, _, slots = analyse(sender, start(sender, DELAY_STORY))
+    number = slots["ticket_number"]
+    events, texts = run(
+        ActionRefuseRemedy(), make_tracker("no", intent="deny", sender_id=sender, slots=slots)
+    )
+    assert events == [SlotSet("complaint_refusals", 1.0), SlotSet("awaiting", "remedy_answer")]
+    assert texts == [f"I understand. Then let me offer this instead: {FULL_REFUND} Would that work for you?"]
+    with backend_session() as session:
+        ticket = get_ticket(session, number)
+        assert ticket is not None and (ticket.status, ticket.remedy_offered) == (
+            "waiting_customer",
+            FULL_REFUND,
+        )
+    slots = applied(events, slots)
+    run(ActionAcceptRemedy(), make_tracker("ok then", intent="affirm", sender_id=sender, slots=slots))
+    with backend_session() as session:
+        ticket = get_ticket(session, number)
+        assert ticket is not None and (ticket.status, ticket.agreed_resolution) == ("open", FULL_REFUND)
+
+
+def test_refuse_twice_escalates(now: datetime) -> None:
+    sender = new_sender()
+    _, _, slots = analyse(sender, start(sender, DELAY_STORY))
+    number = slots["ticket_number"]
+    events, _ = run(ActionRefuseRemedy(), make_tracker("no", intent="deny", sender_id=sender, slots=slots))
+    slots = applied(events, slots)
+    events, texts = run(
+        ActionRefuseRemedy(), make_tracker("still no", intent="deny", sender_id=sender, slots=slots)
+    )
+    assert events == [
+        SlotSet("complaint_refusals", 2.0),
+        SlotSet("ticket_number", number),
+        SlotSet("awaiting", "done"),
+        ConversationPaused(),
+    ]
+    assert texts == ["I understand, and I'm sorry that isn't enough.", escalation_text(number, "P3", now)]
+    with backend_session() as session:
+        ticket = get_ticket(session, number)
+        assert ticket is not None and (ticket.status, ticket.priority) == ("escalated", "P3")
+        conversation = get_conversation(session, sender)
+        assert conversation is not None
+        assert (conversation.state, conversation.handoff_reason) == ("queued", "customer refused 2 offer(s)")

@@ -1,0 +1,197 @@
+"""action_answer_shipment, action_find_by_phone and action_decline_offer against the seeded demo data."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from rasa_sdk.events import SlotSet
+
+from bot.actions.shipment_text import OFFER_TEXT, day_text
+from bot.actions.shipments import (
+    ASK_WAYBILL_TEXT,
+    ActionAnswerShipment,
+    ActionDeclineOffer,
+    ActionFindByPhone,
+    malformed_text,
+    mistyped_text,
+    not_found_text,
+)
+from tests.bot.conftest import make_tracker, run
+
+ANSWER = ActionAnswerShipment()
+
+
+def day(today: date, offset: int) -> str:
+    return day_text(today + timedelta(days=offset), today)
+
+
+def test_status_with_the_number_in_the_text(today: date) -> None:
+    events, texts = run(ANSWER, make_tracker("where is ea 1000 0001 7 cn?", intent="track_shipment"))
+    assert events == [
+        SlotSet("waybill", "EA100000017CN"),
+        SlotSet("pending_question", None),
+        SlotSet("awaiting", None),
+    ]
+    assert texts == [
+        f"EA100000017CN (Nanning → Guangzhou): It was delivered {day(today, -2)} at 14:05. "
+        'It was signed for by "Li Wei" (the recipient). '
+        f"It was promised for {day(today, -2)} and arrived on time."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("intent", "aspect"),
+    [("track_shipment", "status"), ("ask_eta", "eta"), ("ask_signed_by", "signed_by"), ("greet", "status")],
+)
+def test_no_number_asks_for_it_and_remembers_the_question(intent: str, aspect: str) -> None:
+    events, texts = run(ANSWER, make_tracker("where is my parcel?", intent=intent))
+    assert events == [SlotSet("pending_question", aspect)]
+    assert texts == [ASK_WAYBILL_TEXT]
+
+
+def test_the_pending_question_survives_an_unrelated_intent() -> None:
+    tracker = make_tracker("no idea", intent="inform", slots={"pending_question": "delay_reason"})
+    events, texts = run(ANSWER, tracker)
+    assert events == [SlotSet("pending_question", "delay_reason")]
+    assert texts == [ASK_WAYBILL_TEXT]
+
+
+def test_mistyped_number() -> None:
+    events, texts = run(ANSWER, make_tracker("EA 1000 0001 8 CN", intent="ask_eta"))
+    assert events == [SlotSet("pending_question", "eta")]
+    assert texts == [mistyped_text("EA100000018CN")]
+    assert "EA100000018CN looks mistyped" in texts[0]
+
+
+def test_malformed_number() -> None:
+    events, texts = run(ANSWER, make_tracker("my number is EA10000001CN", intent="track_shipment"))
+    assert events == [SlotSet("pending_question", "status")]
+    assert texts == [malformed_text("EA10000001CN")]
+
+
+def test_valid_number_that_we_do_not_know() -> None:
+    events, texts = run(ANSWER, make_tracker("EA100000153CN", intent="track_shipment"))
+    assert events == [SlotSet("pending_question", "status"), SlotSet("waybill", None)]
+    assert texts == [not_found_text("EA100000153CN")]
+
+
+def test_a_late_shipment_offers_a_complaint() -> None:
+    events, texts = run(ANSWER, make_tracker("where is EA100000034CN", intent="track_shipment"))
+    assert events == [
+        SlotSet("waybill", "EA100000034CN"),
+        SlotSet("pending_question", None),
+        SlotSet("awaiting", "complaint_offer"),
+    ]
+    answer, offer = texts
+    assert answer.startswith("EA100000034CN (Nanning → Beijing): It is held")
+    assert "capacity shortage on the Wuhan-Beijing linehaul" in answer
+    assert "Last scan: Still held at Wuhan hub: capacity shortage on the Beijing linehaul " in answer
+    assert "(Wuhan hub, yesterday at 09:00)." in answer
+    assert "so it is 2 days late." in answer
+    assert answer.endswith("We'll move it on the first available departure and keep you updated.")
+    assert offer == OFFER_TEXT
+
+
+def test_an_overbilled_shipment_offers_a_complaint() -> None:
+    events, texts = run(ANSWER, make_tracker("EA100000096CN", intent="track_shipment"))
+    assert events[-1] == SlotSet("awaiting", "complaint_offer")
+    assert "It was billed for 12 kg against 5 kg declared: 144.00 CNY (quoted 60.00 CNY)." in texts[0]
+    assert texts[1] == OFFER_TEXT
+
+
+@pytest.mark.parametrize(
+    ("slots", "active_loop"),
+    [({"ticket_number": "T-202611-00001"}, {}), ({}, {"name": "complaint_form"})],
+    ids=["complaint-registered", "form-active"],
+)
+def test_no_offer_while_a_complaint_is_taken_or_registered(
+    slots: dict[str, str], active_loop: dict[str, str]
+) -> None:
+    tracker = make_tracker("EA100000034CN", intent="track_shipment", slots=slots, active_loop=active_loop)
+    events, texts = run(ANSWER, tracker)
+    assert events[-1] == SlotSet("awaiting", None)
+    assert OFFER_TEXT not in texts and len(texts) == 1
+
+
+def test_follow_up_question_uses_the_waybill_slot(today: date) -> None:
+    tracker = make_tracker("who signed for it?", intent="ask_signed_by", slots={"waybill": "EA100000017CN"})
+    events, texts = run(ANSWER, tracker)
+    assert events == [
+        SlotSet("waybill", "EA100000017CN"),
+        SlotSet("pending_question", None),
+        SlotSet("awaiting", None),
+    ]
+    assert texts == [
+        f'EA100000017CN (Nanning → Guangzhou): It was signed for by "Li Wei" (the recipient) '
+        f"{day(today, -2)} at 14:05."
+    ]
+
+
+def test_the_number_after_the_question_answers_the_pending_question() -> None:
+    tracker = make_tracker(
+        "EA100000034CN", intent="inform_waybill", slots={"pending_question": "delay_reason"}
+    )
+    events, texts = run(ANSWER, tracker)
+    assert events[:2] == [SlotSet("waybill", "EA100000034CN"), SlotSet("pending_question", None)]
+    assert texts[0].startswith(
+        "EA100000034CN (Nanning → Beijing): The reason: Held at Wuhan hub: capacity shortage on the "
+        "Wuhan-Beijing linehaul."
+    )
+
+
+def test_a_number_in_the_text_wins_over_the_slot() -> None:
+    tracker = make_tracker("and EA100000065CN?", intent="track_shipment", slots={"waybill": "EA100000017CN"})
+    events, texts = run(ANSWER, tracker)
+    assert events[0] == SlotSet("waybill", "EA100000065CN")
+    assert texts[0].startswith("EA100000065CN (Nanning → Kunming): It was delivered yesterday at 11:20.")
+
+
+# --- action_find_by_phone ---------------------------------------------------------------------------
+
+
+def test_find_by_phone_lists_the_accounts_shipments() -> None:
+    events, texts = run(ActionFindByPhone(), make_tracker("it's +86 138 0000 0002", intent="inform_phone"))
+    assert events == [SlotSet("pending_question", None)]
+    [text] = texts
+    lines = text.split("\n")
+    assert lines[0] == f"I found {len(lines) - 2} recent shipment(s) for that number:"
+    assert lines[-1] == "Send me one of the numbers for the full details."
+    listed = {line[2:15] for line in lines[1:-1]}
+    assert {"EA100000017CN", "EA100000034CN", "EA100000079CN", "EA100000096CN"} <= listed
+    assert "- EA100000017CN: It was delivered " in text
+
+
+def test_find_by_phone_with_a_single_shipment_sets_the_waybill() -> None:
+    # C010 of the seeded random customers has exactly one shipment.
+    events, texts = run(ActionFindByPhone(), make_tracker("+86 139 0000 0010", intent="inform_phone"))
+    assert len(texts) == 1 and texts[0].startswith("I found 1 recent shipment(s) for that number:\n- ")
+    waybill = texts[0].split("\n")[1][2:15]
+    assert events == [SlotSet("pending_question", None), SlotSet("waybill", waybill)]
+
+
+def test_find_by_phone_without_a_number_asks_for_it() -> None:
+    events, texts = run(ActionFindByPhone(), make_tracker("find my parcels", intent="find_by_phone"))
+    assert events == [SlotSet("pending_question", "phone")]
+    assert texts == [
+        "Of course. What's the phone number registered on your account? For example +86 139 1234 5678."
+    ]
+
+
+def test_find_by_phone_unknown_number() -> None:
+    events, texts = run(ActionFindByPhone(), make_tracker("+86 139 9999 9999", intent="inform_phone"))
+    assert events == [SlotSet("pending_question", None)]
+    assert texts == [
+        "I couldn't find any shipments for that phone number. Is it the number registered on your account? "
+        'You can also send the waybill number, or say "agent" for a person.'
+    ]
+
+
+def test_decline_offer() -> None:
+    tracker = make_tracker("no thanks", intent="deny", slots={"awaiting": "complaint_offer"})
+    events, texts = run(ActionDeclineOffer(), tracker)
+    assert events == [SlotSet("awaiting", None)]
+    assert texts == [
+        "All right, no complaint. I'll keep you informed if anything changes. "
+        "Anything else I can check for you?"
+    ]

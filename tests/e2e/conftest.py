@@ -1,0 +1,84 @@
+"""The real product for end-to-end tests: trained model, Rasa server, action server, backend.
+
+Everything runs on free ports with temporary SQLite databases, so a `make run` on the same machine
+is not disturbed and no test sees another run's conversations.
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from tools.stack import DEFAULT_MODEL, Stack
+
+Talk = Callable[[str, str], list[str]]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    if not DEFAULT_MODEL.exists():
+        pytest.fail(f"no trained model at {DEFAULT_MODEL}: run `make train` (make test does it first)")
+    workdir: Path = tmp_path_factory.mktemp("stack")
+    running = Stack(
+        database_url=f"sqlite:///{workdir / 'app.db'}",
+        tracker_url=f"sqlite:///{workdir / 'tracker.db'}",
+        api_token=secrets.token_urlsafe(16),
+        rasa_token=secrets.token_urlsafe(16),
+        backend_port=free_port(),
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        workdir=workdir,
+    )
+    running.prepare_database()
+    running.start()
+    try:
+        running.wait_healthy(timeout=300)
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture()
+def talk(stack: Stack) -> Talk:
+    """Sends one message over Rasa's REST channel and returns the bot's texts."""
+
+    def send(sender: str, message: str) -> list[str]:
+        response = httpx.post(
+            f"{stack.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=60
+        )
+        response.raise_for_status()
+        return [reply.get("text", "") for reply in response.json()]
+
+    return send
+
+
+@pytest.fixture()
+def sender() -> str:
+    """A fresh conversation id, in the channel:id form of ARCHITECTURE.md."""
+    return f"rest:{uuid.uuid4()}"
+
+
+@pytest.fixture()
+def api(stack: Stack) -> httpx.Client:
+    """The backend's HTTP API with the bearer token."""
+    return httpx.Client(
+        base_url=stack.backend_url, headers={"Authorization": f"Bearer {stack.api_token}"}, timeout=10
+    )
+
+
+def local_today() -> date:
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()

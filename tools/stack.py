@@ -1,0 +1,294 @@
+"""Starts and stops the three processes (Rasa, action server, backend) on one machine.
+
+Used by `make run`, `make chat`, the end-to-end tests and the benchmark, so that all of them start
+the product the same way. Runs in the application environment (.venv); Rasa runs from .venv-rasa.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+APP_BIN = ROOT / ".venv" / "bin"
+RASA_BIN = ROOT / ".venv-rasa" / "bin"
+DEFAULT_MODEL = ROOT / "models" / "carrier.tar.gz"
+
+
+def read_dotenv(path: Path = ROOT / ".env") -> dict[str, str]:
+    """KEY=VALUE lines of .env (the process environment wins over them)."""
+    values: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                key, _, value = line.partition("=")
+                values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def token(name: str, env: Mapping[str, str]) -> str:
+    """A secret from the environment or .env, else the one kept in var/<name>, made once."""
+    if env.get(name.upper()):
+        value = env[name.upper()]
+    else:
+        path = VAR / name
+        if not path.exists():
+            VAR.mkdir(exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        value = path.read_text().strip()
+    # make run writes the API token it uses, whichever source it came from (ARCHITECTURE.md).
+    if name == "api_token":
+        (VAR / "api_token").write_text(value)
+    return value
+
+
+def tracker_store_yaml(url: str) -> str:
+    """Rasa's SQL tracker store section for a SQLAlchemy URL (SQLite file or PostgreSQL)."""
+    parsed = make_url(url)
+    dialect = parsed.drivername.split("+", 1)[0]
+    if dialect == "sqlite":
+        return f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {parsed.database}\n"
+    lines = [
+        "tracker_store:",
+        "  type: SQL",
+        f"  dialect: {dialect}",
+        f"  url: {parsed.host or '127.0.0.1'}",
+        f"  port: {parsed.port or 5432}",
+        f"  db: {parsed.database}",
+    ]
+    if parsed.username:
+        lines.append(f"  username: {parsed.username}")
+    if parsed.password:
+        lines.append(f"  password: {parsed.password}")
+    return "\n".join(lines) + "\n"
+
+
+def write_endpoints(path: Path, *, action_url: str, tracker_url: str, redis_url: str | None = None) -> Path:
+    """The endpoints file Rasa is started with, from the same settings the backend reads."""
+    lock = "lock_store:\n  type: in_memory\n"
+    if redis_url:
+        parsed = make_url(redis_url)
+        lock = f"lock_store:\n  type: redis\n  url: {parsed.host}\n  port: {parsed.port or 6379}\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f"action_endpoint:\n  url: {action_url}/webhook\n" + tracker_store_yaml(tracker_url) + lock
+    )
+    return path
+
+
+@dataclass
+class Stack:
+    """One running copy of the product: ports, databases and the three child processes."""
+
+    database_url: str
+    tracker_url: str
+    api_token: str
+    rasa_token: str
+    model: Path = DEFAULT_MODEL
+    backend_port: int = 8000
+    rasa_port: int = 5005
+    actions_port: int = 5055
+    workdir: Path = VAR
+    extra_env: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://127.0.0.1:{self.actions_port}"
+
+    @property
+    def backend_url(self) -> str:
+        return f"http://127.0.0.1:{self.backend_port}"
+
+    def env(self) -> dict[str, str]:
+        env = {**os.environ, **self.extra_env}
+        env.update(
+            PYTHONPATH=str(ROOT),
+            DATABASE_URL=self.database_url,
+            API_TOKEN=self.api_token,
+            RASA_TOKEN=self.rasa_token,
+            RASA_URL=self.rasa_url,
+            ACTION_SERVER_URL=self.actions_url,
+            SANIC_HOST="127.0.0.1",
+            # Rasa's telemetry would try to reach the internet.
+            RASA_TELEMETRY_ENABLED="false",
+            SQLALCHEMY_SILENCE_UBER_WARNING="1",
+            TF_CPP_MIN_LOG_LEVEL="2",
+        )
+        return env
+
+    def prepare_database(self) -> None:
+        """Migrates the system of record and seeds the demo carrier (both idempotent)."""
+        subprocess.run([str(APP_BIN / "python"), "-m", "backend.seed"], cwd=ROOT, env=self.env(), check=True)
+
+    def start_rasa(self) -> None:
+        endpoints = write_endpoints(
+            self.workdir / "endpoints.yml",
+            action_url=self.actions_url,
+            tracker_url=self.tracker_url,
+            redis_url=self.extra_env.get("REDIS_URL"),
+        )
+        self._spawn(
+            "rasa",
+            [
+                str(RASA_BIN / "rasa"),
+                "run",
+                "--enable-api",
+                "--auth-token",
+                self.rasa_token,
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(self.rasa_port),
+                "-m",
+                str(self.model),
+                "--endpoints",
+                str(endpoints),
+                "--credentials",
+                str(ROOT / "credentials.yml"),
+            ],
+        )
+
+    def start_actions(self) -> None:
+        self._spawn(
+            "actions",
+            [
+                str(APP_BIN / "python"),
+                "-m",
+                "rasa_sdk",
+                "--actions",
+                "bot.actions",
+                "-p",
+                str(self.actions_port),
+            ],
+        )
+
+    def start_backend(self) -> None:
+        self._spawn(
+            "backend",
+            [
+                str(APP_BIN / "uvicorn"),
+                "backend.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.backend_port),
+                "--no-access-log",
+            ],
+        )
+
+    def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.start_actions()
+        self.start_backend()
+        self.start_rasa()
+
+    def _spawn(self, name: str, argv: list[str]) -> None:
+        log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it open
+        self.processes[name] = subprocess.Popen(
+            argv, cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def wait_healthy(self, timeout: float = 240.0) -> None:
+        """Waits until /api/health says ok (Rasa loads its model last and slowest)."""
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(
+                        f"{name} exited with {process.returncode}; see {self.workdir}/{name}.log"
+                    )
+            try:
+                response = httpx.get(f"{self.backend_url}/api/health", timeout=3)
+                if response.status_code == 200:
+                    return
+                last = response.text
+            except httpx.HTTPError as error:
+                last = str(error)
+            time.sleep(1)
+        raise TimeoutError(f"the stack did not become healthy in {timeout:.0f} s: {last}")
+
+    def stop(self, names: tuple[str, ...] | None = None) -> None:
+        for name in names or tuple(self.processes):
+            process = self.processes.pop(name, None)
+            if process is None or process.poll() is not None:
+                continue
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def stack_from_environment() -> Stack:
+    """The default stack of `make run`: SQLite files under var/ unless the environment says otherwise."""
+    env = {**read_dotenv(), **os.environ}
+    return Stack(
+        database_url=env.get("DATABASE_URL", f"sqlite:///{VAR / 'app.db'}"),
+        tracker_url=env.get("TRACKER_DATABASE_URL", f"sqlite:///{VAR / 'rasa_tracker.db'}"),
+        api_token=token("api_token", env),
+        rasa_token=token("rasa_token", env),
+        extra_env={k: v for k, v in env.items() if k in {"REDIS_URL", "TIMEZONE", "TELEGRAM_TOKEN"}},
+    )
+
+
+def run_foreground() -> int:
+    """`make run`: start everything, print the URLs, stop everything on Ctrl-C."""
+    stack = stack_from_environment()
+    stack.prepare_database()
+    stack.start()
+    try:
+        stack.wait_healthy()
+        print(
+            "\nThe carrier's customer service is up:\n"
+            f"  backend and API  {stack.backend_url}  (health: {stack.backend_url}/api/health)\n"
+            f"  Rasa REST        {stack.rasa_url}/webhooks/rest/webhook\n"
+            f"  action server    {stack.actions_url}\n"
+            f"  API token        in var/api_token\n"
+            f"  logs             var/*.log\n"
+            "Talk to the bot with `make chat` in another terminal. Ctrl-C stops everything.",
+            flush=True,
+        )
+        while all(p.poll() is None for p in stack.processes.values()):
+            time.sleep(1)
+        dead = [name for name, p in stack.processes.items() if p.poll() is not None]
+        print(f"{', '.join(dead)} stopped; see var/{dead[0]}.log", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    except (RuntimeError, TimeoutError) as error:
+        print(f"start-up failed: {error}", file=sys.stderr)
+        return 1
+    finally:
+        stack.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("command", choices=["run"])
+    parser.parse_args(argv)
+    return run_foreground()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
