@@ -152,8 +152,8 @@ class Stack:
                 str(RASA_BIN / "rasa"),
                 "run",
                 "--enable-api",
-                "--auth-token",
-                self.rasa_token,
+                # One argument: a token that starts with "-" must not be read as an option.
+                f"--auth-token={self.rasa_token}",
                 "-i",
                 "127.0.0.1",
                 "-p",

@@ -128,7 +128,8 @@ class BusinessCalendar:
             weekdays=settings.business_weekdays,
         )
 
-    def _hours(self) -> dict[str, Any]:
+    def as_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of backend.complaints.sla for this calendar."""
         return {
             "tz": self.tz.key,
             "start_hour": self.start_hour,
@@ -138,13 +139,13 @@ class BusinessCalendar:
 
     def is_open(self, at: datetime) -> bool:
         """True during business hours."""
-        return sla.is_business_hours(at, **self._hours())
+        return sla.is_business_hours(at, **self.as_kwargs())
 
     def sla_due(self, priority: str | None, start: datetime) -> datetime | None:
         """The service-level deadline of a ticket of this priority opened at `start` (None without one)."""
         if priority is None:
             return None
-        return sla.sla_due(start, priority, **self._hours())
+        return sla.sla_due(start, priority, **self.as_kwargs())
 
 
 def _jsonable(value: Any) -> Any:

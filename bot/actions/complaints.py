@@ -12,13 +12,21 @@ from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from backend.complaints.analysis import Analysis, ComplaintFacts, analyse, next_remedy
 from backend.complaints.signals import read_signals
 from backend.complaints.wording import calm_message, format_cny
 from backend.domain import ShipmentView
 from backend.services.shipments import get_shipment
-from backend.services.tickets import count_complaints_for_waybill, get_ticket, open_ticket, update_ticket
+from backend.services.tickets import (
+    count_complaints_for_waybill,
+    get_ticket,
+    list_ticket_events,
+    open_ticket,
+    record_ticket_event,
+    update_ticket,
+)
 from backend.waybill import find_in_text
 
 from .backend import BACKEND_DOWN_TEXT, backend_session, local_today, utcnow
@@ -166,6 +174,20 @@ def ticket_fields(tracker: Tracker, analysis: Analysis | None, view: ShipmentVie
     return fields
 
 
+def record_analysis(session: Session, number: str, analysis: Analysis) -> None:
+    """The findings go on the ticket's audit trail for the agent, not to the customer."""
+    data = {
+        "findings": list(analysis.reasons),
+        "responsibility": analysis.responsibility,
+        "escalate_reason": analysis.escalate_reason,
+        "remedies": [remedy.description for remedy in analysis.remedies],
+    }
+    # A retried action must not write the same findings twice.
+    if any(e.action == "analysed" and e.data == data for e in list_ticket_events(session, number)):
+        return
+    record_ticket_event(session, number=number, actor="bot", action="analysed", data=data)
+
+
 def escalate_complaint(dispatcher: CollectingDispatcher, tracker: Tracker, *, reason: str) -> list[EventType]:
     """Escalates the complaint with what is known: ticket `escalated`, conversation queued and paused."""
     now = utcnow()
@@ -186,6 +208,7 @@ def escalate_complaint(dispatcher: CollectingDispatcher, tracker: Tracker, *, re
                     stage_reached=_stage(tracker),
                     **fields,
                 )
+            record_analysis(session, ticket.number, analysis)
             if ticket.status != "escalated":
                 ticket = update_ticket(
                     session,
@@ -512,8 +535,6 @@ class ActionAnalyseComplaint(Action):
             logger.exception("analysis failed")
             dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
             return []
-        if analysis.reasons:
-            dispatcher.utter_message(text="I've checked the record: " + "; ".join(analysis.reasons) + ".")
         if analysis.escalate_now or not analysis.remedies:
             return escalate_complaint(
                 dispatcher, tracker, reason=analysis.escalate_reason or "serious complaint"
@@ -532,6 +553,7 @@ class ActionAnalyseComplaint(Action):
                     remedy_offered=remedy.description,
                     **ticket_fields(tracker, analysis, view),
                 )
+                record_analysis(session, ticket.number, analysis)
                 number = ticket.number
         except SQLAlchemyError:
             logger.exception("ticket creation failed")

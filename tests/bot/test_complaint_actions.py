@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from backend.complaints.sla import sla_due
 from backend.complaints.wording import calm_message
 from backend.services.conversations import get_conversation
-from backend.services.tickets import get_ticket, list_tickets
+from backend.services.tickets import get_ticket, list_ticket_events, list_tickets
 from bot.actions.backend import backend_session
 from bot.actions.complaints import (
     FORM_SLOTS,
@@ -488,14 +488,14 @@ def test_analyse_a_delay_offers_the_voucher_and_opens_a_ticket(now: datetime, to
     number = events[0]["value"]
     assert NUMBER.fullmatch(number)
     assert events == [SlotSet("ticket_number", number), SlotSet("awaiting", "remedy_answer")]
-    assert texts == [
-        f"I've checked the record: Promised {(today - timedelta(days=2)).isoformat()}; 2 days late; "
-        f"Last scan: Wuhan hub, {(today - timedelta(days=1)).isoformat()} 09:00: Still held at Wuhan hub: "
-        "capacity shortage on the Beijing linehaul; "
-        "Cause in the record: Held at Wuhan hub: capacity shortage on the Wuhan-Beijing linehaul.",
-        f"Here is what I can offer: {VOUCHER} Would that be acceptable?",
-    ]
+    assert texts == [f"Here is what I can offer: {VOUCHER} Would that be acceptable?"]
     with backend_session() as session:
+        # The findings are for the agent, on the audit trail, not for the customer.
+        [analysed] = [e for e in list_ticket_events(session, number) if e.action == "analysed"]
+        assert analysed.data is not None
+        promised = (today - timedelta(days=2)).isoformat()
+        assert analysed.data["findings"][0] == f"Promised {promised}; 2 days late"
+        assert analysed.data["responsibility"] == "carrier"
         ticket = get_ticket(session, number)
         assert ticket is not None
         assert (ticket.kind, ticket.status, ticket.conversation_id, ticket.channel) == (
@@ -535,10 +535,11 @@ def test_a_large_loss_is_escalated_at_once(now: datetime) -> None:
     events, texts, _ = analyse(sender, slots)
     number = events[0]["value"]
     assert events == [SlotSet("ticket_number", number), SlotSet("awaiting", "done"), ConversationPaused()]
-    assert texts[0].startswith("I've checked the record: ")
-    assert "Large loss: declared value 3,000.00 CNY is above 2,000.00 CNY" in texts[0]
-    assert texts[1] == escalation_text(number, "P1", now)
+    assert texts == [escalation_text(number, "P1", now)]
     with backend_session() as session:
+        [analysed] = [e for e in list_ticket_events(session, number) if e.action == "analysed"]
+        assert analysed.data is not None
+        assert "Large loss: declared value 3,000.00 CNY is above 2,000.00 CNY" in analysed.data["findings"]
         ticket = get_ticket(session, number)
         assert ticket is not None
         assert (ticket.status, ticket.category, ticket.level, ticket.priority, ticket.customer_id) == (
@@ -563,7 +564,11 @@ def test_a_second_complaint_on_the_same_waybill_is_serious(now: datetime) -> Non
     second = new_sender()
     events, texts, _ = analyse(second, start(second, DELAY_STORY))
     assert events[1:] == [SlotSet("awaiting", "done"), ConversationPaused()]
-    assert "Repeat complaint: complaint no. 2 on this waybill" in texts[0]
+    assert texts == [escalation_text(events[0]["value"], "P1", now)]
+    with backend_session() as session:
+        [analysed] = [e for e in list_ticket_events(session, events[0]["value"]) if e.action == "analysed"]
+        assert analysed.data is not None
+        assert "Repeat complaint: complaint no. 2 on this waybill" in analysed.data["findings"]
 
 
 def test_accept_the_first_offer() -> None:

@@ -16,7 +16,12 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from backend.db import make_engine
+from backend.models import Customer, Shipment
+from backend.services.shipments import get_shipment
 from tools.stack import DEFAULT_MODEL, Stack
 
 Talk = Callable[[str, str], list[str]]
@@ -82,3 +87,29 @@ def api(stack: Stack) -> httpx.Client:
 
 def local_today() -> date:
     return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+
+DEMO_PREFIX = "EA1000"
+
+
+def late_extra_shipment(stack: Stack) -> str:
+    """A seeded non-demo shipment of a B or C customer, delivered two or more days late."""
+    engine = make_engine(stack.database_url)
+    try:
+        with Session(engine) as session:
+            candidates = session.scalars(
+                select(Shipment.waybill)
+                .join(Customer)
+                .where(
+                    Shipment.status == "delivered",
+                    Shipment.force_majeure.is_(False),
+                    Customer.customer_class != "A",
+                    ~Shipment.waybill.startswith(DEMO_PREFIX),
+                )
+                .order_by(Shipment.waybill)
+            ).all()
+            late = [w for w in candidates if (view := get_shipment(session, w)) and view.days_late >= 2]
+    finally:
+        engine.dispose()
+    assert late, "the seed has no late extra shipment to complain about"
+    return late[0]
