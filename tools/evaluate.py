@@ -1,0 +1,338 @@
+"""NLU cross-validation and the test stories, summarised for the README.
+
+`make eval`: runs `rasa test nlu --cross-validation` (3 folds) over bot/data/nlu and prints F1 per
+intent (worst first), macro and weighted F1 and the most frequent confusions; then runs
+`rasa test core` with the trained model over tests/conversations and prints how many test stories
+passed and the action-level accuracy. Writes results/eval.md; Rasa's own reports stay in results/nlu
+and results/core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tools.stack import DEFAULT_MODEL, RASA_BIN, ROOT
+
+RESULTS = ROOT / "results"
+# Keys of sklearn's report that are averages, not intents.
+SUMMARY_KEYS = {"accuracy", "micro avg", "macro avg", "weighted avg", "conversation_accuracy"}
+
+
+# ---------------------------------------------------------------- pure helpers (tests/tools)
+
+
+@dataclass(frozen=True)
+class IntentScore:
+    intent: str
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass(frozen=True)
+class NluSummary:
+    intents: list[IntentScore]  # worst F1 first
+    macro_f1: float | None
+    weighted_f1: float | None
+    accuracy: float | None
+    confusions: list[tuple[str, str, int]]  # (true, predicted, count), most frequent first
+
+
+@dataclass(frozen=True)
+class CoreSummary:
+    stories_total: int | None
+    stories_passed: int | None
+    action_accuracy: float | None
+    action_weighted_f1: float | None
+    actions_total: int | None
+
+    @property
+    def stories_failed(self) -> int | None:
+        if self.stories_total is None or self.stories_passed is None:
+            return None
+        return self.stories_total - self.stories_passed
+
+
+def intent_scores(report: Mapping[str, Any]) -> list[IntentScore]:
+    """Per-intent scores of an intent_report.json, lowest F1 first (ties by name)."""
+    scores = [
+        IntentScore(
+            intent=name,
+            precision=float(values.get("precision", 0.0)),
+            recall=float(values.get("recall", 0.0)),
+            f1=float(values.get("f1-score", 0.0)),
+            support=int(values.get("support", 0)),
+        )
+        for name, values in report.items()
+        if name not in SUMMARY_KEYS and isinstance(values, Mapping)
+    ]
+    return sorted(scores, key=lambda score: (score.f1, score.intent))
+
+
+def _average_f1(report: Mapping[str, Any], key: str) -> float | None:
+    values = report.get(key)
+    return float(values["f1-score"]) if isinstance(values, Mapping) and "f1-score" in values else None
+
+
+def _accuracy(report: Mapping[str, Any]) -> float | None:
+    """sklearn writes "accuracy" when every label was predicted at least once, else "micro avg"."""
+    value = report.get("accuracy")
+    if isinstance(value, int | float):
+        return float(value)
+    return _average_f1(report, "micro avg")
+
+
+def confusions_from_errors(errors: Sequence[Mapping[str, Any]], top: int = 10) -> list[tuple[str, str, int]]:
+    """(true, predicted, count) from intent_errors.json, most frequent first."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for error in errors:
+        predicted = (error.get("intent_prediction") or {}).get("name")
+        counts[(str(error.get("intent")), str(predicted))] += 1
+    return [(true, predicted, count) for (true, predicted), count in _most_common(counts, top)]
+
+
+def confusions_from_report(report: Mapping[str, Any], top: int = 10) -> list[tuple[str, str, int]]:
+    """The same from the "confused_with" fields Rasa adds (at most three per intent)."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for name, values in report.items():
+        if name in SUMMARY_KEYS or not isinstance(values, Mapping):
+            continue
+        for predicted, count in (values.get("confused_with") or {}).items():
+            counts[(name, str(predicted))] += int(count)
+    return [(true, predicted, count) for (true, predicted), count in _most_common(counts, top)]
+
+
+def _most_common(counts: Counter[tuple[str, str]], top: int) -> list[tuple[tuple[str, str], int]]:
+    # Stable order for equal counts, so the summary does not change between identical runs.
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top]
+
+
+def summarise_nlu(
+    report: Mapping[str, Any], errors: Sequence[Mapping[str, Any]] | None, top: int = 10
+) -> NluSummary:
+    return NluSummary(
+        intents=intent_scores(report),
+        macro_f1=_average_f1(report, "macro avg"),
+        weighted_f1=_average_f1(report, "weighted avg"),
+        accuracy=_accuracy(report),
+        confusions=confusions_from_errors(errors, top)
+        if errors is not None
+        else confusions_from_report(report, top),
+    )
+
+
+def summarise_core(report: Mapping[str, Any]) -> CoreSummary:
+    """story_report.json: sklearn's report over actions plus Rasa's "conversation_accuracy"."""
+    conversations = report.get("conversation_accuracy")
+    total = passed = None
+    if isinstance(conversations, Mapping):
+        total = int(conversations.get("total", 0))
+        passed = int(conversations.get("correct", 0))
+    weighted = report.get("weighted avg")
+    actions_total = (
+        int(weighted["support"]) if isinstance(weighted, Mapping) and "support" in weighted else None
+    )
+    return CoreSummary(
+        stories_total=total,
+        stories_passed=passed,
+        action_accuracy=_accuracy(report),
+        action_weighted_f1=_average_f1(report, "weighted avg"),
+        actions_total=actions_total,
+    )
+
+
+def count_failed_stories(failed_yaml: str) -> int:
+    """Stories in failed_test_stories.yml (a fallback when the report lacks conversation_accuracy)."""
+    return sum(1 for line in failed_yaml.splitlines() if line.lstrip().startswith("- story:"))
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def render_nlu_text(summary: NluSummary) -> str:
+    width = max([len("intent"), *(len(score.intent) for score in summary.intents)])
+    lines = [f"{'intent'.ljust(width)}  precision  recall     f1  support"]
+    for score in summary.intents:
+        lines.append(
+            f"{score.intent.ljust(width)}  {score.precision:9.3f}  {score.recall:6.3f}  {score.f1:5.3f}"
+            f"  {score.support:7d}"
+        )
+    lines.append(
+        f"macro F1 {_pct(summary.macro_f1)}, weighted F1 {_pct(summary.weighted_f1)}, "
+        f"accuracy {_pct(summary.accuracy)}"
+    )
+    lines.append("worst confusions (true -> predicted: count):")
+    if not summary.confusions:
+        lines.append("  none")
+    for true, predicted, count in summary.confusions:
+        lines.append(f"  {true} -> {predicted}: {count}")
+    return "\n".join(lines)
+
+
+def render_core_text(summary: CoreSummary) -> str:
+    return (
+        f"test stories: {summary.stories_passed} of {summary.stories_total} passed, "
+        f"{summary.stories_failed} failed; action-level accuracy {_pct(summary.action_accuracy)} "
+        f"over {summary.actions_total} actions (weighted F1 {_pct(summary.action_weighted_f1)})"
+    )
+
+
+def render_markdown(
+    nlu: NluSummary | None, core: CoreSummary | None, *, folds: int, timings: Mapping[str, float]
+) -> str:
+    lines = ["## Evaluation", ""]
+    if nlu is not None:
+        lines += [
+            f"NLU, {folds}-fold cross-validation over `bot/data/nlu` ({timings.get('nlu', 0):.0f} s): "
+            f"macro F1 **{_pct(nlu.macro_f1)}**, weighted F1 **{_pct(nlu.weighted_f1)}**, "
+            f"accuracy {_pct(nlu.accuracy)}.",
+            "",
+            "| Intent | Precision | Recall | F1 | Examples |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {s.intent} | {s.precision:.3f} | {s.recall:.3f} | {s.f1:.3f} | {s.support} |"
+            for s in nlu.intents
+        ]
+        lines += [
+            "",
+            "Most frequent confusions:",
+            "",
+            "| True intent | Predicted | Count |",
+            "|---|---|---:|",
+        ]
+        lines += [f"| {true} | {predicted} | {count} |" for true, predicted, count in nlu.confusions]
+        if not nlu.confusions:
+            lines.append("| – | – | 0 |")
+        lines.append("")
+    if core is not None:
+        lines += [
+            f"Test stories (`tests/conversations`, {timings.get('core', 0):.0f} s): "
+            f"{core.stories_passed} of {core.stories_total} passed, {core.stories_failed} failed; "
+            f"action-level accuracy {_pct(core.action_accuracy)} over {core.actions_total} actions.",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tools.evaluate", description=__doc__)
+    parser.add_argument("--folds", type=int, default=3, help="cross-validation folds (3)")
+    parser.add_argument("--top", type=int, default=10, help="confusions to list (10)")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="model for the test stories")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results folder (results/)")
+    parser.add_argument("--skip-nlu", action="store_true", help="only the test stories")
+    parser.add_argument("--skip-core", action="store_true", help="only the NLU cross-validation")
+    args = parser.parse_args(argv)
+    if args.folds < 2:
+        parser.error("--folds must be at least 2")
+    return args
+
+
+# ---------------------------------------------------------------- running Rasa
+
+
+def rasa(*arguments: str, log: Path) -> float:
+    """Runs the Rasa CLI from the project root, its output to log; returns the wall time."""
+    env = {
+        **os.environ,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+    }
+    started = time.monotonic()
+    with open(log, "wb") as output:
+        result = subprocess.run(
+            [str(RASA_BIN / "rasa"), *arguments], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    elapsed = time.monotonic() - started
+    if result.returncode != 0:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+        raise RuntimeError(
+            f"rasa {' '.join(arguments[:2])} failed with {result.returncode} (log {log}):\n{tail}"
+        )
+    return elapsed
+
+
+def run_nlu(out: Path, folds: int, top: int) -> tuple[NluSummary, float]:
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    seconds = rasa(
+        "test", "nlu", "--cross-validation", "--folds", str(folds), "--nlu", "bot/data/nlu",
+        "--config", "config.yml", "--domain", "domain.yml", "--out", str(out),
+        log=out.parent / "nlu.log",
+    )  # fmt: skip
+    report = json.loads((out / "intent_report.json").read_text())
+    errors_file = out / "intent_errors.json"
+    # Rasa writes no errors file when every example was classified correctly.
+    errors = json.loads(errors_file.read_text()) if errors_file.exists() else []
+    return summarise_nlu(report, errors, top), seconds
+
+
+def run_core(out: Path, model: Path) -> tuple[CoreSummary, float]:
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    seconds = rasa(
+        "test", "core", "--model", str(model), "--stories", "tests/conversations", "--out", str(out),
+        log=out.parent / "core.log",
+    )  # fmt: skip
+    summary = summarise_core(json.loads((out / "story_report.json").read_text()))
+    failed = out / "failed_test_stories.yml"
+    if summary.stories_total is not None and failed.exists():
+        # The report and the failed stories file should agree; trust the file listing the stories.
+        failed_count = count_failed_stories(failed.read_text())
+        summary = CoreSummary(
+            stories_total=summary.stories_total,
+            stories_passed=summary.stories_total - failed_count,
+            action_accuracy=summary.action_accuracy,
+            action_weighted_f1=summary.action_weighted_f1,
+            actions_total=summary.actions_total,
+        )
+    return summary, seconds
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not args.skip_core and not args.model.exists():
+        print(f"no trained model at {args.model}: run `make train`", file=sys.stderr)
+        return 1
+    args.out.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    nlu = core = None
+    try:
+        if not args.skip_nlu:
+            print(f"NLU cross-validation, {args.folds} folds (several minutes) ...", flush=True)
+            nlu, timings["nlu"] = run_nlu(args.out / "nlu", args.folds, args.top)
+            print(render_nlu_text(nlu))
+            print(f"({timings['nlu']:.0f} s)\n", flush=True)
+        if not args.skip_core:
+            print("Test stories ...", flush=True)
+            core, timings["core"] = run_core(args.out / "core", args.model)
+            print(render_core_text(core))
+            print(f"({timings['core']:.0f} s)", flush=True)
+    except (RuntimeError, OSError, json.JSONDecodeError) as error:
+        print(f"evaluation failed: {error}", file=sys.stderr)
+        return 1
+    markdown = render_markdown(nlu, core, folds=args.folds, timings=timings)
+    (args.out / "eval.md").write_text(markdown)
+    print(f"Wrote {args.out / 'eval.md'}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
