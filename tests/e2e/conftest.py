@@ -33,11 +33,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def start_stack(workdir: Path) -> Stack:
+    """A running copy of the product on free ports with its own SQLite databases in `workdir`."""
     if not DEFAULT_MODEL.exists():
         pytest.fail(f"no trained model at {DEFAULT_MODEL}: run `make train` (make test does it first)")
-    workdir: Path = tmp_path_factory.mktemp("stack")
     running = Stack(
         database_url=f"sqlite:///{workdir / 'app.db'}",
         tracker_url=f"sqlite:///{workdir / 'tracker.db'}",
@@ -52,13 +51,22 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     running.start()
     try:
         running.wait_healthy(timeout=300)
+    except BaseException:
+        running.stop()
+        raise
+    return running
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = start_stack(tmp_path_factory.mktemp("stack"))
+    try:
         yield running
     finally:
         running.stop()
 
 
-@pytest.fixture()
-def talk(stack: Stack) -> Talk:
+def rest_talk(stack: Stack) -> Talk:
     """Sends one message over Rasa's REST channel and returns the bot's texts."""
 
     def send(sender: str, message: str) -> list[str]:
@@ -69,6 +77,11 @@ def talk(stack: Stack) -> Talk:
         return [reply.get("text", "") for reply in response.json()]
 
     return send
+
+
+@pytest.fixture()
+def talk(stack: Stack) -> Talk:
+    return rest_talk(stack)
 
 
 @pytest.fixture()

@@ -1,0 +1,1 @@
+"""Rasa input channels of ours; loaded by the Rasa server (.venv-rasa), so they import only Rasa."""
