@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -133,8 +134,7 @@ def run_analysis(tracker: Tracker) -> tuple[ShipmentView | None, Analysis]:
             if waybill
             else 0
         )
-    facts = complaint_facts(tracker)
-    facts = ComplaintFacts(**{**facts.__dict__, "previous_complaints_on_waybill": previous})
+    facts = replace(complaint_facts(tracker), previous_complaints_on_waybill=previous)
     analysis = analyse(view, facts, now=utcnow(), signals=read_signals(facts.text), **business_hours_kwargs())
     return view, analysis
 
@@ -575,13 +575,12 @@ class ActionAcceptRemedy(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         try:
-            view, analysis = run_analysis(tracker)
-            step = int(tracker.get_slot("complaint_refusals") or 0)
-            remedy = analysis.remedies[min(step, len(analysis.remedies) - 1)]
+            view = _lookup(_waybill(tracker))
             with backend_session() as session:
                 ticket = get_ticket(session, tracker.get_slot("ticket_number") or "")
-                if ticket is None:
-                    raise LookupError("ticket vanished")
+                if ticket is None or not ticket.remedy_offered:
+                    raise LookupError("no offer on record to accept")
+                # What the customer accepts is exactly what was offered, as the ticket recorded it.
                 if ticket.status != "open":
                     ticket = update_ticket(
                         session,
@@ -589,10 +588,10 @@ class ActionAcceptRemedy(Action):
                         expected_version=ticket.version,
                         actor="customer",
                         status="open",
-                        agreed_resolution=remedy.description,
+                        agreed_resolution=ticket.remedy_offered,
                     )
                 number, customer_class = ticket.number, view.customer_class if view else None
-        except (SQLAlchemyError, LookupError, IndexError):
+        except (SQLAlchemyError, LookupError):
             logger.exception("accepting the remedy failed")
             dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
             return []
