@@ -191,7 +191,7 @@ def shipment_answer(view: ShipmentView, aspect: str, *, tz: ZoneInfo, today: dat
         body = [
             status_text(view, tz, today),
             promise_text(view, today),
-            _delay_reason_text(view) if view.delay_reason else "",
+            _delay_reason_text(view) if view.delay_reason and not _scan_names_cause(view) else "",
             billing_text(view),
             next_step_text(view, today),
         ]
@@ -209,6 +209,15 @@ def _delay_reason_text(view: ShipmentView) -> str:
     if view.status == "missing":
         return "It has stopped showing scans, so we are tracing it."
     return "It missed its planned connection; I'm sorry for the delay."
+
+
+def _scan_names_cause(view: ShipmentView) -> bool:
+    """Whether the last scan already says why it is late ("held at Wuhan hub: capacity shortage ...")."""
+    last = view.last_event
+    if last is None or not view.delay_reason:
+        return False
+    cause = view.delay_reason.rsplit(":", 1)[-1].lower().split()[:3]
+    return bool(cause) and " ".join(cause) in last.description.lower()
 
 
 def _not_late_text(view: ShipmentView, tz: ZoneInfo, today: date) -> str:
