@@ -105,7 +105,9 @@ class ActionTicketStatus(Action):
                     mine = list_tickets(session, conversation_id=tracker.sender_id, limit=1)
                     if not mine:
                         dispatcher.utter_message(
-                            text="What's your complaint number? It looks like T-202611-00042."
+                            # "I have a complaint" can read like a status question: offer both ways.
+                            text="What's your complaint number? It looks like T-202611-00042. "
+                            "If you'd like to make a new complaint, just tell me what happened."
                         )
                         return []
                     ticket = mine[0]

@@ -197,5 +197,8 @@ def test_ticket_status_unknown_number() -> None:
 def test_ticket_status_without_a_number_or_a_ticket_asks_for_the_number() -> None:
     assert run(STATUS, make_tracker("how is my complaint going?")) == (
         [],
-        ["What's your complaint number? It looks like T-202611-00042."],
+        [
+            "What's your complaint number? It looks like T-202611-00042. "
+            "If you'd like to make a new complaint, just tell me what happened."
+        ],
     )
