@@ -63,6 +63,12 @@ def test_a_wrong_check_digit_is_called_mistyped(talk: Talk, sender: str) -> None
     assert "mistyped" in said(replies)
 
 
+def test_an_incomplete_number_is_explained(talk: Talk, sender: str) -> None:
+    replies = talk(sender, "can you track EA10000002CN")
+    assert_clean(replies)
+    assert "complete waybill number" in said(replies)
+
+
 def test_a_valid_unknown_number_is_not_found_with_next_steps(talk: Talk, sender: str) -> None:
     replies = talk(sender, "track EA100000153CN please")
     assert_clean(replies)
