@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import get_settings
 from backend.db import make_engine, make_session_factory, session_scope
-
-logger = logging.getLogger(__name__)
 
 # Said when the database cannot be reached: polite, and it tells the customer what to do.
 BACKEND_DOWN_TEXT = (
@@ -33,15 +28,3 @@ def backend_session() -> Iterator[Session]:
     """A short transaction against the system of record."""
     with session_scope(_session_factory()) as session:
         yield session
-
-
-def carrier_tz() -> ZoneInfo:
-    return ZoneInfo(get_settings().timezone)
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def local_today() -> date:
-    return datetime.now(carrier_tz()).date()

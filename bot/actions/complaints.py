@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 from backend.complaints.analysis import Analysis, ComplaintFacts, analyse, next_remedy
 from backend.complaints.signals import read_signals
 from backend.complaints.wording import calm_message, format_cny
+from backend.config import carrier_today
 from backend.domain import ShipmentView
+from backend.models import utcnow
 from backend.services.shipments import get_shipment
 from backend.services.tickets import (
     count_complaints_for_waybill,
@@ -30,7 +32,7 @@ from backend.services.tickets import (
 )
 from backend.waybill import find_in_text
 
-from .backend import BACKEND_DOWN_TEXT, backend_session, local_today, utcnow
+from .backend import BACKEND_DOWN_TEXT, backend_session
 from .complaint_parsing import (
     category_text,
     correction_fields,
@@ -83,7 +85,7 @@ def _lookup(waybill: str | None) -> ShipmentView | None:
     if not waybill or waybill == NO_WAYBILL:
         return None
     with backend_session() as session:
-        return get_shipment(session, waybill, today=local_today())
+        return get_shipment(session, waybill, today=carrier_today())
 
 
 def record_prefills(view: ShipmentView | None, category: str | None, slots: dict[str, Any]) -> dict[str, Any]:
@@ -128,7 +130,7 @@ def run_analysis(tracker: Tracker) -> tuple[ShipmentView | None, Analysis]:
     """Looks the shipment up and applies the policy tables; pure apart from the two reads."""
     waybill = _waybill(tracker)
     with backend_session() as session:
-        view = get_shipment(session, waybill, today=local_today()) if waybill else None
+        view = get_shipment(session, waybill, today=carrier_today()) if waybill else None
         previous = (
             count_complaints_for_waybill(session, waybill, exclude_key=complaint_key(tracker))
             if waybill

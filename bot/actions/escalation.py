@@ -8,11 +8,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from backend.complaints.sla import is_business_hours, next_opening, sla_due
-from backend.config import get_settings
+from backend.config import carrier_tz, get_settings
 from backend.services.conversations import mark_for_agent
 from backend.services.tickets import BusinessCalendar
-
-from .backend import carrier_tz
 
 
 def channel_of(conversation_id: str) -> str:

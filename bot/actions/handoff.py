@@ -12,9 +12,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from backend.complaints.sla import sla_due
+from backend.models import utcnow
 from backend.services.tickets import get_ticket, list_tickets, open_ticket
 
-from .backend import BACKEND_DOWN_TEXT, backend_session, utcnow
+from .backend import BACKEND_DOWN_TEXT, backend_session
 from .complaints import complaint_in_progress, escalate_complaint
 from .escalation import business_hours_kwargs, channel_of, hand_over, local_time_text, who_answers_text
 

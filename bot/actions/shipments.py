@@ -10,11 +10,12 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
+from backend.config import carrier_today, carrier_tz
 from backend.phones import find_phone_in_text
 from backend.services.shipments import find_shipments_by_phone, get_shipment
 from backend.waybill import find_in_text
 
-from .backend import BACKEND_DOWN_TEXT, backend_session, carrier_tz, local_today
+from .backend import BACKEND_DOWN_TEXT, backend_session
 from .shipment_text import OFFER_TEXT, has_problem, shipment_answer, status_text
 
 logger = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ class ActionAnswerShipment(Action):
             return [SlotSet("pending_question", aspect)]
         try:
             with backend_session() as session:
-                view = get_shipment(session, waybill, today=local_today())
+                view = get_shipment(session, waybill, today=carrier_today())
         except SQLAlchemyError:
             logger.exception("shipment lookup failed")
             dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
@@ -85,7 +86,7 @@ class ActionAnswerShipment(Action):
         if view is None:
             dispatcher.utter_message(text=not_found_text(waybill))
             return [SlotSet("pending_question", aspect), SlotSet("waybill", None)]
-        dispatcher.utter_message(text=shipment_answer(view, aspect, tz=carrier_tz(), today=local_today()))
+        dispatcher.utter_message(text=shipment_answer(view, aspect, tz=carrier_tz(), today=carrier_today()))
         events: list[EventType] = [SlotSet("waybill", view.waybill), SlotSet("pending_question", None)]
         # Offer a complaint for a problem shipment, but not while one is already being taken.
         if has_problem(view) and tracker.active_loop_name is None and not tracker.get_slot("ticket_number"):
@@ -125,7 +126,7 @@ class ActionFindByPhone(Action):
                 'on your account? You can also send the waybill number, or say "agent" for a person.'
             )
             return [SlotSet("pending_question", None)]
-        tz, today = carrier_tz(), local_today()
+        tz, today = carrier_tz(), carrier_today()
         lines = [f"I found {len(views)} recent shipment(s) for that number:"]
         lines += [f"- {v.waybill}: {status_text(v, tz, today)}" for v in views]
         lines.append("Send me one of the numbers for the full details.")

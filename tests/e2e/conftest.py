@@ -98,7 +98,7 @@ def api(stack: Stack) -> httpx.Client:
     )
 
 
-def local_today() -> date:
+def carrier_today() -> date:
     return datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
