@@ -43,8 +43,8 @@ from .complaint_parsing import (
     says_no_number,
     wants_text,
 )
-from .escalation import business_hours_kwargs, channel_of, hand_over, who_answers_text
-from .shipments import mistyped_text, not_found_text
+from .escalation import business_hours_kwargs, hand_over, who_answers_text
+from .shipments import not_found_text, waybill_problem_text
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +150,6 @@ def summary_line(tracker: Tracker) -> str:
 def ticket_fields(tracker: Tracker, analysis: Analysis | None, view: ShipmentView | None) -> dict[str, Any]:
     """The complaint registration fields of DOMAIN.md, from the conversation and the analysis."""
     fields: dict[str, Any] = {
-        "channel": channel_of(tracker.sender_id),
         "waybill": _waybill(tracker),
         "category": tracker.get_slot("complaint_category") or "other",
         "summary": summary_line(tracker),
@@ -190,11 +189,17 @@ def record_analysis(session: Session, number: str, analysis: Analysis) -> None:
     record_ticket_event(session, number=number, actor="bot", action="analysed", data=data)
 
 
-def escalate_complaint(dispatcher: CollectingDispatcher, tracker: Tracker, *, reason: str) -> list[EventType]:
+def escalate_complaint(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    *,
+    reason: str,
+    analysed: tuple[ShipmentView | None, Analysis] | None = None,
+) -> list[EventType]:
     """Escalates the complaint with what is known: ticket `escalated`, conversation queued and paused."""
     now = utcnow()
     try:
-        view, analysis = run_analysis(tracker)
+        view, analysis = analysed or run_analysis(tracker)
         with backend_session() as session:
             fields = ticket_fields(tracker, analysis, view)
             number = tracker.get_slot("ticket_number")
@@ -221,14 +226,14 @@ def escalate_complaint(dispatcher: CollectingDispatcher, tracker: Tracker, *, re
                     status="escalated",
                 )
             hand_over(session, conversation_id=tracker.sender_id, reason=reason)
-            number, priority = ticket.number, ticket.priority or analysis.priority
+            number, priority, due = ticket.number, ticket.priority or analysis.priority, ticket.sla_due_at
     except SQLAlchemyError:
         logger.exception("escalation failed")
         dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
         return []
     dispatcher.utter_message(
         text=f"I've registered your complaint as {number} and passed it to a colleague who can decide on it. "
-        + who_answers_text(priority, now)
+        + who_answers_text(priority, now, due=due)
         + " They will see everything you've told me, so you won't need to repeat it."
     )
     return [SlotSet("ticket_number", number), SlotSet("awaiting", "done"), ConversationPaused()]
@@ -279,7 +284,7 @@ class ActionStartComplaint(Action):
         category = signals.category or (_category_from_record(view) if view is not None else None)
         dispatcher.utter_message(text=calm_message(category, signals.anger, seed=seed))
         if found is not None and found.status != "valid":
-            dispatcher.utter_message(text=mistyped_text(found.value))
+            dispatcher.utter_message(text=waybill_problem_text(found))
         if view is not None:
             slots.update(complaint_waybill=view.waybill, waybill=view.waybill)
         slots["complaint_category"] = category
@@ -341,7 +346,7 @@ class ValidateComplaintForm(FormValidationAction):
             )
             return {"complaint_waybill": None}
         if found.status != "valid":
-            dispatcher.utter_message(text=mistyped_text(found.value))
+            dispatcher.utter_message(text=waybill_problem_text(found))
             return {"complaint_waybill": None}
         try:
             view = _lookup(found.value)
@@ -440,7 +445,7 @@ def apply_correction(text: str, tracker: Tracker, dispatcher: CollectingDispatch
         # A new number is checked like any other; a bad one is cleared so that the form asks again.
         updates["complaint_waybill"] = None
         if found.status != "valid":
-            dispatcher.utter_message(text=mistyped_text(found.value))
+            dispatcher.utter_message(text=waybill_problem_text(found))
         else:
             view = _lookup(found.value)
             if view is None:
@@ -538,9 +543,8 @@ class ActionAnalyseComplaint(Action):
             dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
             return []
         if analysis.escalate_now or not analysis.remedies:
-            return escalate_complaint(
-                dispatcher, tracker, reason=analysis.escalate_reason or "serious complaint"
-            )
+            reason = analysis.escalate_reason or "serious complaint"
+            return escalate_complaint(dispatcher, tracker, reason=reason, analysed=(view, analysis))
         remedy = analysis.remedies[0]
         try:
             with backend_session() as session:
@@ -621,7 +625,7 @@ class ActionRefuseRemedy(Action):
     ) -> list[EventType]:
         refusals = int(tracker.get_slot("complaint_refusals") or 0) + 1
         try:
-            _, analysis = run_analysis(tracker)
+            view, analysis = run_analysis(tracker)
         except SQLAlchemyError:
             logger.exception("analysis failed")
             dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
@@ -632,7 +636,7 @@ class ActionRefuseRemedy(Action):
             reason = f"customer refused {refusals} offer(s)"
             return [
                 SlotSet("complaint_refusals", float(refusals)),
-                *escalate_complaint(dispatcher, tracker, reason=reason),
+                *escalate_complaint(dispatcher, tracker, reason=reason, analysed=(view, analysis)),
             ]
         try:
             with backend_session() as session:

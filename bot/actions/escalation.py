@@ -13,11 +13,6 @@ from backend.services.conversations import mark_for_agent
 from backend.services.tickets import BusinessCalendar
 
 
-def channel_of(conversation_id: str) -> str:
-    """'telegram' for 'telegram:123'; the REST channel's ids have no prefix."""
-    return conversation_id.split(":", 1)[0] if ":" in conversation_id else "rest"
-
-
 def business_hours_kwargs() -> dict[str, Any]:
     """The carrier's business hours, as backend.complaints.sla takes them."""
     return BusinessCalendar.from_settings(get_settings()).as_kwargs()
@@ -28,10 +23,10 @@ def local_time_text(moment: datetime) -> str:
     return f"{local:%a} {local.day} {local:%b} at {local:%H:%M}"
 
 
-def who_answers_text(priority: str, now: datetime) -> str:
-    """Who will answer and by when, honest about evenings and weekends."""
+def who_answers_text(priority: str, now: datetime, *, due: datetime | None = None) -> str:
+    """Who will answer and by when (the ticket's own deadline when it has one), honest about evenings."""
     hours = business_hours_kwargs()
-    due = sla_due(now, priority, **hours)
+    due = due or sla_due(now, priority, **hours)
     team = "A senior colleague" if priority == "P1" else "One of our customer-service colleagues"
     text = f"{team} will reply here by {local_time_text(due)} (China time) at the latest."
     if not is_business_hours(now, **hours):

@@ -11,13 +11,12 @@ from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from backend.complaints.sla import sla_due
 from backend.models import utcnow
 from backend.services.tickets import get_ticket, list_tickets, open_ticket
 
 from .backend import BACKEND_DOWN_TEXT, backend_session
 from .complaints import complaint_in_progress, escalate_complaint
-from .escalation import business_hours_kwargs, channel_of, hand_over, local_time_text, who_answers_text
+from .escalation import hand_over, local_time_text, who_answers_text
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +53,6 @@ class ActionEscalate(Action):
                     session,
                     idempotency_key=f"handoff:{conversation_id}:{message_id}",
                     conversation_id=conversation_id,
-                    channel=channel_of(conversation_id),
                     kind="handoff",
                     status="escalated",
                     actor="bot",
@@ -65,17 +63,16 @@ class ActionEscalate(Action):
                     + ".",
                     description=tracker.latest_message.get("text") or "",
                     recorded_by="bot",
-                    sla_due_at=sla_due(now, "P3", **business_hours_kwargs()),
                 )
                 hand_over(session, conversation_id=conversation_id, reason="customer asked for a person")
-                number = ticket.number
+                number, due = ticket.number, ticket.sla_due_at
         except SQLAlchemyError:
             logger.exception("handoff failed")
             dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
             return []
         dispatcher.utter_message(
             text=f"Of course. I'm passing you to a person now (reference {number}). "
-            + who_answers_text("P3", now)
+            + who_answers_text("P3", now, due=due)
             + " Everything you've told me stays in this chat, so you won't need to repeat it."
         )
         return [SlotSet("ticket_number", number), SlotSet("awaiting", None), ConversationPaused()]

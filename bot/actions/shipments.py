@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from backend.config import carrier_today, carrier_tz
 from backend.phones import find_phone_in_text
 from backend.services.shipments import find_shipments_by_phone, get_shipment
-from backend.waybill import find_in_text
+from backend.waybill import WaybillCheck, find_in_text
 
 from .backend import BACKEND_DOWN_TEXT, backend_session
 from .shipment_text import OFFER_TEXT, has_problem, shipment_answer, status_text
@@ -48,6 +48,11 @@ def malformed_text(number: str) -> str:
     )
 
 
+def waybill_problem_text(found: WaybillCheck) -> str:
+    """What to say about a number that is not a valid waybill: mistyped or incomplete."""
+    return mistyped_text(found.value) if found.status == "mistyped" else malformed_text(found.value)
+
+
 def not_found_text(number: str) -> str:
     return (
         f"I couldn't find a shipment with the number {number}. It may not be in our system yet if it was "
@@ -69,8 +74,7 @@ class ActionAnswerShipment(Action):
         aspect = ASPECT_BY_INTENT.get(intent) or tracker.get_slot("pending_question") or "status"
         found = find_in_text(tracker.latest_message.get("text") or "")
         if found is not None and found.status != "valid":
-            text = mistyped_text(found.value) if found.status == "mistyped" else malformed_text(found.value)
-            dispatcher.utter_message(text=text)
+            dispatcher.utter_message(text=waybill_problem_text(found))
             return [SlotSet("pending_question", aspect)]
         waybill = found.value if found else tracker.get_slot("waybill")
         if not waybill:

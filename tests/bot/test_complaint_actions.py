@@ -29,7 +29,7 @@ from bot.actions.complaints import (
     ValidateComplaintForm,
 )
 from bot.actions.escalation import business_hours_kwargs, who_answers_text
-from bot.actions.shipments import mistyped_text, not_found_text
+from bot.actions.shipments import malformed_text, mistyped_text, not_found_text
 from tests.bot.conftest import DOMAIN, make_tracker, new_sender, run, validate
 
 NUMBER = re.compile(r"T-\d{6}-\d{5}")
@@ -235,6 +235,8 @@ def test_validate_waybill_keeps_a_value_the_customer_gave() -> None:
     ("answer", "result", "said"),
     [
         ("EA 1000 0001 8 CN", None, mistyped_text("EA100000018CN")),
+        # Too short to be a waybill: "incomplete", not "mistyped".
+        ("EA10000001CN", None, malformed_text("EA10000001CN")),
         ("EA100000153CN", None, not_found_text("EA100000153CN")),
         ("I don't have it", "none", "That's fine, a colleague can find it with you later."),
         (
