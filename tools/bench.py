@@ -19,7 +19,6 @@ import os
 import platform
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from pathlib import Path
 
 import httpx
 
-from tools.stack import DEFAULT_MODEL, RASA_BIN, ROOT, VAR, Stack
+from tools.stack import DEFAULT_MODEL, RASA_BIN, RASA_ENV, ROOT, VAR, Stack, kill_group, run_timed
 
 RESULTS = ROOT / "results"
 BENCH_VAR = VAR / "bench"
@@ -42,11 +41,6 @@ STARTER_DIR = BENCH_VAR / "starter"
 OUR_MESSAGE = "where is EA100000025CN?"
 # Runs the starter's rule "Say 'I am a bot' anytime the user challenges" (one intent, one response).
 REFERENCE_MESSAGE = "are you a bot?"
-RASA_ENV = {
-    "RASA_TELEMETRY_ENABLED": "false",
-    "TF_CPP_MIN_LOG_LEVEL": "2",
-    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-}
 BOTS = ("ours", "reference")
 
 
@@ -390,37 +384,6 @@ def rss_mib(pid: int) -> float:
         except OSError:
             continue
     return total / 1024
-
-
-def kill_group(process: subprocess.Popen[bytes], grace: float = 20.0) -> None:
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    except ProcessLookupError:
-        pass
-
-
-def run_timed(argv: list[str], *, cwd: Path, env: dict[str, str], log: Path, timeout: float) -> float:
-    """Runs a command in its own process group, its output to log; returns the wall time in seconds."""
-    started = time.monotonic()
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        try:
-            returncode = process.wait(timeout=timeout)
-        finally:
-            kill_group(process, grace=5)
-    elapsed = time.monotonic() - started
-    if returncode != 0:
-        tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
-        raise RuntimeError(f"{' '.join(argv[:3])} failed with {returncode} (log {log}):\n{tail}")
-    return elapsed
 
 
 def train_ours(workdir: Path) -> float:

@@ -13,18 +13,18 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools.stack import DEFAULT_MODEL, RASA_BIN, ROOT
+from tools.stack import DEFAULT_MODEL, RASA_BIN, RASA_ENV, ROOT, run_timed
 
 RESULTS = ROOT / "results"
+# Cross-validation takes minutes on 2 cores; an hour means something is stuck.
+RASA_TIMEOUT_S = 3600.0
 # Keys of sklearn's report that are averages, not intents.
 SUMMARY_KEYS = {"accuracy", "micro avg", "macro avg", "weighted avg", "conversation_accuracy"}
 
@@ -247,24 +247,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def rasa(*arguments: str, log: Path) -> float:
     """Runs the Rasa CLI from the project root, its output to log; returns the wall time."""
-    env = {
-        **os.environ,
-        "RASA_TELEMETRY_ENABLED": "false",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-    }
-    started = time.monotonic()
-    with open(log, "wb") as output:
-        result = subprocess.run(
-            [str(RASA_BIN / "rasa"), *arguments], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-    elapsed = time.monotonic() - started
-    if result.returncode != 0:
-        tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
-        raise RuntimeError(
-            f"rasa {' '.join(arguments[:2])} failed with {result.returncode} (log {log}):\n{tail}"
-        )
-    return elapsed
+    return run_timed(
+        [str(RASA_BIN / "rasa"), *arguments],
+        cwd=ROOT,
+        env={**os.environ, **RASA_ENV},
+        log=log,
+        timeout=RASA_TIMEOUT_S,
+    )
 
 
 def run_nlu(out: Path, folds: int, top: int) -> tuple[NluSummary, float]:

@@ -25,6 +25,45 @@ VAR = ROOT / "var"
 APP_BIN = ROOT / ".venv" / "bin"
 RASA_BIN = ROOT / ".venv-rasa" / "bin"
 DEFAULT_MODEL = ROOT / "models" / "carrier.tar.gz"
+# The environment every Rasa command runs with: no telemetry (it would try to reach the internet),
+# and quiet TensorFlow and SQLAlchemy deprecation banners.
+RASA_ENV = {
+    "RASA_TELEMETRY_ENABLED": "false",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+}
+
+
+def kill_group(process: subprocess.Popen[bytes], grace: float = 20.0) -> None:
+    """Stops a child started in its own session, with everything it started."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass
+
+
+def run_timed(argv: list[str], *, cwd: Path, env: dict[str, str], log: Path, timeout: float) -> float:
+    """Runs a command in its own process group, its output to log; returns the wall time in seconds."""
+    started = time.monotonic()
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            returncode = process.wait(timeout=timeout)
+        finally:
+            kill_group(process, grace=5)
+    elapsed = time.monotonic() - started
+    if returncode != 0:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+        raise RuntimeError(f"{' '.join(argv[:3])} failed with {returncode} (log {log}):\n{tail}")
+    return elapsed
 
 
 def read_dotenv(path: Path = ROOT / ".env") -> dict[str, str]:
@@ -128,10 +167,7 @@ class Stack:
             RASA_URL=self.rasa_url,
             ACTION_SERVER_URL=self.actions_url,
             SANIC_HOST="127.0.0.1",
-            # Rasa's telemetry would try to reach the internet.
-            RASA_TELEMETRY_ENABLED="false",
-            SQLALCHEMY_SILENCE_UBER_WARNING="1",
-            TF_CPP_MIN_LOG_LEVEL="2",
+            **RASA_ENV,
         )
         return env
 
@@ -230,14 +266,8 @@ class Stack:
     def stop(self, names: tuple[str, ...] | None = None) -> None:
         for name in names or tuple(self.processes):
             process = self.processes.pop(name, None)
-            if process is None or process.poll() is not None:
-                continue
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            if process is not None:
+                kill_group(process)
 
 
 def stack_from_environment() -> Stack:

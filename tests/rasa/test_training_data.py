@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tools.stack import DEFAULT_MODEL, RASA_BIN, ROOT
+from tools.stack import DEFAULT_MODEL, RASA_BIN, RASA_ENV, ROOT
 
 pytestmark = pytest.mark.rasa
 
 
 def rasa(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {**os.environ, **RASA_ENV}
     return subprocess.run(
         [str(RASA_BIN / "rasa"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900
     )
