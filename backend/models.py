@@ -44,7 +44,7 @@ from backend.domain import (
 PHOTO_STATUSES = ("received", "later", "not_needed")
 COMPLAINT_STAGES = ("calm", "confirm", "analyse", "negotiate")
 MESSAGE_DIRECTIONS = ("in", "out")
-MESSAGE_SENDERS = ("customer", "bot", "agent", "system")
+MESSAGE_SENDERS = ("shipper", "bot", "agent", "system")
 AGENT_ROLES = ("agent", "supervisor")
 
 NAMING_CONVENTION = {
@@ -193,6 +193,15 @@ class Conversation(Base):
     state: Mapped[str] = mapped_column(String(16), default="bot")
     customer_id: Mapped[str | None] = mapped_column(ForeignKey("customer.id"))
     handoff_reason: Mapped[str | None] = mapped_column(Text)
+    # The agent (username) who holds the conversation while `state` is "agent".
+    owner: Mapped[str | None] = mapped_column(String(64))
+    # A customer whose account the shipper has proved to hold (own Telegram contact, or phone plus
+    # one of the account's waybills): only then may the bot list that account's shipments.
+    verified_customer_id: Mapped[str | None] = mapped_column(ForeignKey("customer.id"))
+    language: Mapped[str | None] = mapped_column(String(8))
+    # When the shipper was told "a colleague will reply here" during the current wait for a person;
+    # cleared when a person answers, so the line is said once per wait, not once per message.
+    waiting_notice_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -220,14 +229,38 @@ class Message(Base):
     sender: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)
     channel_message_id: Mapped[str | None] = mapped_column(String(100))
+    # Buttons offered with a bot message: [{"title": ..., "payload": ...}], so history can redraw them.
+    buttons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONData)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="message")
 
     @validates("direction", "sender")
     def _validate_vocab(self, key: str, value: str) -> str:
         _check(value, MESSAGE_DIRECTIONS if key == "direction" else MESSAGE_SENDERS, key)
         return value
+
+
+class Attachment(Base):
+    """A file a shipper sent (a photo of damage): stored under UPLOAD_DIR, described here."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversation.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str] = mapped_column(String(64))
+    # Relative to UPLOAD_DIR, so the directory can move.
+    path: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    message: Mapped[Message | None] = relationship(back_populates="attachments")
 
 
 class Ticket(Base):

@@ -61,11 +61,11 @@ def test_link_customer(db_session: Session) -> None:
 def test_record_message_dedupes_replays(db_session: Session) -> None:
     cid = new_id()
     first = record_message(
-        db_session, conversation_id=cid, direction="in", sender="customer", text="hi", channel_message_id="42"
+        db_session, conversation_id=cid, direction="in", sender="shipper", text="hi", channel_message_id="42"
     )
     assert first is not None
     replay = record_message(
-        db_session, conversation_id=cid, direction="in", sender="customer", text="hi", channel_message_id="42"
+        db_session, conversation_id=cid, direction="in", sender="shipper", text="hi", channel_message_id="42"
     )
     assert replay is None
     # The same channel id in the other direction is a different message.
