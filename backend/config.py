@@ -27,6 +27,8 @@ PLACEHOLDER_SECRETS = frozenset(
         "xxx",
         "todo",
         "your-token-here",
+        "change-me-to-a-long-random-string",
+        "change-me-too",
     }
 )
 
@@ -49,6 +51,26 @@ class Settings(BaseSettings):
     business_days: str = "0,1,2,3,4"
     app_env: Literal["development", "production"] = "development"
 
+    # The hub talks to Rasa's `hub` input channel with this shared secret (make run generates one into
+    # var/rasa_channel_secret when unset); Rasa's REST channel asks for it too.
+    rasa_channel_secret: str | None = None
+    # Longer than this and Rasa or the action server counts as down for this message.
+    rasa_timeout_s: float = 10.0
+
+    # Telegram: off unless a token is set; polling for local use, webhook in production.
+    telegram_mode: Literal["polling", "webhook", "off"] | None = None
+    telegram_bot_token: str | None = None
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: str | None = None
+    # python-telegram-bot's base_url (tests point it at a fake Bot API server on loopback).
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+
+    # Signs the web widget's conversation ids (make run generates var/web_session_secret when unset).
+    web_session_secret: str | None = None
+    # Photos and other files shippers send.
+    upload_dir: Path = PROJECT_ROOT / "var" / "uploads"
+    upload_max_bytes: int = 10 * 1024 * 1024
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -70,9 +92,22 @@ class Settings(BaseSettings):
     def _sane(self) -> Settings:
         if not 0 <= self.business_hours_start < self.business_hours_end <= 24:
             raise ValueError("business hours must satisfy 0 <= start < end <= 24")
-        if self.app_env == "production" and is_placeholder(self.api_token):
-            raise ValueError("API_TOKEN is missing or a placeholder; refusing to start in production")
+        if self.app_env == "production":
+            for name in ("api_token", "rasa_channel_secret", "web_session_secret"):
+                if is_placeholder(getattr(self, name)):
+                    raise ValueError(
+                        f"{name.upper()} is missing or a placeholder; refusing to start in production"
+                    )
+        if self.effective_telegram_mode == "webhook" and is_placeholder(self.telegram_webhook_secret):
+            raise ValueError("TELEGRAM_MODE=webhook needs a TELEGRAM_WEBHOOK_SECRET of 16 or more characters")
         return self
+
+    @property
+    def effective_telegram_mode(self) -> str:
+        """The Telegram mode in force: `off` without a token, polling by default with one."""
+        if not self.telegram_bot_token:
+            return "off"
+        return self.telegram_mode or "polling"
 
     @property
     def tz(self) -> ZoneInfo:

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from backend.api import router as api_router
 from backend.api.lifespan import make_lifespan
+from backend.channels import telegram, web
 from backend.config import Settings
 
 
@@ -13,6 +14,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Assemble the app; pass settings to override the environment (tests do)."""
     app = FastAPI(title="Logistics customer service backend", lifespan=make_lifespan(settings))
     app.include_router(api_router)
+    app.include_router(telegram.router)
+    app.include_router(web.router)
     return app
 
 

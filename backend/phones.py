@@ -44,3 +44,11 @@ def find_phone_in_text(text: str) -> str | None:
         if phone is not None:
             return phone
     return None
+
+
+def mask_phone(text: str | None) -> str:
+    """A phone number for logs and for replies to anyone but its owner: only the last four digits."""
+    digits = re.sub(r"\D", "", text or "")
+    if len(digits) < 7:
+        return "****"
+    return "*" * (len(digits) - 4) + digits[-4:]

@@ -490,7 +490,15 @@ def wait_reference(url: str, process: subprocess.Popen[bytes], log: Path, timeou
 
 
 async def run_load(
-    url: str, message: str, *, concurrency: int, turns: int, per_conversation: int, timeout: float, tag: str
+    url: str,
+    message: str,
+    *,
+    concurrency: int,
+    turns: int,
+    per_conversation: int,
+    timeout: float,
+    tag: str,
+    headers: dict[str, str] | None = None,
 ) -> LevelResult:
     """`turns` turns in conversations of `per_conversation`, `concurrency` conversations at a time."""
     plan = conversation_plan(turns, per_conversation)
@@ -522,15 +530,16 @@ async def run_load(
                     errors += 1
 
     started = time.perf_counter()
-    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(timeout=60, limits=limits, headers=headers) as client:
         await asyncio.gather(*(conversation_worker(client) for _ in range(concurrency)))
     return LevelResult(concurrency, len(latencies), errors, time.perf_counter() - started, latencies)
 
 
-def sample_reply(url: str, message: str) -> list[str]:
+def sample_reply(url: str, message: str, headers: dict[str, str] | None = None) -> list[str]:
     response = httpx.post(
         f"{url}/webhooks/rest/webhook",
         json={"sender": f"rest:bench-sample-{uuid.uuid4().hex[:8]}", "message": message},
+        headers=headers,
         timeout=60,
     )
     response.raise_for_status()
@@ -599,14 +608,18 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
         wait_reference(reference_url, reference_process, workdir / "reference-rasa.log")
         urls = {"ours": stack.rasa_url, "reference": reference_url}
         messages = {"ours": OUR_MESSAGE, "reference": REFERENCE_MESSAGE}
+        # Our REST channel asks for the channel secret; the starter bot's plain one takes no header.
+        headers = {"ours": stack.rest_headers, "reference": {}}
         for bot in BOTS:
-            log(f"{bot} answers {messages[bot]!r} with {sample_reply(urls[bot], messages[bot])!r}")
+            reply = sample_reply(urls[bot], messages[bot], headers[bot])
+            log(f"{bot} answers {messages[bot]!r} with {reply!r}")
         log(f"warm-up: {args.warmup} turns each ...")
         for bot in BOTS:
             asyncio.run(
                 run_load(
                     urls[bot], messages[bot], concurrency=1, turns=args.warmup,
                     per_conversation=args.turns_per_conversation, timeout=args.level_timeout, tag="warmup",
+                    headers=headers[bot],
                 )
             )  # fmt: skip
 
@@ -627,6 +640,7 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
                             per_conversation=args.turns_per_conversation,
                             timeout=args.level_timeout / args.rounds,
                             tag=f"c{level}-r{round_index}",
+                            headers=headers[bot],
                         )
                     )
                     merged[bot] = merged[bot].merge(result) if bot in merged else result

@@ -35,6 +35,7 @@ def converse(stack: Stack) -> None:
             response = httpx.post(
                 f"{stack.rasa_url}/webhooks/rest/webhook",
                 json={"sender": sender, "message": line},
+                headers=stack.rest_headers,
                 timeout=60,
             )
             replies = response.json()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import yaml
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,37 +96,45 @@ def token(name: str, env: Mapping[str, str]) -> str:
     return value
 
 
-def tracker_store_yaml(url: str) -> str:
+def tracker_store_config(url: str) -> dict[str, object]:
     """Rasa's SQL tracker store section for a SQLAlchemy URL (SQLite file or PostgreSQL)."""
     parsed = make_url(url)
     dialect = parsed.drivername.split("+", 1)[0]
     if dialect == "sqlite":
-        return f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {parsed.database}\n"
-    lines = [
-        "tracker_store:",
-        "  type: SQL",
-        f"  dialect: {dialect}",
-        f"  url: {parsed.host or '127.0.0.1'}",
-        f"  port: {parsed.port or 5432}",
-        f"  db: {parsed.database}",
-    ]
+        return {"type": "SQL", "dialect": "sqlite", "db": parsed.database}
+    config: dict[str, object] = {
+        "type": "SQL",
+        "dialect": dialect,
+        "url": parsed.host or "127.0.0.1",
+        "port": parsed.port or 5432,
+        "db": parsed.database,
+    }
     if parsed.username:
-        lines.append(f"  username: {parsed.username}")
+        config["username"] = parsed.username
     if parsed.password:
-        lines.append(f"  password: {parsed.password}")
-    return "\n".join(lines) + "\n"
+        config["password"] = parsed.password
+    return config
 
 
 def write_endpoints(path: Path, *, action_url: str, tracker_url: str, redis_url: str | None = None) -> Path:
-    """The endpoints file Rasa is started with, from the same settings the backend reads."""
-    lock = "lock_store:\n  type: in_memory\n"
+    """The endpoints file Rasa is started with, from the same settings the backend reads.
+
+    Written by a YAML library: a password with `#` or `: ` in it stays one string.
+    """
+    lock: dict[str, object] = {"type": "in_memory"}
     if redis_url:
         parsed = make_url(redis_url)
-        lock = f"lock_store:\n  type: redis\n  url: {parsed.host}\n  port: {parsed.port or 6379}\n"
+        lock = {"type": "redis", "url": parsed.host, "port": parsed.port or 6379}
+        if parsed.password:
+            lock["password"] = parsed.password
+    config = {
+        "action_endpoint": {"url": f"{action_url}/webhook"},
+        "tracker_store": tracker_store_config(tracker_url),
+        "lock_store": lock,
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        f"action_endpoint:\n  url: {action_url}/webhook\n" + tracker_store_yaml(tracker_url) + lock
-    )
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    path.chmod(0o600)
     return path
 
 
@@ -137,6 +146,8 @@ class Stack:
     tracker_url: str
     api_token: str
     rasa_token: str
+    channel_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    web_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     model: Path = DEFAULT_MODEL
     backend_port: int = 8000
     rasa_port: int = 5005
@@ -148,6 +159,11 @@ class Stack:
     @property
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def rest_headers(self) -> dict[str, str]:
+        """What a tool sends to Rasa's REST channel: the channel secret."""
+        return {"Authorization": f"Bearer {self.channel_secret}"}
 
     @property
     def actions_url(self) -> str:
@@ -164,6 +180,8 @@ class Stack:
             DATABASE_URL=self.database_url,
             API_TOKEN=self.api_token,
             RASA_TOKEN=self.rasa_token,
+            RASA_CHANNEL_SECRET=self.channel_secret,
+            WEB_SESSION_SECRET=self.web_secret,
             RASA_URL=self.rasa_url,
             ACTION_SERVER_URL=self.actions_url,
             SANIC_HOST="127.0.0.1",
@@ -270,6 +288,20 @@ class Stack:
                 kill_group(process)
 
 
+PASSED_SETTINGS = frozenset(
+    {
+        "REDIS_URL",
+        "TIMEZONE",
+        "APP_ENV",
+        "BUSINESS_HOURS_START",
+        "BUSINESS_HOURS_END",
+        "BUSINESS_DAYS",
+        "UPLOAD_DIR",
+        "RASA_TIMEOUT_S",
+    }
+)
+
+
 def stack_from_environment() -> Stack:
     """The default stack of `make run`: SQLite files under var/ unless the environment says otherwise."""
     env = {**read_dotenv(), **os.environ}
@@ -278,21 +310,48 @@ def stack_from_environment() -> Stack:
         tracker_url=env.get("TRACKER_DATABASE_URL", f"sqlite:///{VAR / 'rasa_tracker.db'}"),
         api_token=token("api_token", env),
         rasa_token=token("rasa_token", env),
-        extra_env={k: v for k, v in env.items() if k in {"REDIS_URL", "TIMEZONE", "TELEGRAM_TOKEN"}},
+        channel_secret=token("rasa_channel_secret", env),
+        web_secret=token("web_session_secret", env),
+        # Everything else of ours (Telegram, business hours, uploads, ...) reaches the backend as set.
+        extra_env={k: v for k, v in env.items() if k in PASSED_SETTINGS or k.startswith("TELEGRAM_")},
     )
 
 
+class Stopped(Exception):
+    """SIGTERM or SIGHUP arrived: stop like Ctrl-C does."""
+
+
+def _stop_on_signal(signum: int, _frame: object) -> None:
+    raise Stopped(signal.Signals(signum).name)
+
+
+def telegram_line(env: Mapping[str, str]) -> str:
+    """How Telegram is served, for the start-up banner (never the token)."""
+    if not env.get("TELEGRAM_BOT_TOKEN"):
+        return "off (set TELEGRAM_BOT_TOKEN to connect a bot)"
+    mode = env.get("TELEGRAM_MODE") or "polling"
+    if mode == "webhook":
+        return f"webhook at {env.get('TELEGRAM_WEBHOOK_URL') or '/telegram/webhook'}"
+    return mode
+
+
 def run_foreground() -> int:
-    """`make run`: start everything, print the URLs, stop everything on Ctrl-C."""
+    """`make run`: start everything, print the URLs, stop everything on Ctrl-C or SIGTERM."""
+    # make forwards SIGTERM to this process; the children run in their own sessions, so only an
+    # orderly stop here ends them.
+    signal.signal(signal.SIGTERM, _stop_on_signal)
+    signal.signal(signal.SIGHUP, _stop_on_signal)
     stack = stack_from_environment()
-    stack.prepare_database()
-    stack.start()
     try:
+        stack.prepare_database()
+        stack.start()
         stack.wait_healthy()
         print(
             "\nThe carrier's customer service is up:\n"
+            f"  web widget       {stack.backend_url}/  (the demo carrier page with the chat)\n"
             f"  backend and API  {stack.backend_url}  (health: {stack.backend_url}/api/health)\n"
-            f"  Rasa REST        {stack.rasa_url}/webhooks/rest/webhook\n"
+            f"  Telegram         {telegram_line(stack.env())}\n"
+            f"  Rasa REST        {stack.rasa_url}/webhooks/rest/webhook  (secret in var/rasa_channel_secret)\n"
             f"  action server    {stack.actions_url}\n"
             f"  API token        in var/api_token\n"
             f"  logs             var/*.log\n"
@@ -304,7 +363,7 @@ def run_foreground() -> int:
         dead = [name for name, p in stack.processes.items() if p.poll() is not None]
         print(f"{', '.join(dead)} stopped; see var/{dead[0]}.log", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Stopped):
         return 0
     except (RuntimeError, TimeoutError) as error:
         print(f"start-up failed: {error}", file=sys.stderr)

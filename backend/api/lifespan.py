@@ -11,8 +11,12 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import make_url
 
+from backend.channels import telegram
 from backend.config import Settings, get_settings
 from backend.db import make_engine, make_session_factory
+from backend.hub import Hub
+from backend.hub.broker import Broker
+from backend.hub.rasa import RasaGateway
 from backend.models import Base
 
 logger = logging.getLogger(__name__)
@@ -49,13 +53,27 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
         app.state.http_client = httpx.AsyncClient(timeout=2.0)
+        app.state.hub = Hub(
+            app.state.session_factory,
+            RasaGateway(
+                app.state.http_client,
+                base_url=resolved.rasa_url,
+                channel_secret=resolved.rasa_channel_secret,
+                api_token=resolved.rasa_token,
+                timeout_s=resolved.rasa_timeout_s,
+            ),
+            Broker(),
+            upload_dir=resolved.upload_dir,
+            upload_max_bytes=resolved.upload_max_bytes,
+        )
         logger.info(
             "backend started (%s) on %s",
             resolved.app_env,
             make_url(resolved.database_url).render_as_string(hide_password=True),
         )
         try:
-            yield
+            async with telegram.running(app, resolved, app.state.hub):
+                yield
         finally:
             await app.state.http_client.aclose()
             engine.dispose()

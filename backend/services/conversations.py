@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.db import begin_write
-from backend.models import Conversation, Message
+from backend.models import Conversation, Message, utcnow
 
 # Senders without a "<channel>:" prefix come from Rasa's REST channel (tests, evaluation, curl).
 DEFAULT_CHANNEL = "rest"
@@ -15,6 +17,14 @@ DEFAULT_CHANNEL = "rest"
 
 class ConversationNotFound(LookupError):
     """No conversation has this id."""
+
+
+class AlreadyClaimed(Exception):
+    """Another agent holds the conversation."""
+
+    def __init__(self, owner: str | None) -> None:
+        super().__init__(f"conversation is held by {owner}")
+        self.owner = owner
 
 
 def parse_conversation_id(conversation_id: str) -> tuple[str, str]:
@@ -54,10 +64,15 @@ def ensure_conversation(session: Session, conversation_id: str) -> Conversation:
     return conversation
 
 
-def _set_state(session: Session, conversation_id: str, state: str, reason: str | None) -> Conversation:
+def _set_state(
+    session: Session, conversation_id: str, state: str, reason: str | None, owner: str | None = None
+) -> Conversation:
     conversation = ensure_conversation(session, conversation_id)
     conversation.state = state
     conversation.handoff_reason = reason
+    conversation.owner = owner
+    if state == "bot":
+        conversation.waiting_notice_at = None
     session.flush()
     return conversation
 
@@ -67,15 +82,81 @@ def mark_for_agent(session: Session, *, conversation_id: str, reason: str) -> Co
     return _set_state(session, conversation_id, "queued", reason)
 
 
-def assign_to_agent(session: Session, *, conversation_id: str) -> Conversation:
+def claim_conversation(session: Session, *, conversation_id: str, agent: str) -> Conversation:
+    """Give the conversation to `agent`, atomically: of two agents claiming at once exactly one wins.
+
+    Raises AlreadyClaimed (with the holder) when another agent has it; claiming one's own is a no-op.
+    """
+    ensure_conversation(session, conversation_id)
+    begin_write(session)
+    # One conditional UPDATE decides the race in the database, on SQLite and PostgreSQL alike.
+    claimed = session.execute(
+        update(Conversation)
+        .where(
+            Conversation.id == conversation_id,
+            (Conversation.owner.is_(None)) | (Conversation.owner == agent),
+        )
+        .values(state="agent", owner=agent, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    conversation = session.get(Conversation, conversation_id, populate_existing=True)
+    assert conversation is not None
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise AlreadyClaimed(conversation.owner)
+    return conversation
+
+
+def assign_to_agent(session: Session, *, conversation_id: str, agent: str = "agent") -> Conversation:
     """An agent has taken the conversation over."""
+    return claim_conversation(session, conversation_id=conversation_id, agent=agent)
+
+
+def release_conversation(session: Session, *, conversation_id: str) -> Conversation:
+    """The agent lets go: the conversation waits in the queue for another person."""
     conversation = ensure_conversation(session, conversation_id)
-    return _set_state(session, conversation_id, "agent", conversation.handoff_reason)
+    return _set_state(session, conversation_id, "queued", conversation.handoff_reason)
 
 
 def hand_back_to_bot(session: Session, *, conversation_id: str) -> Conversation:
     """Give the conversation back to the bot."""
     return _set_state(session, conversation_id, "bot", None)
+
+
+def take_waiting_notice(session: Session, *, conversation_id: str) -> bool:
+    """True once per wait for a person: the caller then tells the shipper a colleague will reply."""
+    begin_write(session)
+    result = session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.waiting_notice_at.is_(None))
+        .values(waiting_notice_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def clear_waiting_notice(session: Session, *, conversation_id: str) -> None:
+    """A person has answered: the next wait gets its own notice."""
+    session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(waiting_notice_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def verify_customer(session: Session, *, conversation_id: str, customer_id: str) -> Conversation:
+    """The shipper has proved they hold this customer's account (own contact, or phone plus waybill)."""
+    conversation = ensure_conversation(session, conversation_id)
+    conversation.verified_customer_id = customer_id
+    conversation.customer_id = customer_id
+    session.flush()
+    return conversation
+
+
+def verified_customer_id(session: Session, conversation_id: str) -> str | None:
+    """The customer this conversation has proved to be, or None."""
+    conversation = session.get(Conversation, conversation_id)
+    return conversation.verified_customer_id if conversation else None
 
 
 def link_customer(session: Session, *, conversation_id: str, customer_id: str) -> Conversation:
@@ -94,6 +175,7 @@ def record_message(
     sender: str,
     text: str,
     channel_message_id: str | None = None,
+    buttons: list[dict[str, Any]] | None = None,
 ) -> Message | None:
     """Append a message to the transcript; None when this channel message was stored before (a replay)."""
     ensure_conversation(session, conversation_id)
@@ -114,6 +196,7 @@ def record_message(
         sender=sender,
         text=text,
         channel_message_id=channel_message_id,
+        buttons=buttons or None,
     )
     try:
         with session.begin_nested():
@@ -134,3 +217,18 @@ def list_messages(session: Session, *, conversation_id: str, limit: int = 200) -
         .limit(limit)
     )
     return list(reversed(session.scalars(stmt).all()))
+
+
+def message_to_dict(message: Message) -> dict[str, Any]:
+    """One transcript line in the JSON shape the widget and the console read."""
+    return {
+        "id": message.id,
+        "direction": message.direction,
+        "sender": message.sender,
+        "text": message.text,
+        "buttons": message.buttons or [],
+        "attachments": [
+            {"id": a.id, "content_type": a.content_type, "size": a.size} for a in message.attachments
+        ],
+        "created_at": message.created_at.isoformat(),
+    }

@@ -86,6 +86,14 @@ def get_shipment(session: Session, waybill: str, *, today: date | None = None) -
     return None if shipment is None else to_view(shipment, today=today)
 
 
+def find_customer_by_phone(session: Session, phone: str) -> Customer | None:
+    """The customer registered with this phone number (any written form), or None."""
+    normalised = normalise_phone(phone)
+    if normalised is None:
+        return None
+    return session.scalars(select(Customer).where(Customer.phone == normalised).limit(1)).first()
+
+
 def find_shipments_by_phone(
     session: Session, phone: str, *, limit: int = 5, today: date | None = None
 ) -> list[ShipmentView]:

@@ -1,4 +1,8 @@
-"""Rasa's REST channel, except that the customer is never left without an answer.
+"""Rasa's REST channel behind a shared secret, and never leaving the customer without an answer.
+
+Only the backend's hub and the project's own tools (`make chat`, tests, evaluation) talk to Rasa, and
+they prove it with `Authorization: Bearer <RASA_CHANNEL_SECRET>`: a process that merely reaches port
+5005 cannot speak as `telegram:<someone>`. Without a configured secret every message is refused.
 
 When a custom action fails (the action server is down or answers with an error), Rasa logs it and
 goes on without the action's messages: the customer would see nothing. This channel notices a turn
@@ -8,16 +12,21 @@ short apology with what to do instead.
 
 from __future__ import annotations
 
+import hmac
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
-from sanic import Blueprint, Sanic
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
 logger = logging.getLogger(__name__)
 
+SECRET_VARIABLE = "RASA_CHANNEL_SECRET"
 APOLOGY = (
     "Sorry, something went wrong on our side and I couldn't finish that. Please try again in a minute, "
     'or say "agent" and a person will help you.'
@@ -31,15 +40,33 @@ async def conversation_paused(sender_id: str) -> bool:
     return tracker is not None and tracker.is_paused()
 
 
+def authorised(request: Request, secret: str) -> bool:
+    """The request carries `Authorization: Bearer <secret>` (compared in constant time)."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    return (
+        bool(secret) and scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), secret.encode())
+    )
+
+
 class ReliableRestInput(RestInput):
-    """The `rest` channel (same URL and payload) with an apology instead of silence on failure."""
+    """The `rest` channel (same URL and payload) behind the secret, with an apology instead of silence."""
+
+    def __init__(self) -> None:
+        self.secret = os.environ.get(SECRET_VARIABLE, "")
+        if not self.secret:
+            logger.error("%s is not set: the %s channel refuses every message", SECRET_VARIABLE, self.name())
 
     @classmethod
     def name(cls) -> str:
         return "rest"
 
+    async def before_message(self, message: UserMessage) -> None:
+        """A hook for subclasses, called before Rasa handles the message."""
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         async def answered(message: UserMessage) -> None:
+            await self.before_message(message)
             await on_new_message(message)
             collector = message.output_channel
             # Streaming responses use a queue, not a list: those are left as Rasa sends them.
@@ -50,4 +77,12 @@ class ReliableRestInput(RestInput):
             logger.warning("no reply produced for a message; sending the apology instead")
             await collector.send_text_message(message.sender_id or "", APOLOGY)
 
-        return super().blueprint(answered)
+        blueprint = super().blueprint(answered)
+
+        @blueprint.middleware("request")
+        async def require_secret(request: Request) -> HTTPResponse | None:
+            if request.method == "POST" and not authorised(request, self.secret):
+                return response.json({"error": "a valid channel secret is required"}, status=401)
+            return None
+
+        return blueprint

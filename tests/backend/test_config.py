@@ -38,8 +38,34 @@ def test_production_refuses_placeholder_token(token: str | None) -> None:
         make(app_env="production", api_token=token)
 
 
-def test_production_accepts_real_token() -> None:
-    assert make(app_env="production", api_token="k3J9-a-real-random-token").app_env == "production"
+REAL_SECRETS = {
+    "api_token": "k3J9-a-real-random-token",
+    "rasa_channel_secret": "Qv8-another-real-secret",
+    "web_session_secret": "Zp2-a-third-real-secret",
+}
+
+
+def test_production_accepts_real_secrets() -> None:
+    assert make(app_env="production", **REAL_SECRETS).app_env == "production"
+
+
+@pytest.mark.parametrize("name", ["rasa_channel_secret", "web_session_secret"])
+@pytest.mark.parametrize("value", [None, "change-me-too", "short"])
+def test_production_refuses_placeholder_hub_secrets(name: str, value: str | None) -> None:
+    with pytest.raises(ValidationError, match=name.upper()):
+        make(app_env="production", **{**REAL_SECRETS, name: value})
+
+
+def test_telegram_is_off_without_a_token() -> None:
+    assert make(telegram_mode="polling").effective_telegram_mode == "off"
+    assert make(telegram_bot_token="123:abc").effective_telegram_mode == "polling"
+
+
+def test_telegram_webhook_needs_a_secret() -> None:
+    with pytest.raises(ValidationError, match="TELEGRAM_WEBHOOK_SECRET"):
+        make(telegram_bot_token="123:abc", telegram_mode="webhook")
+    settings = make(telegram_bot_token="123:abc", telegram_mode="webhook", telegram_webhook_secret="s" * 20)
+    assert settings.effective_telegram_mode == "webhook"
 
 
 @pytest.mark.parametrize(

@@ -71,7 +71,10 @@ def rest_talk(stack: Stack) -> Talk:
 
     def send(sender: str, message: str) -> list[str]:
         response = httpx.post(
-            f"{stack.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=60
+            f"{stack.rasa_url}/webhooks/rest/webhook",
+            json={"sender": sender, "message": message},
+            headers=stack.rest_headers,
+            timeout=60,
         )
         response.raise_for_status()
         return [reply.get("text", "") for reply in response.json()]

@@ -1,0 +1,372 @@
+"""The hub: stores every message once, decides from the database who answers, delivers every reply.
+
+Channels (Telegram, the web widget), the console and proactive jobs all call the hub; the hub calls
+the services and Rasa. The conversation's `state` in the database is the single truth for who speaks:
+`bot` (the text goes to Rasa), `queued` (waiting for a person) or `agent` (a person has it). Nothing
+here knows a channel's wire format.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from weakref import WeakValueDictionary
+
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from backend.db import session_scope
+from backend.hub.broker import AGENTS_TOPIC, Broker, conversation_topic
+from backend.hub.rasa import BotReply, RasaGateway, RasaUnavailable
+from backend.hub.records import Button, ChannelAdapter, Inbound, Outbound, Turn
+from backend.models import Conversation, Message
+from backend.phones import mask_phone, normalise_phone
+from backend.services import conversations as conv
+from backend.services.attachments import UploadRejected, store_attachment
+from backend.services.shipments import find_customer_by_phone
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Longer messages are cut before they reach the bot (the transcript keeps them whole).
+MAX_BOT_TEXT = 4000
+# Never store more than this of one message: a flood must not fill the database.
+MAX_STORED_TEXT = 20_000
+
+TRY_AGAIN_TEXT = (
+    "Sorry, I'm having trouble answering right now. Please try again in a moment; your message is saved."
+)
+EMPTY_TEXT = "I didn't receive any text. How can I help? You can send a waybill number, like EA123456785CN."
+CUT_TEXT = (
+    "Your message was very long, so I read its first 4,000 characters. If I missed something, "
+    "please send it in a shorter message."
+)
+WAITING_TEXT = (
+    "Thank you, I've added that to your conversation. A colleague will reply here as soon as they can."
+)
+PHOTO_THANKS_TEXT = "Thank you, I've received your photo."
+OTHER_CONTACT_TEXT = (
+    "Thanks. For your privacy I can only look up shipments for the phone number of your own Telegram "
+    "account. Please share your own contact, or send a waybill number."
+)
+# Shipper text that starts like a Rasa command ("/restart", '/inform{"x": 1}') is plain text here.
+_SLASH_COMMAND = re.compile(r"^\s*/+")
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """What the database step of an inbound message decided."""
+
+    duplicate: bool
+    state: str
+    send_waiting_notice: bool = False
+    system_lines: tuple[str, ...] = ()
+    # The payload of a button we offered and the shipper pressed: sent to the bot as it is.
+    button_payload: str | None = None
+
+
+def plain_text(text: str) -> str:
+    """The text the bot reads: never an intent command, never longer than MAX_BOT_TEXT."""
+    return _SLASH_COMMAND.sub("", text)[:MAX_BOT_TEXT].strip()
+
+
+class Hub:
+    """The one router between shippers, the bot and agents."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        rasa: RasaGateway,
+        broker: Broker,
+        *,
+        upload_dir: Path,
+        upload_max_bytes: int = 10 * 1024 * 1024,
+    ) -> None:
+        self._factory = session_factory
+        self._rasa = rasa
+        self.broker = broker
+        self._upload_dir = upload_dir
+        self._upload_max = upload_max_bytes
+        self._channels: dict[str, ChannelAdapter] = {}
+        # One lock per live conversation keeps its messages in order, in and out.
+        self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
+
+    # -- wiring -------------------------------------------------------------------------------------
+
+    def register(self, adapter: ChannelAdapter) -> None:
+        """A channel that delivers outbound messages for conversations `<adapter.name>:<id>`."""
+        self._channels[adapter.name] = adapter
+
+    def _lock(self, conversation_id: str) -> asyncio.Lock:
+        lock = self._locks.get(conversation_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[conversation_id] = lock
+        return lock
+
+    async def _db(self, work: Callable[[Session], T]) -> T:
+        def run() -> T:
+            with session_scope(self._factory) as session:
+                return work(session)
+
+        return await run_in_threadpool(run)
+
+    # -- inbound ------------------------------------------------------------------------------------
+
+    async def receive(self, inbound: Inbound) -> Turn:
+        """Store a shipper's message once and have the right party answer it."""
+        cid = inbound.conversation_id
+        lock = self._lock(cid)
+        async with lock:
+            stored = await self._db(lambda s: self._store_inbound(s, inbound))
+            turn = Turn(conversation_id=cid, duplicate=stored.duplicate, state=stored.state)
+            if stored.duplicate:
+                logger.info("replayed message %s in %s ignored", inbound.channel_message_id, cid)
+                return turn
+            for line in stored.system_lines:
+                turn.replies.append(await self._say(cid, line, sender="system"))
+            if stored.state != "bot":
+                if stored.send_waiting_notice:
+                    turn.replies.append(await self._say(cid, WAITING_TEXT, sender="system"))
+                return turn
+            turn.replies += await self._ask_bot(inbound, stored.button_payload)
+            state = await self._db(lambda s: conv.ensure_conversation(s, cid).state)
+            if state != "bot":
+                turn.state = state
+                self._publish_state(cid, state, owner=None)
+            return turn
+
+    def _store_inbound(self, session: Session, inbound: Inbound) -> _Stored:
+        cid = inbound.conversation_id
+        conversation = conv.ensure_conversation(session, cid)
+        if conversation.language is None and inbound.language_hint:
+            conversation.language = inbound.language_hint[:8]
+        text = inbound.text[:MAX_STORED_TEXT]
+        pressed = self._pressed_button(session, cid, inbound.button) if inbound.button else None
+        if pressed is not None:
+            text = pressed.title
+        if not text and inbound.own_phone:
+            text = inbound.own_phone
+        elif not text and inbound.other_phone:
+            text = inbound.other_phone
+        elif not text and inbound.files:
+            text = "[photo]"
+        message = conv.record_message(
+            session,
+            conversation_id=cid,
+            direction="in",
+            sender="shipper",
+            text=text,
+            channel_message_id=inbound.channel_message_id,
+        )
+        if message is None:
+            return _Stored(duplicate=True, state=conversation.state)
+        lines: list[str] = []
+        for file in inbound.files:
+            try:
+                store_attachment(
+                    session,
+                    conversation_id=cid,
+                    data=file.data,
+                    upload_dir=self._upload_dir,
+                    max_bytes=self._upload_max,
+                    message_id=message.id,
+                )
+            except UploadRejected as rejected:
+                lines.append(str(rejected))
+        if inbound.own_phone:
+            self._verify_by_contact(session, cid, inbound.own_phone)
+        self._publish_message(cid, message)
+        state = conversation.state
+        notice = state != "bot" and conv.take_waiting_notice(session, conversation_id=cid)
+        return _Stored(
+            duplicate=False,
+            state=state,
+            send_waiting_notice=notice,
+            system_lines=tuple(lines),
+            button_payload=pressed.payload if pressed else None,
+        )
+
+    @staticmethod
+    def _pressed_button(session: Session, cid: str, ref: tuple[int, int]) -> Button | None:
+        """The button at `ref` if it is one we offered in this conversation, else None."""
+        message_id, index = ref
+        message = session.get(Message, message_id)
+        if message is None or message.conversation_id != cid or message.direction != "out":
+            return None
+        buttons = message.buttons or []
+        if not 0 <= index < len(buttons):
+            return None
+        return Button(title=str(buttons[index]["title"]), payload=str(buttons[index]["payload"]))
+
+    def _verify_by_contact(self, session: Session, cid: str, phone: str) -> None:
+        normalised = normalise_phone(phone)
+        customer = find_customer_by_phone(session, normalised) if normalised else None
+        if customer is not None:
+            conv.verify_customer(session, conversation_id=cid, customer_id=customer.id)
+            logger.info("%s verified as %s by their own contact %s", cid, customer.id, mask_phone(phone))
+
+    async def _ask_bot(self, inbound: Inbound, button_payload: str | None = None) -> list[Outbound]:
+        cid = inbound.conversation_id
+        if inbound.other_phone and not inbound.own_phone:
+            return [await self._say(cid, OTHER_CONTACT_TEXT, sender="bot")]
+        metadata: dict[str, Any] = {"channel": inbound.channel}
+        if button_payload is not None:
+            # Our own button: its payload may be an intent ("/affirm"); the hub channel trusts it.
+            metadata["button"] = True
+            return await self._bot_answers(cid, button_payload, metadata, [])
+        text = plain_text(inbound.text)
+        if inbound.own_phone and not text:
+            text = inbound.own_phone
+        if not text and inbound.files:
+            text = "I have sent a photo"
+        if not text:
+            return [await self._say(cid, EMPTY_TEXT, sender="bot")]
+        replies: list[Outbound] = []
+        if len(inbound.text) > MAX_BOT_TEXT:
+            replies.append(await self._say(cid, CUT_TEXT, sender="bot"))
+        if inbound.files:
+            metadata["attachments"] = len(inbound.files)
+        return await self._bot_answers(cid, text, metadata, replies)
+
+    async def _bot_answers(
+        self, cid: str, text: str, metadata: dict[str, Any], replies: list[Outbound]
+    ) -> list[Outbound]:
+        try:
+            answers = await self._rasa.send(cid, text, metadata)
+        except RasaUnavailable:
+            return [*replies, await self._say(cid, TRY_AGAIN_TEXT, sender="system")]
+        if not answers:
+            # Rasa answered nothing: the conversation may have just been handed to a person.
+            return replies
+        return replies + await self._say_all(cid, answers)
+
+    # -- outbound -----------------------------------------------------------------------------------
+
+    async def _say_all(self, cid: str, answers: list[BotReply]) -> list[Outbound]:
+        return [
+            await self._say(cid, a.text, sender="bot", buttons=a.buttons, request_contact=a.request_contact)
+            for a in answers
+        ]
+
+    async def _say(
+        self,
+        cid: str,
+        text: str,
+        *,
+        sender: str,
+        buttons: tuple[Button, ...] = (),
+        request_contact: bool = False,
+    ) -> Outbound:
+        """Store one outbound message, deliver it on the shipper's channel and publish it."""
+
+        def store(session: Session) -> Outbound:
+            message = conv.record_message(
+                session,
+                conversation_id=cid,
+                direction="out",
+                sender=sender,
+                text=text,
+                buttons=[{"title": b.title, "payload": b.payload} for b in buttons],
+            )
+            assert message is not None  # outbound messages carry no channel id, so never a replay
+            if sender == "agent":
+                conv.clear_waiting_notice(session, conversation_id=cid)
+            self._publish_message(cid, message)
+            return Outbound(
+                conversation_id=cid,
+                message_id=message.id,
+                sender=sender,
+                text=text,
+                created_at=message.created_at,
+                buttons=buttons,
+                request_contact=request_contact,
+            )
+
+        outbound = await self._db(store)
+        await self._deliver(outbound)
+        return outbound
+
+    async def _deliver(self, outbound: Outbound) -> None:
+        channel, external = conv.parse_conversation_id(outbound.conversation_id)
+        adapter = self._channels.get(channel)
+        if adapter is None:
+            return  # a channel without a live adapter (rest, web) reads the transcript or the broker
+        try:
+            await adapter.deliver(external, outbound)
+        except Exception:  # a failed send must not lose the stored message or stop the others
+            logger.exception("delivery of message %s on %s failed", outbound.message_id, channel)
+
+    def _publish_message(self, cid: str, message: Message) -> None:
+        event = {"type": "message", "conversation_id": cid, "message": conv.message_to_dict(message)}
+        self.broker.publish(conversation_topic(cid), event)
+        self.broker.publish(AGENTS_TOPIC, event)
+
+    def _publish_state(self, cid: str, state: str, owner: str | None) -> None:
+        event = {"type": "state", "conversation_id": cid, "state": state, "owner": owner}
+        self.broker.publish(conversation_topic(cid), event)
+        self.broker.publish(AGENTS_TOPIC, event)
+
+    # -- the agents' side (the console calls these) --------------------------------------------------
+
+    async def push(
+        self,
+        conversation_id: str,
+        text: str,
+        *,
+        sender: str = "agent",
+        buttons: tuple[Button, ...] = (),
+    ) -> Outbound:
+        """Send a message into any conversation on its own channel (an agent's reply, a follow-up)."""
+        async with self._lock(conversation_id):
+            await self._db(lambda s: conv.ensure_conversation(s, conversation_id))
+            return await self._say(conversation_id, text, sender=sender, buttons=buttons)
+
+    async def claim(self, conversation_id: str, *, agent: str) -> Conversation:
+        """An agent takes the conversation; raises AlreadyClaimed when another agent holds it."""
+        conversation = await self._db(
+            lambda s: conv.claim_conversation(s, conversation_id=conversation_id, agent=agent)
+        )
+        self._publish_state(conversation_id, conversation.state, conversation.owner)
+        return conversation
+
+    async def release(self, conversation_id: str) -> Conversation:
+        """The agent puts the conversation back in the queue."""
+        conversation = await self._db(lambda s: conv.release_conversation(s, conversation_id=conversation_id))
+        self._publish_state(conversation_id, conversation.state, None)
+        return conversation
+
+    async def hand_back(self, conversation_id: str, *, intent: str = "handed_back") -> list[Outbound]:
+        """The bot speaks again: the database says so first, then Rasa's tracker is resumed.
+
+        If Rasa cannot be reached now, the database still says `bot`, and the hub channel resumes the
+        paused tracker with the shipper's next message, so that message is never silently dropped.
+        """
+        async with self._lock(conversation_id):
+            await self._db(lambda s: conv.hand_back_to_bot(s, conversation_id=conversation_id))
+            self._publish_state(conversation_id, "bot", None)
+            try:
+                await self._rasa.resume(conversation_id)
+                answers = await self._rasa.trigger(conversation_id, intent)
+            except RasaUnavailable:
+                logger.warning(
+                    "hand-back of %s: Rasa unreachable; it resumes on the next message", conversation_id
+                )
+                return []
+            return await self._say_all(conversation_id, answers)
+
+    async def transcript(self, conversation_id: str, *, limit: int = 200) -> list[dict[str, Any]]:
+        """The conversation's messages, oldest first, in the JSON shape of message_to_dict."""
+
+        def read(session: Session) -> list[dict[str, Any]]:
+            return [
+                conv.message_to_dict(m)
+                for m in conv.list_messages(session, conversation_id=conversation_id, limit=limit)
+            ]
+
+        return await self._db(read)

@@ -1,0 +1,101 @@
+"""The hub's client of the Rasa server: the `hub` input channel and Rasa's HTTP API.
+
+The hub alone sets the sender id, and the channel only takes messages that carry the shared secret,
+so nobody who reaches port 5005 can speak as `telegram:<someone>`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from backend.hub.records import Button
+
+logger = logging.getLogger(__name__)
+
+HUB_WEBHOOK = "/webhooks/hub/webhook"
+
+
+class RasaUnavailable(RuntimeError):
+    """Rasa (or the action server behind it) did not answer in time."""
+
+
+@dataclass(frozen=True)
+class BotReply:
+    text: str
+    buttons: tuple[Button, ...] = ()
+    request_contact: bool = False
+
+
+def parse_replies(payload: Any) -> list[BotReply]:
+    """Rasa's collected messages (`text`, `buttons`, `custom`) as BotReply records."""
+    replies: list[BotReply] = []
+    for item in payload if isinstance(payload, list) else []:
+        if not isinstance(item, dict):
+            continue
+        custom = item.get("custom") if isinstance(item.get("custom"), dict) else {}
+        text = str(item.get("text") or custom.get("text") or "").strip()
+        buttons = tuple(
+            Button(title=str(b.get("title", "")), payload=str(b.get("payload", b.get("title", ""))))
+            for b in item.get("buttons") or []
+            if isinstance(b, dict) and b.get("title")
+        )
+        if text or buttons:
+            replies.append(
+                BotReply(text=text, buttons=buttons, request_contact=bool(custom.get("request_contact")))
+            )
+    return replies
+
+
+class RasaGateway:
+    """Sends shipper text to Rasa and brings back the bot's answers."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        base_url: str,
+        channel_secret: str | None,
+        api_token: str | None,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self._client = client
+        self._base = base_url.rstrip("/")
+        self._secret = channel_secret or ""
+        self._token = api_token
+        self._timeout = timeout_s
+
+    async def send(self, sender_id: str, text: str, metadata: dict[str, Any] | None = None) -> list[BotReply]:
+        """One shipper message through the hub channel; raises RasaUnavailable on any failure."""
+        payload = {"sender": sender_id, "message": text, "metadata": metadata or {}}
+        response = await self._post(HUB_WEBHOOK, payload, auth=True)
+        return parse_replies(response.json())
+
+    async def resume(self, sender_id: str) -> None:
+        """Un-pause Rasa's tracker so that the bot answers this conversation again."""
+        await self._post(self._conversation_path(sender_id, "tracker/events"), [{"event": "resume"}])
+
+    async def trigger(self, sender_id: str, intent: str) -> list[BotReply]:
+        """Make the bot act without a shipper message (hand-back, proactive messages)."""
+        response = await self._post(self._conversation_path(sender_id, "trigger_intent"), {"name": intent})
+        return parse_replies(response.json().get("messages", []))
+
+    def _conversation_path(self, sender_id: str, tail: str) -> str:
+        return f"/conversations/{quote(sender_id, safe='')}/{tail}"
+
+    async def _post(self, path: str, payload: Any, *, auth: bool = False) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self._secret}"} if auth else {}
+        params = {} if auth or not self._token else {"token": self._token}
+        try:
+            response = await self._client.post(
+                self._base + path, json=payload, headers=headers, params=params, timeout=self._timeout
+            )
+            response.raise_for_status()
+        except httpx.HTTPError as error:
+            logger.warning("rasa %s failed: %s", path.split("/")[-1], error.__class__.__name__)
+            raise RasaUnavailable(str(error)) from error
+        return response

@@ -1,0 +1,127 @@
+"""Files shippers send (photos of damage): checked by content, stored on disk, attached to the complaint."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.models import Attachment, Ticket
+from backend.services.tickets import record_ticket_event, update_ticket
+
+# Image types we accept, recognised by their first bytes (never by the file name or a claimed type).
+_SIGNATURES: tuple[tuple[bytes, int, str, str], ...] = (
+    (b"\xff\xd8\xff", 0, "image/jpeg", "jpg"),
+    (b"\x89PNG\r\n\x1a\n", 0, "image/png", "png"),
+    (b"GIF87a", 0, "image/gif", "gif"),
+    (b"GIF89a", 0, "image/gif", "gif"),
+    (b"WEBP", 8, "image/webp", "webp"),
+)
+OPEN_STATUSES = ("open", "escalated", "assigned", "waiting_customer")
+
+
+class UploadRejected(ValueError):
+    """The file is not an image we accept, or too large; the message says which, politely."""
+
+
+def sniff_image(data: bytes) -> tuple[str, str] | None:
+    """(content type, extension) of a JPEG, PNG, GIF or WebP image, from its bytes; else None."""
+    for magic, offset, content_type, extension in _SIGNATURES:
+        if data[offset : offset + len(magic)] == magic and (offset == 0 or data[:4] == b"RIFF"):
+            return content_type, extension
+    return None
+
+
+def open_complaint(session: Session, conversation_id: str) -> Ticket | None:
+    """The conversation's newest complaint ticket that is not yet resolved, or None."""
+    return session.scalars(
+        select(Ticket)
+        .where(
+            Ticket.conversation_id == conversation_id,
+            Ticket.kind == "complaint",
+            Ticket.status.in_(OPEN_STATUSES),
+        )
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(1)
+    ).first()
+
+
+def store_attachment(
+    session: Session,
+    *,
+    conversation_id: str,
+    data: bytes,
+    upload_dir: Path,
+    max_bytes: int,
+    message_id: int | None = None,
+) -> Attachment:
+    """Check, save and record one file; attach it to the open complaint, which then has its photo."""
+    if not data:
+        raise UploadRejected("The file was empty. Could you send the photo again?")
+    if len(data) > max_bytes:
+        raise UploadRejected(
+            f"That file is larger than {max_bytes // (1024 * 1024)} MB. Could you send a smaller photo?"
+        )
+    sniffed = sniff_image(data)
+    if sniffed is None:
+        raise UploadRejected("I can only take photos (JPEG, PNG, GIF or WebP). Could you send it as a photo?")
+    content_type, extension = sniffed
+    digest = hashlib.sha256(data).hexdigest()
+    # One folder per conversation; the name is the content's hash, so a resent photo is one file.
+    folder = re.sub(r"[^A-Za-z0-9_-]", "_", conversation_id)
+    relative = Path(folder) / f"{digest}.{extension}"
+    target = upload_dir / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        partial = target.with_suffix(".part")
+        partial.write_bytes(data)
+        partial.replace(target)
+    ticket = open_complaint(session, conversation_id)
+    attachment = Attachment(
+        conversation_id=conversation_id,
+        message_id=message_id,
+        ticket_id=ticket.id if ticket else None,
+        sha256=digest,
+        size=len(data),
+        content_type=content_type,
+        path=str(relative),
+    )
+    session.add(attachment)
+    session.flush()
+    if ticket is not None:
+        _note_photo(session, ticket, attachment)
+    return attachment
+
+
+def _note_photo(session: Session, ticket: Ticket, attachment: Attachment) -> None:
+    data = {"attachment_id": attachment.id, "sha256": attachment.sha256, "size": attachment.size}
+    if ticket.photo_status != "received" and ticket.category == "damage":
+        update_ticket(
+            session,
+            number=ticket.number,
+            expected_version=None,
+            actor="shipper",
+            action="photo_received",
+            photo_status="received",
+        )
+    else:
+        record_ticket_event(
+            session, number=ticket.number, actor="shipper", action="photo_received", data=data
+        )
+
+
+def count_attachments(session: Session, conversation_id: str) -> int:
+    """How many files this conversation has sent."""
+    return int(
+        session.scalar(
+            select(func.count()).select_from(Attachment).where(Attachment.conversation_id == conversation_id)
+        )
+        or 0
+    )
+
+
+def attachments_for_ticket(session: Session, ticket_id: int) -> list[Attachment]:
+    return list(session.scalars(select(Attachment).where(Attachment.ticket_id == ticket_id)))
