@@ -199,8 +199,8 @@ class Conversation(Base):
     # one of the account's waybills): only then may the bot list that account's shipments.
     verified_customer_id: Mapped[str | None] = mapped_column(ForeignKey("customer.id"))
     language: Mapped[str | None] = mapped_column(String(8))
-    # When the shipper was told "a colleague will reply here" during the current wait for a person;
-    # cleared when a person answers, so the line is said once per wait, not once per message.
+    # When, during the current wait for a person, the shipper was told "a colleague will reply here"
+    # or a person first wrote: the line is said once per wait, and never once a person is talking.
     waiting_notice_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -49,11 +49,12 @@ CUT_TEXT = (
 WAITING_TEXT = (
     "Thank you, I've added that to your conversation. A colleague will reply here as soon as they can."
 )
-PHOTO_THANKS_TEXT = "Thank you, I've received your photo."
 OTHER_CONTACT_TEXT = (
     "Thanks. For your privacy I can only look up shipments for the phone number of your own Telegram "
     "account. Please share your own contact, or send a waybill number."
 )
+# The bot's action that says it is back and what it can do.
+BACK_ACTION = "action_back_from_agent"
 # Shipper text that starts like a Rasa command ("/restart", '/inform{"x": 1}') is plain text here.
 _SLASH_COMMAND = re.compile(r"^\s*/+")
 
@@ -276,7 +277,7 @@ class Hub:
             )
             assert message is not None  # outbound messages carry no channel id, so never a replay
             if sender == "agent":
-                conv.clear_waiting_notice(session, conversation_id=cid)
+                conv.mark_person_answered(session, conversation_id=cid)
             self._publish_message(cid, message)
             return Outbound(
                 conversation_id=cid,
@@ -341,7 +342,7 @@ class Hub:
         self._publish_state(conversation_id, conversation.state, None)
         return conversation
 
-    async def hand_back(self, conversation_id: str, *, intent: str = "handed_back") -> list[Outbound]:
+    async def hand_back(self, conversation_id: str, *, action: str = BACK_ACTION) -> list[Outbound]:
         """The bot speaks again: the database says so first, then Rasa's tracker is resumed.
 
         If Rasa cannot be reached now, the database still says `bot`, and the hub channel resumes the
@@ -352,7 +353,7 @@ class Hub:
             self._publish_state(conversation_id, "bot", None)
             try:
                 await self._rasa.resume(conversation_id)
-                answers = await self._rasa.trigger(conversation_id, intent)
+                answers = await self._rasa.execute(conversation_id, action)
             except RasaUnavailable:
                 logger.warning(
                     "hand-back of %s: Rasa unreachable; it resumes on the next message", conversation_id

@@ -79,9 +79,12 @@ class RasaGateway:
         """Un-pause Rasa's tracker so that the bot answers this conversation again."""
         await self._post(self._conversation_path(sender_id, "tracker/events"), [{"event": "resume"}])
 
-    async def trigger(self, sender_id: str, intent: str) -> list[BotReply]:
-        """Make the bot act without a shipper message (hand-back, proactive messages)."""
-        response = await self._post(self._conversation_path(sender_id, "trigger_intent"), {"name": intent})
+    async def execute(self, sender_id: str, action: str) -> list[BotReply]:
+        """Run one of the bot's actions without a shipper message (the bot is back after a hand-back).
+
+        An intent would need training examples, and then shipper text could trigger it too.
+        """
+        response = await self._post(self._conversation_path(sender_id, "execute"), {"name": action})
         return parse_replies(response.json().get("messages", []))
 
     def _conversation_path(self, sender_id: str, tail: str) -> str:

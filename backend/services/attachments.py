@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.models import Attachment, Ticket
+from backend.services.conversations import ensure_conversation
 from backend.services.tickets import record_ticket_event, update_ticket
 
 # Image types we accept, recognised by their first bytes (never by the file name or a claimed type).
@@ -69,6 +70,7 @@ def store_attachment(
     if sniffed is None:
         raise UploadRejected("I can only take photos (JPEG, PNG, GIF or WebP). Could you send it as a photo?")
     content_type, extension = sniffed
+    ensure_conversation(session, conversation_id)
     digest = hashlib.sha256(data).hexdigest()
     # One folder per conversation; the name is the content's hash, so a resent photo is one file.
     folder = re.sub(r"[^A-Za-z0-9_-]", "_", conversation_id)
@@ -111,6 +113,29 @@ def _note_photo(session: Session, ticket: Ticket, attachment: Attachment) -> Non
         record_ticket_event(
             session, number=ticket.number, actor="shipper", action="photo_received", data=data
         )
+
+
+def adopt_attachments(session: Session, *, conversation_id: str, ticket: Ticket) -> int:
+    """Attach the conversation's photos sent before the ticket existed (during the complaint form)."""
+    loose = list(
+        session.scalars(
+            select(Attachment).where(
+                Attachment.conversation_id == conversation_id, Attachment.ticket_id.is_(None)
+            )
+        )
+    )
+    for attachment in loose:
+        attachment.ticket_id = ticket.id
+    session.flush()
+    for attachment in loose:
+        record_ticket_event(
+            session,
+            number=ticket.number,
+            actor="shipper",
+            action="photo_received",
+            data={"attachment_id": attachment.id, "sha256": attachment.sha256, "size": attachment.size},
+        )
+    return len(loose)
 
 
 def count_attachments(session: Session, conversation_id: str) -> int:

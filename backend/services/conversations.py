@@ -71,8 +71,8 @@ def _set_state(
     conversation.state = state
     conversation.handoff_reason = reason
     conversation.owner = owner
-    if state == "bot":
-        conversation.waiting_notice_at = None
+    # A new wait for a person (or none at all, back with the bot): its notice is still to be said.
+    conversation.waiting_notice_at = None
     session.flush()
     return conversation
 
@@ -123,7 +123,11 @@ def hand_back_to_bot(session: Session, *, conversation_id: str) -> Conversation:
 
 
 def take_waiting_notice(session: Session, *, conversation_id: str) -> bool:
-    """True once per wait for a person: the caller then tells the shipper a colleague will reply."""
+    """True once per wait for a person: the caller then tells the shipper a colleague will reply.
+
+    The mark is cleared when the conversation changes hands (queued again, or back to the bot), not when
+    an agent writes: once a person is talking, "a colleague will reply" would be wrong.
+    """
     begin_write(session)
     result = session.execute(
         update(Conversation)
@@ -134,14 +138,9 @@ def take_waiting_notice(session: Session, *, conversation_id: str) -> bool:
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
-def clear_waiting_notice(session: Session, *, conversation_id: str) -> None:
-    """A person has answered: the next wait gets its own notice."""
-    session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id)
-        .values(waiting_notice_at=None)
-        .execution_options(synchronize_session=False)
-    )
+def mark_person_answered(session: Session, *, conversation_id: str) -> None:
+    """A person has written in this wait: from now on the shipper needs no "a colleague will reply"."""
+    take_waiting_notice(session, conversation_id=conversation_id)
 
 
 def verify_customer(session: Session, *, conversation_id: str, customer_id: str) -> Conversation:

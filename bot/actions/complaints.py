@@ -21,6 +21,7 @@ from backend.complaints.wording import calm_message, format_cny
 from backend.config import carrier_today
 from backend.domain import ShipmentView
 from backend.models import utcnow
+from backend.services.attachments import adopt_attachments, count_attachments
 from backend.services.shipments import get_shipment
 from backend.services.tickets import (
     count_complaints_for_waybill,
@@ -33,6 +34,7 @@ from backend.services.tickets import (
 from backend.waybill import find_in_text
 
 from .backend import BACKEND_DOWN_TEXT, backend_session
+from .buttons import yes_no
 from .complaint_parsing import (
     category_text,
     correction_fields,
@@ -69,6 +71,21 @@ STATUS_CATEGORIES = {
     "returned": "delay",
     "customs_hold": "delay",
 }
+
+
+NO_PHOTO_YET_TEXT = (
+    "I can't see a photo in this chat yet. Please attach it here (the paperclip or photo button), "
+    'or say "later" if you will send it afterwards.'
+)
+PHOTO_LATER_TEXT = "No problem: send the photo here whenever you can, and your claim will wait for it."
+
+
+def last_bot_text(tracker: Tracker) -> str | None:
+    """The text of the bot's latest message in this conversation."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot" and event.get("text"):
+            return str(event["text"])
+    return None
 
 
 def complaint_key(tracker: Tracker) -> str:
@@ -215,6 +232,7 @@ def escalate_complaint(
                     stage_reached=_stage(tracker),
                     **fields,
                 )
+            adopt_attachments(session, conversation_id=tracker.sender_id, ticket=ticket)
             record_analysis(session, ticket.number, analysis)
             if ticket.status != "escalated":
                 ticket = update_ticket(
@@ -411,8 +429,22 @@ class ValidateComplaintForm(FormValidationAction):
     def validate_complaint_photo(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """'later' is a valid answer; the claim waits for the photo."""
-        return {"complaint_photo": parse_photo(str(value or ""))}
+        """A photo counts only when one is attached to this chat; 'later' keeps the claim waiting."""
+        try:
+            with backend_session() as session:
+                attached = count_attachments(session, tracker.sender_id) > 0
+        except SQLAlchemyError:
+            logger.exception("attachment lookup failed")
+            attached = False
+        if attached:
+            return {"complaint_photo": "received"}
+        if parse_photo(str(value or "")) == "later" or last_bot_text(tracker) == NO_PHOTO_YET_TEXT:
+            # Asked once already: do not trap the customer; the claim simply waits for the photo.
+            if parse_photo(str(value or "")) != "later":
+                dispatcher.utter_message(text=PHOTO_LATER_TEXT)
+            return {"complaint_photo": "later"}
+        dispatcher.utter_message(text=NO_PHOTO_YET_TEXT)
+        return {"complaint_photo": None}
 
     def validate_complaint_wants(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -499,7 +531,9 @@ class ActionComplaintSummary(Action):
             lines.append(f"- Photo: {'received' if photo == 'received' else 'you will send it later'}")
         lines.append(f"- You would like: {wants_text(tracker.get_slot('complaint_wants'))}")
         lines.append("Is that right?")
-        dispatcher.utter_message(text="\n".join(lines))
+        dispatcher.utter_message(
+            text="\n".join(lines), buttons=yes_no("Yes, that's right", "No, change something")
+        )
         return [SlotSet("awaiting", "summary_confirm"), SlotSet("complaint_correction", None)]
 
 
@@ -559,6 +593,7 @@ class ActionAnalyseComplaint(Action):
                     remedy_offered=remedy.description,
                     **ticket_fields(tracker, analysis, view),
                 )
+                adopt_attachments(session, conversation_id=tracker.sender_id, ticket=ticket)
                 record_analysis(session, ticket.number, analysis)
                 number = ticket.number
         except SQLAlchemyError:
@@ -566,7 +601,8 @@ class ActionAnalyseComplaint(Action):
             dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
             return []
         dispatcher.utter_message(
-            text=f"Here is what I can offer: {remedy.description} Would that be acceptable?"
+            text=f"Here is what I can offer: {remedy.description} Would that be acceptable?",
+            buttons=yes_no("Yes, I accept", "No"),
         )
         return [SlotSet("ticket_number", number), SlotSet("awaiting", "remedy_answer")]
 
@@ -653,7 +689,8 @@ class ActionRefuseRemedy(Action):
             logger.exception("recording the second offer failed")
         dispatcher.utter_message(
             text=f"I understand. Then let me offer this instead: {remedy.description} "
-            "Would that work for you?"
+            "Would that work for you?",
+            buttons=yes_no("Yes, I accept", "No"),
         )
         return [SlotSet("complaint_refusals", float(refusals)), SlotSet("awaiting", "remedy_answer")]
 

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -56,6 +56,7 @@ class ActionEscalate(Action):
                     kind="handoff",
                     status="escalated",
                     actor="bot",
+                    now=now,
                     waybill=waybill,
                     priority="P3",
                     summary="Customer asked to talk to a person"
@@ -76,6 +77,24 @@ class ActionEscalate(Action):
             + " Everything you've told me stays in this chat, so you won't need to repeat it."
         )
         return [SlotSet("ticket_number", number), SlotSet("awaiting", None), ConversationPaused()]
+
+
+class ActionBackFromAgent(Action):
+    """The person handed the conversation back (run by the hub): say so, and what the bot can do."""
+
+    def name(self) -> str:
+        return "action_back_from_agent"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        dispatcher.utter_message(
+            text="Hello again, it's the carrier's assistant. My colleague has handed you back to me. "
+            "I can check any shipment (send its waybill number), tell you how a complaint is going "
+            '(send its T- number), or take a new complaint. Say "agent" whenever you want a person again.'
+        )
+        # Whatever form was open when the person took over is finished now.
+        return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("awaiting", None)]
 
 
 class ActionTicketStatus(Action):

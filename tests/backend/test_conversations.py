@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from backend.db import session_scope
 from backend.services.conversations import (
+    AlreadyClaimed,
     assign_to_agent,
+    claim_conversation,
     ensure_conversation,
     get_conversation,
     hand_back_to_bot,
@@ -15,6 +20,7 @@ from backend.services.conversations import (
     mark_for_agent,
     parse_conversation_id,
     record_message,
+    release_conversation,
 )
 
 
@@ -83,3 +89,48 @@ def test_record_message_dedupes_replays(db_session: Session) -> None:
 def test_record_message_validates_vocabulary(db_session: Session) -> None:
     with pytest.raises(ValueError):
         record_message(db_session, conversation_id=new_id(), direction="sideways", sender="bot", text="?")
+
+
+def test_fifty_concurrent_claims_give_exactly_one_owner(db_factory: sessionmaker[Session]) -> None:
+    cid = new_id()
+    with session_scope(db_factory) as session:
+        mark_for_agent(session, conversation_id=cid, reason="test")
+    barrier = threading.Barrier(50)
+
+    def claim(agent: str) -> str | None:
+        barrier.wait()
+        try:
+            with session_scope(db_factory) as session:
+                claim_conversation(session, conversation_id=cid, agent=agent)
+            return agent
+        except AlreadyClaimed as taken:
+            return f"taken by {taken.owner}"
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        results = list(pool.map(claim, [f"agent{i}" for i in range(50)]))
+    winners = [r for r in results if not r.startswith("taken")]
+    assert len(winners) == 1
+    assert results.count(f"taken by {winners[0]}") == 49
+    with session_scope(db_factory) as session:
+        conversation = get_conversation(session, cid)
+        assert conversation is not None and (conversation.state, conversation.owner) == ("agent", winners[0])
+
+
+def test_claiming_ones_own_conversation_again_is_fine(db_session: Session) -> None:
+    cid = new_id()
+    mark_for_agent(db_session, conversation_id=cid, reason="test")
+    claim_conversation(db_session, conversation_id=cid, agent="alice")
+    assert claim_conversation(db_session, conversation_id=cid, agent="alice").owner == "alice"
+    with pytest.raises(AlreadyClaimed) as taken:
+        claim_conversation(db_session, conversation_id=cid, agent="bob")
+    assert taken.value.owner == "alice"
+
+
+def test_release_and_hand_back_clear_the_owner(db_session: Session) -> None:
+    cid = new_id()
+    claim_conversation(db_session, conversation_id=cid, agent="alice")
+    released = release_conversation(db_session, conversation_id=cid)
+    assert (released.state, released.owner) == ("queued", None)
+    claim_conversation(db_session, conversation_id=cid, agent="bob")
+    back = hand_back_to_bot(db_session, conversation_id=cid)
+    assert (back.state, back.owner) == ("bot", None)

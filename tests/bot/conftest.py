@@ -127,7 +127,12 @@ def run(action: Action, tracker: Tracker) -> tuple[list[EventType], list[str]]:
     """Runs an action once; returns its events and the texts it sent."""
     dispatcher = CollectingDispatcher()
     events = asyncio.run(action.run(dispatcher, tracker, DOMAIN))
-    return list(events), [m["text"] for m in dispatcher.messages]
+    return list(events), [message_text(m) for m in dispatcher.messages]
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """The text of a dispatched message, plain or inside a custom payload (Telegram's contact button)."""
+    return str(message.get("text") or (message.get("custom") or {}).get("text") or "")
 
 
 def validate(validator: Any, method: str, value: Any, tracker: Tracker) -> tuple[dict[str, Any], list[str]]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import re
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,11 +16,15 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from backend.complaints.sla import sla_due
 from backend.complaints.wording import calm_message
+from backend.services.attachments import store_attachment
 from backend.services.conversations import get_conversation
 from backend.services.tickets import get_ticket, list_ticket_events, list_tickets
+from bot.actions import backend as actions_backend
 from bot.actions.backend import backend_session
 from bot.actions.complaints import (
     FORM_SLOTS,
+    NO_PHOTO_YET_TEXT,
+    PHOTO_LATER_TEXT,
     ActionAcceptRemedy,
     ActionAnalyseComplaint,
     ActionComplaintSummary,
@@ -31,6 +37,10 @@ from bot.actions.complaints import (
 from bot.actions.escalation import business_hours_kwargs, who_answers_text
 from bot.actions.shipments import malformed_text, mistyped_text, not_found_text
 from tests.bot.conftest import DOMAIN, make_tracker, new_sender, run, validate
+
+PNG_1PX = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 
 NUMBER = re.compile(r"T-\d{6}-\d{5}")
 DELAY_STORY = "EA100000034CN was supposed to be in Beijing two days ago and nobody told me anything"
@@ -314,12 +324,43 @@ def test_validate_value_unreadable() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("answer", "photo"), [("later", "later"), ("I'll send it tomorrow", "later"), ("here it is", "received")]
-)
-def test_validate_photo(answer: str, photo: str) -> None:
+@pytest.mark.parametrize("answer", ["later", "I'll send it tomorrow"])
+def test_validate_photo_later(answer: str) -> None:
     assert validate(FORM, "validate_complaint_photo", answer, make_tracker()) == (
-        {"complaint_photo": photo},
+        {"complaint_photo": "later"},
+        [],
+    )
+
+
+@pytest.mark.parametrize("answer", ["here it is", "yes", "sent"])
+def test_words_alone_are_not_a_photo(answer: str) -> None:
+    assert validate(FORM, "validate_complaint_photo", answer, make_tracker()) == (
+        {"complaint_photo": None},
+        [NO_PHOTO_YET_TEXT],
+    )
+
+
+def test_asked_twice_without_a_photo_the_claim_waits_for_it() -> None:
+    tracker = make_tracker("I sent it already")
+    tracker.events.append({"event": "bot", "text": NO_PHOTO_YET_TEXT})
+    assert validate(FORM, "validate_complaint_photo", "I sent it already", tracker) == (
+        {"complaint_photo": "later"},
+        [PHOTO_LATER_TEXT],
+    )
+
+
+def test_an_attached_photo_counts(tmp_path: Path) -> None:
+    tracker = make_tracker("[photo]")
+    with actions_backend.backend_session() as session:
+        store_attachment(
+            session,
+            conversation_id=tracker.sender_id,
+            data=PNG_1PX,
+            upload_dir=tmp_path,
+            max_bytes=10_000,
+        )
+    assert validate(FORM, "validate_complaint_photo", "[photo]", tracker) == (
+        {"complaint_photo": "received"},
         [],
     )
 

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from datetime import date, timedelta
 
 import pytest
 from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
 
+from backend.services.conversations import verified_customer_id, verify_customer
+from bot.actions.backend import backend_session
 from bot.actions.shipment_text import OFFER_TEXT, day_text
 from bot.actions.shipments import (
     ASK_WAYBILL_TEXT,
+    NO_MATCH_TEXT,
+    PROVE_PHONE_TEXT,
+    SHARE_CONTACT_TEXT,
     ActionAnswerShipment,
     ActionDeclineOffer,
     ActionFindByPhone,
@@ -151,40 +159,107 @@ def test_a_number_in_the_text_wins_over_the_slot() -> None:
 # --- action_find_by_phone ---------------------------------------------------------------------------
 
 
-def test_find_by_phone_lists_the_accounts_shipments() -> None:
-    events, texts = run(ActionFindByPhone(), make_tracker("it's +86 138 0000 0002", intent="inform_phone"))
-    assert events == [SlotSet("pending_question", None)]
-    [text] = texts
+def web_sender() -> str:
+    return f"web:{uuid.uuid4()}"
+
+
+def listed_waybills(text: str) -> set[str]:
     lines = text.split("\n")
-    assert lines[0] == f"I found {len(lines) - 2} recent shipment(s) for that number:"
+    assert lines[0] == f"I found {len(lines) - 2} recent shipment(s) on your account:"
     assert lines[-1] == "Send me one of the numbers for the full details."
-    listed = {line[2:15] for line in lines[1:-1]}
-    assert {"EA100000017CN", "EA100000034CN", "EA100000079CN", "EA100000096CN"} <= listed
-    assert "- EA100000017CN: It was delivered " in text
+    return {line[2:15] for line in lines[1:-1]}
+
+
+def test_a_phone_number_alone_does_not_list_an_account() -> None:
+    sender = web_sender()
+    events, texts = run(ActionFindByPhone(), make_tracker("it's +86 138 0000 0002", sender_id=sender))
+    assert texts == [PROVE_PHONE_TEXT]
+    assert events == [SlotSet("pending_question", None), SlotSet("phone_to_verify", "+8613800000002")]
+
+
+def test_an_unknown_number_gets_the_same_answer_as_a_known_one() -> None:
+    # Nobody can learn from the answer whether a number belongs to one of our customers.
+    events, texts = run(ActionFindByPhone(), make_tracker("+86 139 9999 9999", sender_id=web_sender()))
+    assert texts == [PROVE_PHONE_TEXT]
+    assert SlotSet("phone_to_verify", "+8613999999999") in events
+
+
+def test_phone_then_a_waybill_of_the_same_account_lists_its_shipments() -> None:
+    sender = web_sender()
+    tracker = make_tracker(
+        "EA100000017CN",
+        intent="provide_waybill",
+        sender_id=sender,
+        slots={"phone_to_verify": "+8613800000002"},
+    )
+    events, texts = run(ANSWER, tracker)
+    assert len(texts) == 2 and "EA100000017CN" in texts[0]
+    assert {"EA100000017CN", "EA100000034CN", "EA100000079CN", "EA100000096CN"} <= listed_waybills(texts[1])
+    assert SlotSet("phone_to_verify", None) in events
+    with backend_session() as session:
+        assert verified_customer_id(session, sender) == "C002"
+
+
+def test_phone_then_a_waybill_of_another_account_lists_nothing() -> None:
+    sender = web_sender()
+    tracker = make_tracker(
+        "EA100000025CN",
+        intent="provide_waybill",
+        sender_id=sender,
+        slots={"phone_to_verify": "+8613800000002"},
+    )
+    events, texts = run(ANSWER, tracker)
+    assert texts[-1] == NO_MATCH_TEXT
+    assert not any("+86" in text or "138" in text for text in texts)
+    with backend_session() as session:
+        assert verified_customer_id(session, sender) is None
+
+
+def test_a_waybill_then_the_phone_of_its_account_lists_its_shipments() -> None:
+    tracker = make_tracker("+86 138 0000 0002", sender_id=web_sender(), slots={"waybill": "EA100000034CN"})
+    events, texts = run(ActionFindByPhone(), tracker)
+    assert "EA100000096CN" in listed_waybills(texts[0])
+    assert events[0] == SlotSet("pending_question", None)
+
+
+def test_on_telegram_a_typed_number_asks_for_the_own_contact() -> None:
+    sender = f"telegram:{uuid.uuid4().int % 10**9}"
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(
+        ActionFindByPhone().run(dispatcher, make_tracker("+86 138 0000 0002", sender_id=sender), {})
+    )
+    assert events == [SlotSet("pending_question", None)]
+    assert dispatcher.messages[0]["custom"] == {"text": SHARE_CONTACT_TEXT, "request_contact": True}
+
+
+def test_on_telegram_a_verified_own_contact_lists_the_shipments() -> None:
+    sender = f"telegram:{uuid.uuid4().int % 10**9}"
+    with backend_session() as session:
+        verify_customer(session, conversation_id=sender, customer_id="C002")
+    events, texts = run(ActionFindByPhone(), make_tracker("+8613800000002", sender_id=sender))
+    assert "EA100000079CN" in listed_waybills(texts[0])
 
 
 def test_find_by_phone_with_a_single_shipment_sets_the_waybill() -> None:
     # C010 of the seeded random customers has exactly one shipment.
-    events, texts = run(ActionFindByPhone(), make_tracker("+86 139 0000 0010", intent="inform_phone"))
-    assert len(texts) == 1 and texts[0].startswith("I found 1 recent shipment(s) for that number:\n- ")
+    sender = web_sender()
+    with backend_session() as session:
+        verify_customer(session, conversation_id=sender, customer_id="C010")
+    events, texts = run(ActionFindByPhone(), make_tracker("+86 139 0000 0010", sender_id=sender))
+    assert len(texts) == 1 and texts[0].startswith("I found 1 recent shipment(s) on your account:\n- ")
     waybill = texts[0].split("\n")[1][2:15]
-    assert events == [SlotSet("pending_question", None), SlotSet("waybill", waybill)]
-
-
-def test_find_by_phone_without_a_number_asks_for_it() -> None:
-    events, texts = run(ActionFindByPhone(), make_tracker("find my parcels", intent="find_by_phone"))
-    assert events == [SlotSet("pending_question", "phone")]
-    assert texts == [
-        "Of course. What's the phone number registered on your account? For example +86 139 1234 5678."
+    assert events == [
+        SlotSet("pending_question", None),
+        SlotSet("phone_to_verify", None),
+        SlotSet("waybill", waybill),
     ]
 
 
-def test_find_by_phone_unknown_number() -> None:
-    events, texts = run(ActionFindByPhone(), make_tracker("+86 139 9999 9999", intent="inform_phone"))
-    assert events == [SlotSet("pending_question", None)]
+def test_find_by_phone_without_a_number_asks_for_it() -> None:
+    events, texts = run(ActionFindByPhone(), make_tracker("find my parcels", sender_id=web_sender()))
+    assert events == [SlotSet("pending_question", "phone")]
     assert texts == [
-        "I couldn't find any shipments for that phone number. Is it the number registered on your account? "
-        'You can also send the waybill number, or say "agent" for a person.'
+        "Of course. What's the phone number registered on your account? For example +86 139 1234 5678."
     ]
 
 

@@ -1,0 +1,307 @@
+"""The hub against a fake Rasa over real HTTP and the real database: who speaks, replays, bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.db import session_scope
+from backend.hub import Button, Hub, Inbound, InboundFile, Outbound
+from backend.hub.broker import AGENTS_TOPIC, Broker
+from backend.hub.hub import CUT_TEXT, EMPTY_TEXT, MAX_BOT_TEXT, TRY_AGAIN_TEXT, WAITING_TEXT
+from backend.hub.rasa import RasaGateway
+from backend.models import Attachment
+from backend.services import conversations as conv
+from backend.services.tickets import get_ticket, list_ticket_events, open_ticket
+from tests.fakes.rasa_server import FakeRasa
+from tests.fakes.server import serving
+
+T = TypeVar("T")
+SECRET = "hub-test-secret-0123456789"
+PNG_1PX = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+
+@dataclass
+class FakeChannel:
+    """The outbound half of a channel: remembers what it was asked to deliver, in order."""
+
+    name: str = "fake"
+    delivered: list[tuple[str, Outbound]] = field(default_factory=list)
+
+    async def deliver(self, external_id: str, message: Outbound) -> None:
+        self.delivered.append((external_id, message))
+
+    def texts(self, external_id: str) -> list[str]:
+        return [m.text for e, m in self.delivered if e == external_id]
+
+
+@pytest.fixture(scope="module")
+def fake_rasa() -> Iterator[tuple[FakeRasa, str]]:
+    rasa = FakeRasa(secret=SECRET)
+    with serving(rasa.app()) as url:
+        yield rasa, url
+
+
+@dataclass
+class World:
+    rasa: FakeRasa
+    channel: FakeChannel
+    factory: sessionmaker[Session]
+    url: str
+    upload_dir: Path
+
+    def run(self, work: Callable[[Hub], Awaitable[T]], *, timeout_s: float = 5.0) -> T:
+        async def main() -> T:
+            async with httpx.AsyncClient() as client:
+                gateway = RasaGateway(
+                    client, base_url=self.url, channel_secret=SECRET, api_token="t", timeout_s=timeout_s
+                )
+                hub = Hub(self.factory, gateway, Broker(), upload_dir=self.upload_dir)
+                hub.register(self.channel)
+                return await work(hub)
+
+        return asyncio.run(main())
+
+    def receive(self, inbound: Inbound) -> Any:
+        return self.run(lambda hub: hub.receive(inbound))
+
+
+@pytest.fixture
+def world(
+    fake_rasa: tuple[FakeRasa, str], db_factory: sessionmaker[Session], seeded_today: date, tmp_path: Path
+) -> World:
+    rasa, url = fake_rasa
+    rasa.replies, rasa.delay_s, rasa.down = [{"text": "bot reply"}], 0.0, False
+    return World(rasa, FakeChannel(), db_factory, url, tmp_path)
+
+
+def user() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+def said(world: World, text: str, external: str, **kwargs: Any) -> list[str]:
+    turn = world.receive(Inbound(channel="fake", external_id=external, text=text, **kwargs))
+    return [reply.text for reply in turn.replies]
+
+
+def transcript(world: World, cid: str) -> list[tuple[str, str, str]]:
+    with session_scope(world.factory) as session:
+        return [(m.direction, m.sender, m.text) for m in conv.list_messages(session, conversation_id=cid)]
+
+
+def set_state(world: World, cid: str, state: str) -> None:
+    with session_scope(world.factory) as session:
+        if state == "queued":
+            conv.mark_for_agent(session, conversation_id=cid, reason="test")
+        elif state == "agent":
+            conv.claim_conversation(session, conversation_id=cid, agent="alice")
+
+
+def test_a_message_reaches_the_bot_and_its_reply_the_channel(world: World) -> None:
+    external = user()
+    assert said(world, "where is EA100000025CN", external) == ["bot reply"]
+    cid = f"fake:{external}"
+    assert world.rasa.texts_for(cid) == ["where is EA100000025CN"]
+    assert world.channel.texts(external) == ["bot reply"]
+    assert transcript(world, cid) == [
+        ("in", "shipper", "where is EA100000025CN"),
+        ("out", "bot", "bot reply"),
+    ]
+
+
+def test_a_replayed_message_is_processed_once(world: World) -> None:
+    external = user()
+    first = world.receive(Inbound(channel="fake", external_id=external, text="hi", channel_message_id="7"))
+    again = world.receive(Inbound(channel="fake", external_id=external, text="hi", channel_message_id="7"))
+    assert not first.duplicate and again.duplicate and again.replies == []
+    assert world.rasa.texts_for(f"fake:{external}") == ["hi"]
+    assert world.channel.texts(external) == ["bot reply"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "bot_reads"),
+    [("/restart", "restart"), ('/inform{"waybill": "EA100000017CN"}', 'inform{"waybill": "EA100000017CN"}')],
+)
+def test_slash_commands_reach_the_bot_as_plain_words(world: World, typed: str, bot_reads: str) -> None:
+    external = user()
+    said(world, typed, external)
+    assert world.rasa.texts_for(f"fake:{external}") == [bot_reads]
+    assert transcript(world, f"fake:{external}")[0] == ("in", "shipper", typed)
+
+
+def test_a_huge_message_is_cut_for_the_bot_and_kept_whole(world: World) -> None:
+    external = user()
+    text = "my parcel is late " * 500
+    assert said(world, text, external) == [CUT_TEXT, "bot reply"]
+    [sent] = world.rasa.texts_for(f"fake:{external}")
+    assert len(sent) <= MAX_BOT_TEXT and text.startswith(sent)
+    assert transcript(world, f"fake:{external}")[0][2] == text
+
+
+def test_an_empty_message_gets_a_polite_answer_without_the_bot(world: World) -> None:
+    external = user()
+    assert said(world, "   ", external) == [EMPTY_TEXT]
+    assert world.rasa.texts_for(f"fake:{external}") == []
+
+
+@pytest.mark.parametrize("state", ["queued", "agent"])
+def test_with_a_person_nothing_reaches_the_bot_and_the_wait_is_announced_once(
+    world: World, state: str
+) -> None:
+    external = user()
+    cid = f"fake:{external}"
+    set_state(world, cid, state)
+    assert said(world, "hello?", external) == [WAITING_TEXT]
+    assert said(world, "anyone there?", external) == []
+    assert said(world, "/restart", external) == []
+    assert world.rasa.texts_for(cid) == []
+    assert [t for d, _, t in transcript(world, cid) if d == "in"] == ["hello?", "anyone there?", "/restart"]
+
+
+def test_agents_are_told_of_every_shipper_message(world: World) -> None:
+    external = user()
+    cid = f"fake:{external}"
+    set_state(world, cid, "agent")
+
+    async def listen(hub: Hub) -> list[dict[str, Any]]:
+        async with hub.broker.subscribe(AGENTS_TOPIC) as queue:
+            await hub.receive(Inbound(channel="fake", external_id=external, text="still waiting"))
+            return [queue.get_nowait() for _ in range(queue.qsize())]
+
+    events = world.run(listen)
+    texts = [e["message"]["text"] for e in events if e["type"] == "message"]
+    assert texts == ["still waiting", WAITING_TEXT]
+
+
+def test_an_agent_reply_reaches_the_shipper_and_the_bot_stays_silent(world: World) -> None:
+    external = user()
+    cid = f"fake:{external}"
+    set_state(world, cid, "agent")
+    pushed = world.run(lambda hub: hub.push(cid, "Hi, this is Alice from customer service."))
+    assert pushed.sender == "agent"
+    assert world.channel.texts(external) == ["Hi, this is Alice from customer service."]
+    assert said(world, "thanks Alice", external) == []
+    assert world.rasa.texts_for(cid) == []
+
+
+def test_hand_back_resumes_the_bot(world: World) -> None:
+    external = user()
+    cid = f"fake:{external}"
+    set_state(world, cid, "agent")
+    replies = world.run(lambda hub: hub.hand_back(cid))
+    assert [r.text for r in replies] == ["I'm back."]
+    calls = [(what, body) for c, what, body in world.rasa.api_calls if c == cid]
+    assert calls == [("events", [{"event": "resume"}]), ("execute", {"name": "action_back_from_agent"})]
+    with session_scope(world.factory) as session:
+        conversation = conv.get_conversation(session, cid)
+        assert conversation is not None and (conversation.state, conversation.owner) == ("bot", None)
+    assert said(world, "where is EA100000017CN", external) == ["bot reply"]
+
+
+@pytest.mark.parametrize("trouble", ["down", "slow"])
+def test_when_rasa_fails_the_shipper_is_asked_to_retry_and_nothing_is_lost(
+    world: World, trouble: str
+) -> None:
+    external = user()
+    if trouble == "down":
+        world.rasa.down = True
+    else:
+        world.rasa.delay_s = 1.5
+    turn = world.run(
+        lambda hub: hub.receive(Inbound(channel="fake", external_id=external, text="where is it")),
+        timeout_s=0.5,
+    )
+    assert [r.text for r in turn.replies] == [TRY_AGAIN_TEXT]
+    assert transcript(world, f"fake:{external}") == [
+        ("in", "shipper", "where is it"),
+        ("out", "system", TRY_AGAIN_TEXT),
+    ]
+
+
+def test_a_pressed_button_sends_its_payload(world: World) -> None:
+    external = user()
+    world.rasa.replies = [
+        {"text": "Register a complaint?", "buttons": [{"title": "Yes", "payload": "/affirm"}]}
+    ]
+    [offer] = world.receive(Inbound(channel="fake", external_id=external, text="EA100000034CN")).replies
+    assert offer.buttons == (Button("Yes", "/affirm"),)
+    world.rasa.replies = [{"text": "ok"}]
+    world.receive(Inbound(channel="fake", external_id=external, button=(offer.message_id, 0)))
+    last = world.rasa.received[-1]
+    assert (last["message"], last["metadata"]["button"]) == ("/affirm", True)
+    assert transcript(world, f"fake:{external}")[2] == ("in", "shipper", "Yes")
+
+
+def test_a_button_of_another_conversation_cannot_be_pressed(world: World) -> None:
+    owner, intruder = user(), user()
+    world.rasa.replies = [{"text": "Register?", "buttons": [{"title": "Yes", "payload": "/affirm"}]}]
+    [offer] = world.receive(Inbound(channel="fake", external_id=owner, text="EA100000034CN")).replies
+    turn = world.receive(Inbound(channel="fake", external_id=intruder, button=(offer.message_id, 0)))
+    assert [r.text for r in turn.replies] == [EMPTY_TEXT]
+    assert world.rasa.texts_for(f"fake:{intruder}") == []
+
+
+def test_an_own_contact_verifies_the_customer(world: World) -> None:
+    external = user()
+    said(world, "", external, own_phone="+86 138 0000 0003")
+    cid = f"fake:{external}"
+    assert world.rasa.texts_for(cid) == ["+86 138 0000 0003"]
+    with session_scope(world.factory) as session:
+        assert conv.verified_customer_id(session, cid) == "C003"
+
+
+def test_someone_elses_contact_verifies_nobody(world: World) -> None:
+    external = user()
+    replies = said(world, "", external, other_phone="+86 138 0000 0003")
+    assert "own" in replies[0]
+    with session_scope(world.factory) as session:
+        assert conv.verified_customer_id(session, f"fake:{external}") is None
+
+
+def test_a_photo_is_stored_and_attached_to_the_open_complaint(world: World) -> None:
+    external = user()
+    cid = f"fake:{external}"
+    with session_scope(world.factory) as session:
+        ticket = open_ticket(
+            session,
+            idempotency_key=f"test:{cid}",
+            conversation_id=cid,
+            kind="complaint",
+            status="waiting_customer",
+            actor="bot",
+            category="damage",
+            photo_status="later",
+        )
+        number = ticket.number
+    world.receive(Inbound(channel="fake", external_id=external, files=(InboundFile(PNG_1PX, "vase.png"),)))
+    with session_scope(world.factory) as session:
+        ticket = get_ticket(session, number)
+        assert ticket is not None and ticket.photo_status == "received"
+        [attachment] = session.query(Attachment).filter_by(conversation_id=cid).all()
+        assert (attachment.ticket_id, attachment.content_type, attachment.size) == (
+            ticket.id,
+            "image/png",
+            len(PNG_1PX),
+        )
+        assert (world.upload_dir / attachment.path).read_bytes() == PNG_1PX
+        assert "photo_received" in [e.action for e in list_ticket_events(session, number)]
+
+
+def test_a_file_that_is_not_an_image_is_refused_politely(world: World) -> None:
+    external = user()
+    replies = said(world, "here", external, files=(InboundFile(b"%PDF-1.4 not a photo", "photo.jpg"),))
+    assert replies[0].startswith("I can only take photos")
+    with session_scope(world.factory) as session:
+        assert session.query(Attachment).filter_by(conversation_id=f"fake:{external}").count() == 0

@@ -1,0 +1,61 @@
+"""A fake Rasa server for the hub's tests: the hub channel, resume and execute, over real HTTP.
+
+It answers like Rasa's REST-style channels (a list of messages) and records what it was sent, so a
+test can assert which text reached "the bot" for which sender, and that nothing did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+
+@dataclass
+class FakeRasa:
+    secret: str
+    # Replies to every message: a list of Rasa messages ({"text", "buttons"}), or a function of the text.
+    replies: Any = field(default_factory=lambda: [{"text": "bot reply"}])
+    delay_s: float = 0.0
+    down: bool = False
+    received: list[dict[str, Any]] = field(default_factory=list)
+    api_calls: list[tuple[str, str, Any]] = field(default_factory=list)
+
+    def texts_for(self, sender: str) -> list[str]:
+        return [r["message"] for r in self.received if r["sender"] == sender]
+
+    def app(self) -> Starlette:
+        async def hub_webhook(request: Request) -> JSONResponse:
+            if request.headers.get("Authorization") != f"Bearer {self.secret}":
+                return JSONResponse({"error": "unauthorised"}, status_code=401)
+            if self.down:
+                return JSONResponse({"error": "down"}, status_code=500)
+            payload = await request.json()
+            self.received.append(payload)
+            if self.delay_s:
+                await asyncio.sleep(self.delay_s)
+            replies = self.replies(payload["message"]) if callable(self.replies) else self.replies
+            return JSONResponse([{"recipient_id": payload["sender"], **r} for r in replies])
+
+        async def conversation_api(request: Request) -> JSONResponse:
+            if self.down:
+                return JSONResponse({"error": "down"}, status_code=500)
+            conversation = request.path_params["conversation"]
+            what = request.url.path.rsplit("/", 1)[-1]
+            self.api_calls.append((conversation, what, await request.json()))
+            if what == "execute":
+                return JSONResponse({"tracker": {}, "messages": [{"text": "I'm back."}]})
+            return JSONResponse({})
+
+        return Starlette(
+            routes=[
+                Route("/webhooks/hub/webhook", hub_webhook, methods=["POST"]),
+                Route("/conversations/{conversation}/tracker/events", conversation_api, methods=["POST"]),
+                Route("/conversations/{conversation}/execute", conversation_api, methods=["POST"]),
+            ]
+        )
