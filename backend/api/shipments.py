@@ -7,14 +7,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, status
 
-from backend.api.deps import SessionDep, SettingsDep
+from backend.api.deps import SessionDep, SettingsDep, require_token
 from backend.domain import ShipmentView
 from backend.services.shipments import get_shipment
 from backend.waybill import validate
 
-router = APIRouter(tags=["shipments"])
+# A shipment's record carries the customer's name and values: callers prove who they are, like /api/tickets.
+router = APIRouter(tags=["shipments"], dependencies=[Depends(require_token)])
 
 
 def _json(value: Any) -> Any:

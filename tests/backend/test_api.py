@@ -85,7 +85,7 @@ def test_health_degraded_when_actions_fail(app: FastAPI) -> None:
 
 
 def test_shipment_found(client: TestClient, seeded_today: date) -> None:
-    response = client.get("/api/shipments/ea100000034cn")
+    response = client.get("/api/shipments/ea100000034cn", headers=auth())
     assert response.status_code == 200
     data = response.json()
     assert data["waybill"] == "EA100000034CN"
@@ -106,14 +106,14 @@ def test_shipment_found(client: TestClient, seeded_today: date) -> None:
     ],
 )
 def test_shipment_errors(client: TestClient, waybill: str, code: int, words: str) -> None:
-    response = client.get(f"/api/shipments/{waybill}")
+    response = client.get(f"/api/shipments/{waybill}", headers=auth())
     assert response.status_code == code
     assert words in response.json()["detail"]
 
 
 @pytest.mark.parametrize("headers", [{}, auth("wrong-token"), {"Authorization": f"Basic {TOKEN}"}])
-def test_tickets_need_the_token(client: TestClient, headers: dict[str, str]) -> None:
-    for path in ("/api/tickets", "/api/tickets/T-202601-00001"):
+def test_tickets_and_shipments_need_the_token(client: TestClient, headers: dict[str, str]) -> None:
+    for path in ("/api/tickets", "/api/tickets/T-202601-00001", "/api/shipments/EA100000017CN"):
         response = client.get(path, headers=headers)
         assert response.status_code == 401
         assert response.headers["WWW-Authenticate"] == "Bearer"
