@@ -297,6 +297,7 @@ PASSED_SETTINGS = frozenset(
         "BUSINESS_HOURS_END",
         "BUSINESS_DAYS",
         "UPLOAD_DIR",
+        "UPLOAD_MAX_BYTES",
         "RASA_TIMEOUT_S",
     }
 )
@@ -312,6 +313,9 @@ def stack_from_environment() -> Stack:
         rasa_token=token("rasa_token", env),
         channel_secret=token("rasa_channel_secret", env),
         web_secret=token("web_session_secret", env),
+        backend_port=int(env.get("BACKEND_PORT", 8000)),
+        rasa_port=int(env.get("RASA_PORT", 5005)),
+        actions_port=int(env.get("ACTIONS_PORT", 5055)),
         # Everything else of ours (Telegram, business hours, uploads, ...) reaches the backend as set.
         extra_env={k: v for k, v in env.items() if k in PASSED_SETTINGS or k.startswith("TELEGRAM_")},
     )

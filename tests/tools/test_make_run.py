@@ -1,0 +1,71 @@
+"""`make run` as a user starts it: everything comes up, and SIGTERM (or Ctrl-C) stops all three processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fakes.server import free_port
+from tools.stack import DEFAULT_MODEL, ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_make_run_starts_everything_and_a_signal_stops_it_all(tmp_path: Path, stop_signal: int) -> None:
+    if not DEFAULT_MODEL.exists():
+        pytest.fail("no trained model: make test trains it first")
+    ports = {"BACKEND_PORT": free_port(), "RASA_PORT": free_port(), "ACTIONS_PORT": free_port()}
+    env = {
+        **os.environ,
+        **{k: str(v) for k, v in ports.items()},
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+        "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'tracker.db'}",
+    }
+    make = subprocess.Popen(
+        ["make", "--no-print-directory", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        # Its own process group, like a job in a terminal: Ctrl-C goes to the whole group.
+        start_new_session=True,
+    )
+    banner = ""
+    try:
+        deadline = time.monotonic() + 300
+        assert make.stdout is not None
+        while "Ctrl-C stops everything" not in banner:
+            line = make.stdout.readline()
+            assert line or make.poll() is None, f"make run ended early:\n{banner}"
+            banner += line
+            assert time.monotonic() < deadline, banner
+        assert f"http://127.0.0.1:{ports['BACKEND_PORT']}/" in banner  # the widget's URL
+        health = httpx.get(f"http://127.0.0.1:{ports['BACKEND_PORT']}/api/health", timeout=5)
+        assert health.json()["status"] == "ok"
+        if stop_signal == signal.SIGINT:
+            os.killpg(make.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole job
+        else:
+            make.send_signal(signal.SIGTERM)  # `kill <pid of make>`, or a service manager
+        make.wait(timeout=90)
+    finally:
+        if make.poll() is None:
+            make.kill()
+    deadline = time.monotonic() + 30
+    while any(listening(port) for port in ports.values()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not [name for name, port in ports.items() if listening(port)], "processes left running"
