@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, status
 
 from backend.api.deps import SessionDep, SettingsDep, require_token
-from backend.domain import ShipmentView
-from backend.services.shipments import get_shipment
+from backend.services.shipments import get_shipment, shipment_to_dict
 from backend.waybill import validate
 
 # A shipment's record carries the customer's name and values: callers prove who they are, like /api/tickets.
 router = APIRouter(tags=["shipments"], dependencies=[Depends(require_token)])
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        # Strings keep money exact; clients that want numbers can parse them.
-        return str(value)
-    if isinstance(value, list | tuple):
-        return [_json(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _json(v) for k, v in value.items()}
-    return value
-
-
-def shipment_to_dict(view: ShipmentView) -> dict[str, Any]:
-    """The JSON shape of a ShipmentView: ISO dates, Decimals as strings, plus is_late and last_event."""
-    data: dict[str, Any] = _json(asdict(view))
-    data["is_late"] = view.is_late
-    data["last_event"] = data["events"][-1] if data["events"] else None
-    return data
 
 
 @router.get("/shipments/{waybill}")

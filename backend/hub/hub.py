@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from backend.db import session_scope
+from backend.hub import follow_up
 from backend.hub.broker import AGENTS_TOPIC, Broker, conversation_topic
 from backend.hub.rasa import BotReply, RasaGateway, RasaUnavailable
 from backend.hub.records import Button, ChannelAdapter, Inbound, Outbound, Turn
@@ -29,6 +30,7 @@ from backend.phones import mask_phone, normalise_phone
 from backend.services import conversations as conv
 from backend.services.attachments import UploadRejected, store_attachment
 from backend.services.shipments import find_customer_by_phone
+from backend.services.tickets import get_ticket
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -69,6 +71,8 @@ class _Stored:
     system_lines: tuple[str, ...] = ()
     # The payload of a button we offered and the shipper pressed: sent to the bot as it is.
     button_payload: str | None = None
+    # The message answered a satisfaction follow-up: this is the reply, and the bot is not asked.
+    follow_up_reply: str | None = None
 
 
 def plain_text(text: str) -> str:
@@ -135,6 +139,9 @@ class Hub:
                 if stored.send_waiting_notice:
                     turn.replies.append(await self._say(cid, WAITING_TEXT, sender="system"))
                 return turn
+            if stored.follow_up_reply is not None:
+                turn.replies.append(await self._say(cid, stored.follow_up_reply, sender="bot"))
+                return turn
             turn.replies += await self._ask_bot(inbound, stored.button_payload)
             state = await self._db(lambda s: conv.ensure_conversation(s, cid).state)
             if state != "bot":
@@ -185,12 +192,16 @@ class Hub:
         self._publish_message(cid, message)
         state = conversation.state
         notice = state != "bot" and conv.take_waiting_notice(session, conversation_id=cid)
+        reply = None
+        if state == "bot" and (owed := follow_up.pending(session, cid)) is not None:
+            reply = follow_up.answer(session, owed, pressed.payload if pressed else text)
         return _Stored(
             duplicate=False,
             state=state,
             send_waiting_notice=notice,
             system_lines=tuple(lines),
             button_payload=pressed.payload if pressed else None,
+            follow_up_reply=reply,
         )
 
     @staticmethod
@@ -327,6 +338,24 @@ class Hub:
         async with self._lock(conversation_id):
             await self._db(lambda s: conv.ensure_conversation(s, conversation_id))
             return await self._say(conversation_id, text, sender=sender, buttons=buttons)
+
+    async def ask_follow_up(self, ticket_number: str) -> Outbound | None:
+        """Ask the shipper, once, how satisfied they are with a resolved ticket; None when not due."""
+
+        def due(session: Session) -> tuple[str, str] | None:
+            if not follow_up.should_ask(session, ticket_number):
+                return None
+            ticket = get_ticket(session, ticket_number)
+            assert ticket is not None and ticket.conversation_id
+            follow_up.mark_asked(session, ticket_number)
+            return ticket.conversation_id, follow_up.question_text(ticket)
+
+        asked = await self._db(due)
+        if asked is None:
+            return None
+        cid, text = asked
+        async with self._lock(cid):
+            return await self._say(cid, text, sender="bot", buttons=follow_up.RATING_BUTTONS)
 
     async def claim(self, conversation_id: str, *, agent: str) -> Conversation:
         """An agent takes the conversation; raises AlreadyClaimed when another agent holds it."""

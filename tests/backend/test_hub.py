@@ -305,3 +305,76 @@ def test_a_file_that_is_not_an_image_is_refused_politely(world: World) -> None:
     assert replies[0].startswith("I can only take photos")
     with session_scope(world.factory) as session:
         assert session.query(Attachment).filter_by(conversation_id=f"fake:{external}").count() == 0
+
+
+def resolved_ticket(world: World, cid: str) -> str:
+    with session_scope(world.factory) as session:
+        ticket = open_ticket(
+            session,
+            idempotency_key=f"test:{cid}",
+            conversation_id=cid,
+            kind="complaint",
+            status="resolved",
+            actor="agent:alice",
+            category="delay",
+            waybill="EA100000034CN",
+        )
+        return ticket.number
+
+
+def test_a_resolved_ticket_gets_one_follow_up_and_its_answers_land_on_the_ticket(world: World) -> None:
+    external = user()
+    cid = f"fake:{external}"
+    number = resolved_ticket(world, cid)
+    asked = world.run(lambda hub: hub.ask_follow_up(number))
+    assert asked is not None and number in asked.text and "1 (not at all) to 5" in asked.text
+    assert [b.title for b in asked.buttons] == ["1", "2", "3", "4", "5"]
+    assert world.run(lambda hub: hub.ask_follow_up(number)) is None  # never asked twice
+
+    [thanks] = world.receive(
+        Inbound(channel="fake", external_id=external, button=(asked.message_id, 3))
+    ).replies
+    assert "we could do better" in thanks.text
+    [done] = world.receive(
+        Inbound(channel="fake", external_id=external, text="Call me before delivery")
+    ).replies
+    assert "Thank you for your feedback" in done.text
+    assert world.rasa.texts_for(cid) == []  # the follow-up is the hub's, not the bot's
+    with session_scope(world.factory) as session:
+        ticket = get_ticket(session, number)
+        assert ticket is not None
+        assert (ticket.satisfaction, ticket.satisfaction_comment) == (4, "Call me before delivery")
+    # Afterwards the bot answers as usual.
+    assert said(world, "where is EA100000025CN", external) == ["bot reply"]
+
+
+def test_a_low_typed_rating_asks_what_fell_short(world: World) -> None:
+    external = user()
+    number = resolved_ticket(world, f"fake:{external}")
+    world.run(lambda hub: hub.ask_follow_up(number))
+    assert "fell short" in said(world, "2", external)[0]
+    assert "Thank you for your feedback" in said(world, "no", external)[0]
+    with session_scope(world.factory) as session:
+        ticket = get_ticket(session, number)
+        assert ticket is not None and (ticket.satisfaction, ticket.satisfaction_comment) == (2, None)
+
+
+def test_an_unanswered_follow_up_does_not_stop_the_bot(world: World) -> None:
+    external = user()
+    number = resolved_ticket(world, f"fake:{external}")
+    world.run(lambda hub: hub.ask_follow_up(number))
+    assert said(world, "where is EA100000025CN", external) == ["bot reply"]
+
+
+def test_an_unresolved_ticket_gets_no_follow_up(world: World) -> None:
+    cid = f"fake:{user()}"
+    with session_scope(world.factory) as session:
+        number = open_ticket(
+            session,
+            idempotency_key=f"t:{cid}",
+            conversation_id=cid,
+            kind="complaint",
+            status="open",
+            actor="bot",
+        ).number
+    assert world.run(lambda hub: hub.ask_follow_up(number)) is None

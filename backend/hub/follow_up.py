@@ -1,0 +1,127 @@
+"""The satisfaction follow-up (回访) once a ticket is resolved: asked once, on the shipper's channel.
+
+The seeds' script: greet and name the service; ask whether the customer is satisfied with how we handled
+the matter; satisfied, thank them and ask for suggestions; not satisfied, ask what fell short, apologise
+and promise to improve. Keep it short. The state lives in the ticket's audit trail (asked, rated,
+finished), so nothing is asked twice and every step is on record.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.hub.records import Button
+from backend.models import Ticket, TicketEvent
+from backend.services.tickets import get_ticket, record_ticket_event, update_ticket
+
+ASKED, RATED, FINISHED = "follow_up_asked", "follow_up_rated", "follow_up_finished"
+RATING_BUTTONS = tuple(Button(title=str(score), payload=str(score)) for score in range(1, 6))
+_RATING = re.compile(r"^\s*([1-5])\s*(?:/\s*5|stars?|points?|分|星)?\s*[.!]*\s*$", re.I)
+_WORD_RATINGS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+_NOTHING = re.compile(r"^\s*(no|nope|nothing|none|no thanks?|all good|that'?s all|-)\s*[.!]*\s*$", re.I)
+_WAYBILL_LIKE = re.compile(r"[A-Za-z]{2}\s*\d{4}", re.I)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A follow-up waiting for the shipper: the ticket, and whether the rating or the comment is next."""
+
+    number: str
+    step: str  # "rating" | "comment"
+
+
+def question_text(ticket: Ticket) -> str:
+    about = f" about {ticket.waybill}" if ticket.waybill else ""
+    return (
+        f"Hello, this is the carrier's customer service following up on your complaint {ticket.number}"
+        f"{about}, which we have now resolved. Are you satisfied with how we handled it? "
+        "Please rate it from 1 (not at all) to 5 (very satisfied)."
+    )
+
+
+def should_ask(session: Session, number: str) -> bool:
+    """A resolved ticket with a conversation to ask in, not asked before (A-class customers included)."""
+    ticket = get_ticket(session, number)
+    if ticket is None or ticket.status != "resolved" or not ticket.conversation_id:
+        return False
+    return not _has_event(session, ticket, ASKED)
+
+
+def mark_asked(session: Session, number: str) -> None:
+    record_ticket_event(session, number=number, actor="bot", action=ASKED)
+
+
+def _has_event(session: Session, ticket: Ticket, action: str) -> bool:
+    found = session.scalar(
+        select(TicketEvent.id)
+        .where(TicketEvent.ticket_id == ticket.id, TicketEvent.action == action)
+        .limit(1)
+    )
+    return found is not None
+
+
+def pending(session: Session, conversation_id: str) -> Pending | None:
+    """The follow-up this conversation owes an answer to, if any (the newest one asked)."""
+    asked = session.scalars(
+        select(Ticket)
+        .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
+        .where(Ticket.conversation_id == conversation_id, TicketEvent.action == ASKED)
+        .order_by(TicketEvent.id.desc())
+        .limit(1)
+    ).first()
+    if asked is None or _has_event(session, asked, FINISHED):
+        return None
+    return Pending(asked.number, "comment" if _has_event(session, asked, RATED) else "rating")
+
+
+def parse_rating(text: str) -> int | None:
+    """1 to 5 from "4", "4/5", "5 stars", "five"; None for anything else."""
+    match = _RATING.match(text)
+    if match:
+        return int(match.group(1))
+    return _WORD_RATINGS.get(text.strip().strip(".!").lower())
+
+
+def answer(session: Session, follow_up: Pending, text: str) -> str | None:
+    """Take the shipper's answer and return the bot's reply; None when the text is not an answer."""
+    if follow_up.step == "rating":
+        score = parse_rating(text)
+        if score is None:
+            return None
+        update_ticket(
+            session,
+            number=follow_up.number,
+            expected_version=None,
+            actor="shipper",
+            action=RATED,
+            satisfaction=score,
+        )
+        if score >= 4:
+            return (
+                "Thank you, we're glad it was put right. Is there anything we could do better? "
+                '(Say "no" to skip.)'
+            )
+        return (
+            "I'm sorry we fell short. What should we have done better? Your answer goes straight to the "
+            "customer-service team, and we will use it to improve."
+        )
+    if _WAYBILL_LIKE.search(text):
+        # A new question rather than a comment: close the follow-up and let the bot answer it.
+        record_ticket_event(session, number=follow_up.number, actor="bot", action=FINISHED)
+        return None
+    comment = None if _NOTHING.match(text) else text.strip()[:2000]
+    if comment:
+        update_ticket(
+            session,
+            number=follow_up.number,
+            expected_version=None,
+            actor="shipper",
+            action="follow_up_commented",
+            satisfaction_comment=comment,
+        )
+    record_ticket_event(session, number=follow_up.number, actor="bot", action=FINISHED)
+    return "Thank you for your feedback. Is there anything else I can help you with?"
