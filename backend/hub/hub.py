@@ -114,7 +114,9 @@ class Hub:
             self._locks[conversation_id] = lock
         return lock
 
-    async def _db(self, work: Callable[[Session], T]) -> T:
+    async def run_db(self, work: Callable[[Session], T]) -> T:
+        """Run a short transaction in a worker thread (the database driver blocks)."""
+
         def run() -> T:
             with session_scope(self._factory) as session:
                 return work(session)
@@ -128,7 +130,7 @@ class Hub:
         cid = inbound.conversation_id
         lock = self._lock(cid)
         async with lock:
-            stored = await self._db(lambda s: self._store_inbound(s, inbound))
+            stored = await self.run_db(lambda s: self._store_inbound(s, inbound))
             turn = Turn(conversation_id=cid, duplicate=stored.duplicate, state=stored.state)
             if stored.duplicate:
                 logger.info("replayed message %s in %s ignored", inbound.channel_message_id, cid)
@@ -143,7 +145,7 @@ class Hub:
                 turn.replies.append(await self._say(cid, stored.follow_up_reply, sender="bot"))
                 return turn
             turn.replies += await self._ask_bot(inbound, stored.button_payload)
-            state = await self._db(lambda s: conv.ensure_conversation(s, cid).state)
+            state = await self.run_db(lambda s: conv.ensure_conversation(s, cid).state)
             if state != "bot":
                 turn.state = state
                 self._publish_state(cid, state, owner=None)
@@ -300,7 +302,7 @@ class Hub:
                 request_contact=request_contact,
             )
 
-        outbound = await self._db(store)
+        outbound = await self.run_db(store)
         await self._deliver(outbound)
         return outbound
 
@@ -336,7 +338,7 @@ class Hub:
     ) -> Outbound:
         """Send a message into any conversation on its own channel (an agent's reply, a follow-up)."""
         async with self._lock(conversation_id):
-            await self._db(lambda s: conv.ensure_conversation(s, conversation_id))
+            await self.run_db(lambda s: conv.ensure_conversation(s, conversation_id))
             return await self._say(conversation_id, text, sender=sender, buttons=buttons)
 
     async def ask_follow_up(self, ticket_number: str) -> Outbound | None:
@@ -350,7 +352,7 @@ class Hub:
             follow_up.mark_asked(session, ticket_number)
             return ticket.conversation_id, follow_up.question_text(ticket)
 
-        asked = await self._db(due)
+        asked = await self.run_db(due)
         if asked is None:
             return None
         cid, text = asked
@@ -359,7 +361,7 @@ class Hub:
 
     async def claim(self, conversation_id: str, *, agent: str) -> Conversation:
         """An agent takes the conversation; raises AlreadyClaimed when another agent holds it."""
-        conversation = await self._db(
+        conversation = await self.run_db(
             lambda s: conv.claim_conversation(s, conversation_id=conversation_id, agent=agent)
         )
         self._publish_state(conversation_id, conversation.state, conversation.owner)
@@ -367,7 +369,9 @@ class Hub:
 
     async def release(self, conversation_id: str) -> Conversation:
         """The agent puts the conversation back in the queue."""
-        conversation = await self._db(lambda s: conv.release_conversation(s, conversation_id=conversation_id))
+        conversation = await self.run_db(
+            lambda s: conv.release_conversation(s, conversation_id=conversation_id)
+        )
         self._publish_state(conversation_id, conversation.state, None)
         return conversation
 
@@ -378,7 +382,7 @@ class Hub:
         paused tracker with the shipper's next message, so that message is never silently dropped.
         """
         async with self._lock(conversation_id):
-            await self._db(lambda s: conv.hand_back_to_bot(s, conversation_id=conversation_id))
+            await self.run_db(lambda s: conv.hand_back_to_bot(s, conversation_id=conversation_id))
             self._publish_state(conversation_id, "bot", None)
             try:
                 await self._rasa.resume(conversation_id)
@@ -399,4 +403,4 @@ class Hub:
                 for m in conv.list_messages(session, conversation_id=conversation_id, limit=limit)
             ]
 
-        return await self._db(read)
+        return await self.run_db(read)
