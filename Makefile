@@ -8,6 +8,8 @@ APP_PY   := .venv/bin/python
 RASA     := .venv-rasa/bin/rasa
 MODEL    := models/carrier.tar.gz
 TRAINING := config.yml domain.yml $(shell find bot/data -name '*.yml' 2>/dev/null)
+# npm writes this file into node_modules at the end of every install: a stamp of what is installed.
+NODE_DEPS := node_modules/.package-lock.json
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
@@ -31,6 +33,11 @@ install: .venv/.stamp .venv-rasa/.stamp ## Create both virtual environments from
 	.venv-rasa/bin/pip install --quiet --disable-pip-version-check -r requirements/rasa.lock
 	@touch $@
 
+# The web widget's deep-chat, exactly as package-lock.json pins it (served from node_modules, never vendored).
+$(NODE_DEPS): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
 train: $(MODEL) ## Train the Rasa model when data, domain or config changed (.venv-rasa)
 
 $(MODEL): $(TRAINING) .venv-rasa/.stamp
@@ -38,13 +45,14 @@ $(MODEL): $(TRAINING) .venv-rasa/.stamp
 		--fixed-model-name carrier
 	@touch $@
 
-run: install train ## Start Rasa, the action server and the backend on SQLite; print the URLs
+run: install train $(NODE_DEPS) ## Start Rasa, the action server and the backend on SQLite; print the URLs
 	$(APP_PY) -m tools.stack run
 
-chat: install train ## Talk to the bot in this terminal over the REST channel (starts it if needed)
+chat: install train $(NODE_DEPS) ## Talk to the bot in this terminal over the REST channel (starts it if needed)
 	$(APP_PY) -m tools.chat
 
-test: install train ## Run every test: unit, training-data checks, test stories, end-to-end (.venv)
+test: install train $(NODE_DEPS) ## Run every test: unit, training-data checks, test stories, end-to-end, browser (.venv)
+	scripts/ensure-chromium.sh
 	$(APP_PY) -m pytest
 
 lint: .venv/.stamp ## ruff and mypy over our code (.venv)

@@ -23,29 +23,42 @@ def conversation_topic(conversation_id: str) -> str:
 
 
 class Broker:
-    """Fan-out of JSON-able events to any number of subscribers per topic."""
+    """Fan-out of JSON-able events to any number of subscribers per topic.
+
+    publish may be called from any thread (the hub publishes from the worker thread that stored the
+    message): each subscriber's queue is filled on its own event loop, in publishing order.
+    """
 
     def __init__(self) -> None:
-        self._subscribers: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
+        self._subscribers: dict[str, set[tuple[asyncio.Queue[dict[str, Any]], asyncio.AbstractEventLoop]]] = (
+            defaultdict(set)
+        )
 
     def publish(self, topic: str, event: dict[str, Any]) -> None:
-        for queue in list(self._subscribers.get(topic, ())):
-            if queue.full():
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    queue.get_nowait()
-            queue.put_nowait(event)
+        for queue, loop in list(self._subscribers.get(topic, ())):
+            with contextlib.suppress(RuntimeError):  # the subscriber's loop has closed
+                loop.call_soon_threadsafe(_offer, queue, event)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
         """A queue that receives the topic's events while the context is open."""
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=QUEUE_SIZE)
-        self._subscribers[topic].add(queue)
+        entry = (queue, asyncio.get_running_loop())
+        self._subscribers[topic].add(entry)
         try:
             yield queue
         finally:
-            self._subscribers[topic].discard(queue)
+            self._subscribers[topic].discard(entry)
             if not self._subscribers[topic]:
                 del self._subscribers[topic]
 
     def subscriber_count(self, topic: str) -> int:
         return len(self._subscribers.get(topic, ()))
+
+
+def _offer(queue: asyncio.Queue[dict[str, Any]], event: dict[str, Any]) -> None:
+    """Put without blocking; a full queue drops its oldest event (the transcript keeps everything)."""
+    if queue.full():
+        with contextlib.suppress(asyncio.QueueEmpty):
+            queue.get_nowait()
+    queue.put_nowait(event)

@@ -28,7 +28,7 @@ from backend.hub.records import Button, ChannelAdapter, Inbound, Outbound, Turn
 from backend.models import Conversation, Message
 from backend.phones import mask_phone, normalise_phone
 from backend.services import conversations as conv
-from backend.services.attachments import UploadRejected, store_attachment
+from backend.services.attachments import PHOTO_ONLY_TEXT, UploadRejected, store_attachment
 from backend.services.shipments import find_customer_by_phone
 from backend.services.tickets import get_ticket
 
@@ -55,6 +55,8 @@ OTHER_CONTACT_TEXT = (
     "Thanks. For your privacy I can only look up shipments for the phone number of your own Telegram "
     "account. Please share your own contact, or send a waybill number."
 )
+# What the bot reads when a message is only a photo (the damage form checks the attachment itself).
+PHOTO_FOR_BOT = "I have sent a photo"
 # The bot's action that says it is back and what it can do.
 BACK_ACTION = "action_back_from_agent"
 # Shipper text that starts like a Rasa command ("/restart", '/inform{"x": 1}') is plain text here.
@@ -73,6 +75,8 @@ class _Stored:
     button_payload: str | None = None
     # The message answered a satisfaction follow-up: this is the reply, and the bot is not asked.
     follow_up_reply: str | None = None
+    # Files that were stored as photos (refused ones are not photos for the bot).
+    photos: int = 0
 
 
 def plain_text(text: str) -> str:
@@ -144,7 +148,9 @@ class Hub:
             if stored.follow_up_reply is not None:
                 turn.replies.append(await self._say(cid, stored.follow_up_reply, sender="bot"))
                 return turn
-            turn.replies += await self._ask_bot(inbound, stored.button_payload)
+            if inbound.files and not stored.photos and not inbound.text.strip():
+                return turn  # only refused files: the polite refusal above is the whole answer
+            turn.replies += await self._ask_bot(inbound, stored.button_payload, photos=stored.photos)
             state = await self.run_db(lambda s: conv.ensure_conversation(s, cid).state)
             if state != "bot":
                 turn.state = state
@@ -165,7 +171,7 @@ class Hub:
         elif not text and inbound.other_phone:
             text = inbound.other_phone
         elif not text and inbound.files:
-            text = "[photo]"
+            text = PHOTO_ONLY_TEXT
         message = conv.record_message(
             session,
             conversation_id=cid,
@@ -177,6 +183,7 @@ class Hub:
         if message is None:
             return _Stored(duplicate=True, state=conversation.state)
         lines: list[str] = []
+        stored_files = 0
         for file in inbound.files:
             try:
                 store_attachment(
@@ -187,6 +194,7 @@ class Hub:
                     max_bytes=self._upload_max,
                     message_id=message.id,
                 )
+                stored_files += 1
             except UploadRejected as rejected:
                 lines.append(str(rejected))
         if inbound.own_phone:
@@ -204,6 +212,7 @@ class Hub:
             system_lines=tuple(lines),
             button_payload=pressed.payload if pressed else None,
             follow_up_reply=reply,
+            photos=stored_files,
         )
 
     @staticmethod
@@ -225,7 +234,9 @@ class Hub:
             conv.verify_customer(session, conversation_id=cid, customer_id=customer.id)
             logger.info("%s verified as %s by their own contact %s", cid, customer.id, mask_phone(phone))
 
-    async def _ask_bot(self, inbound: Inbound, button_payload: str | None = None) -> list[Outbound]:
+    async def _ask_bot(
+        self, inbound: Inbound, button_payload: str | None = None, *, photos: int = 0
+    ) -> list[Outbound]:
         cid = inbound.conversation_id
         if inbound.other_phone and not inbound.own_phone:
             return [await self._say(cid, OTHER_CONTACT_TEXT, sender="bot")]
@@ -237,15 +248,15 @@ class Hub:
         text = plain_text(inbound.text)
         if inbound.own_phone and not text:
             text = inbound.own_phone
-        if not text and inbound.files:
-            text = "I have sent a photo"
+        if not text and photos:
+            text = PHOTO_FOR_BOT
         if not text:
             return [await self._say(cid, EMPTY_TEXT, sender="bot")]
         replies: list[Outbound] = []
         if len(inbound.text) > MAX_BOT_TEXT:
             replies.append(await self._say(cid, CUT_TEXT, sender="bot"))
-        if inbound.files:
-            metadata["attachments"] = len(inbound.files)
+        if photos:
+            metadata["attachments"] = photos
         return await self._bot_answers(cid, text, metadata, replies)
 
     async def _bot_answers(

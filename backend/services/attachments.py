@@ -22,6 +22,8 @@ _SIGNATURES: tuple[tuple[bytes, int, str, str], ...] = (
     (b"WEBP", 8, "image/webp", "webp"),
 )
 OPEN_STATUSES = ("open", "escalated", "assigned", "waiting_customer")
+# How a message that is only a photo appears in the transcript (the photo is its attachment).
+PHOTO_ONLY_TEXT = "[photo]"
 
 
 class UploadRejected(ValueError):
@@ -34,6 +36,22 @@ def sniff_image(data: bytes) -> tuple[str, str] | None:
         if data[offset : offset + len(magic)] == magic and (offset == 0 or data[:4] == b"RIFF"):
             return content_type, extension
     return None
+
+
+def too_large_text(max_bytes: int) -> str:
+    return f"That file is larger than {max_bytes // (1024 * 1024)} MB. Could you send a smaller photo?"
+
+
+def check_image(data: bytes, *, max_bytes: int) -> tuple[str, str]:
+    """(content type, extension) of an image we take; raises UploadRejected with a polite reason."""
+    if not data:
+        raise UploadRejected("The file was empty. Could you send the photo again?")
+    if len(data) > max_bytes:
+        raise UploadRejected(too_large_text(max_bytes))
+    sniffed = sniff_image(data)
+    if sniffed is None:
+        raise UploadRejected("I can only take photos (JPEG, PNG, GIF or WebP). Could you send it as a photo?")
+    return sniffed
 
 
 def open_complaint(session: Session, conversation_id: str) -> Ticket | None:
@@ -60,16 +78,7 @@ def store_attachment(
     message_id: int | None = None,
 ) -> Attachment:
     """Check, save and record one file; attach it to the open complaint, which then has its photo."""
-    if not data:
-        raise UploadRejected("The file was empty. Could you send the photo again?")
-    if len(data) > max_bytes:
-        raise UploadRejected(
-            f"That file is larger than {max_bytes // (1024 * 1024)} MB. Could you send a smaller photo?"
-        )
-    sniffed = sniff_image(data)
-    if sniffed is None:
-        raise UploadRejected("I can only take photos (JPEG, PNG, GIF or WebP). Could you send it as a photo?")
-    content_type, extension = sniffed
+    content_type, extension = check_image(data, max_bytes=max_bytes)
     ensure_conversation(session, conversation_id)
     digest = hashlib.sha256(data).hexdigest()
     # One folder per conversation; the name is the content's hash, so a resent photo is one file.
