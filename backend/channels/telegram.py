@@ -1,19 +1,597 @@
-"""Telegram (python-telegram-bot 22): polling for local use, webhook in production. (Being built.)"""
+"""Telegram (python-telegram-bot 22): long polling for local use, a webhook with a secret in production.
+
+Two halves, like every channel: inbound, an update from a private chat becomes one `Inbound` record
+for the hub (text, a command as words, a photo as bytes, a shared contact, a pressed button); outbound,
+the hub's `Outbound` records become sendMessage calls (buttons as an inline keyboard, a request for the
+shipper's own phone number as a contact keyboard). Nothing else in the backend knows Telegram's wire
+format. The `Application` runs inside the backend's lifespan: with `updater(None)` in webhook mode,
+fed by `POST /telegram/webhook`, or with its own updater in polling mode.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import asyncio
+import hmac
+import json
+import logging
+import re
+import traceback
+from collections.abc import AsyncIterator, Awaitable, Iterable
+from contextlib import asynccontextmanager, suppress
+from typing import Any, TypeAlias
+from weakref import WeakValueDictionary
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from telegram import (
+    Document,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    MessageEntity,
+    PhotoSize,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType
+from telegram.error import Forbidden, InvalidToken, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    BaseUpdateProcessor,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from backend.config import Settings
 from backend.hub import Hub
+from backend.hub.records import Inbound, InboundFile, Outbound
+from backend.phones import mask_phone
 
+logger = logging.getLogger(__name__)
 router = APIRouter(tags=["telegram"])
+
+TelegramApp: TypeAlias = "Application[Any, Any, Any, Any, Any, Any]"
+Markup: TypeAlias = "InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove"
+
+CHANNEL = "telegram"
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# Only what we answer: Telegram does not even send the rest (edits, group events, inline queries).
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+# The commands in the bot's menu, as the words the bot understands.
+COMMAND_TEXTS = {"start": "hello", "help": "help", "human": "I want to talk to a person"}
+CONTACT_BUTTON_TEXT = "Share my phone number"
+# Telegram refuses a message without text; buttons alone still need a line above them.
+CHOOSE_TEXT = "Please choose one:"
+SORRY_TEXT = "Sorry, something went wrong on our side. Please send your message again in a moment."
+# Telegram's limit for the text of one message.
+MAX_MESSAGE_CHARS = 4096
+# Bots may download files up to 20 MB with getFile; larger ones cannot be fetched at all.
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+# Retries after a 429 (each waits Telegram's retry_after), so a burst delays messages instead of losing them.
+RATE_LIMIT_RETRIES = 3
+MAX_CONCURRENT_UPDATES = 64
+POLL_TIMEOUT_S = 20
+TYPING_TIMEOUT_S = 2.0
+START_RETRY_MAX_S = 60.0
+
+_CALLBACK_DATA = re.compile(r"b:(\d{1,18}):(\d{1,3})")
+# A run of 8 to 15 digits, maybe spaced or after a +: a phone number in an error text.
+_PHONE_LIKE = re.compile(r"(?<![\w+])\+?\d(?: ?\d){7,14}(?!\w)")
+
+
+# -- wire format: pure functions ----------------------------------------------------------------------
+
+
+def file_base_url(base_url: str) -> str:
+    """python-telegram-bot's base_file_url for a base_url: `.../bot` -> `.../file/bot`."""
+    head, marker, tail = base_url.rpartition("/bot")
+    if not marker:
+        return base_url.rstrip("/") + "/file/bot"
+    return f"{head}/file/bot{tail}"
+
+
+def callback_data(message_id: int, index: int) -> str:
+    """What a button of our message carries: which message, which button (never the payload)."""
+    return f"b:{message_id}:{index}"
+
+
+def parse_callback_data(data: object) -> tuple[int, int] | None:
+    """(message id, button index) from a pressed button's callback_data; None if it is not ours."""
+    if not isinstance(data, str):
+        return None
+    match = _CALLBACK_DATA.fullmatch(data)
+    if match is None:
+        return None
+    return int(match.group(1)), int(match.group(2))
+
+
+def split_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+    """The text in parts Telegram accepts, cut at a line break or space where there is one."""
+    parts: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        # A line break in the second half, else a space there, else a hard cut.
+        cut = rest.rfind("\n", limit // 2, limit)
+        if cut < 0:
+            cut = rest.rfind(" ", limit // 2, limit)
+        if cut < 0:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        parts.append(rest)
+    return parts
+
+
+def inline_keyboard(message: Outbound) -> InlineKeyboardMarkup:
+    """The message's buttons, one per row; each carries only a reference the hub looks up."""
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(button.title, callback_data=callback_data(message.message_id, index))]
+            for index, button in enumerate(message.buttons)
+        ]
+    )
+
+
+def contact_keyboard() -> ReplyKeyboardMarkup:
+    """One button that shares the shipper's own Telegram contact (Telegram fills in their number)."""
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(CONTACT_BUTTON_TEXT, request_contact=True)]],
+        one_time_keyboard=True,
+        resize_keyboard=True,
+    )
+
+
+def command_of(message: Message) -> str | None:
+    """The /command a message starts with, lower case and without @botname; None for other text."""
+    entities = message.entities
+    text = message.text or ""
+    if not entities or entities[0].type != MessageEntity.BOT_COMMAND or entities[0].offset != 0:
+        return None
+    return text[1 : entities[0].length].split("@", 1)[0].lower()
+
+
+def inbound_from_update(update: Update, files: tuple[InboundFile, ...] = ()) -> Inbound | None:
+    """The hub's record of one update from a private chat; None for anything we do not answer."""
+    query = update.callback_query
+    if query is not None:
+        chat = query.message.chat if query.message is not None else None
+        ref = parse_callback_data(query.data)
+        if chat is None or chat.type != ChatType.PRIVATE or ref is None:
+            return None
+        return Inbound(
+            channel=CHANNEL,
+            external_id=str(chat.id),
+            channel_message_id=str(update.update_id),
+            language_hint=query.from_user.language_code,
+            button=ref,
+        )
+    message = update.message  # edits (update.edited_message) are not answered again
+    if message is None or message.chat.type != ChatType.PRIVATE:
+        return None
+    sender = message.from_user
+    own_phone = other_phone = None
+    text = message.text or message.caption or ""
+    if message.contact is not None:
+        contact = message.contact
+        # Only the shipper's own account vouches for a number: Telegram sets user_id on a contact
+        # shared with the contact button, and anyone can forward someone else's card.
+        if sender is not None and contact.user_id is not None and contact.user_id == sender.id:
+            own_phone = contact.phone_number
+        else:
+            other_phone = contact.phone_number
+        text = ""
+    else:
+        command = command_of(message)
+        if command in COMMAND_TEXTS:
+            text = COMMAND_TEXTS[command]
+    return Inbound(
+        channel=CHANNEL,
+        external_id=str(message.chat.id),
+        text=text,
+        channel_message_id=str(update.update_id),
+        files=files,
+        own_phone=own_phone,
+        other_phone=other_phone,
+        language_hint=sender.language_code if sender is not None else None,
+    )
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """Text fit for a log: no token or secret, phone numbers cut to their last four digits."""
+    for secret in secrets:
+        if secret:
+            # Case-blind: python-telegram-bot capitalises error texts, which lower-cases a quoted token.
+            text = re.sub(re.escape(secret), "<redacted>", text, flags=re.IGNORECASE)
+    return _PHONE_LIKE.sub(lambda match: mask_phone(match.group(0)), text)
+
+
+class DeliveryFailed(RuntimeError):
+    """Telegram refused a message; the text says why, without the token."""
+
+
+class _Redactor(logging.Filter):
+    """Takes the token and the webhook secret out of every record of the loggers it guards."""
+
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        super().__init__()
+        self._secrets = tuple(s for s in secrets if s)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self._carries_secret(message):
+            record.msg, record.args = scrub(message, self._secrets), None
+        if record.exc_info and record.exc_info[1] is not None:
+            detail = "".join(traceback.format_exception(*record.exc_info)).rstrip()
+            if self._carries_secret(detail):
+                record.exc_text = scrub(detail, self._secrets)
+        return True
+
+    def _carries_secret(self, text: str) -> bool:
+        folded = text.lower()
+        return any(s.lower() in folded for s in self._secrets)
+
+
+def _guarded_loggers() -> list[logging.Logger]:
+    # python-telegram-bot makes one logger per module and class; httpx and httpcore see the URLs.
+    names = [n for n in logging.root.manager.loggerDict if n == "telegram" or n.startswith("telegram.")]
+    return [logging.getLogger(n) for n in [*names, "httpx", "httpcore", __name__]]
+
+
+def _raise_level(name: str, level: int) -> None:
+    log = logging.getLogger(name)
+    if log.getEffectiveLevel() < level:
+        log.setLevel(level)
+
+
+# -- the processor: many chats at once, one chat at a time -------------------------------------------
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Processes updates of different chats concurrently and those of one chat in arrival order."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: WeakValueDictionary[int, asyncio.Lock] = WeakValueDictionary()
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        lock = self._locks.get(chat.id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[chat.id] = lock
+        # asyncio.Lock wakes its waiters first come, first served: a shipper's second message waits
+        # for the answer to their first.
+        async with lock:
+            await coroutine
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+# -- the channel --------------------------------------------------------------------------------------
+
+
+def build_application(settings: Settings, *, polling: bool) -> TelegramApp:
+    """The one place the bot is built: token, Bot API URLs, rate limiter, update processing."""
+    builder = (
+        Application.builder()
+        .token(settings.telegram_bot_token or "")
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(file_base_url(settings.telegram_api_base_url))
+        # Telegram's flood limits, and on a 429 a wait of its retry_after before the same request again.
+        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
+    )
+    if not polling:
+        # Webhook mode: our own route feeds application.update_queue.
+        builder = builder.updater(None)
+    return builder.build()
+
+
+class TelegramChannel:
+    """The Telegram adapter: handlers turn updates into `Inbound` for the hub; `deliver` sends replies."""
+
+    name = CHANNEL
+
+    def __init__(self, application: TelegramApp, hub: Hub, settings: Settings) -> None:
+        self.application = application
+        self.mode = settings.effective_telegram_mode
+        self.ready = False
+        self._hub = hub
+        self._webhook_url = settings.telegram_webhook_url
+        self._secret = settings.telegram_webhook_secret or ""
+        self.secrets = tuple(s for s in (settings.telegram_bot_token, settings.telegram_webhook_secret) if s)
+        self._starter: asyncio.Task[None] | None = None
+        # Chats shown the contact keyboard: the next message without one takes it away again.
+        self._contact_keyboard: set[int] = set()
+        self.add_handlers()
+
+    def add_handlers(self) -> None:
+        """Registers every handler; in one group the first that matches an update handles it."""
+        app = self.application
+        private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+        # Commands first: "/start" is also text, and the text handler below would take it.
+        app.add_handler(CommandHandler(list(COMMAND_TEXTS), self.on_command, filters=private))
+        app.add_handler(CallbackQueryHandler(self.on_button))
+        app.add_handler(MessageHandler(private & filters.CONTACT, self.on_contact))
+        app.add_handler(MessageHandler(private & (filters.PHOTO | filters.Document.ALL), self.on_photo))
+        # Any other text, "/restart" included: the hub makes a leading slash plain words.
+        app.add_handler(MessageHandler(private & filters.TEXT, self.on_text))
+        # Last: whatever is left (a sticker, a voice note) gets the hub's polite "no text" answer.
+        app.add_handler(MessageHandler(private, self.on_other))
+        app.add_error_handler(self.on_error)
+
+    # -- inbound ------------------------------------------------------------------------------------
+
+    async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/start, /help, /human: the words the bot understands for them."""
+        await self._receive(update, context)
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A text message, passed on as it is."""
+        await self._receive(update, context)
+
+    async def on_contact(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A shared contact: the sender's own number is vouched for by Telegram, anyone else's is not."""
+        await self._receive(update, context)
+
+    async def on_photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A photo or a file: downloaded with getFile and handed to the hub, which checks and stores it."""
+        message = update.message
+        files = await self._download(message) if message is not None else ()
+        await self._receive(update, context, files)
+
+    async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A message with nothing we read (sticker, voice, location): the hub answers it politely."""
+        await self._receive(update, context)
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A pressed inline button: answered at once (the client stops its spinner), then handed on."""
+        query = update.callback_query
+        if query is None:
+            return
+        try:
+            await query.answer()
+        except TelegramError as error:
+            # An old button (Telegram allows a few minutes to answer) still counts as pressed.
+            logger.info("callback query of update %s not answered: %s", update.update_id, error)
+        await self._receive(update, context)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Logs a handler's exception with its traceback (never the token); the shipper gets an apology."""
+        error = context.error
+        if error is None:
+            return
+        where = update.update_id if isinstance(update, Update) else "-"
+        detail = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        logger.error("Telegram update %s failed:\n%s", where, scrub(detail, self.secrets))
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is not None and chat.type == ChatType.PRIVATE:
+            with suppress(TelegramError):
+                await context.bot.send_message(chat_id=chat.id, text=SORRY_TEXT)
+
+    async def _receive(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, files: tuple[InboundFile, ...] = ()
+    ) -> None:
+        inbound = inbound_from_update(update, files)
+        if inbound is None:
+            return
+        await self._typing(int(inbound.external_id))
+        await self._hub.receive(inbound)
+
+    async def _typing(self, chat_id: int) -> None:
+        """'typing...' while the bot thinks: sent before the answer (Telegram clears it when the answer
+        arrives, so one sent after would linger), and never allowed to hold the answer up for long."""
+        with suppress(TelegramError, asyncio.TimeoutError):
+            await asyncio.wait_for(
+                self.application.bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING),
+                timeout=TYPING_TIMEOUT_S,
+            )
+
+    async def _download(self, message: Message) -> tuple[InboundFile, ...]:
+        target: PhotoSize | Document | None = None
+        if message.photo:
+            # Telegram sends each photo in several sizes: the largest keeps the damage visible.
+            target = max(message.photo, key=lambda size: (size.width * size.height, size.file_size or 0))
+        elif message.document is not None:
+            target = message.document
+        if target is None:
+            return ()
+        if target.file_size is not None and target.file_size > MAX_DOWNLOAD_BYTES:
+            logger.info(
+                "file of %s bytes in chat %s is beyond getFile's limit", target.file_size, message.chat.id
+            )
+            return ()
+        try:
+            file = await target.get_file()
+            data = await file.download_as_bytearray()
+        except TelegramError as error:
+            logger.warning(
+                "file of message %s not downloaded: %s", message.message_id, scrub(str(error), self.secrets)
+            )
+            return ()
+        name = target.file_name if isinstance(target, Document) else None
+        return (InboundFile(data=bytes(data), filename=name),)
+
+    # -- outbound -----------------------------------------------------------------------------------
+
+    async def deliver(self, external_id: str, message: Outbound) -> None:
+        """Sends one stored message to its chat: in Telegram-sized parts, the keyboard under the last."""
+        chat_id = int(external_id)
+        markup = self._markup(chat_id, message)
+        parts = split_text(message.text)
+        if not parts and markup is not None:
+            parts = [CHOOSE_TEXT]
+        try:
+            for number, part in enumerate(parts, start=1):
+                await self.application.bot.send_message(
+                    chat_id=chat_id, text=part, reply_markup=markup if number == len(parts) else None
+                )
+        except Forbidden:
+            logger.warning("chat %s has blocked the bot; message %s not sent", chat_id, message.message_id)
+        except TelegramError as error:
+            raise DeliveryFailed(
+                f"Telegram refused message {message.message_id}: {scrub(str(error), self.secrets)}"
+            ) from None
+
+    def _markup(self, chat_id: int, message: Outbound) -> Markup | None:
+        if message.buttons:
+            return inline_keyboard(message)
+        if message.request_contact:
+            self._contact_keyboard.add(chat_id)
+            return contact_keyboard()
+        if chat_id in self._contact_keyboard:
+            self._contact_keyboard.discard(chat_id)
+            return ReplyKeyboardRemove()
+        return None
+
+    # -- the webhook --------------------------------------------------------------------------------
+
+    def secret_matches(self, given: str | None) -> bool:
+        """The webhook's secret header, compared in constant time."""
+        if not given or not self._secret:
+            return False
+        return hmac.compare_digest(given.encode(), self._secret.encode())
+
+    # -- life cycle ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connects to Telegram; while Telegram cannot be reached, keeps trying in the background."""
+        if not await self._try_start():
+            self._starter = asyncio.create_task(self._keep_trying(), name="telegram-start")
+
+    async def _keep_trying(self) -> None:
+        delay = 1.0
+        while True:
+            await asyncio.sleep(delay)
+            if await self._try_start():
+                return
+            delay = min(delay * 2, START_RETRY_MAX_S)
+
+    async def _try_start(self) -> bool:
+        """True when started, or when retrying cannot help (the token was refused)."""
+        app = self.application
+        try:
+            await app.initialize()
+            if self.mode == "webhook":
+                await self._set_webhook()
+            elif app.updater is not None:
+                await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, timeout=POLL_TIMEOUT_S)
+            await app.start()
+        except InvalidToken:
+            # Its message quotes the token: never log it.
+            logger.error("Telegram refused TELEGRAM_BOT_TOKEN; the Telegram channel stays off")
+            return True
+        except TelegramError as error:
+            logger.warning("Telegram not reachable yet (%s); retrying", scrub(str(error), self.secrets))
+            return False
+        self.ready = True
+        logger.info("Telegram channel started (%s) as @%s", self.mode, app.bot.username)
+        return True
+
+    async def _set_webhook(self) -> None:
+        if not self._webhook_url:
+            logger.info("TELEGRAM_WEBHOOK_URL is unset: the webhook is taken as configured elsewhere")
+            return
+        try:
+            await self.application.bot.set_webhook(
+                url=self._webhook_url, secret_token=self._secret, allowed_updates=ALLOWED_UPDATES
+            )
+        except InvalidToken:
+            raise
+        except TelegramError as error:
+            # A URL Telegram refuses is a configuration error, not an outage: say so and serve on.
+            logger.error("setWebhook failed: %s", scrub(str(error), self.secrets))
+
+    async def stop(self) -> None:
+        """Stops fetching updates, finishes the ones in hand, and closes the connections."""
+        if self._starter is not None:
+            self._starter.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._starter
+        app = self.application
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        self.ready = False
+
+
+# -- wiring into the backend --------------------------------------------------------------------------
+
+
+def _reply(status: int, detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+@router.post(WEBHOOK_PATH, include_in_schema=False)
+async def telegram_webhook(request: Request) -> JSONResponse:
+    """Telegram's webhook: the secret header first, then one update handed to the application."""
+    channel: TelegramChannel | None = getattr(request.app.state, "telegram", None)
+    if channel is None or channel.mode != "webhook":
+        return _reply(404, "The Telegram webhook is not enabled on this server.")
+    # Before reading the body: an unauthenticated caller costs us nothing.
+    if not channel.secret_matches(request.headers.get(SECRET_HEADER)):
+        return _reply(403, "Forbidden.")
+    if not channel.ready:
+        # Telegram keeps the update and sends it again later.
+        return _reply(503, "The Telegram channel is starting; please retry.")
+    try:
+        data = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        return _reply(400, "The body is not JSON.")
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        return _reply(400, "The body is not a Telegram update.")
+    try:
+        update = Update.de_json(data, channel.application.bot)
+    except Exception as error:  # anything the library cannot read is the sender's mistake, not ours
+        logger.warning("unreadable update %s: %s", data.get("update_id"), error.__class__.__name__)
+        return _reply(400, "The body is not a Telegram update.")
+    await channel.application.update_queue.put(update)
+    return JSONResponse({"ok": True})
 
 
 @asynccontextmanager
 async def running(app: FastAPI, settings: Settings, hub: Hub) -> AsyncIterator[None]:
     """Runs the Telegram channel for the app's lifetime (nothing when TELEGRAM_MODE is off)."""
-    yield
+    # httpx logs every request URL at INFO, and a Bot API URL contains the token; our own HTTP client
+    # to Rasa puts its token in the query string too.
+    _raise_level("httpx", logging.WARNING)
+    # python-telegram-bot logs its URLs (with the token) and request parameters at DEBUG.
+    _raise_level("telegram", logging.INFO)
+    app.state.telegram = None
+    mode = settings.effective_telegram_mode
+    if mode == "off":
+        logger.info("Telegram is off (no TELEGRAM_BOT_TOKEN, or TELEGRAM_MODE=off)")
+        yield
+        return
+    channel = TelegramChannel(build_application(settings, polling=mode == "polling"), hub, settings)
+    redactor = _Redactor(channel.secrets)
+    guarded = _guarded_loggers()
+    for log in guarded:
+        log.addFilter(redactor)
+    hub.register(channel)
+    app.state.telegram = channel
+    try:
+        await channel.start()
+        yield
+    finally:
+        app.state.telegram = None
+        await channel.stop()
+        for log in guarded:
+            log.removeFilter(redactor)

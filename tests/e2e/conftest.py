@@ -22,9 +22,13 @@ from sqlalchemy.orm import Session
 from backend.db import make_engine
 from backend.models import Customer, Shipment
 from backend.services.shipments import get_shipment
+from tests.fakes.telegram_api import FakeBotApi
 from tools.stack import DEFAULT_MODEL, Stack
 
 Talk = Callable[[str, str], list[str]]
+# Where the stack tells Telegram to deliver updates (the fake only records it); tests post to the
+# backend's own /telegram/webhook, playing Telegram.
+TELEGRAM_WEBHOOK_URL = "https://care.example.com/telegram/webhook"
 
 
 def free_port() -> int:
@@ -33,7 +37,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_stack(workdir: Path) -> Stack:
+def stack_env(workdir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The backend's settings for a test stack: uploads in its own folder, and Telegram off unless the
+    test turns it on, so that a developer's TELEGRAM_BOT_TOKEN (environment or .env) is never used."""
+    return {"UPLOAD_DIR": str(workdir / "uploads"), "TELEGRAM_MODE": "off", **(extra or {})}
+
+
+def telegram_env(api: FakeBotApi, mode: str, *, secret: str = "") -> dict[str, str]:
+    """Telegram settings that point the backend's python-telegram-bot at a fake Bot API server."""
+    env = {"TELEGRAM_MODE": mode, "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_API_BASE_URL": api.base_url}
+    if mode == "webhook":
+        env.update(TELEGRAM_WEBHOOK_SECRET=secret, TELEGRAM_WEBHOOK_URL=TELEGRAM_WEBHOOK_URL)
+    return env
+
+
+def start_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Stack:
     """A running copy of the product on free ports with its own SQLite databases in `workdir`."""
     if not DEFAULT_MODEL.exists():
         pytest.fail(f"no trained model at {DEFAULT_MODEL}: run `make train` (make test does it first)")
@@ -46,6 +64,7 @@ def start_stack(workdir: Path) -> Stack:
         rasa_port=free_port(),
         actions_port=free_port(),
         workdir=workdir,
+        extra_env=stack_env(workdir, extra_env),
     )
     running.prepare_database()
     running.start()
@@ -58,8 +77,19 @@ def start_stack(workdir: Path) -> Stack:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = start_stack(tmp_path_factory.mktemp("stack"))
+def telegram_api() -> Iterator[FakeBotApi]:
+    """The fake Bot API server the shared stack's Telegram channel talks to (started before it)."""
+    with FakeBotApi() as api:
+        yield api
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, telegram_api: FakeBotApi) -> Iterator[Stack]:
+    """The shared stack; its backend serves Telegram in webhook mode against `telegram_api`."""
+    secret = secrets.token_urlsafe(24)
+    running = start_stack(
+        tmp_path_factory.mktemp("stack"), telegram_env(telegram_api, "webhook", secret=secret)
+    )
     try:
         yield running
     finally:

@@ -24,7 +24,9 @@ def tracker(stack: Stack, sender: str) -> dict[str, object]:
 
 @pytest.mark.parametrize("channel", CHANNELS)
 @pytest.mark.parametrize("header", [None, "Bearer wrong-secret", "Basic abc"])
-def test_without_the_secret_nobody_speaks_as_a_shipper(stack: Stack, channel: str, header: str | None) -> None:
+def test_without_the_secret_nobody_speaks_as_a_shipper(
+    stack: Stack, channel: str, header: str | None
+) -> None:
     sender = f"telegram:{uuid.uuid4().int % 10**9}"
     headers = {"Authorization": header} if header else {}
     response = httpx.post(
