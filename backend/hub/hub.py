@@ -43,6 +43,7 @@ MAX_STORED_TEXT = 20_000
 TRY_AGAIN_TEXT = (
     "Sorry, I'm having trouble answering right now. Please try again in a moment; your message is saved."
 )
+STALE_BUTTON_TEXT = "That choice is no longer available. Could you type your answer instead?"
 EMPTY_TEXT = "I didn't receive any text. How can I help? You can send a waybill number, like EA123456785CN."
 CUT_TEXT = (
     "Your message was very long, so I read its first 4,000 characters. If I missed something, "
@@ -246,6 +247,9 @@ class Hub:
             metadata["button"] = True
             return await self._bot_answers(cid, button_payload, metadata, [])
         text = plain_text(inbound.text)
+        if inbound.button is not None and not text:
+            # A button we did not offer in this conversation (an old keyboard, or someone else's).
+            return [await self._say(cid, STALE_BUTTON_TEXT, sender="bot")]
         if inbound.own_phone and not text:
             text = inbound.own_phone
         if not text and photos:

@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.db import session_scope
 from backend.hub import Button, Hub, Inbound, InboundFile, Outbound
 from backend.hub.broker import AGENTS_TOPIC, Broker
-from backend.hub.hub import CUT_TEXT, EMPTY_TEXT, MAX_BOT_TEXT, TRY_AGAIN_TEXT, WAITING_TEXT
+from backend.hub.hub import (
+    CUT_TEXT,
+    EMPTY_TEXT,
+    MAX_BOT_TEXT,
+    STALE_BUTTON_TEXT,
+    TRY_AGAIN_TEXT,
+    WAITING_TEXT,
+)
 from backend.hub.rasa import RasaGateway
 from backend.models import Attachment
 from backend.services import conversations as conv
@@ -249,7 +256,7 @@ def test_a_button_of_another_conversation_cannot_be_pressed(world: World) -> Non
     world.rasa.replies = [{"text": "Register?", "buttons": [{"title": "Yes", "payload": "/affirm"}]}]
     [offer] = world.receive(Inbound(channel="fake", external_id=owner, text="EA100000034CN")).replies
     turn = world.receive(Inbound(channel="fake", external_id=intruder, button=(offer.message_id, 0)))
-    assert [r.text for r in turn.replies] == [EMPTY_TEXT]
+    assert [r.text for r in turn.replies] == [STALE_BUTTON_TEXT]
     assert world.rasa.texts_for(f"fake:{intruder}") == []
 
 
