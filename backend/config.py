@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from backend.complaints.sla import HolidayCalendar
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'app.db'}"
@@ -49,6 +51,12 @@ class Settings(BaseSettings):
     business_hours_start: int = 9
     business_hours_end: int = 18
     business_days: str = "0,1,2,3,4"
+    # Public holidays (and China's make-up working days) from the `holidays` package; "" or "none": none.
+    holidays_country: str = "CN"
+    # Comma-separated ISO dates to add: days the carrier is closed, and days it works (a schedule the
+    # installed package does not know yet).
+    holidays_extra: str = ""
+    workdays_extra: str = ""
     app_env: Literal["development", "production"] = "development"
 
     # The hub talks to Rasa's `hub` input channel with this shared secret (make run generates one into
@@ -71,6 +79,14 @@ class Settings(BaseSettings):
     upload_dir: Path = PROJECT_ROOT / "var" / "uploads"
     upload_max_bytes: int = 10 * 1024 * 1024
 
+    # Signs the console's login form (CSRF); WEB_SESSION_SECRET is used when unset.
+    session_secret: str | None = None
+    # A console login ends after this long without a request, and this long after it began in any case.
+    console_idle_minutes: int = 120
+    console_session_hours: int = 12
+    # Seconds between two runs of the SLA watch (breach events on tickets); 0 turns it off.
+    sla_watch_interval_s: float = 60.0
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -88,6 +104,27 @@ class Settings(BaseSettings):
             raise ValueError("business_days must be comma-separated weekdays 0 (Monday) to 6 (Sunday)")
         return ",".join(days)
 
+    @field_validator("holidays_extra", "workdays_extra")
+    @classmethod
+    def _date_list(cls, value: str) -> str:
+        try:
+            _dates(value)
+        except ValueError as exc:
+            raise ValueError(f"expected comma-separated dates like 2027-02-07; got {value!r}") from exc
+        return value
+
+    @field_validator("holidays_country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        value = value.strip()
+        if value.lower() in ("", "none"):
+            return ""
+        import holidays
+
+        if value.upper() not in holidays.list_supported_countries():
+            raise ValueError(f"the holidays package knows no country {value!r}")
+        return value.upper()
+
     @model_validator(mode="after")
     def _sane(self) -> Settings:
         if not 0 <= self.business_hours_start < self.business_hours_end <= 24:
@@ -98,6 +135,14 @@ class Settings(BaseSettings):
                     raise ValueError(
                         f"{name.upper()} is missing or a placeholder; refusing to start in production"
                     )
+            # Optional, but a value that is set must be a real one.
+            for name in ("session_secret", "rasa_token"):
+                if getattr(self, name) is not None and is_placeholder(getattr(self, name)):
+                    raise ValueError(f"{name.upper()} is a placeholder; refusing to start in production")
+        if self.console_idle_minutes <= 0 or self.console_session_hours <= 0:
+            raise ValueError("CONSOLE_IDLE_MINUTES and CONSOLE_SESSION_HOURS must be positive")
+        if self.sla_watch_interval_s < 0:
+            raise ValueError("SLA_WATCH_INTERVAL_S must be 0 (off) or a number of seconds")
         if self.effective_telegram_mode == "webhook" and is_placeholder(self.telegram_webhook_secret):
             raise ValueError("TELEGRAM_MODE=webhook needs a TELEGRAM_WEBHOOK_SECRET of 16 or more characters")
         return self
@@ -119,13 +164,36 @@ class Settings(BaseSettings):
         """Weekdays (Monday = 0) on which agents work."""
         return frozenset(int(d) for d in self.business_days.split(","))
 
+    @cached_property
+    def holiday_calendar(self) -> HolidayCalendar:
+        """Days off and make-up working days: the country's public calendar plus the extra dates."""
+        return HolidayCalendar(
+            country=self.holidays_country or None,
+            extra_days_off=_dates(self.holidays_extra),
+            extra_workdays=_dates(self.workdays_extra),
+        )
+
+    @property
+    def console_secret(self) -> str | None:
+        """The key of the console's login-form tokens: SESSION_SECRET, else WEB_SESSION_SECRET."""
+        return self.session_secret or self.web_session_secret
+
+
+def _dates(value: str) -> frozenset[date]:
+    """Comma-separated ISO dates as a set."""
+    return frozenset(date.fromisoformat(part.strip()) for part in value.split(",") if part.strip())
+
 
 def is_placeholder(secret: str | None) -> bool:
     """True when a secret is unset, an example value, or too short to be one."""
     if secret is None:
         return True
     stripped = secret.strip()
-    return stripped.lower() in PLACEHOLDER_SECRETS or len(stripped) < 16
+    lowered = stripped.lower()
+    # "change-me-..." in any spelling is an example someone forgot to replace.
+    if lowered.replace("_", "-").startswith(("change-me", "changeme")):
+        return True
+    return lowered in PLACEHOLDER_SECRETS or len(stripped) < 16
 
 
 @lru_cache(maxsize=1)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from backend.api import router as api_router
 from backend.api.lifespan import make_lifespan
 from backend.channels import telegram, web
 from backend.config import Settings
+from backend.console.auth import router as console_auth_router
+
+CONSOLE_STATIC = Path(__file__).resolve().parent / "console" / "static"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -16,6 +22,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router)
     app.include_router(telegram.router)
     app.include_router(web.router)
+    app.include_router(console_auth_router)
+    # Mounted last: routes under /console/static (the vendored scripts) are matched before it.
+    app.mount("/console/static", StaticFiles(directory=CONSOLE_STATIC), name="console_static")
     return app
 
 

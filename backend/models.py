@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -24,9 +21,10 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, synonym, validates
 
 from backend.domain import (
     CATEGORIES,
@@ -39,6 +37,7 @@ from backend.domain import (
     TICKET_KINDS,
     TICKET_STATUSES,
 )
+from backend.security.passwords import hash_password, verify_password
 
 # Ticket vocabulary the design fixes but domain.py does not (yet) hold.
 PHOTO_STATUSES = ("received", "later", "not_needed")
@@ -296,10 +295,17 @@ class Ticket(Base):
     recorded_by: Mapped[str | None] = mapped_column(String(100))
     satisfaction: Mapped[int | None] = mapped_column(Integer)
     satisfaction_comment: Mapped[str | None] = mapped_column(Text)
+    # The first-response deadline (DOMAIN.md's target for the priority, in business time).
     sla_due_at: Mapped[datetime | None]
+    resolution_due_at: Mapped[datetime | None]
+    # When a person first answered the shipper on this ticket; the SLA watch compares it with sla_due_at.
+    first_responded_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     resolved_at: Mapped[datetime | None]
+
+    # sla_due_at is the name the API has always used; this is what it means.
+    first_response_due_at = synonym("sla_due_at")
 
     events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
 
@@ -356,6 +362,7 @@ class Agent(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(16), default="agent")
+    # argon2id in PHC format (backend.security.passwords), or UNUSABLE_HASH for an account without one.
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -365,8 +372,13 @@ class Agent(Base):
         _check(value, AGENT_ROLES, "role")
         return value
 
+    @property
+    def actor(self) -> str:
+        """How audit records name this person: `agent:li.wei`, `supervisor:zhang`."""
+        return f"{self.role}:{self.username}"
+
     def set_password(self, password: str) -> None:
-        """Store a salted scrypt hash of `password`."""
+        """Store an argon2id hash of `password`."""
         self.password_hash = hash_password(password)
 
     def check_password(self, password: str) -> bool:
@@ -374,26 +386,62 @@ class Agent(Base):
         return verify_password(password, self.password_hash)
 
 
-# scrypt parameters: n=2**14, r=8, p=1 is the interactive-login level and needs 16 MiB.
-_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+class ConsoleSession(Base):
+    """A console login: the cookie holds a random token, the database only its SHA-256."""
+
+    __tablename__ = "console_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), index=True)
+    # Sent back in X-CSRF-Token or a form's csrf_token field with every call that changes something.
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None]
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+
+    agent: Mapped[Agent] = relationship(lazy="joined")
 
 
-def hash_password(password: str) -> str:
-    """A salted scrypt hash, formatted `scrypt$n$r$p$salt$hash` (hex)."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32)
-    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${salt.hex()}${digest.hex()}"
+class LoginAttempt(Base):
+    """One try at the console's login form: the throttle counts recent failures per name and per address."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        Index("ix_login_attempt_username_at", "username", "at"),
+        Index("ix_login_attempt_client_ip_at", "client_ip", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Lower-cased as typed (an unknown name is throttled like a known one).
+    username: Mapped[str] = mapped_column(String(64))
+    client_ip: Mapped[str] = mapped_column(String(64))
+    success: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-def verify_password(password: str, stored: str) -> bool:
-    """Check `password` against a hash made by hash_password, in constant time."""
-    try:
-        scheme, n, r, p, salt_hex, digest_hex = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        digest = hashlib.scrypt(
-            password.encode(), salt=bytes.fromhex(salt_hex), n=int(n), r=int(r), p=int(p), dklen=32
-        )
-    except ValueError:
-        return False
-    return hmac.compare_digest(digest.hex(), digest_hex)
+class AuditEvent(Base):
+    """Append-only audit of what is not about one ticket: logins, logouts, lockouts, account changes."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(100), index=True)
+    action: Mapped[str] = mapped_column(String(50))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    conversation_id: Mapped[str | None] = mapped_column(String(200))
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[dict[str, Any] | None]
+
+
+def _refuse_change(_mapper: Any, _connection: Any, target: Any) -> None:
+    raise ValueError(f"{type(target).__name__} rows are append-only: add a new one instead")
+
+
+# The audit trail is written once: the ORM refuses to update or delete a row of it.
+for _audit in (TicketEvent, AuditEvent):
+    event.listen(_audit, "before_update", _refuse_change)
+    event.listen(_audit, "before_delete", _refuse_change)

@@ -1,15 +1,18 @@
 """Demo data of DEMO_DATA.md (4 customers, 14 scenario shipments) plus a few hundred ordinary shipments.
 
 Dates are relative to `today` in the carrier's time zone. Seeding is idempotent: records are upserted by
-their natural keys (customer id, waybill, username), a field is written only when its value differs, and
-tracking events are written only when a shipment has none or its facts moved (a later seeding day).
+their natural keys (customer id, waybill), a field is written only when its value differs, and tracking
+events are written only when a shipment has none or its facts moved (a later seeding day).
+
+No console accounts are seeded: there is no shared demo password. `make run` creates the demo logins
+with random passwords in var/ (`python -m backend ensure-demo-agents`, never in production), and
+`python -m backend create-agent NAME --role agent|supervisor` creates real ones.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 import random
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
@@ -20,12 +23,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from backend.models import Agent, Customer, Shipment, ShipmentEvent, hash_password, utcnow
+from backend.models import Customer, Shipment, ShipmentEvent, utcnow
 from backend.waybill import make_waybill
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_AGENT_PASSWORD = "demo-password"
 # Fixed so that re-seeding produces the same "random" shipments.
 RANDOM_SEED = 20240917
 RANDOM_SHIPMENTS = 300
@@ -51,7 +53,6 @@ class SeedReport:
     shipments_created: int = 0
     shipments_updated: int = 0
     events_written: int = 0
-    agents_created: int = 0
 
     @property
     def changed(self) -> bool:
@@ -812,9 +813,8 @@ def seed_demo(
     *,
     today: date | None = None,
     tz: ZoneInfo | None = None,
-    agent_password: str | None = None,
 ) -> SeedReport:
-    """Upsert the demo customers, shipments, events and agents; a repeated run changes nothing."""
+    """Upsert the demo customers, shipments and events; a repeated run changes nothing."""
     if tz is None:
         from backend.config import carrier_tz
 
@@ -863,24 +863,6 @@ def seed_demo(
             # The facts moved (seeded on another day) or the scans are missing: rewrite the scans to match.
             shipment.events = _event_rows(plan, now, today_start)
             report.events_written += len(plan.events)
-    session.flush()
-
-    password = agent_password or os.environ.get("DEMO_AGENT_PASSWORD") or DEFAULT_AGENT_PASSWORD
-    for username, display_name, role in (
-        ("agent", "Demo Agent", "agent"),
-        ("supervisor", "Demo Supervisor", "supervisor"),
-    ):
-        if session.scalars(select(Agent).where(Agent.username == username)).one_or_none() is None:
-            # Existing agents keep their password: re-seeding must not undo a change made in the console.
-            session.add(
-                Agent(
-                    username=username,
-                    display_name=display_name,
-                    role=role,
-                    password_hash=hash_password(password),
-                )
-            )
-            report.agents_created += 1
     session.flush()
     return report
 

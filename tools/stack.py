@@ -190,8 +190,27 @@ class Stack:
         return env
 
     def prepare_database(self) -> None:
-        """Migrates the system of record and seeds the demo carrier (both idempotent)."""
-        subprocess.run([str(APP_BIN / "python"), "-m", "backend.seed"], cwd=ROOT, env=self.env(), check=True)
+        """Migrates and seeds the demo carrier; outside production, the demo logins (all idempotent).
+
+        The demo logins `demo` and `demo-supervisor` get random passwords in the workdir (var/ for make run).
+        """
+        env = self.env()
+        subprocess.run([str(APP_BIN / "python"), "-m", "backend.seed"], cwd=ROOT, env=env, check=True)
+        if env.get("APP_ENV", "").strip().lower() != "production":
+            # The command refuses production by itself too (APP_ENV may come from .env alone).
+            subprocess.run(
+                [
+                    str(APP_BIN / "python"),
+                    "-m",
+                    "backend",
+                    "ensure-demo-agents",
+                    "--var-dir",
+                    str(self.workdir),
+                ],
+                cwd=ROOT,
+                env=env,
+                check=True,
+            )
 
     def start_rasa(self) -> None:
         endpoints = write_endpoints(

@@ -18,6 +18,7 @@ from backend.hub import Hub
 from backend.hub.broker import Broker
 from backend.hub.rasa import RasaGateway
 from backend.models import Base
+from backend.services.sla_watch import SlaWatcher
 
 logger = logging.getLogger(__name__)
 
@@ -71,9 +72,17 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
             resolved.app_env,
             make_url(resolved.database_url).render_as_string(hide_password=True),
         )
+        # Breach events on tickets every SLA_WATCH_INTERVAL_S; safe with several backend processes.
+        app.state.sla_watcher = SlaWatcher(
+            app.state.session_factory, interval_s=resolved.sla_watch_interval_s
+        )
         try:
             async with telegram.running(app, resolved, app.state.hub):
-                yield
+                app.state.sla_watcher.start()
+                try:
+                    yield
+                finally:
+                    await app.state.sla_watcher.stop()
         finally:
             await app.state.http_client.aclose()
             engine.dispose()

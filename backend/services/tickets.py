@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Table, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from backend.complaints import sla
@@ -48,9 +50,12 @@ EDITABLE_FIELDS = frozenset(
         "satisfaction",
         "satisfaction_comment",
         "sla_due_at",
+        "resolution_due_at",
         "conversation_id",
     }
 )
+# Tickets on which people still work; a reply to the shipper stops their first-response clock.
+UNFINISHED_STATUSES = ("open", "escalated", "assigned", "waiting_customer")
 # The order of ARCHITECTURE.md's API; other tools read these keys as written.
 API_KEYS = (
     "number",
@@ -85,6 +90,8 @@ EXTRA_KEYS = (
     "satisfaction_comment",
     "updated_at",
     "resolved_at",
+    "resolution_due_at",
+    "first_responded_at",
 )
 _NUMBER = re.compile(r"T-(\d{6})-(\d{5})")
 _NUMBER_ATTEMPTS = 8
@@ -108,15 +115,18 @@ class TicketNotFound(LookupError):
 
 @dataclass(frozen=True)
 class BusinessCalendar:
-    """When agents work: hours [start, end) on the given weekdays, in the carrier's time zone.
+    """When agents work: hours [start, end) on the given weekdays, in the carrier's time zone, minus holidays.
 
     Only the settings live here; the arithmetic is backend.complaints.sla, the one business-hours calendar.
+    `holidays` is a container of days off; the default, sla.HolidayCalendar(), is mainland China's public
+    holidays with its make-up working days.
     """
 
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo(sla.DEFAULT_TZ))
     start_hour: int = sla.DEFAULT_START_HOUR
     end_hour: int = sla.DEFAULT_END_HOUR
     weekdays: frozenset[int] = frozenset(sla.DEFAULT_BUSINESS_DAYS)
+    holidays: Container[date] = field(default_factory=sla.HolidayCalendar)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BusinessCalendar:
@@ -126,6 +136,7 @@ class BusinessCalendar:
             start_hour=settings.business_hours_start,
             end_hour=settings.business_hours_end,
             weekdays=settings.business_weekdays,
+            holidays=settings.holiday_calendar,
         )
 
     def as_kwargs(self) -> dict[str, Any]:
@@ -135,17 +146,28 @@ class BusinessCalendar:
             "start_hour": self.start_hour,
             "end_hour": self.end_hour,
             "business_days": self.weekdays,
+            "holidays": self.holidays,
         }
 
     def is_open(self, at: datetime) -> bool:
         """True during business hours."""
         return sla.is_business_hours(at, **self.as_kwargs())
 
+    def next_opening(self, at: datetime) -> datetime:
+        """When people are next at work (`at` itself during business hours), in UTC."""
+        return sla.next_opening(at, **self.as_kwargs())
+
     def sla_due(self, priority: str | None, start: datetime) -> datetime | None:
-        """The service-level deadline of a ticket of this priority opened at `start` (None without one)."""
+        """The first-response deadline of a ticket of this priority opened at `start` (None without one)."""
         if priority is None:
             return None
         return sla.sla_due(start, priority, **self.as_kwargs())
+
+    def resolution_due(self, priority: str | None, start: datetime) -> datetime | None:
+        """The resolution deadline of a ticket of this priority opened at `start` (None without one)."""
+        if priority is None:
+            return None
+        return sla.resolution_due(start, priority, **self.as_kwargs())
 
 
 def _jsonable(value: Any) -> Any:
@@ -220,7 +242,8 @@ def open_ticket(
     """Open a ticket, or return the one already opened with this idempotency key, untouched.
 
     `fields` are Ticket columns (category, level, priority, waybill, summary, ...). When a priority is given
-    and sla_due_at is not, the deadline is computed from the business calendar (settings by default).
+    and sla_due_at (first response) or resolution_due_at is not, it is computed from the business calendar
+    (settings by default).
     """
     if not idempotency_key:
         raise ValueError("idempotency_key must not be empty")
@@ -245,6 +268,8 @@ def open_ticket(
         fields["channel"] = parse_conversation_id(conversation_id)[0]
     if fields.get("sla_due_at") is None and fields.get("priority"):
         fields["sla_due_at"] = calendar.sla_due(fields["priority"], now)
+    if fields.get("resolution_due_at") is None and fields.get("priority"):
+        fields["resolution_due_at"] = calendar.resolution_due(fields["priority"], now)
     if status == "resolved":
         fields.setdefault("resolved_at", now)
 
@@ -322,9 +347,12 @@ def update_ticket(
         if old != value:
             diff[name] = {"from": _jsonable(old), "to": _jsonable(value)}
             setattr(ticket, name, value)
-    if "priority" in diff and "sla_due_at" not in changes:
+    if "priority" in diff:
         calendar = calendar or BusinessCalendar.from_settings(get_settings())
-        ticket.sla_due_at = calendar.sla_due(ticket.priority, ticket.created_at)
+        if "sla_due_at" not in changes:
+            ticket.sla_due_at = calendar.sla_due(ticket.priority, ticket.created_at)
+        if "resolution_due_at" not in changes:
+            ticket.resolution_due_at = calendar.resolution_due(ticket.priority, ticket.created_at)
     if "status" in diff:
         if ticket.status == "resolved" and ticket.resolved_at is None:
             ticket.resolved_at = now
@@ -353,7 +381,13 @@ def update_ticket(
 
 
 def record_ticket_event(
-    session: Session, *, number: str, actor: str, action: str, data: dict[str, Any] | None = None
+    session: Session,
+    *,
+    number: str,
+    actor: str,
+    action: str,
+    data: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> TicketEvent:
     """Append a note to a ticket's audit trail without changing the ticket (a call, a reminder)."""
     ticket = get_ticket(session, number)
@@ -361,6 +395,7 @@ def record_ticket_event(
         raise TicketNotFound(number)
     event = TicketEvent(
         ticket_id=ticket.id,
+        at=at or utcnow(),
         actor=actor,
         action=action,
         from_status=ticket.status,
@@ -370,6 +405,45 @@ def record_ticket_event(
     session.add(event)
     session.flush()
     return event
+
+
+def record_first_response(
+    session: Session,
+    *,
+    at: datetime | None = None,
+    ticket_number: str | None = None,
+    conversation_id: str | None = None,
+) -> list[str]:
+    """A person answered the shipper: stop the first-response clock (once); returns the tickets it stopped.
+
+    Given a conversation, every unfinished ticket of it that still waits for a first response. The column
+    is set with a plain UPDATE, without bumping the ticket's version: a reply is not an edit, and must not
+    make an agent's open ticket form stale.
+    """
+    if (ticket_number is None) == (conversation_id is None):
+        raise TypeError("give ticket_number or conversation_id")
+    at = at or utcnow()
+    stmt = select(Ticket.id, Ticket.number).where(
+        Ticket.first_responded_at.is_(None), Ticket.status.in_(UNFINISHED_STATUSES)
+    )
+    if ticket_number is not None:
+        stmt = stmt.where(Ticket.number == ticket_number.strip().upper())
+    else:
+        stmt = stmt.where(Ticket.conversation_id == conversation_id)
+    rows = session.execute(stmt).all()
+    if not rows:
+        return []
+    table = cast(Table, Ticket.__table__)
+    session.execute(
+        update(table)
+        .where(table.c.id.in_([row.id for row in rows]), table.c.first_responded_at.is_(None))
+        .values(first_responded_at=at)
+    )
+    # Tickets this session holds already see the new value without a reload (and keep their version).
+    for obj in session.identity_map.values():
+        if isinstance(obj, Ticket) and obj.id in {row.id for row in rows} and obj.first_responded_at is None:
+            set_committed_value(obj, "first_responded_at", at)
+    return [row.number for row in rows]
 
 
 def list_ticket_events(session: Session, number: str) -> list[TicketEvent]:

@@ -7,15 +7,19 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from backend.complaints.sla import is_business_hours, next_opening, sla_due
 from backend.config import carrier_tz, get_settings
 from backend.services.conversations import mark_for_agent
 from backend.services.tickets import BusinessCalendar
 
 
+def business_calendar() -> BusinessCalendar:
+    """The carrier's business calendar: hours, time zone, public holidays and make-up working days."""
+    return BusinessCalendar.from_settings(get_settings())
+
+
 def business_hours_kwargs() -> dict[str, Any]:
-    """The carrier's business hours, as backend.complaints.sla takes them."""
-    return BusinessCalendar.from_settings(get_settings()).as_kwargs()
+    """The carrier's business calendar, as backend.complaints.sla (and the analysis) take it."""
+    return business_calendar().as_kwargs()
 
 
 def local_time_text(moment: datetime) -> str:
@@ -24,16 +28,17 @@ def local_time_text(moment: datetime) -> str:
 
 
 def who_answers_text(priority: str, now: datetime, *, due: datetime | None = None) -> str:
-    """Who will answer and by when (the ticket's own deadline when it has one), honest about evenings."""
-    hours = business_hours_kwargs()
-    due = due or sla_due(now, priority, **hours)
+    """Who will answer and by when (the ticket's own deadline if it has one), honest about closed days."""
+    calendar = business_calendar()
+    due = due or calendar.sla_due(priority, now)
+    assert due is not None
     team = "A senior colleague" if priority == "P1" else "One of our customer-service colleagues"
     text = f"{team} will reply here by {local_time_text(due)} (China time) at the latest."
-    if not is_business_hours(now, **hours):
-        opening = next_opening(now, **hours)
+    if not calendar.is_open(now):
+        opening = calendar.next_opening(now)
         text += (
-            f" Our team works {hours['start_hour']}:00-{hours['end_hour']}:00 on working days, "
-            f"so they will pick this up from {local_time_text(opening)}."
+            f" Our team works {calendar.start_hour}:00-{calendar.end_hour}:00 on working days "
+            f"(public holidays excepted), so they will pick this up from {local_time_text(opening)}."
         )
     return text
 

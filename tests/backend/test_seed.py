@@ -44,7 +44,6 @@ def test_seed_twice_changes_nothing(db_factory: sessionmaker[Session], seeded_to
 def test_counts(db_session: Session) -> None:
     assert db_session.scalar(select(func.count()).select_from(Customer)) == 40
     assert db_session.scalar(select(func.count()).select_from(Shipment)) == 14 + RANDOM_SHIPMENTS
-    assert db_session.scalar(select(func.count()).select_from(Agent)) == 2
     # Every shipment has scans and a freight amount and goods description.
     without_events = db_session.scalar(
         select(func.count()).select_from(Shipment).where(~Shipment.events.any())
@@ -73,13 +72,29 @@ def test_random_waybills_are_valid_and_separate(db_session: Session) -> None:
     assert {w[:2] for w in extra} <= {"EB", "RR", "CP"}
 
 
-def test_demo_agents_can_log_in(db_session: Session) -> None:
-    agents = {a.username: a for a in db_session.scalars(select(Agent))}
-    assert agents["agent"].role == "agent"
-    assert agents["supervisor"].role == "supervisor"
-    assert agents["agent"].check_password("demo-password")
-    assert not agents["agent"].check_password("wrong")
-    assert agents["agent"].password_hash.startswith("scrypt$")
+def test_seed_creates_no_console_accounts(tmp_path: object) -> None:
+    """No shared demo password: the demo logins come from ensure-demo-agents, with random passwords."""
+    import backend.seed
+    from backend.db import make_engine, make_session_factory
+    from backend.migrate import upgrade
+
+    assert not hasattr(backend.seed, "DEFAULT_AGENT_PASSWORD")
+    url = f"sqlite:///{tmp_path}/accounts.db"
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            seed_demo(session, today=date(2026, 3, 10), tz=TZ)
+            assert session.scalar(select(func.count()).select_from(Agent)) == 0
+    finally:
+        engine.dispose()
+
+
+def test_the_old_shared_accounts_are_not_seeded(db_session: Session) -> None:
+    names = set(db_session.scalars(select(Agent.username)))
+    assert not names & {"agent", "supervisor"}
+    # Whatever other tests created never carries the retired scrypt hash.
+    assert not any(h.startswith("scrypt$") for h in db_session.scalars(select(Agent.password_hash)))
 
 
 def test_seed_on_a_later_day_moves_the_scenarios(tmp_path: object) -> None:

@@ -330,7 +330,8 @@ def local(y: int, m: int, d: int, h: int, mi: int = 0) -> datetime:
         ("P1", local(2026, 11, 23, 10), local(2026, 11, 23, 12)),  # Monday morning
         ("P1", local(2026, 11, 23, 17), local(2026, 11, 24, 10)),  # rolls over to Tuesday
         ("P2", local(2026, 11, 27, 16), local(2026, 11, 30, 11)),  # Friday -> Monday
-        ("P3", local(2026, 11, 28, 22), local(2026, 11, 30, 17)),  # Saturday night -> Monday 9+8
+        ("P3", local(2026, 11, 28, 22), local(2026, 11, 30, 18)),  # Saturday night -> end of Monday
+        ("P3", local(2026, 11, 27, 15), local(2026, 11, 27, 18)),  # Friday 15:00 -> that day's closing
         ("P4", local(2026, 11, 23, 10), local(2026, 11, 25, 10)),  # 2 business days = 18 business hours
         ("P4", local(2026, 11, 27, 9), local(2026, 11, 30, 18)),  # Friday opening -> Monday closing
         (None, local(2026, 11, 23, 10), None),

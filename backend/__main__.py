@@ -1,0 +1,121 @@
+"""Console accounts from the command line: `python -m backend create-agent NAME --role agent|supervisor`.
+
+The password is read from stdin (one line; asked twice without echo at a terminal), never from the
+command line, where other users could read it in the process list.
+
+    python -m backend create-agent li.wei --role agent [--display-name "Li Wei"]
+    python -m backend set-password li.wei
+    python -m backend ensure-demo-agents --var-dir var   (make run; refused in production)
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from pydantic import ValidationError
+
+from backend.models import AGENT_ROLES
+
+
+class _Refused(Exception):
+    """A message for the terminal and a non-zero exit."""
+
+
+def read_password(stdin: TextIO) -> str:
+    """The new password: typed twice at a terminal, else the first line of stdin."""
+    if stdin.isatty():
+        first = getpass.getpass("New password: ")
+        if getpass.getpass("Again: ") != first:
+            raise _Refused("the two passwords differ")
+        return first
+    return stdin.readline().rstrip("\r\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m backend", description="Console accounts.")
+    parser.add_argument("--url", help="database URL (default: DATABASE_URL from the environment or .env)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    create = commands.add_parser("create-agent", help="create an agent or supervisor; password on stdin")
+    create.add_argument("name")
+    create.add_argument("--role", choices=AGENT_ROLES, required=True)
+    create.add_argument("--display-name", help="the name shown in the console (default: NAME)")
+    password = commands.add_parser("set-password", help="give an account a new password (stdin); logs it out")
+    password.add_argument("name")
+    demo = commands.add_parser(
+        "ensure-demo-agents",
+        help="the demo logins of make run, random passwords in VAR_DIR (not in production)",
+    )
+    demo.add_argument("--var-dir", type=Path, required=True)
+    return parser
+
+
+def main(argv: list[str] | None = None, *, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    """Run one command; returns the exit status."""
+    args = _parser().parse_args(argv)
+    out = stdout or sys.stdout
+    try:
+        return _run(args, stdin or sys.stdin, out)
+    except _Refused as refused:
+        print(f"error: {refused}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
+    from backend.config import get_settings
+    from backend.db import make_engine, make_session_factory, session_scope
+    from backend.security.accounts import (
+        DEMO_USERNAMES,
+        AccountError,
+        create_agent,
+        ensure_demo_agents,
+        set_agent_password,
+    )
+
+    try:
+        settings = get_settings()
+    except ValidationError as error:
+        raise _Refused(f"the settings are not valid: {error}") from error
+    if args.command == "ensure-demo-agents" and settings.app_env == "production":
+        # Nothing to do rather than an error: make run's preparation must not fail on it.
+        print("no demo agents in production (APP_ENV=production): none created; use create-agent", file=out)
+        return 0
+    if (
+        args.command == "create-agent"
+        and settings.app_env == "production"
+        and args.name.lower() in DEMO_USERNAMES
+    ):
+        raise _Refused(f"{args.name!r} is a demo login, refused in production; choose another name")
+    password = read_password(stdin) if args.command in ("create-agent", "set-password") else ""
+    engine = make_engine(args.url or settings.database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            if args.command == "create-agent":
+                agent = create_agent(
+                    session,
+                    username=args.name,
+                    password=password,
+                    role=args.role,
+                    display_name=args.display_name,
+                )
+                print(f"created {agent.role} {agent.username!r}", file=out)
+            elif args.command == "set-password":
+                agent = set_agent_password(session, username=args.name, password=password)
+                print(f"new password set for {agent.username!r}; their sessions were ended", file=out)
+            else:
+                var_dir: Path = args.var_dir
+                for account, what in ensure_demo_agents(session, var_dir):
+                    where = var_dir / account.password_file
+                    print(f"demo {account.role} {account.username!r} {what}: password in {where}", file=out)
+    except AccountError as error:
+        raise _Refused(str(error)) from error
+    finally:
+        engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""argon2id password hashes: hash, verify, rehash, and the rules for a new password."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+from argon2 import PasswordHasher
+
+import backend.models
+from backend.models import Agent
+from backend.security.passwords import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    UNUSABLE_HASH,
+    WeakPassword,
+    check_new_password,
+    hash_password,
+    needs_rehash,
+    spend_verify_time,
+    verify_password,
+)
+
+PASSWORD = "correct horse battery staple"
+
+
+def test_hash_is_salted_argon2id() -> None:
+    first, second = hash_password(PASSWORD), hash_password(PASSWORD)
+    assert first.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert first != second  # a fresh salt each time
+    assert PASSWORD not in first
+
+
+def test_verify() -> None:
+    stored = hash_password(PASSWORD)
+    assert verify_password(PASSWORD, stored)
+    assert not verify_password(PASSWORD.upper(), stored)
+    assert not verify_password("", stored)
+    assert not verify_password(PASSWORD + " ", stored)
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        # The retired scheme: a hash of "demo-password" as the old seed wrote it. It opens nothing now.
+        "scrypt$16384$8$1$00112233445566778899aabbccddeeff$" + "ab" * 32,
+        UNUSABLE_HASH,
+        "",
+        "$argon2id$garbage",
+        "plain-text-password",
+    ],
+)
+def test_anything_but_argon2_opens_nothing(stored: str) -> None:
+    assert not verify_password("demo-password", stored)
+    assert not verify_password(stored, stored)
+    assert not needs_rehash(stored)
+
+
+def test_overlong_passwords_are_not_even_hashed() -> None:
+    stored = hash_password("x" * MAX_PASSWORD_LENGTH)
+    assert verify_password("x" * MAX_PASSWORD_LENGTH, stored)
+    assert not verify_password("x" * (MAX_PASSWORD_LENGTH + 1), stored)
+
+
+def test_needs_rehash_after_weaker_parameters() -> None:
+    weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
+    assert verify_password(PASSWORD, weak)
+    assert needs_rehash(weak)
+    assert not needs_rehash(hash_password(PASSWORD))
+
+
+@pytest.mark.parametrize(
+    "password", ["", " " * 20, "x" * (MIN_PASSWORD_LENGTH - 1), "x" * (MAX_PASSWORD_LENGTH + 1)]
+)
+def test_weak_new_passwords_are_refused(password: str) -> None:
+    with pytest.raises(WeakPassword):
+        check_new_password(password)
+
+
+def test_good_new_passwords_pass() -> None:
+    check_new_password("x" * MIN_PASSWORD_LENGTH)
+    check_new_password("密码也可以是中文的而且足够长")
+
+
+def test_agent_model_uses_argon2_and_no_scrypt_code_is_left() -> None:
+    agent = Agent(username="someone", display_name="Someone", role="agent", password_hash=UNUSABLE_HASH)
+    assert not agent.check_password("")
+    agent.set_password(PASSWORD)
+    assert agent.password_hash.startswith("$argon2id$")
+    assert agent.check_password(PASSWORD) and not agent.check_password("wrong")
+    assert agent.actor == "agent:someone"
+    source = inspect.getsource(backend.models)
+    assert "scrypt" not in source and "hashlib" not in source
+
+
+def test_unknown_names_cost_a_verification_too() -> None:
+    spend_verify_time(PASSWORD)  # no error, no answer: it only takes the time a real check takes
