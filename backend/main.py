@@ -11,6 +11,8 @@ from backend.api import router as api_router
 from backend.api.lifespan import make_lifespan
 from backend.channels import telegram, web
 from backend.config import Settings
+from backend.console import api as console_api
+from backend.console import pages as console_pages
 from backend.console.auth import router as console_auth_router
 
 CONSOLE_STATIC = Path(__file__).resolve().parent / "console" / "static"
@@ -23,6 +25,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(telegram.router)
     app.include_router(web.router)
     app.include_router(console_auth_router)
+    app.include_router(console_api.router)
+    app.include_router(console_pages.router)
     # Mounted last: routes under /console/static (the vendored scripts) are matched before it.
     app.mount("/console/static", StaticFiles(directory=CONSOLE_STATIC), name="console_static")
     return app

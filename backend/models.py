@@ -295,6 +295,8 @@ class Ticket(Base):
     recorded_by: Mapped[str | None] = mapped_column(String(100))
     satisfaction: Mapped[int | None] = mapped_column(Integer)
     satisfaction_comment: Mapped[str | None] = mapped_column(Text)
+    # What the carrier pays the customer, once decided (above 500 CNY only with a supervisor's approval).
+    compensation_cny: Mapped[Decimal | None] = mapped_column(Money)
     # The first-response deadline (DOMAIN.md's target for the priority, in business time).
     sla_due_at: Mapped[datetime | None]
     resolution_due_at: Mapped[datetime | None]

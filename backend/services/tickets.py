@@ -49,6 +49,7 @@ EDITABLE_FIELDS = frozenset(
         "recorded_by",
         "satisfaction",
         "satisfaction_comment",
+        "compensation_cny",
         "sla_due_at",
         "resolution_due_at",
         "conversation_id",
@@ -88,6 +89,7 @@ EXTRA_KEYS = (
     "recorded_by",
     "satisfaction",
     "satisfaction_comment",
+    "compensation_cny",
     "updated_at",
     "resolved_at",
     "resolution_due_at",
@@ -107,6 +109,31 @@ class StaleTicket(Exception):
         self.number = number
         self.expected = expected
         self.actual = actual
+
+
+class InvalidTransition(ValueError):
+    """A ticket cannot move from its status to the one asked for (a closed ticket stays closed)."""
+
+    def __init__(self, number: str, old: str, new: str) -> None:
+        super().__init__(f"ticket {number} is {old}; it cannot become {new}")
+        self.number, self.old, self.new = number, old, new
+
+
+# The one table of how a ticket's status may change (ARCHITECTURE.md's statuses). A closed ticket is
+# final; a resolved one can only be closed or taken up again by a person (assigned).
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "waiting_customer": frozenset({"open", "escalated", "assigned", "resolved", "closed"}),
+    "open": frozenset({"escalated", "assigned", "waiting_customer", "resolved", "closed"}),
+    "escalated": frozenset({"assigned", "open", "waiting_customer", "resolved", "closed"}),
+    "assigned": frozenset({"open", "escalated", "waiting_customer", "resolved", "closed"}),
+    "resolved": frozenset({"assigned", "closed"}),
+    "closed": frozenset(),
+}
+
+
+def can_move(old: str, new: str) -> bool:
+    """Whether a ticket may go from status `old` to `new` (staying put is always allowed)."""
+    return old == new or new in TRANSITIONS.get(old, frozenset())
 
 
 class TicketNotFound(LookupError):
@@ -339,6 +366,8 @@ def update_ticket(
     if expected_version is not None and ticket.version != expected_version:
         raise StaleTicket(ticket.number, expected_version, ticket.version)
 
+    if "status" in changes and not can_move(ticket.status, changes["status"]):
+        raise InvalidTransition(ticket.number, ticket.status, changes["status"])
     now = utcnow()
     old_status = ticket.status
     diff: dict[str, Any] = {}

@@ -24,6 +24,7 @@ from backend.models import utcnow
 from backend.services.attachments import adopt_attachments, count_attachments
 from backend.services.shipments import get_shipment
 from backend.services.tickets import (
+    InvalidTransition,
     count_complaints_for_waybill,
     get_ticket,
     list_ticket_events,
@@ -633,6 +634,13 @@ class ActionAcceptRemedy(Action):
                         agreed_resolution=ticket.remedy_offered,
                     )
                 number, customer_class = ticket.number, view.customer_class if view else None
+        except InvalidTransition as moved_on:
+            # The ticket went on without the bot (a person resolved or closed it): say so, change nothing.
+            dispatcher.utter_message(
+                text=f"Your complaint {moved_on.number} is already {moved_on.old.replace('_', ' ')}, so "
+                "there is no offer open any more. Ask me about it, or tell me what else I can do."
+            )
+            return [SlotSet("awaiting", "done")]
         except (SQLAlchemyError, LookupError):
             logger.exception("accepting the remedy failed")
             dispatcher.utter_message(text=BACKEND_DOWN_TEXT)

@@ -1,0 +1,274 @@
+"""The console's pages: the queue, one conversation, the monthly report. Server-rendered, live by SSE.
+
+Forms post to the routes here (with the CSRF field) and land back on the page they came from (post,
+redirect, get); they call the same use cases as the JSON API. Live parts are htmx fragments pushed as
+server-sent events: a new queue table when anything changes, each new transcript line as it is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, status
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
+
+from backend.api.deps import SessionDep, SettingsDep
+from backend.config import PROJECT_ROOT
+from backend.console import work
+from backend.console.api import as_view, hub_of
+from backend.console.auth import current_agent_page, require_csrf, require_supervisor_page, templates
+from backend.console.auth import render as render_page
+from backend.hub.broker import AGENTS_TOPIC, conversation_topic
+from backend.models import Agent
+from backend.services import console as reads
+from backend.services.reports import monthly_report, report_csv
+
+# Front-end libraries come from npm (`npm ci`), served as files; nothing is fetched from a CDN.
+VENDOR_FILES = {
+    "htmx.min.js": PROJECT_ROOT / "node_modules" / "htmx.org" / "dist" / "htmx.min.js",
+    "htmx-sse.js": PROJECT_ROOT / "node_modules" / "htmx-ext-sse" / "dist" / "sse.min.js",
+    "chart.umd.js": PROJECT_ROOT / "node_modules" / "chart.js" / "dist" / "chart.umd.js",
+}
+KEEPALIVE_S = 15.0
+
+router = APIRouter(prefix="/console", tags=["console pages"], include_in_schema=False)
+PageAgent = Annotated[Agent, Depends(current_agent_page)]
+
+
+def local(moment: str | datetime | None, request: Request) -> str:
+    """A stored UTC time as the carrier's local wall clock, for people."""
+    if moment is None:
+        return ""
+    value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return value.astimezone(request.app.state.settings.tz).strftime("%a %d %b %H:%M")
+
+
+def render(request: Request, name: str, **context: Any) -> HTMLResponse:
+    """A console page, with times shown on the carrier's clock."""
+    context["local"] = lambda moment: local(moment, request)
+    return render_page(request, name, context)
+
+
+def back_to(conversation_id: str, error: str | None = None) -> RedirectResponse:
+    url = f"/console/conversations/{quote(conversation_id, safe='')}"
+    if error:
+        url += f"?error={quote(error)}"
+    return RedirectResponse(url, status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/static/vendor/{name}")
+def vendor(name: str) -> FileResponse:
+    """htmx, its SSE extension and Chart.js from node_modules."""
+    path = VENDOR_FILES.get(name)
+    if path is None or not path.exists():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Run `npm ci` (make run does) to install it.")
+    return FileResponse(path, media_type="text/javascript")
+
+
+@router.get("", response_class=HTMLResponse)
+def queue_page(request: Request, agent: PageAgent, session: SessionDep) -> HTMLResponse:
+    """The queue: waiting conversations and the agent's own, live."""
+    return render(request, "console/queue.html", rows=reads.queue(session, agent=agent.username))
+
+
+@router.get("/conversations/{conversation_id}", response_class=HTMLResponse)
+def conversation_page(
+    conversation_id: str, request: Request, agent: PageAgent, session: SessionDep, error: str | None = None
+) -> HTMLResponse:
+    """One conversation: live transcript, complaint summary, shipment, customer, and the agent's tools."""
+    detail = reads.conversation_detail(session, conversation_id)
+    if detail is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"No conversation {conversation_id}.")
+    return render(request, "console/conversation.html", c=detail, error=error)
+
+
+async def _act(conversation_id: str, action: Any) -> RedirectResponse:
+    try:
+        await action
+    except work.ConsoleError as refused:
+        return back_to(conversation_id, refused.detail)
+    return back_to(conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/claim", dependencies=[Depends(require_csrf)])
+async def claim_form(conversation_id: str, request: Request, agent: PageAgent) -> RedirectResponse:
+    return await _act(conversation_id, work.claim(hub_of(request), conversation_id, as_view(agent)))
+
+
+@router.post("/conversations/{conversation_id}/reply", dependencies=[Depends(require_csrf)])
+async def reply_form(
+    conversation_id: str, request: Request, agent: PageAgent, text: Annotated[str, Form()] = ""
+) -> RedirectResponse:
+    return await _act(conversation_id, work.reply(hub_of(request), conversation_id, as_view(agent), text))
+
+
+@router.post("/conversations/{conversation_id}/note", dependencies=[Depends(require_csrf)])
+async def note_form(
+    conversation_id: str, request: Request, agent: PageAgent, text: Annotated[str, Form()] = ""
+) -> RedirectResponse:
+    return await _act(conversation_id, work.note(hub_of(request), conversation_id, as_view(agent), text))
+
+
+@router.post("/conversations/{conversation_id}/release", dependencies=[Depends(require_csrf)])
+async def release_form(conversation_id: str, request: Request, agent: PageAgent) -> RedirectResponse:
+    return await _act(conversation_id, work.release(hub_of(request), conversation_id, as_view(agent)))
+
+
+@router.post("/conversations/{conversation_id}/hand-back", dependencies=[Depends(require_csrf)])
+async def hand_back_form(conversation_id: str, request: Request, agent: PageAgent) -> RedirectResponse:
+    return await _act(conversation_id, work.hand_back(hub_of(request), conversation_id, as_view(agent)))
+
+
+@router.post("/tickets/{number}", dependencies=[Depends(require_csrf)])
+async def ticket_form(
+    number: str,
+    request: Request,
+    agent: PageAgent,
+    conversation_id: Annotated[str, Form()],
+    ticket_status: Annotated[str, Form()] = "",
+    resolution: Annotated[str, Form()] = "",
+    compensation_cny: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    try:
+        await work.edit_ticket(
+            hub_of(request),
+            number,
+            as_view(agent),
+            status=ticket_status or None,
+            resolution=resolution or None,
+            compensation_cny=work.parse_amount(compensation_cny),
+            note=note or None,
+        )
+    except work.ConsoleError as refused:
+        return back_to(conversation_id, refused.detail)
+    return back_to(conversation_id)
+
+
+@router.post(
+    "/tickets/{number}/approve-compensation",
+    dependencies=[Depends(require_csrf), Depends(require_supervisor_page)],
+)
+async def approve_form(
+    number: str, request: Request, agent: PageAgent, conversation_id: Annotated[str, Form()]
+) -> RedirectResponse:
+    hub = hub_of(request)
+    return await _act(
+        conversation_id, hub.run_db(lambda s: work.approve_compensation(s, number, as_view(agent)))
+    )
+
+
+# -- live updates ------------------------------------------------------------------------------------
+
+
+def sse(event: str, html: str) -> str:
+    """One server-sent event; every line of the fragment is its own data line."""
+    lines = "".join(f"data: {line}\n" for line in html.splitlines() or [""])
+    return f"event: {event}\n{lines}\n"
+
+
+async def _events(request: Request, topic: str) -> AsyncIterator[dict[str, Any]]:
+    async with hub_of(request).broker.subscribe(topic) as queue:
+        while not await request.is_disconnected():
+            try:
+                yield await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_S)
+            except asyncio.TimeoutError:
+                yield {"type": "keepalive"}
+
+
+@router.get("/events/queue")
+async def queue_events(request: Request, agent: PageAgent) -> StreamingResponse:
+    """The queue table, re-rendered for this agent whenever a conversation changes."""
+    template = templates.get_template("console/_queue_rows.html")
+    factory = request.app.state.session_factory
+
+    def rows_html() -> str:
+        with factory() as session:
+            rows = reads.queue(session, agent=agent.username)
+        return template.render(rows=rows, local=lambda m: local(m, request))
+
+    async def stream() -> AsyncIterator[str]:
+        async for event in _events(request, AGENTS_TOPIC):
+            if event["type"] == "keepalive":
+                yield ": keepalive\n\n"
+            else:
+                yield sse("queue", await asyncio.to_thread(rows_html))
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/events/conversations/{conversation_id}")
+async def conversation_events(conversation_id: str, request: Request, agent: PageAgent) -> StreamingResponse:
+    """Each new transcript line as it is stored, and a notice when who speaks changes."""
+    template = templates.get_template("console/_message.html")
+
+    async def stream() -> AsyncIterator[str]:
+        async for event in _events(request, conversation_topic(conversation_id)):
+            if event["type"] == "message":
+                yield sse("message", template.render(m=event["message"], local=lambda t: local(t, request)))
+            elif event["type"] == "state":
+                state = json.dumps({"state": event["state"], "owner": event["owner"]})
+                yield sse("state", html.escape(state))
+            else:
+                yield ": keepalive\n\n"
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
+# -- the monthly report ------------------------------------------------------------------------------
+
+
+def _month(request: Request, month: str | None) -> str:
+    if month is None:
+        return datetime.now(request.app.state.settings.tz).strftime("%Y-%m")
+    try:
+        datetime.strptime(month, "%Y-%m")
+    except ValueError as error:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY, detail="month must look like 2026-11."
+        ) from error
+    return month
+
+
+@router.get("/reports", response_class=HTMLResponse, dependencies=[Depends(require_supervisor_page)])
+def reports_page(
+    request: Request,
+    agent: PageAgent,
+    session: SessionDep,
+    settings: SettingsDep,
+    month: str | None = Query(None),
+) -> HTMLResponse:
+    """The monthly complaint report with a chart per table (supervisors only)."""
+    report = monthly_report(session, _month(request, month), tz=settings.tz)
+    charts = [
+        {"key": t.key, "labels": [r[0] for r in t.rows], "values": [r[1] for r in t.rows]}
+        for t in report.tables
+    ]
+    return render(request, "console/reports.html", report=report, charts=charts)
+
+
+@router.get("/reports.csv", dependencies=[Depends(require_supervisor_page)])
+def reports_csv(
+    request: Request,
+    agent: PageAgent,
+    session: SessionDep,
+    settings: SettingsDep,
+    month: str | None = Query(None),
+    table: str | None = Query(None),
+) -> Response:
+    """The same report as CSV, whole or one table."""
+    report = monthly_report(session, _month(request, month), tz=settings.tz)
+    if table is not None and table not in {t.key for t in report.tables}:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"The report has no table {table!r}.")
+    name = f"complaints-{report.month}{'-' + table if table else ''}.csv"
+    return Response(
+        report_csv(report, table),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

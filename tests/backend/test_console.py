@@ -1,0 +1,318 @@
+"""The console's pages and JSON API over HTTP (no Rasa): queue, takeover, replies, tickets, reports.
+
+Browser journeys against the real stack are in tests/browser/test_console.py; these check the routes'
+contracts, the authorization matrix and the audit trail quickly, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.db import session_scope
+from backend.services import conversations as conv
+from backend.services.tickets import get_ticket, list_ticket_events, open_ticket
+
+from .test_console_auth import build_app, client_for, log_in, new_account
+
+PAGES = ["/console", "/console/conversations/web:x", "/console/reports", "/console/reports.csv"]
+API_READS = ["/console/api/queue", "/console/api/conversations/web:x", "/console/api/attachments/1"]
+API_CHANGES = [
+    "/console/api/conversations/web:x/claim",
+    "/console/api/conversations/web:x/messages",
+    "/console/api/conversations/web:x/notes",
+    "/console/api/conversations/web:x/release",
+    "/console/api/conversations/web:x/hand-back",
+    "/console/api/tickets/T-202601-00001",
+    "/console/api/tickets/T-202601-00001/approve-compensation",
+]
+
+
+@pytest.fixture
+def app(db_url: str, seeded_today: date) -> FastAPI:
+    return build_app(db_url)
+
+
+class Console:
+    """One logged-in person: a client with the session cookie and the CSRF header for changes."""
+
+    def __init__(self, client: TestClient, csrf: str, username: str) -> None:
+        self.client, self.csrf, self.username = client, csrf, username
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.client.get(path, **kwargs)
+
+    def post(self, path: str, json: dict[str, Any] | None = None) -> Any:
+        return self.client.post(path, json=json or {}, headers={"X-CSRF-Token": self.csrf})
+
+
+@pytest.fixture
+def people(app: FastAPI, db_factory: sessionmaker[Session]) -> Iterator[dict[str, Console]]:
+    clients: dict[str, Console] = {}
+    opened = []
+    for name, role in (("alice", "agent"), ("bob", "agent"), ("sue", "supervisor")):
+        account = new_account(db_factory, role)
+        client = client_for(app)
+        client.__enter__()
+        opened.append(client)
+        clients[name] = Console(client, log_in(client, account), account[0])
+    try:
+        yield clients
+    finally:
+        for client in opened:
+            client.__exit__(None, None, None)
+
+
+def escalated(
+    factory: sessionmaker[Session], *, priority: str = "P3", category: str = "delay"
+) -> tuple[str, str]:
+    """A web conversation queued for a person, with its escalated complaint ticket."""
+    cid = f"web:{uuid.uuid4()}"
+    with session_scope(factory) as session:
+        conv.record_message(
+            session, conversation_id=cid, direction="in", sender="shipper", text="<b>help</b> me"
+        )
+        ticket = open_ticket(
+            session,
+            idempotency_key=f"test:{cid}",
+            conversation_id=cid,
+            kind="complaint",
+            status="escalated",
+            actor="bot",
+            category=category,
+            priority=priority,
+            level="serious" if priority == "P1" else "general",
+            waybill="EA100000034CN",
+            stage_reached="negotiate",
+            remedy_offered="A voucher of 36.00 CNY.",
+        )
+        conv.mark_for_agent(session, conversation_id=cid, reason="customer refused 2 offer(s)")
+        return cid, ticket.number
+
+
+# -- who may do what ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_anonymous_pages_go_to_the_login(app: FastAPI, path: str) -> None:
+    with client_for(app) as client:
+        response = client.get(path)
+    assert response.status_code in (302, 303, 307) and "/console/login" in response.headers["location"]
+
+
+@pytest.mark.parametrize("path", API_READS)
+def test_anonymous_api_reads_get_401(app: FastAPI, path: str) -> None:
+    with client_for(app) as client:
+        assert client.get(path).status_code == 401
+
+
+@pytest.mark.parametrize("path", API_CHANGES)
+def test_anonymous_api_changes_get_401(app: FastAPI, path: str) -> None:
+    with client_for(app) as client:
+        assert client.post(path, json={}).status_code == 401
+
+
+@pytest.mark.parametrize("path", API_CHANGES)
+def test_changes_without_the_csrf_header_get_403(people: dict[str, Console], path: str) -> None:
+    assert people["alice"].client.post(path, json={}).status_code == 403
+    wrong = people["alice"].client.post(path, json={}, headers={"X-CSRF-Token": "forged"})
+    assert wrong.status_code == 403
+
+
+@pytest.mark.parametrize("path", ["/console/reports", "/console/reports.csv"])
+def test_agents_cannot_open_supervisor_pages(people: dict[str, Console], path: str) -> None:
+    assert people["alice"].get(path).status_code == 403
+    assert people["sue"].get(path).status_code == 200
+
+
+def test_agents_cannot_approve_compensation(
+    people: dict[str, Console], db_factory: sessionmaker[Session]
+) -> None:
+    _, number = escalated(db_factory)
+    assert people["alice"].post(f"/console/api/tickets/{number}/approve-compensation").status_code == 403
+
+
+# -- the queue and the takeover -------------------------------------------------------------------------
+
+
+def test_the_queue_lists_waiting_conversations_most_urgent_first(
+    people: dict[str, Console], db_factory: sessionmaker[Session]
+) -> None:
+    low, _ = escalated(db_factory, priority="P4")
+    high, _ = escalated(db_factory, priority="P1")
+    rows = people["alice"].get("/console/api/queue").json()["conversations"]
+    ids = [r["id"] for r in rows]
+    assert ids.index(high) < ids.index(low)
+    row = next(r for r in rows if r["id"] == high)
+    assert row["state"] == "queued" and row["owner"] is None and row["channel"] == "web"
+    assert row["ticket"]["priority"] == "P1" and row["ticket"]["number"].startswith("T-")
+    assert row["ticket"]["sla_due_at"]
+    page = people["alice"].get("/console")
+    assert (
+        page.status_code == 200 and high in page.text and 'sse-connect="/console/events/queue"' in page.text
+    )
+
+
+def test_one_claim_wins_and_the_other_agent_is_told_who_has_it(
+    people: dict[str, Console], db_factory: sessionmaker[Session]
+) -> None:
+    cid, number = escalated(db_factory)
+    first = people["alice"].post(f"/console/api/conversations/{cid}/claim")
+    assert first.status_code == 200 and first.json()["owner"] == people["alice"].username
+    second = people["bob"].post(f"/console/api/conversations/{cid}/claim")
+    assert second.status_code == 409 and second.json()["owner"] == people["alice"].username
+    with session_scope(db_factory) as session:
+        ticket = get_ticket(session, number)
+        assert ticket is not None and ticket.status == "assigned"
+        assert ("claimed", f"agent:{people['alice'].username}") in [
+            (e.action, e.actor) for e in list_ticket_events(session, number)
+        ]
+
+
+def test_only_the_holder_replies_and_the_reply_is_the_first_response(
+    people: dict[str, Console], db_factory: sessionmaker[Session]
+) -> None:
+    cid, number = escalated(db_factory)
+    assert (
+        people["alice"].post(f"/console/api/conversations/{cid}/messages", {"text": "Hi"}).status_code == 409
+    )
+    people["alice"].post(f"/console/api/conversations/{cid}/claim")
+    assert (
+        people["bob"].post(f"/console/api/conversations/{cid}/messages", {"text": "Me too"}).status_code
+        == 409
+    )
+    sent = people["alice"].post(f"/console/api/conversations/{cid}/messages", {"text": "Hello, I'm Alice."})
+    assert sent.status_code == 200 and sent.json()["sender"] == "agent"
+    assert (
+        people["alice"].post(f"/console/api/conversations/{cid}/messages", {"text": "  "}).status_code == 422
+    )
+    detail = people["bob"].get(f"/console/api/conversations/{cid}").json()
+    assert [(m["direction"], m["sender"], m["text"]) for m in detail["messages"]] == [
+        ("in", "shipper", "<b>help</b> me"),
+        ("out", "agent", "Hello, I'm Alice."),
+    ]
+    with session_scope(db_factory) as session:
+        ticket = get_ticket(session, number)
+        assert ticket is not None and ticket.first_responded_at is not None
+
+
+def test_a_note_is_on_the_ticket_and_never_in_the_transcript(
+    people: dict[str, Console], db_factory: sessionmaker[Session]
+) -> None:
+    cid, number = escalated(db_factory)
+    note = people["alice"].post(f"/console/api/conversations/{cid}/notes", {"text": "Called the Wuhan hub."})
+    assert note.status_code == 200
+    detail = people["alice"].get(f"/console/api/conversations/{cid}").json()
+    assert "Called the Wuhan hub." not in [m["text"] for m in detail["messages"]]
+    events = detail["tickets"][0]["events"]
+    assert {"action": "note", "data": {"text": "Called the Wuhan hub."}}.items() <= events[-1].items()
+
+
+def test_release_puts_it_back_in_the_queue_and_hand_back_gives_it_to_the_bot(
+    people: dict[str, Console], db_factory: sessionmaker[Session]
+) -> None:
+    cid, number = escalated(db_factory)
+    people["alice"].post(f"/console/api/conversations/{cid}/claim")
+    released = people["alice"].post(f"/console/api/conversations/{cid}/release")
+    assert released.json() == {"state": "queued", "owner": None}
+    people["bob"].post(f"/console/api/conversations/{cid}/claim")
+    back = people["bob"].post(f"/console/api/conversations/{cid}/hand-back")
+    assert back.status_code == 200 and back.json()["state"] == "bot"
+    with session_scope(db_factory) as session:
+        conversation = conv.get_conversation(session, cid)
+        assert conversation is not None and (conversation.state, conversation.owner) == ("bot", None)
+        actions = [e.action for e in list_ticket_events(session, number)]
+    assert actions[-4:] == ["claimed", "released", "claimed", "handed_back"]
+
+
+def test_the_conversation_page_shows_shipper_text_as_text(
+    people: dict[str, Console], db_factory: sessionmaker[Session]
+) -> None:
+    cid, number = escalated(db_factory)
+    page = people["alice"].get(f"/console/conversations/{cid}")
+    assert page.status_code == 200
+    assert "&lt;b&gt;help&lt;/b&gt; me" in page.text and "<b>help</b>" not in page.text
+    assert number in page.text and "Wuhan" in page.text  # the shipment's record beside the transcript
+    assert '<meta name="csrf-token"' in page.text
+
+
+# -- tickets: status, resolution, compensation, follow-up ------------------------------------------------
+
+
+def test_resolving_a_ticket_asks_the_shipper_for_a_rating_once(
+    people: dict[str, Console], db_factory: sessionmaker[Session]
+) -> None:
+    cid, number = escalated(db_factory)
+    people["alice"].post(f"/console/api/conversations/{cid}/claim")
+    done = people["alice"].post(
+        f"/console/api/tickets/{number}", {"status": "resolved", "resolution": "Delivered with priority."}
+    )
+    assert done.status_code == 200 and done.json()["status"] == "resolved"
+    people["alice"].post(f"/console/api/tickets/{number}", {"note": "checked again"})
+    messages = people["alice"].get(f"/console/api/conversations/{cid}").json()["messages"]
+    asks = [m for m in messages if "1 (not at all) to 5" in m["text"]]
+    assert len(asks) == 1 and [b["title"] for b in asks[0]["buttons"]] == ["1", "2", "3", "4", "5"]
+
+
+def test_a_closed_ticket_cannot_be_reopened(
+    people: dict[str, Console], db_factory: sessionmaker[Session]
+) -> None:
+    cid, number = escalated(db_factory)
+    people["alice"].post(f"/console/api/conversations/{cid}/claim")
+    assert people["alice"].post(f"/console/api/tickets/{number}", {"status": "closed"}).status_code == 200
+    refused = people["alice"].post(f"/console/api/tickets/{number}", {"status": "open"})
+    assert refused.status_code == 409 and "closed" in refused.json()["detail"]
+
+
+def test_compensation_above_500_waits_for_a_supervisor(
+    people: dict[str, Console], db_factory: sessionmaker[Session]
+) -> None:
+    cid, number = escalated(db_factory, category="damage")
+    people["alice"].post(f"/console/api/conversations/{cid}/claim")
+    small = people["alice"].post(f"/console/api/tickets/{number}", {"compensation_cny": "400"})
+    assert small.status_code == 200 and small.json()["compensation_cny"] == "400.00"
+    big = people["alice"].post(f"/console/api/tickets/{number}", {"compensation_cny": "1200"})
+    assert big.status_code == 202 and big.json()["approval"] == "pending"
+    assert big.json()["compensation_cny"] == "400.00"
+    approved = people["sue"].post(f"/console/api/tickets/{number}/approve-compensation")
+    assert approved.status_code == 200 and approved.json()["compensation_cny"] == "1200.00"
+    with session_scope(db_factory) as session:
+        actors = [(e.action, e.actor) for e in list_ticket_events(session, number)]
+    assert ("compensation_approved", f"supervisor:{people['sue'].username}") in actors
+
+
+def test_bad_amounts_are_refused(people: dict[str, Console], db_factory: sessionmaker[Session]) -> None:
+    cid, number = escalated(db_factory)
+    people["alice"].post(f"/console/api/conversations/{cid}/claim")
+    for amount in ("lots", "-5"):
+        assert (
+            people["alice"].post(f"/console/api/tickets/{number}", {"compensation_cny": amount}).status_code
+            == 422
+        )
+
+
+# -- the monthly report ---------------------------------------------------------------------------------
+
+
+def test_the_monthly_report_and_its_csv(
+    people: dict[str, Console], db_factory: sessionmaker[Session]
+) -> None:
+    escalated(db_factory, category="billing")
+    page = people["sue"].get("/console/reports")
+    assert page.status_code == 200
+    for key in ("category", "level", "cause", "responsibility", "status", "timing", "satisfaction", "repeat"):
+        assert f'id="chart-{key}"' in page.text
+    csv = people["sue"].get("/console/reports.csv", params={"table": "category"})
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    lines = csv.text.splitlines()
+    assert lines[0] == "month,table,label,value,unit"
+    assert any(",category,billing," in line for line in lines[1:])
+    assert people["sue"].get("/console/reports", params={"month": "2026-13"}).status_code == 422
+    assert people["sue"].get("/console/reports.csv", params={"table": "nope"}).status_code == 404
