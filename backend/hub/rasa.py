@@ -82,13 +82,19 @@ class RasaGateway:
     async def execute(self, sender_id: str, action: str) -> list[BotReply]:
         """Run one of the bot's actions without a shipper message (the bot is back after a hand-back).
 
-        An intent would need training examples, and then shipper text could trigger it too.
+        An intent would need training examples, and then shipper text could trigger it too. Rasa runs
+        no prediction loop after an executed action, so the tracker is then put back to listening, as
+        after any bot turn: the policies read the shipper's next message from the usual state.
         """
-        response = await self._post(self._conversation_path(sender_id, "execute"), {"name": action})
+        path = self._conversation_path(sender_id, "execute")
+        response = await self._post(path, {"name": action})
+        await self._post(path, {"name": "action_listen"})
         return parse_replies(response.json().get("messages", []))
 
     def _conversation_path(self, sender_id: str, tail: str) -> str:
-        return f"/conversations/{quote(sender_id, safe='')}/{tail}"
+        # Rasa (Sanic) matches the raw path and does not percent-decode it: "telegram%3A42" would be
+        # another conversation. The hub's ids are `<channel>:<digits or uuid>`, safe as they are.
+        return f"/conversations/{quote(sender_id, safe=':@')}/{tail}"
 
     async def _post(self, path: str, payload: Any, *, auth: bool = False) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self._secret}"} if auth else {}

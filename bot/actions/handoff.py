@@ -15,7 +15,7 @@ from backend.models import utcnow
 from backend.services.tickets import get_ticket, list_tickets, open_ticket
 
 from .backend import BACKEND_DOWN_TEXT, backend_session
-from .complaints import complaint_in_progress, escalate_complaint
+from .complaints import FORM_SLOTS, complaint_in_progress, escalate_complaint
 from .escalation import hand_over, local_time_text, who_answers_text
 
 logger = logging.getLogger(__name__)
@@ -93,8 +93,10 @@ class ActionBackFromAgent(Action):
             "I can check any shipment (send its waybill number), tell you how a complaint is going "
             '(send its T- number), or take a new complaint. Say "agent" whenever you want a person again.'
         )
-        # Whatever form was open when the person took over is finished now.
-        return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("awaiting", None)]
+        # Whatever the bot was doing when the person took over is finished now: the complaint is the
+        # person's (its ticket keeps everything), so a new message starts afresh.
+        ended = [*FORM_SLOTS, "complaint_id", "complaint_description", "requested_slot", "awaiting"]
+        return [ActiveLoop(None), *(SlotSet(slot, None) for slot in ended)]
 
 
 class ActionTicketStatus(Action):

@@ -210,7 +210,11 @@ def test_hand_back_resumes_the_bot(world: World) -> None:
     replies = world.run(lambda hub: hub.hand_back(cid))
     assert [r.text for r in replies] == ["I'm back."]
     calls = [(what, body) for c, what, body in world.rasa.api_calls if c == cid]
-    assert calls == [("events", [{"event": "resume"}]), ("execute", {"name": "action_back_from_agent"})]
+    assert calls == [
+        ("events", [{"event": "resume"}]),
+        ("execute", {"name": "action_back_from_agent"}),
+        ("execute", {"name": "action_listen"}),
+    ]
     with session_scope(world.factory) as session:
         conversation = conv.get_conversation(session, cid)
         assert conversation is not None and (conversation.state, conversation.owner) == ("bot", None)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.e2e.conftest import start_stack
+from tests.e2e.conftest import start_stack, telegram_env
+from tests.fakes.telegram_api import FakeBotApi
 from tools.stack import Stack
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -48,8 +50,18 @@ REPLY_TIMEOUT_MS = 30_000
 
 
 @pytest.fixture(scope="package")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = start_stack(tmp_path_factory.mktemp("browser-stack"))
+def browser_telegram() -> Iterator[FakeBotApi]:
+    """A fake Bot API for this package's stack: the console's journeys start in a Telegram chat."""
+    with FakeBotApi() as api:
+        yield api
+
+
+@pytest.fixture(scope="package")
+def stack(tmp_path_factory: pytest.TempPathFactory, browser_telegram: FakeBotApi) -> Iterator[Stack]:
+    secret = secrets.token_urlsafe(24)
+    running = start_stack(
+        tmp_path_factory.mktemp("browser-stack"), telegram_env(browser_telegram, "webhook", secret=secret)
+    )
     try:
         yield running
     finally:

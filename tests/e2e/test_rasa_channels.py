@@ -108,3 +108,28 @@ def test_the_bot_says_it_is_back_after_a_hand_back(stack: Stack) -> None:
     response.raise_for_status()
     texts = [m.get("text", "") for m in response.json()["messages"]]
     assert any("handed you back" in t for t in texts), texts
+
+
+def test_after_a_hand_back_the_bot_answers_as_usual(stack: Stack) -> None:
+    # The hub's own sequence: resume, the bot's word that it is back, then listening again.
+    sender = f"web:{uuid.uuid4()}"
+    hub = f"{stack.rasa_url}/webhooks/hub/webhook"
+    for text in (
+        "our shipment EA100000051CN to Chengdu has vanished, no updates for over a week",
+        "we want compensation",
+        "yes that's right",
+    ):
+        httpx.post(hub, json={"sender": sender, "message": text}, headers=stack.rest_headers, timeout=60)
+    api = f"{stack.rasa_url}/conversations/{sender}"
+    token = {"token": stack.rasa_token}
+    httpx.post(f"{api}/tracker/events", params=token, json=[{"event": "resume"}], timeout=30)
+    for action in ("action_back_from_agent", "action_listen"):
+        httpx.post(f"{api}/execute", params=token, json={"name": action}, timeout=60).raise_for_status()
+    answer = httpx.post(
+        hub,
+        json={"sender": sender, "message": "where is EA100000025CN"},
+        headers=stack.rest_headers,
+        timeout=60,
+    )
+    texts = " ".join(r.get("text", "") for r in answer.json())
+    assert "Changsha" in texts and "registered your complaint" not in texts, texts

@@ -45,11 +45,14 @@ class FakeRasa:
         async def conversation_api(request: Request) -> JSONResponse:
             if self.down:
                 return JSONResponse({"error": "down"}, status_code=500)
-            conversation = request.path_params["conversation"]
-            what = request.url.path.rsplit("/", 1)[-1]
+            # The raw path, as Rasa's Sanic matches it (it does not percent-decode conversation ids).
+            raw = request.scope["raw_path"].decode()
+            conversation = raw.split("/")[2]
+            what = raw.rsplit("/", 1)[-1]
             self.api_calls.append((conversation, what, await request.json()))
             if what == "execute":
-                return JSONResponse({"tracker": {}, "messages": [{"text": "I'm back."}]})
+                back = (await request.json()).get("name") != "action_listen"
+                return JSONResponse({"tracker": {}, "messages": [{"text": "I'm back."}] if back else []})
             return JSONResponse({})
 
         return Starlette(

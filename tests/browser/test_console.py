@@ -1,0 +1,197 @@
+"""The agent console in a real headless Chromium against the real product, with a shipper on Telegram.
+
+The shipper is played through the fake Bot API (webhook updates in, sendMessage calls out); the agent
+and the supervisor are real logins in the browser. One journey follows a complaint from the bot's
+escalation to the follow-up's answer on the ticket and the monthly report, as DOMAIN.md describes it.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from backend.channels.telegram import SECRET_HEADER, WEBHOOK_PATH
+from backend.db import make_engine, make_session_factory, session_scope
+from backend.security.accounts import create_agent
+from tests.browser.conftest import REPLY_TIMEOUT_MS, Shipper
+from tests.fakes.telegram_api import FakeBotApi, callback_update, text_update
+from tools.stack import Stack
+
+pytestmark = pytest.mark.e2e
+
+DESKTOP = {"width": 1280, "height": 900}
+
+
+@dataclass
+class TelegramShipper:
+    """A shipper in a private Telegram chat with the bot."""
+
+    stack: Stack
+    api: FakeBotApi
+    chat_id: int
+
+    def push(self, update: dict[str, Any]) -> None:
+        response = httpx.post(
+            self.stack.backend_url + WEBHOOK_PATH,
+            json=update,
+            headers={SECRET_HEADER: self.stack.extra_env["TELEGRAM_WEBHOOK_SECRET"]},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+
+    def say(self, text: str, *, expect: str | None = None) -> list[dict[str, Any]]:
+        """Send a text; the bot's answers, which must contain `expect` when it is given."""
+        mark = len(self.api.sent(self.chat_id))
+        self.push(text_update(self.chat_id, text))
+        answers = self.api.wait_for_messages(self.chat_id, after=mark, expect=expect)
+        said = " ".join(str(m.get("text", "")) for m in answers).lower()
+        assert expect is None or expect.lower() in said, f"after {text!r} expected {expect!r} in {said!r}"
+        return answers
+
+    def received(self, words: str, *, after: int = 0) -> dict[str, Any]:
+        """The first message to this chat (after the first `after`) containing `words`; waits for it."""
+        messages = self.api.wait_for_messages(self.chat_id, after=after, expect=words)
+        found = [m for m in messages if words.lower() in str(m.get("text", "")).lower()]
+        assert found, f"no message with {words!r} in {[m.get('text') for m in messages]}"
+        return found[0]
+
+    def tickets(self) -> list[dict[str, Any]]:
+        response = httpx.get(
+            f"{self.stack.backend_url}/api/tickets",
+            params={"conversation_id": f"telegram:{self.chat_id}"},
+            headers={"Authorization": f"Bearer {self.stack.api_token}"},
+            timeout=10,
+        )
+        return list(response.json()["tickets"])
+
+
+@pytest.fixture(scope="module")
+def accounts(stack: Stack) -> dict[str, tuple[str, str]]:
+    """An agent and a supervisor in the stack's database, with passwords only this test knows."""
+    made = {}
+    engine = make_engine(stack.database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            for role in ("agent", "supervisor"):
+                name, password = f"{role}-{secrets.token_hex(3)}", secrets.token_urlsafe(16)
+                create_agent(session, username=name, password=password, role=role, display_name=role.title())
+                made[role] = (name, password)
+    finally:
+        engine.dispose()
+    return made
+
+
+@pytest.fixture
+def person(browser: Browser, stack: Stack) -> Iterator[Any]:
+    """Opens a desktop browser for a console user and logs them in."""
+    contexts = []
+
+    def log_in(account: tuple[str, str]) -> Page:
+        context = browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(stack.backend_url + "/console")
+        expect(page).to_have_url(re.compile(r"/console/login"))
+        page.get_by_label("Name").fill(account[0])
+        page.get_by_label("Password").fill(account[1])
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("heading", name="Queue")).to_be_visible()
+        return page
+
+    yield log_in
+    for context in contexts:
+        context.close()
+
+
+def test_an_escalated_telegram_complaint_is_taken_over_answered_resolved_and_reported(
+    stack: Stack, browser_telegram: FakeBotApi, accounts: dict[str, tuple[str, str]], person: Any
+) -> None:
+    agent = person(accounts["agent"])
+    shipper = TelegramShipper(stack, browser_telegram, random.randint(10**9, 8 * 10**9))
+    cid = f"telegram:{shipper.chat_id}"
+
+    # The bot escalates a lost high-value parcel; the row appears in the open queue without a reload.
+    shipper.say("our shipment EA100000051CN to Chengdu has vanished, no updates for over a week")
+    shipper.say("we want compensation", expect="3,000.00")
+    shipper.say("yes that's right", expect="colleague")
+    row = agent.locator(f'tr[data-conversation="{cid}"]')
+    expect(row).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+    expect(row).to_contain_text("P1")
+
+    # Claim, and reply: the text reaches the shipper's Telegram chat.
+    row.get_by_role("link").click()
+    agent.get_by_role("button", name="Claim this conversation").click()
+    mark = len(browser_telegram.sent(shipper.chat_id))
+    agent.get_by_label("Reply to the shipper").fill("Hello, this is Alice. I'm tracing EA100000051CN now.")
+    agent.get_by_role("button", name="Send to shipper").click()
+    assert "tracing EA100000051CN" in shipper.received("this is Alice", after=mark)["text"]
+
+    # While the agent has it, the shipper's words reach the console, not the bot.
+    mark = len(browser_telegram.sent(shipper.chat_id))
+    shipper.push(text_update(shipper.chat_id, "/restart where is it??"))
+    expect(agent.locator("#transcript")).to_contain_text("/restart where is it??", timeout=REPLY_TIMEOUT_MS)
+    assert browser_telegram.wait_for_messages(shipper.chat_id, after=mark, timeout=3) == []
+
+    # Hand back: the bot says it is back and answers the next question itself.
+    agent.get_by_role("button", name="Hand back to bot").click()
+    shipper.received("handed you back", after=mark)
+    shipper.say("where is EA100000025CN", expect="Changsha")
+
+    # Resolve the ticket: the follow-up asks once for a rating, on Telegram, with buttons.
+    mark = len(browser_telegram.sent(shipper.chat_id))
+    agent.locator("select[name=ticket_status]").first.select_option("resolved")
+    agent.locator("textarea[name=resolution]").first.fill(
+        "Found at Guiyang and delivered; 3,000 CNY refunded."
+    )
+    agent.get_by_role("button", name="Save ticket").first.click()
+    question = shipper.received("1 (not at all) to 5", after=mark)
+    keyboard = question["reply_markup"]["inline_keyboard"]
+    five = next(b for row in keyboard for b in row if b["text"] == "5")
+    mark = len(browser_telegram.sent(shipper.chat_id))
+    shipper.push(callback_update(shipper.chat_id, five["callback_data"]))
+    shipper.received("do better", after=mark)
+    shipper.say("Faster updates next time please", expect="Thank you for your feedback")
+    [ticket] = [t for t in shipper.tickets() if t["kind"] == "complaint"]
+    assert ticket["status"] == "resolved" and ticket["satisfaction"] == 5
+    assert ticket["satisfaction_comment"] == "Faster updates next time please"
+
+    # The supervisor's monthly report counts it; its CSV downloads.
+    supervisor = person(accounts["supervisor"])
+    supervisor.goto(stack.backend_url + "/console/reports")
+    expect(supervisor.locator("#table-satisfaction")).to_contain_text("5")
+    expect(supervisor.locator("#table-category")).to_contain_text("loss")
+    assert supervisor.locator("#chart-category").is_visible()
+    with supervisor.expect_download() as download:
+        supervisor.get_by_role("link", name="Download all as CSV").click()
+    csv = download.value.path().read_text()
+    assert csv.startswith("month,table,label,value,unit") and ",satisfaction,5,1," in csv
+
+
+def test_an_agent_reply_reaches_a_widget_conversation(
+    stack: Stack, accounts: dict[str, tuple[str, str]], person: Any, shipper: Shipper
+) -> None:
+    shipper.visit()
+    shipper.open_chat()
+    shipper.send("I want to talk to a real person")
+    shipper.reply_containing("passing you to a person")
+    resumed = httpx.post(f"{stack.backend_url}/widget/session", json={"session": shipper.token()}, timeout=10)
+    cid = resumed.json()["conversation_id"]
+    agent = person(accounts["agent"])
+    row = agent.locator(f'tr[data-conversation="{cid}"]')
+    expect(row).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+    row.get_by_role("link").click()
+    agent.get_by_role("button", name="Claim this conversation").click()
+    agent.get_by_label("Reply to the shipper").fill("Hi, Bob here from customer service. How can I help?")
+    agent.get_by_role("button", name="Send to shipper").click()
+    # The agent's words arrive in the open widget by themselves, marked as a person's.
+    bubble = shipper.bubbles("agent").filter(has_text="Bob here from customer service").last
+    expect(bubble).to_be_visible(timeout=REPLY_TIMEOUT_MS)
