@@ -12,13 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from backend.models import Attachment, Conversation, Customer, Ticket, TicketEvent, utcnow
+from backend.services import sla_watch
 from backend.services.conversations import list_messages, message_to_dict
 from backend.services.shipments import get_shipment, shipment_to_dict
 from backend.services.tickets import ticket_to_dict
 
 PRIORITY_ORDER = {"P1": 0, "P2": 1, "P3": 2, "P4": 3}
-# Within this share of its service level left, a ticket is marked as about to breach.
-NEAR_BREACH_SHARE = 0.25
 OPEN_TICKET_STATUSES = ("open", "escalated", "assigned", "waiting_customer")
 COMPLAINT_STAGES = ("calm", "confirm", "analyse", "negotiate")
 
@@ -33,14 +32,13 @@ def _latest_ticket(session: Session, conversation_id: str) -> Ticket | None:
 
 
 def sla_state(ticket: Ticket | None, now: datetime) -> str | None:
-    """`breached`, `near` (a quarter or less of the time left) or `ok`; None without a deadline."""
-    if ticket is None or ticket.sla_due_at is None:
+    """`breached`, `near` or `ok` by the SLA watch's rules; None without a deadline."""
+    if ticket is None or (ticket.sla_due_at is None and ticket.resolution_due_at is None):
         return None
-    if now >= ticket.sla_due_at:
+    state = sla_watch.sla_state(ticket, now=now)
+    if state.first_response_breached or state.resolution_breached:
         return "breached"
-    total = (ticket.sla_due_at - ticket.created_at).total_seconds()
-    left = (ticket.sla_due_at - now).total_seconds()
-    return "near" if total > 0 and left <= total * NEAR_BREACH_SHARE else "ok"
+    return "near" if state.near_breach else "ok"
 
 
 def queue_item(conversation: Conversation, ticket: Ticket | None, now: datetime) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import session_scope
+from backend.models import utcnow
 from backend.services import conversations as conv
 from backend.services.tickets import get_ticket, list_ticket_events, open_ticket
 
@@ -316,3 +317,24 @@ def test_the_monthly_report_and_its_csv(
     assert any(",category,billing," in line for line in lines[1:])
     assert people["sue"].get("/console/reports", params={"month": "2026-13"}).status_code == 422
     assert people["sue"].get("/console/reports.csv", params={"table": "nope"}).status_code == 404
+
+
+def test_the_queue_marks_breached_and_nearly_breached_tickets(
+    people: dict[str, Console], db_factory: sessionmaker[Session]
+) -> None:
+    late, late_number = escalated(db_factory, priority="P2")
+    soon, soon_number = escalated(db_factory, priority="P2")
+    now = utcnow()
+    with session_scope(db_factory) as session:
+        for number, created, due in (
+            (late_number, now - timedelta(hours=5), now - timedelta(hours=1)),
+            (soon_number, now - timedelta(hours=4), now + timedelta(minutes=20)),
+        ):
+            ticket = get_ticket(session, number)
+            assert ticket is not None
+            ticket.created_at, ticket.sla_due_at = created, due
+    rows = {r["id"]: r for r in people["alice"].get("/console/api/queue").json()["conversations"]}
+    assert rows[late]["ticket"]["sla"] == "breached"
+    assert rows[soon]["ticket"]["sla"] == "near"
+    page = people["alice"].get("/console").text
+    assert "SLA breached" in page and "SLA soon" in page
