@@ -7,11 +7,13 @@ escalation to the follow-up's answer on the ticket and the monthly report, as DO
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,6 +30,13 @@ from tools.stack import Stack
 pytestmark = pytest.mark.e2e
 
 DESKTOP = {"width": 1280, "height": 900}
+# Set to a folder to keep screenshots of the queue, a conversation and the report (for the README).
+SCREENSHOTS = os.environ.get("CONSOLE_SCREENSHOTS")
+
+
+def snapshot(page: Page, name: str) -> None:
+    if SCREENSHOTS:
+        page.screenshot(path=str(Path(SCREENSHOTS) / f"console-{name}.png"), full_page=False)
 
 
 @dataclass
@@ -126,6 +135,7 @@ def test_an_escalated_telegram_complaint_is_taken_over_answered_resolved_and_rep
     row = agent.locator(f'tr[data-conversation="{cid}"]')
     expect(row).to_be_visible(timeout=REPLY_TIMEOUT_MS)
     expect(row).to_contain_text("P1")
+    snapshot(agent, "queue")
 
     # Claim, and reply: the text reaches the shipper's Telegram chat.
     row.get_by_role("link").click()
@@ -134,6 +144,8 @@ def test_an_escalated_telegram_complaint_is_taken_over_answered_resolved_and_rep
     agent.get_by_label("Reply to the shipper").fill("Hello, this is Alice. I'm tracing EA100000051CN now.")
     agent.get_by_role("button", name="Send to shipper").click()
     assert "tracing EA100000051CN" in shipper.received("this is Alice", after=mark)["text"]
+    expect(agent.locator("#transcript")).to_contain_text("this is Alice")
+    snapshot(agent, "conversation")
 
     # While the agent has it, the shipper's words reach the console, not the bot.
     mark = len(browser_telegram.sent(shipper.chat_id))
@@ -170,6 +182,7 @@ def test_an_escalated_telegram_complaint_is_taken_over_answered_resolved_and_rep
     expect(supervisor.locator("#table-satisfaction")).to_contain_text("5")
     expect(supervisor.locator("#table-category")).to_contain_text("loss")
     assert supervisor.locator("#chart-category").is_visible()
+    snapshot(supervisor, "report")
     with supervisor.expect_download() as download:
         supervisor.get_by_role("link", name="Download all as CSV").click()
     csv = download.value.path().read_text()

@@ -7,7 +7,7 @@
     new window.Chart(canvas, {
       type: "bar",
       data: { labels: chart.labels, datasets: [{ label: chart.key, data: chart.values, backgroundColor: "#1f6f8b" }] },
-      options: { animation: false, plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true } } },
+      options: { animation: false, maintainAspectRatio: false, plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true } } },
     });
   }
 })();
