@@ -5,22 +5,37 @@ These tests stop and start processes, so they run on a stack of their own.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from sqlalchemy.orm import Session
 
-from tests.e2e.conftest import Talk, rest_talk, start_stack
+from backend.channels.telegram import SECRET_HEADER, WEBHOOK_PATH
+from backend.db import make_engine
+from backend.services.conversations import list_messages
+from tests.e2e.conftest import Talk, rest_talk, start_stack, telegram_env
 from tests.e2e.test_shipment_inquiries import assert_clean, said
+from tests.fakes.telegram_api import FakeBotApi, text_update
 from tools.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = start_stack(tmp_path_factory.mktemp("resilience"))
+def own_api() -> Iterator[FakeBotApi]:
+    with FakeBotApi() as api:
+        yield api
+
+
+@pytest.fixture(scope="module")
+def own_stack(tmp_path_factory: pytest.TempPathFactory, own_api: FakeBotApi) -> Iterator[Stack]:
+    secret = secrets.token_urlsafe(24)
+    running = start_stack(
+        tmp_path_factory.mktemp("resilience"), telegram_env(own_api, "webhook", secret=secret)
+    )
     try:
         yield running
     finally:
@@ -68,3 +83,35 @@ def test_a_dead_action_server_gets_a_polite_answer_and_recovers(own_stack: Stack
         own_stack.start_actions()
     wait_until_up(f"{own_stack.actions_url}/health")
     assert "changsha" in said(talk("rest:dead-actions", "where is EA100000025CN?"))
+
+
+def test_rasa_stopped_mid_conversation_gets_the_polite_line_and_loses_nothing(
+    own_stack: Stack, own_api: FakeBotApi
+) -> None:
+    chat = 4_200_000_001
+    headers = {SECRET_HEADER: own_stack.extra_env["TELEGRAM_WEBHOOK_SECRET"]}
+
+    def send(text: str, expect: str) -> list[str]:
+        mark = len(own_api.sent(chat))
+        update = text_update(chat, text)
+        response = httpx.post(own_stack.backend_url + WEBHOOK_PATH, json=update, headers=headers, timeout=10)
+        assert response.status_code == 200
+        return [str(m.get("text", "")) for m in own_api.wait_for_messages(chat, after=mark, expect=expect)]
+
+    assert any("Changsha" in t for t in send("where is EA100000025CN", "Changsha"))
+    own_stack.stop(("rasa",))
+    try:
+        replies = send("and EA100000017CN?", "try again in a moment")
+        assert any("try again in a moment" in t and "saved" in t for t in replies), replies
+    finally:
+        own_stack.start_rasa()
+    wait_until_up(f"{own_stack.rasa_url}/status?token={own_stack.rasa_token}")
+    assert any("Li Wei" in t for t in send("who signed for EA100000017CN?", "Li Wei"))
+    # The message sent while Rasa was down is in the transcript, stored once.
+    engine = make_engine(own_stack.database_url)
+    try:
+        with Session(engine) as session:
+            texts = [m.text for m in list_messages(session, conversation_id=f"telegram:{chat}")]
+    finally:
+        engine.dispose()
+    assert texts.count("and EA100000017CN?") == 1
