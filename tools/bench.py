@@ -19,7 +19,6 @@ import os
 import platform
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -32,7 +31,7 @@ from pathlib import Path
 
 import httpx
 
-from tools.stack import DEFAULT_MODEL, RASA_BIN, RASA_ENV, ROOT, VAR, Stack, kill_group, run_timed
+from tools.stack import DEFAULT_MODEL, RASA_BIN, RASA_ENV, ROOT, VAR, Stack, free_port, kill_group, run_timed
 
 RESULTS = ROOT / "results"
 BENCH_VAR = VAR / "bench"
@@ -344,12 +343,6 @@ def describe_settings(settings: dict[str, object]) -> str:
 
 
 # ---------------------------------------------------------------- processes and measurements
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def rasa_env(**extra: str) -> dict[str, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,14 +29,13 @@ from backend.hub.rasa import RasaGateway
 from backend.models import Attachment
 from backend.services import conversations as conv
 from backend.services.tickets import get_ticket, list_ticket_events, open_ticket
+from tests.fakes.images import png_bytes
 from tests.fakes.rasa_server import FakeRasa
 from tests.fakes.server import serving
 
 T = TypeVar("T")
 SECRET = "hub-test-secret-0123456789"
-PNG_1PX = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
-)
+PNG_1PX = png_bytes(1, 1)
 
 
 @dataclass

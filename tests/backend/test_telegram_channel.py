@@ -24,13 +24,13 @@ from backend.channels import telegram
 from backend.config import Settings
 from backend.hub import Hub
 from backend.hub.records import Button, ChannelAdapter, Inbound, Outbound
+from tests.fakes.images import png_bytes
 from tests.fakes.telegram_api import (
     FakeBotApi,
     callback_update,
     contact_update,
     document_update,
     photo_update,
-    png_bytes,
     sticker_update,
     text_update,
 )

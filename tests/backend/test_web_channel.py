@@ -3,7 +3,6 @@ buttons, photo uploads and the files it serves. Rasa is a fake over real HTTP (o
 
 from __future__ import annotations
 
-import base64
 import re
 import uuid
 from collections.abc import Iterator
@@ -26,15 +25,14 @@ from backend.channels.web import (
 )
 from backend.config import Settings
 from backend.main import create_app
+from tests.fakes.images import png_bytes
 from tests.fakes.rasa_server import FakeRasa
 from tests.fakes.server import serving
 
 SECRET = "widget-test-secret-0123456789abcdef"
 CHANNEL_SECRET = "widget-test-channel-secret-0123"
 CLOSED = "http://127.0.0.1:9"  # the discard port: nothing listens there
-PNG_1PX = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
-)
+PNG_1PX = png_bytes(1, 1)
 WEB_ID = re.compile(r"^web:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import re
 from datetime import date, datetime, timedelta
@@ -37,10 +36,9 @@ from bot.actions.complaints import (
 from bot.actions.escalation import business_hours_kwargs, who_answers_text
 from bot.actions.shipments import malformed_text, mistyped_text, not_found_text
 from tests.bot.conftest import DOMAIN, make_tracker, new_sender, run, validate
+from tests.fakes.images import png_bytes
 
-PNG_1PX = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
-)
+PNG_1PX = png_bytes(1, 1)
 
 NUMBER = re.compile(r"T-\d{6}-\d{5}")
 DELAY_STORY = "EA100000034CN was supposed to be in Beijing two days ago and nobody told me anything"

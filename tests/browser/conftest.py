@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.e2e.conftest import start_stack, telegram_env
+from tests.e2e.conftest import telegram_stack
 from tests.fakes.telegram_api import FakeBotApi
 from tools.stack import Stack
 
@@ -58,14 +57,8 @@ def browser_telegram() -> Iterator[FakeBotApi]:
 
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory, browser_telegram: FakeBotApi) -> Iterator[Stack]:
-    secret = secrets.token_urlsafe(24)
-    running = start_stack(
-        tmp_path_factory.mktemp("browser-stack"), telegram_env(browser_telegram, "webhook", secret=secret)
-    )
-    try:
+    with telegram_stack(tmp_path_factory.mktemp("browser-stack"), browser_telegram) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-import struct
 import uuid
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -19,27 +17,12 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PLACEHOLDER, REPLY_TIMEOUT_MS, Shipper
+from tests.fakes.images import png_bytes
 
 pytestmark = pytest.mark.e2e
 
 # Set to a path (docs/widget-phone.png) to keep the phone screenshot for the README.
 SCREENSHOT_ENV = "WIDGET_SCREENSHOT"
-
-
-def png(width: int = 48, height: int = 48, rgb: tuple[int, int, int] = (200, 120, 40)) -> bytes:
-    """A small, valid PNG: a photo as far as the backend's content check is concerned."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
 
 
 def forge(token: str) -> str:
@@ -141,7 +124,7 @@ def test_shipper_text_is_shown_as_text_never_as_html(shipper: Shipper) -> None:
 
 def test_a_photo_is_uploaded_from_the_widget(shipper: Shipper, tmp_path: Path) -> None:
     photo = tmp_path / "parcel.png"
-    photo.write_bytes(png())
+    photo.write_bytes(png_bytes())
     shipper.visit()
     shipper.open_chat()
     answers_before = shipper.bubbles("ai").count()

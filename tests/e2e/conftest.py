@@ -7,9 +7,9 @@ is not disturbed and no test sees another run's conversations.
 from __future__ import annotations
 
 import secrets
-import socket
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,18 +23,12 @@ from backend.db import make_engine
 from backend.models import Customer, Shipment
 from backend.services.shipments import get_shipment
 from tests.fakes.telegram_api import FakeBotApi
-from tools.stack import DEFAULT_MODEL, Stack
+from tools.stack import DEFAULT_MODEL, Stack, free_port
 
 Talk = Callable[[str, str], list[str]]
 # Where the stack tells Telegram to deliver updates (the fake only records it); tests post to the
 # backend's own /telegram/webhook, playing Telegram.
 TELEGRAM_WEBHOOK_URL = "https://care.example.com/telegram/webhook"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def stack_env(workdir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -83,17 +77,21 @@ def telegram_api() -> Iterator[FakeBotApi]:
         yield api
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, telegram_api: FakeBotApi) -> Iterator[Stack]:
-    """The shared stack; its backend serves Telegram in webhook mode against `telegram_api`."""
-    secret = secrets.token_urlsafe(24)
-    running = start_stack(
-        tmp_path_factory.mktemp("stack"), telegram_env(telegram_api, "webhook", secret=secret)
-    )
+@contextmanager
+def telegram_stack(workdir: Path, api: FakeBotApi) -> Iterator[Stack]:
+    """A running stack whose backend serves Telegram by webhook against the fake Bot API `api`."""
+    running = start_stack(workdir, telegram_env(api, "webhook", secret=secrets.token_urlsafe(24)))
     try:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, telegram_api: FakeBotApi) -> Iterator[Stack]:
+    """The shared stack; its backend serves Telegram in webhook mode against `telegram_api`."""
+    with telegram_stack(tmp_path_factory.mktemp("stack"), telegram_api) as running:
+        yield running
 
 
 def rest_talk(stack: Stack) -> Talk:

@@ -5,7 +5,6 @@ These tests stop and start processes, so they run on a stack of their own.
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Iterator
 
@@ -16,7 +15,7 @@ from sqlalchemy.orm import Session
 from backend.channels.telegram import SECRET_HEADER, WEBHOOK_PATH
 from backend.db import make_engine
 from backend.services.conversations import list_messages
-from tests.e2e.conftest import Talk, rest_talk, start_stack, telegram_env
+from tests.e2e.conftest import Talk, rest_talk, telegram_stack
 from tests.e2e.test_shipment_inquiries import assert_clean, said
 from tests.fakes.telegram_api import FakeBotApi, text_update
 from tools.stack import Stack
@@ -32,14 +31,8 @@ def own_api() -> Iterator[FakeBotApi]:
 
 @pytest.fixture(scope="module")
 def own_stack(tmp_path_factory: pytest.TempPathFactory, own_api: FakeBotApi) -> Iterator[Stack]:
-    secret = secrets.token_urlsafe(24)
-    running = start_stack(
-        tmp_path_factory.mktemp("resilience"), telegram_env(own_api, "webhook", secret=secret)
-    )
-    try:
+    with telegram_stack(tmp_path_factory.mktemp("resilience"), own_api) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def wait_until_up(url: str, timeout: float = 180) -> None:

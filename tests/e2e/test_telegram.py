@@ -32,12 +32,12 @@ from backend.services.shipments import get_shipment
 from tests.e2e.conftest import DEMO_PREFIX, TELEGRAM_WEBHOOK_URL, free_port, stack_env, telegram_env
 from tests.e2e.test_complaints import COMPLAINT_STEPS
 from tests.e2e.test_shipment_inquiries import assert_clean, said
+from tests.fakes.images import png_bytes
 from tests.fakes.telegram_api import (
     FakeBotApi,
     callback_update,
     contact_update,
     photo_update,
-    png_bytes,
     sticker_update,
     text_update,
 )
