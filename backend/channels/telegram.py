@@ -72,6 +72,8 @@ CHOOSE_TEXT = "Please choose one:"
 SORRY_TEXT = "Sorry, something went wrong on our side. Please send your message again in a moment."
 # Telegram's limit for the text of one message.
 MAX_MESSAGE_CHARS = 4096
+FILE_TOO_LARGE_TEXT = "That file is too large for me to receive here. Could you send a smaller photo?"
+FILE_FAILED_TEXT = "Sorry, I couldn't receive that file. Could you send it again?"
 # Bots may download files up to 20 MB with getFile; larger ones cannot be fetched at all.
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 # Retries after a 429 (each waits Telegram's retry_after), so a burst delays messages instead of losing them.
@@ -158,7 +160,9 @@ def command_of(message: Message) -> str | None:
     return text[1 : entities[0].length].split("@", 1)[0].lower()
 
 
-def inbound_from_update(update: Update, files: tuple[InboundFile, ...] = ()) -> Inbound | None:
+def inbound_from_update(
+    update: Update, files: tuple[InboundFile, ...] = (), file_problem: str | None = None
+) -> Inbound | None:
     """The hub's record of one update from a private chat; None for anything we do not answer."""
     query = update.callback_query
     if query is not None:
@@ -198,6 +202,7 @@ def inbound_from_update(update: Update, files: tuple[InboundFile, ...] = ()) -> 
         text=text,
         channel_message_id=str(update.update_id),
         files=files,
+        file_problem=file_problem,
         own_phone=own_phone,
         other_phone=other_phone,
         language_hint=sender.language_code if sender is not None else None,
@@ -352,8 +357,8 @@ class TelegramChannel:
     async def on_photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A photo or a file: downloaded with getFile and handed to the hub, which checks and stores it."""
         message = update.message
-        files = await self._download(message) if message is not None else ()
-        await self._receive(update, context, files)
+        files, problem = await self._download(message) if message is not None else ((), None)
+        await self._receive(update, context, files, problem)
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A message with nothing we read (sticker, voice, location): the hub answers it politely."""
@@ -385,9 +390,13 @@ class TelegramChannel:
                 await context.bot.send_message(chat_id=chat.id, text=SORRY_TEXT)
 
     async def _receive(
-        self, update: Update, context: ContextTypes.DEFAULT_TYPE, files: tuple[InboundFile, ...] = ()
+        self,
+        update: Update,
+        context: ContextTypes.DEFAULT_TYPE,
+        files: tuple[InboundFile, ...] = (),
+        file_problem: str | None = None,
     ) -> None:
-        inbound = inbound_from_update(update, files)
+        inbound = inbound_from_update(update, files, file_problem)
         if inbound is None:
             return
         await self._typing(int(inbound.external_id))
@@ -402,7 +411,8 @@ class TelegramChannel:
                 timeout=TYPING_TIMEOUT_S,
             )
 
-    async def _download(self, message: Message) -> tuple[InboundFile, ...]:
+    async def _download(self, message: Message) -> tuple[tuple[InboundFile, ...], str | None]:
+        """The file of a message, or why it could not be fetched (said to the shipper by the hub)."""
         target: PhotoSize | Document | None = None
         if message.photo:
             # Telegram sends each photo in several sizes: the largest keeps the damage visible.
@@ -410,12 +420,12 @@ class TelegramChannel:
         elif message.document is not None:
             target = message.document
         if target is None:
-            return ()
+            return (), None
         if target.file_size is not None and target.file_size > MAX_DOWNLOAD_BYTES:
             logger.info(
                 "file of %s bytes in chat %s is beyond getFile's limit", target.file_size, message.chat.id
             )
-            return ()
+            return (), FILE_TOO_LARGE_TEXT
         try:
             file = await target.get_file()
             data = await file.download_as_bytearray()
@@ -423,9 +433,9 @@ class TelegramChannel:
             logger.warning(
                 "file of message %s not downloaded: %s", message.message_id, scrub(str(error), self.secrets)
             )
-            return ()
+            return (), FILE_FAILED_TEXT
         name = target.file_name if isinstance(target, Document) else None
-        return (InboundFile(data=bytes(data), filename=name),)
+        return (InboundFile(data=bytes(data), filename=name),), None
 
     # -- outbound -----------------------------------------------------------------------------------
 

@@ -149,7 +149,7 @@ class Hub:
             if stored.follow_up_reply is not None:
                 turn.replies.append(await self._say(cid, stored.follow_up_reply, sender="bot"))
                 return turn
-            if inbound.files and not stored.photos and not inbound.text.strip():
+            if (inbound.files or inbound.file_problem) and not stored.photos and not inbound.text.strip():
                 return turn  # only refused files: the polite refusal above is the whole answer
             turn.replies += await self._ask_bot(inbound, stored.button_payload, photos=stored.photos)
             state = await self.run_db(lambda s: conv.ensure_conversation(s, cid).state)
@@ -171,7 +171,7 @@ class Hub:
             text = inbound.own_phone
         elif not text and inbound.other_phone:
             text = inbound.other_phone
-        elif not text and inbound.files:
+        elif not text and (inbound.files or inbound.file_problem):
             text = PHOTO_ONLY_TEXT
         message = conv.record_message(
             session,
@@ -183,7 +183,7 @@ class Hub:
         )
         if message is None:
             return _Stored(duplicate=True, state=conversation.state)
-        lines: list[str] = []
+        lines: list[str] = [inbound.file_problem] if inbound.file_problem else []
         stored_files = 0
         for file in inbound.files:
             try:

@@ -34,6 +34,8 @@ class Inbound:
     # a replay with the same id is processed once.
     channel_message_id: str | None = None
     files: tuple[InboundFile, ...] = ()
+    # Why a file the shipper sent could not be fetched (too large for the channel, a failed download).
+    file_problem: str | None = None
     # A phone number the channel vouches is the sender's own (a Telegram contact whose user_id is
     # the sender's). Any other number a shipper types is only a claim.
     own_phone: str | None = None

@@ -387,3 +387,10 @@ def test_an_unresolved_ticket_gets_no_follow_up(world: World) -> None:
             actor="bot",
         ).number
     assert world.run(lambda hub: hub.ask_follow_up(number)) is None
+
+
+def test_a_file_the_channel_could_not_fetch_is_explained_and_not_sent_to_the_bot(world: World) -> None:
+    external = user()
+    problem = "That file is too large for me to receive here. Could you send a smaller photo?"
+    assert said(world, "", external, file_problem=problem) == [problem]
+    assert world.rasa.texts_for(f"fake:{external}") == []
