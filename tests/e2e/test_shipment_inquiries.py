@@ -97,14 +97,24 @@ def test_why_late_gives_the_reason(talk: Talk, sender: str) -> None:
     assert "capacity" in said(replies)
 
 
-def test_find_shipments_by_phone(talk: Talk, sender: str) -> None:
+def test_find_shipments_by_phone_once_a_waybill_proves_the_account(talk: Talk, sender: str) -> None:
     first = talk(sender, "I don't have my tracking number, can you find my shipments by phone?")
     assert "phone number" in said(first)
-    replies = talk(sender, "+86 138 0000 0002")
+    # A phone number alone lists nothing: anyone can type one (DOMAIN: privacy of the account).
+    asked = said(talk(sender, "+86 138 0000 0002"))
+    assert "waybill number of one shipment" in asked and "ea100000096cn" not in asked
+    replies = talk(sender, "EA100000017CN")
     assert_clean(replies)
     text = said(replies)
     for waybill in ("ea100000017cn", "ea100000034cn", "ea100000079cn", "ea100000096cn"):
         assert waybill in text
+
+
+def test_a_waybill_of_another_account_lists_nothing(talk: Talk, sender: str) -> None:
+    talk(sender, "+86 138 0000 0002")
+    text = said(talk(sender, "EA100000025CN"))
+    assert "changsha" in text  # the shipment's own facts, as for anyone who holds its number
+    assert "can't list" in text and "ea100000096cn" not in text and "138" not in text
 
 
 def test_out_of_scope_gets_a_polite_answer_with_capabilities(talk: Talk, sender: str) -> None:
