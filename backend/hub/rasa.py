@@ -37,7 +37,7 @@ def parse_replies(payload: Any) -> list[BotReply]:
     for item in payload if isinstance(payload, list) else []:
         if not isinstance(item, dict):
             continue
-        custom = item.get("custom") if isinstance(item.get("custom"), dict) else {}
+        custom: dict[str, Any] = item["custom"] if isinstance(item.get("custom"), dict) else {}
         text = str(item.get("text") or custom.get("text") or "").strip()
         buttons = tuple(
             Button(title=str(b.get("title", "")), payload=str(b.get("payload", b.get("title", ""))))

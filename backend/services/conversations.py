@@ -101,7 +101,7 @@ def claim_conversation(session: Session, *, conversation_id: str, agent: str) ->
     )
     conversation = session.get(Conversation, conversation_id, populate_existing=True)
     assert conversation is not None
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if claimed.rowcount != 1:
         raise AlreadyClaimed(conversation.owner)
     return conversation
 
@@ -135,7 +135,7 @@ def take_waiting_notice(session: Session, *, conversation_id: str) -> bool:
         .values(waiting_notice_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return bool(result.rowcount == 1)
 
 
 def mark_person_answered(session: Session, *, conversation_id: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from statistics import median
@@ -31,7 +32,7 @@ class Table:
     key: str
     title: str
     unit: str
-    rows: list[tuple[str, float | int]] = field(default_factory=list)
+    rows: Sequence[tuple[str, float | int]] = field(default_factory=list)
 
 
 @dataclass
