@@ -19,6 +19,7 @@ from backend.hub.broker import Broker
 from backend.hub.rasa import RasaGateway
 from backend.models import Base
 from backend.services.sla_watch import SlaWatcher
+from backend.services.tickets import BusinessCalendar
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
             Broker(),
             upload_dir=resolved.upload_dir,
             upload_max_bytes=resolved.upload_max_bytes,
+            calendar=BusinessCalendar.from_settings(resolved),
         )
         logger.info(
             "backend started (%s) on %s",

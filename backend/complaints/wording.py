@@ -122,6 +122,20 @@ def format_cny(amount: Decimal | int | float | str) -> str:
     return f"{value:,.2f} CNY"
 
 
+def local_time_text(moment: datetime, tz: str = DEFAULT_TZ) -> str:
+    """A moment on the carrier's clock, as a shipper reads it: "Wed 2 Dec at 09:00"."""
+    local = moment.astimezone(ZoneInfo(tz))
+    return f"{local:%a} {local.day} {local:%b} at {local:%H:%M}"
+
+
+def after_hours_text(opening: datetime, *, start_hour: int, end_hour: int, tz: str = DEFAULT_TZ) -> str:
+    """Said outside business hours: when the team works, and when they will pick the message up."""
+    return (
+        f"Our team works {start_hour}:00-{end_hour}:00 on working days (public holidays excepted), "
+        f"so they will pick this up from {local_time_text(opening, tz)}."
+    )
+
+
 def reply_promise(
     due: datetime,
     now: datetime,

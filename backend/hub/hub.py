@@ -20,17 +20,18 @@ from weakref import WeakValueDictionary
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from backend.complaints import wording
 from backend.db import session_scope
 from backend.hub import follow_up
 from backend.hub.broker import AGENTS_TOPIC, Broker, conversation_topic
 from backend.hub.rasa import BotReply, RasaGateway, RasaUnavailable
 from backend.hub.records import Button, ChannelAdapter, Inbound, Outbound, Turn
-from backend.models import Conversation, Message
+from backend.models import Conversation, Message, utcnow
 from backend.phones import mask_phone, normalise_phone
 from backend.services import conversations as conv
 from backend.services.attachments import PHOTO_ONLY_TEXT, UploadRejected, store_attachment
 from backend.services.shipments import find_customer_by_phone
-from backend.services.tickets import get_ticket
+from backend.services.tickets import BusinessCalendar, get_ticket
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -96,12 +97,14 @@ class Hub:
         *,
         upload_dir: Path,
         upload_max_bytes: int = 10 * 1024 * 1024,
+        calendar: BusinessCalendar | None = None,
     ) -> None:
         self._factory = session_factory
         self._rasa = rasa
         self.broker = broker
         self._upload_dir = upload_dir
         self._upload_max = upload_max_bytes
+        self._calendar = calendar or BusinessCalendar()
         self._channels: dict[str, ChannelAdapter] = {}
         # One lock per live conversation keeps its messages in order, in and out.
         self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
@@ -144,7 +147,7 @@ class Hub:
                 turn.replies.append(await self._say(cid, line, sender="system"))
             if stored.state != "bot":
                 if stored.send_waiting_notice:
-                    turn.replies.append(await self._say(cid, WAITING_TEXT, sender="system"))
+                    turn.replies.append(await self._say(cid, self._waiting_text(), sender="system"))
                 return turn
             if stored.follow_up_reply is not None:
                 turn.replies.append(await self._say(cid, stored.follow_up_reply, sender="bot"))
@@ -157,6 +160,20 @@ class Hub:
                 turn.state = state
                 self._publish_state(cid, state, owner=None)
             return turn
+
+    def _waiting_text(self) -> str:
+        """ "A colleague will reply", and outside business hours also when they start work again."""
+        now = utcnow()
+        if self._calendar.is_open(now):
+            return WAITING_TEXT
+        opening = self._calendar.next_opening(now)
+        hours = wording.after_hours_text(
+            opening,
+            start_hour=self._calendar.start_hour,
+            end_hour=self._calendar.end_hour,
+            tz=self._calendar.tz.key,
+        )
+        return f"{WAITING_TEXT} {hours}"
 
     def _store_inbound(self, session: Session, inbound: Inbound) -> _Stored:
         cid = inbound.conversation_id

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from backend.complaints import wording
 from backend.config import carrier_tz, get_settings
 from backend.services.conversations import mark_for_agent
 from backend.services.tickets import BusinessCalendar
@@ -23,8 +24,7 @@ def business_hours_kwargs() -> dict[str, Any]:
 
 
 def local_time_text(moment: datetime) -> str:
-    local = moment.astimezone(carrier_tz())
-    return f"{local:%a} {local.day} {local:%b} at {local:%H:%M}"
+    return wording.local_time_text(moment, carrier_tz().key)
 
 
 def who_answers_text(priority: str, now: datetime, *, due: datetime | None = None) -> str:
@@ -36,9 +36,8 @@ def who_answers_text(priority: str, now: datetime, *, due: datetime | None = Non
     text = f"{team} will reply here by {local_time_text(due)} (China time) at the latest."
     if not calendar.is_open(now):
         opening = calendar.next_opening(now)
-        text += (
-            f" Our team works {calendar.start_hour}:00-{calendar.end_hour}:00 on working days "
-            f"(public holidays excepted), so they will pick this up from {local_time_text(opening)}."
+        text += " " + wording.after_hours_text(
+            opening, start_hour=calendar.start_hour, end_hour=calendar.end_hour, tz=calendar.tz.key
         )
     return text
 

@@ -26,14 +26,16 @@ from backend.hub.hub import (
     WAITING_TEXT,
 )
 from backend.hub.rasa import RasaGateway
-from backend.models import Attachment
+from backend.models import Attachment, utcnow
 from backend.services import conversations as conv
-from backend.services.tickets import get_ticket, list_ticket_events, open_ticket
+from backend.services.tickets import BusinessCalendar, get_ticket, list_ticket_events, open_ticket
 from tests.fakes.images import png_bytes
 from tests.fakes.rasa_server import FakeRasa
 from tests.fakes.server import serving
 
 T = TypeVar("T")
+ALWAYS_OPEN = BusinessCalendar(start_hour=0, end_hour=24, weekdays=frozenset(range(7)), holidays=())
+ONLY_SUNDAYS = BusinessCalendar(start_hour=9, end_hour=18, weekdays=frozenset({6}), holidays=())
 SECRET = "hub-test-secret-0123456789"
 PNG_1PX = png_bytes(1, 1)
 
@@ -66,6 +68,8 @@ class World:
     factory: sessionmaker[Session]
     url: str
     upload_dir: Path
+    # Always open unless a test says otherwise: the waiting notice does not depend on the test's hour.
+    calendar: BusinessCalendar = field(default_factory=lambda: ALWAYS_OPEN)
 
     def run(self, work: Callable[[Hub], Awaitable[T]], *, timeout_s: float = 5.0) -> T:
         async def main() -> T:
@@ -73,7 +77,7 @@ class World:
                 gateway = RasaGateway(
                     client, base_url=self.url, channel_secret=SECRET, api_token="t", timeout_s=timeout_s
                 )
-                hub = Hub(self.factory, gateway, Broker(), upload_dir=self.upload_dir)
+                hub = Hub(self.factory, gateway, Broker(), upload_dir=self.upload_dir, calendar=self.calendar)
                 hub.register(self.channel)
                 return await work(hub)
 
@@ -394,3 +398,16 @@ def test_a_file_the_channel_could_not_fetch_is_explained_and_not_sent_to_the_bot
     problem = "That file is too large for me to receive here. Could you send a smaller photo?"
     assert said(world, "", external, file_problem=problem) == [problem]
     assert world.rasa.texts_for(f"fake:{external}") == []
+
+
+def test_outside_business_hours_the_wait_notice_says_when_people_are_back(world: World) -> None:
+    # A calendar whose only working day is a Sunday: whenever the test runs, nobody is at work now
+    # (unless it is a Sunday during the day, when the notice is the plain one).
+    world.calendar = ONLY_SUNDAYS
+    external = user()
+    set_state(world, f"fake:{external}", "queued")
+    [notice] = said(world, "hello?", external)
+    if ONLY_SUNDAYS.is_open(utcnow()):
+        assert notice == WAITING_TEXT
+    else:
+        assert notice.startswith(WAITING_TEXT) and "9:00-18:00" in notice and "pick this up from" in notice
