@@ -28,9 +28,12 @@ install: .venv/.stamp .venv-rasa/.stamp ## Create both virtual environments from
 	.venv/bin/pip install --quiet --disable-pip-version-check -r requirements/app.lock
 	@touch $@
 
-.venv-rasa/.stamp: requirements/rasa.lock scripts/find-python310.sh
+# The sentence encoder goes in with --no-deps and its hash (requirements/rasa-nodeps.lock): Rasa's pins stay.
+.venv-rasa/.stamp: requirements/rasa.lock requirements/rasa-nodeps.lock scripts/find-python310.sh
 	@test -x .venv-rasa/bin/python || $$(scripts/find-python310.sh) -m venv .venv-rasa
 	.venv-rasa/bin/pip install --quiet --disable-pip-version-check -r requirements/rasa.lock
+	.venv-rasa/bin/pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
+		-r requirements/rasa-nodeps.lock
 	@touch $@
 
 # The web widget's deep-chat, exactly as package-lock.json pins it (served from node_modules, never vendored).

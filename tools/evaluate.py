@@ -1,15 +1,21 @@
-"""NLU cross-validation and the test stories, summarised for the README.
+"""NLU cross-validation, the held-out test set and the test stories, summarised for the README.
 
-`make eval`: runs `rasa test nlu --cross-validation` (3 folds) over bot/data/nlu and prints F1 per
-intent (worst first), macro and weighted F1 and the most frequent confusions; then runs
-`rasa test core` with the trained model over tests/conversations and prints how many test stories
-passed and the action-level accuracy. Writes results/eval.md; Rasa's own reports stay in results/nlu
-and results/core.
+`make eval`:
+1. `rasa test nlu --cross-validation` (5 folds) over bot/data/nlu: F1 per intent (worst first), macro
+   and weighted F1, accuracy and the most frequent confusions;
+2. the model trained on all of bot/data (`make train`) against tests/nlu/heldout.yml, a file that is
+   never trained on: accuracy, macro F1, how often an out-of-scope message is accepted as an in-scope
+   intent, and how often an in-scope message reaches the behaviour its intent leads to (the rules'
+   first action: a tracking question read as "when will it arrive" still reaches the shipment answer);
+3. `rasa test core` with the trained model over tests/conversations: test stories passed and the
+   action-level accuracy.
+Writes results/eval.md; Rasa's own reports stay in results/nlu, results/heldout and results/core.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -20,9 +26,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from tools.stack import DEFAULT_MODEL, RASA_BIN, RASA_ENV, ROOT, run_timed
 
 RESULTS = ROOT / "results"
+NLU_DATA = ROOT / "bot" / "data" / "nlu"
+RULES = ROOT / "bot" / "data" / "rules"
+HELDOUT = ROOT / "tests" / "nlu" / "heldout.yml"
+OUT_OF_SCOPE = "out_of_scope"
+# What the NLU pipeline predicts when no intent is confident enough (the bot asks to rephrase).
+FALLBACK = "nlu_fallback"
 # Cross-validation takes minutes on 2 cores; an hour means something is stuck.
 RASA_TIMEOUT_S = 3600.0
 # Keys of sklearn's report that are averages, not intents.
@@ -158,6 +172,133 @@ def count_failed_stories(failed_yaml: str) -> int:
     return sum(1 for line in failed_yaml.splitlines() if line.lstrip().startswith("- story:"))
 
 
+@dataclass(frozen=True)
+class Prediction:
+    text: str
+    intent: str  # the label
+    predicted: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class HeldoutSummary:
+    total: int
+    accuracy: float | None
+    macro_f1: float | None
+    oos_total: int
+    oos_accepted: int  # out-of-scope messages read as an in-scope intent
+    in_scope_total: int
+    in_scope_routed: int  # in-scope messages that reach the behaviour of their label
+    confusions: list[tuple[str, str, int]]
+
+    @property
+    def oos_accepted_rate(self) -> float | None:
+        return self.oos_accepted / self.oos_total if self.oos_total else None
+
+    @property
+    def oos_recognised_rate(self) -> float | None:
+        return 1 - self.oos_accepted / self.oos_total if self.oos_total else None
+
+    @property
+    def in_scope_routed_rate(self) -> float | None:
+        return self.in_scope_routed / self.in_scope_total if self.in_scope_total else None
+
+
+def normalise_text(text: str) -> str:
+    """Lower case, punctuation and repeated spaces dropped: "Hi there!" and "hi there" are one text."""
+    return " ".join("".join(c if c.isalnum() else " " for c in text.lower()).split())
+
+
+def nlu_examples(document: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """(intent, text) of every intent example in one Rasa NLU YAML document (regexes are skipped)."""
+    examples = []
+    for item in (document or {}).get("nlu") or []:
+        if not isinstance(item, Mapping) or "intent" not in item:
+            continue
+        for line in str(item.get("examples") or "").splitlines():
+            line = line.strip()
+            if line.startswith("- "):
+                examples.append((str(item["intent"]), line[2:].strip()))
+    return examples
+
+
+def read_nlu_examples(paths: Sequence[Path]) -> list[tuple[str, str]]:
+    examples: list[tuple[str, str]] = []
+    for path in paths:
+        examples += nlu_examples(yaml.safe_load(path.read_text()))
+    return examples
+
+
+def training_overlap(heldout: Sequence[tuple[str, str]], training: Sequence[tuple[str, str]]) -> list[str]:
+    """Held-out texts that also occur in the training data (after normalise_text): must be none."""
+    trained = {normalise_text(text) for _, text in training}
+    return [text for _, text in heldout if normalise_text(text) in trained]
+
+
+def behaviours_from_rules(documents: Sequence[Mapping[str, Any] | None]) -> dict[str, str]:
+    """Intent -> the first action its rule runs, outside a form (the first such rule in the files).
+
+    Rules conditioned on an active form are skipped; slot conditions are kept, so `affirm` maps to what
+    a yes does when no question is open. An intent without a rule of its own maps to itself.
+    """
+    behaviours: dict[str, str] = {}
+    for document in documents:
+        for rule in (document or {}).get("rules") or []:
+            if any("active_loop" in condition for condition in rule.get("condition") or []):
+                continue
+            steps = rule.get("steps") or []
+            for first, second in itertools.pairwise(steps):
+                if "intent" in first and "action" in second:
+                    behaviours.setdefault(str(first["intent"]), str(second["action"]))
+                    break
+    return behaviours
+
+
+def predictions_from_results(results: Sequence[Mapping[str, Any]]) -> list[Prediction]:
+    """Rasa's intent_successes.json and intent_errors.json entries as Predictions."""
+    predictions = []
+    for result in results:
+        predicted = result.get("intent_prediction") or {}
+        predictions.append(
+            Prediction(
+                text=str(result.get("text", "")),
+                intent=str(result.get("intent")),
+                predicted=str(predicted.get("name")),
+                confidence=float(predicted.get("confidence") or 0.0),
+            )
+        )
+    return predictions
+
+
+def summarise_heldout(
+    predictions: Sequence[Prediction],
+    report: Mapping[str, Any] | None,
+    behaviours: Mapping[str, str],
+    top: int = 10,
+) -> HeldoutSummary:
+    """Accuracy over the labels; out of scope accepted when read as any in-scope intent (a fallback,
+    which asks to rephrase, is not accepting it); in scope routed when the predicted intent leads to
+    the same behaviour as the label."""
+    correct = sum(p.predicted == p.intent for p in predictions)
+    oos = [p for p in predictions if p.intent == OUT_OF_SCOPE]
+    in_scope = [p for p in predictions if p.intent != OUT_OF_SCOPE]
+    counts: Counter[tuple[str, str]] = Counter(
+        (p.intent, p.predicted) for p in predictions if p.predicted != p.intent
+    )
+    return HeldoutSummary(
+        total=len(predictions),
+        accuracy=correct / len(predictions) if predictions else None,
+        macro_f1=_average_f1(report or {}, "macro avg"),
+        oos_total=len(oos),
+        oos_accepted=sum(p.predicted not in (OUT_OF_SCOPE, FALLBACK) for p in oos),
+        in_scope_total=len(in_scope),
+        in_scope_routed=sum(
+            behaviours.get(p.predicted, p.predicted) == behaviours.get(p.intent, p.intent) for p in in_scope
+        ),
+        confusions=[(true, predicted, count) for (true, predicted), count in _most_common(counts, top)],
+    )
+
+
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
 
@@ -182,6 +323,24 @@ def render_nlu_text(summary: NluSummary) -> str:
     return "\n".join(lines)
 
 
+def _rate(part: int, whole: int) -> str:
+    return f"{part} of {whole}" + (f" ({part / whole:.1%})" if whole else "")
+
+
+def render_heldout_text(summary: HeldoutSummary) -> str:
+    lines = [
+        f"held-out: {summary.total} utterances, accuracy {_pct(summary.accuracy)}, "
+        f"macro F1 {_pct(summary.macro_f1)}",
+        f"  out of scope accepted as an in-scope intent: {_rate(summary.oos_accepted, summary.oos_total)}",
+        "  in scope reaching the right behaviour: " + _rate(summary.in_scope_routed, summary.in_scope_total),
+        "  worst confusions (true -> predicted: count):",
+    ]
+    lines += [f"    {true} -> {predicted}: {count}" for true, predicted, count in summary.confusions]
+    if not summary.confusions:
+        lines.append("    none")
+    return "\n".join(lines)
+
+
 def render_core_text(summary: CoreSummary) -> str:
     return (
         f"test stories: {summary.stories_passed} of {summary.stories_total} passed, "
@@ -191,7 +350,12 @@ def render_core_text(summary: CoreSummary) -> str:
 
 
 def render_markdown(
-    nlu: NluSummary | None, core: CoreSummary | None, *, folds: int, timings: Mapping[str, float]
+    nlu: NluSummary | None,
+    core: CoreSummary | None,
+    *,
+    folds: int,
+    timings: Mapping[str, float],
+    heldout: HeldoutSummary | None = None,
 ) -> str:
     lines = ["## Evaluation", ""]
     if nlu is not None:
@@ -218,6 +382,21 @@ def render_markdown(
         if not nlu.confusions:
             lines.append("| – | – | 0 |")
         lines.append("")
+    if heldout is not None:
+        lines += [
+            f"Held-out test set (`tests/nlu/heldout.yml`, {heldout.total} utterances never trained on, "
+            f"{timings.get('heldout', 0):.0f} s): accuracy **{_pct(heldout.accuracy)}**, macro F1 "
+            f"{_pct(heldout.macro_f1)}; out of scope accepted as an in-scope intent "
+            f"**{_rate(heldout.oos_accepted, heldout.oos_total)}**; in scope reaching the right "
+            f"behaviour {_rate(heldout.in_scope_routed, heldout.in_scope_total)}.",
+            "",
+            "| True intent | Predicted | Count |",
+            "|---|---|---:|",
+        ]
+        lines += [f"| {true} | {predicted} | {count} |" for true, predicted, count in heldout.confusions]
+        if not heldout.confusions:
+            lines.append("| – | – | 0 |")
+        lines.append("")
     if core is not None:
         lines += [
             f"Test stories (`tests/conversations`, {timings.get('core', 0):.0f} s): "
@@ -230,12 +409,18 @@ def render_markdown(
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tools.evaluate", description=__doc__)
-    parser.add_argument("--folds", type=int, default=3, help="cross-validation folds (3)")
+    parser.add_argument("--folds", type=int, default=5, help="cross-validation folds (5)")
     parser.add_argument("--top", type=int, default=10, help="confusions to list (10)")
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="model for the test stories")
+    parser.add_argument(
+        "--model", type=Path, default=DEFAULT_MODEL, help="trained model for the held-out set and the stories"
+    )
+    parser.add_argument(
+        "--heldout", type=Path, default=HELDOUT, help="held-out NLU file (tests/nlu/heldout.yml)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder (results/)")
-    parser.add_argument("--skip-nlu", action="store_true", help="only the test stories")
-    parser.add_argument("--skip-core", action="store_true", help="only the NLU cross-validation")
+    parser.add_argument("--skip-nlu", action="store_true", help="no cross-validation")
+    parser.add_argument("--skip-heldout", action="store_true", help="no held-out test set")
+    parser.add_argument("--skip-core", action="store_true", help="no test stories")
     args = parser.parse_args(argv)
     if args.folds < 2:
         parser.error("--folds must be at least 2")
@@ -272,6 +457,29 @@ def run_nlu(out: Path, folds: int, top: int) -> tuple[NluSummary, float]:
     return summarise_nlu(report, errors, top), seconds
 
 
+def run_heldout(out: Path, model: Path, heldout: Path, top: int) -> tuple[HeldoutSummary, float]:
+    examples = read_nlu_examples([heldout])
+    overlap = training_overlap(examples, read_nlu_examples(sorted(NLU_DATA.glob("*.yml"))))
+    if overlap:
+        raise RuntimeError(f"{heldout} has texts that are in the training data: {overlap[:5]}")
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    seconds = rasa(
+        "test", "nlu", "--model", str(model), "--nlu", str(heldout), "--out", str(out), "--successes",
+        "--no-plot", log=out.parent / "heldout.log",
+    )  # fmt: skip
+    results: list[Any] = []
+    for name in ("intent_successes.json", "intent_errors.json"):
+        if (out / name).exists():
+            results += json.loads((out / name).read_text())
+    report = json.loads((out / "intent_report.json").read_text())
+    behaviours = behaviours_from_rules(
+        [yaml.safe_load(path.read_text()) for path in sorted(RULES.glob("*.yml"))]
+    )
+    return summarise_heldout(predictions_from_results(results), report, behaviours, top), seconds
+
+
 def run_core(out: Path, model: Path) -> tuple[CoreSummary, float]:
     if out.exists():
         shutil.rmtree(out)
@@ -297,18 +505,25 @@ def run_core(out: Path, model: Path) -> tuple[CoreSummary, float]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if not args.skip_core and not args.model.exists():
+    if not (args.skip_core and args.skip_heldout) and not args.model.exists():
         print(f"no trained model at {args.model}: run `make train`", file=sys.stderr)
         return 1
     args.out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
-    nlu = core = None
+    nlu = core = heldout = None
     try:
         if not args.skip_nlu:
             print(f"NLU cross-validation, {args.folds} folds (several minutes) ...", flush=True)
             nlu, timings["nlu"] = run_nlu(args.out / "nlu", args.folds, args.top)
             print(render_nlu_text(nlu))
             print(f"({timings['nlu']:.0f} s)\n", flush=True)
+        if not args.skip_heldout:
+            print(f"Held-out test set {args.heldout.relative_to(ROOT)} ...", flush=True)
+            heldout, timings["heldout"] = run_heldout(
+                args.out / "heldout", args.model, args.heldout, args.top
+            )
+            print(render_heldout_text(heldout))
+            print(f"({timings['heldout']:.0f} s)\n", flush=True)
         if not args.skip_core:
             print("Test stories ...", flush=True)
             core, timings["core"] = run_core(args.out / "core", args.model)
@@ -317,7 +532,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (RuntimeError, OSError, json.JSONDecodeError) as error:
         print(f"evaluation failed: {error}", file=sys.stderr)
         return 1
-    markdown = render_markdown(nlu, core, folds=args.folds, timings=timings)
+    markdown = render_markdown(nlu, core, folds=args.folds, timings=timings, heldout=heldout)
     (args.out / "eval.md").write_text(markdown)
     print(f"Wrote {args.out / 'eval.md'}.")
     return 0

@@ -23,9 +23,9 @@ from .shipment_text import OFFER_TEXT, has_problem, shipment_answer, status_text
 
 logger = logging.getLogger(__name__)
 
-# Which part of the record a question is about, by the intent that asked it.
+# Which part of the record a question is about, by the intent that asked it. `track_shipment` is not
+# here: it is also a bare waybill number, which answers the question still pending (else the status).
 ASPECT_BY_INTENT = {
-    "track_shipment": "status",
     "ask_signed_by": "signed_by",
     "ask_eta": "eta",
     "ask_delay_reason": "delay_reason",

@@ -1,21 +1,34 @@
-"""The pure parts of tools.evaluate: reading Rasa's NLU and story reports, the summaries."""
+"""The pure parts of tools.evaluate: reading Rasa's NLU and story reports, the summaries, the held-out set."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+import yaml
 
 from tools.evaluate import (
+    HELDOUT,
+    NLU_DATA,
+    RULES,
+    Prediction,
+    behaviours_from_rules,
     confusions_from_errors,
     confusions_from_report,
     count_failed_stories,
+    nlu_examples,
+    normalise_text,
     parse_args,
+    predictions_from_results,
+    read_nlu_examples,
     render_core_text,
+    render_heldout_text,
     render_markdown,
     render_nlu_text,
     summarise_core,
+    summarise_heldout,
     summarise_nlu,
+    training_overlap,
 )
 
 # The shape of Rasa 3.6's intent_report.json: sklearn's report plus "confused_with".
@@ -135,6 +148,126 @@ def test_renderings() -> None:
 
 def test_parse_args() -> None:
     args = parse_args([])
-    assert args.folds == 3 and args.top == 10
+    assert args.folds == 5 and args.top == 10 and args.heldout == HELDOUT
+    assert not (args.skip_nlu or args.skip_heldout or args.skip_core)
     with pytest.raises(SystemExit):
         parse_args(["--folds", "1"])
+
+
+NLU_DOCUMENT: dict[str, Any] = {
+    "version": "3.1",
+    "nlu": [
+        {"intent": "greet", "examples": "- hi\n- Hello there!\n"},
+        {"regex": "waybill_pattern", "examples": "- \\b[A-Z]{2}\\d{9}[A-Z]{2}\\b\n"},
+        {"intent": "track_shipment", "examples": "- where is EA100000017CN\n"},
+    ],
+}
+
+
+def test_nlu_examples_skip_regexes() -> None:
+    assert nlu_examples(NLU_DOCUMENT) == [
+        ("greet", "hi"),
+        ("greet", "Hello there!"),
+        ("track_shipment", "where is EA100000017CN"),
+    ]
+    assert nlu_examples(None) == []
+
+
+def test_training_overlap_ignores_case_and_punctuation() -> None:
+    assert normalise_text("  Hello,   there!! ") == "hello there"
+    heldout = [("greet", "hello there"), ("greet", "good morning")]
+    assert training_overlap(heldout, nlu_examples(NLU_DOCUMENT)) == ["hello there"]
+
+
+RULES_DOCUMENT: dict[str, Any] = {
+    "rules": [
+        {"rule": "greet", "steps": [{"intent": "greet"}, {"action": "utter_greet"}]},
+        {
+            "rule": "question inside the form",
+            "condition": [{"active_loop": "complaint_form"}],
+            "steps": [{"intent": "track_shipment"}, {"action": "action_answer_shipment"}],
+        },
+        {
+            "rule": "a stray yes",
+            "condition": [{"slot_was_set": [{"awaiting": None}]}],
+            "steps": [{"intent": "affirm"}, {"action": "utter_anything_else"}],
+        },
+        {"rule": "status", "steps": [{"intent": "track_shipment"}, {"action": "action_answer_shipment"}]},
+        {"rule": "eta", "steps": [{"intent": "ask_eta"}, {"action": "action_answer_shipment"}]},
+        {"rule": "form done", "steps": [{"action": "complaint_form"}, {"active_loop": None}]},
+        {"rule": "greet again", "steps": [{"intent": "greet"}, {"action": "utter_other"}]},
+    ]
+}
+
+
+def test_behaviours_from_rules_first_action_outside_forms() -> None:
+    assert behaviours_from_rules([RULES_DOCUMENT, None]) == {
+        "greet": "utter_greet",
+        "affirm": "utter_anything_else",
+        "track_shipment": "action_answer_shipment",
+        "ask_eta": "action_answer_shipment",
+    }
+
+
+def prediction(intent: str, predicted: str) -> Prediction:
+    return Prediction(text=f"{intent}->{predicted}", intent=intent, predicted=predicted, confidence=0.9)
+
+
+def test_summarise_heldout() -> None:
+    behaviours = behaviours_from_rules([RULES_DOCUMENT])
+    predictions = [
+        prediction("greet", "greet"),
+        prediction("track_shipment", "track_shipment"),
+        prediction("track_shipment", "ask_eta"),  # wrong intent, same behaviour
+        prediction("ask_eta", "greet"),
+        prediction("out_of_scope", "out_of_scope"),
+        prediction("out_of_scope", "nlu_fallback"),  # asks to rephrase: not accepted
+        prediction("out_of_scope", "track_shipment"),
+        prediction("out_of_scope", "greet"),
+    ]
+    summary = summarise_heldout(predictions, INTENT_REPORT, behaviours, top=2)
+    assert summary.total == 8 and summary.accuracy == pytest.approx(3 / 8)
+    assert summary.macro_f1 == pytest.approx(0.898)
+    assert (summary.oos_total, summary.oos_accepted) == (4, 2)
+    assert summary.oos_accepted_rate == pytest.approx(0.5)
+    assert (summary.in_scope_total, summary.in_scope_routed) == (4, 3)
+    assert summary.confusions == [("ask_eta", "greet", 1), ("out_of_scope", "greet", 1)]
+    text = render_heldout_text(summary)
+    assert "accuracy 0.375" in text and "accepted as an in-scope intent: 2 of 4 (50.0%)" in text
+    assert "right behaviour: 3 of 4 (75.0%)" in text
+    markdown = render_markdown(None, None, folds=5, timings={"heldout": 12}, heldout=summary)
+    assert "8 utterances never trained on" in markdown and "| ask_eta | greet | 1 |" in markdown
+
+
+def test_predictions_from_rasa_results() -> None:
+    assert predictions_from_results(INTENT_ERRORS[:1]) == [
+        Prediction(text="where", intent="track_shipment", predicted="provide_waybill", confidence=0.5)
+    ]
+    assert predictions_from_results([{"text": "x", "intent": "greet", "intent_prediction": None}]) == [
+        Prediction(text="x", intent="greet", predicted="None", confidence=0.0)
+    ]
+
+
+# ---------------------------------------------------------------- the project's own held-out file
+
+
+def test_heldout_file_is_large_labelled_with_its_source_and_never_trained_on() -> None:
+    text = HELDOUT.read_text()
+    header = text.split("version:")[0].lower()
+    assert "source:" in header and "licence:" in header
+    examples = read_nlu_examples([HELDOUT])
+    assert len(examples) >= 300
+    assert sum(intent == "out_of_scope" for intent, _ in examples) >= 50
+    assert training_overlap(examples, read_nlu_examples(sorted(NLU_DATA.glob("*.yml")))) == []
+    domain_intents = set(yaml.safe_load((NLU_DATA.parents[2] / "domain.yml").read_text())["intents"])
+    assert {intent for intent, _ in examples} <= domain_intents
+
+
+def test_every_intent_of_the_project_has_a_behaviour() -> None:
+    behaviours = behaviours_from_rules(
+        [yaml.safe_load(path.read_text()) for path in sorted(RULES.glob("*.yml"))]
+    )
+    domain_intents = set(yaml.safe_load((NLU_DATA.parents[2] / "domain.yml").read_text())["intents"])
+    assert domain_intents - {"out_of_scope"} <= set(behaviours) | {"out_of_scope"}
+    assert behaviours["track_shipment"] == behaviours["ask_eta"] == "action_answer_shipment"
+    assert behaviours["request_human"] == "action_escalate"
