@@ -13,25 +13,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from backend.config import carrier_tz
 from backend.domain import EventView, ShipmentView
+from backend.lateness import days_late
 from backend.models import Customer, Shipment
 from backend.phones import normalise_phone
 from backend.waybill import normalise
-
-# Lateness stops growing here: a delivery keeps the lateness it had, a return is not a late delivery.
-_FINISHED = ("delivered", "returned")
-
-
-def days_late(shipment: Shipment, *, today: date, tz: ZoneInfo) -> int:
-    """Days past the promised date: as of today while undelivered, at delivery once delivered."""
-    if shipment.promised_date is None:
-        return 0
-    if shipment.status == "delivered":
-        if shipment.delivered_at is None:
-            return 0
-        return max(0, (shipment.delivered_at.astimezone(tz).date() - shipment.promised_date).days)
-    if shipment.status in _FINISHED:
-        return 0
-    return max(0, (today - shipment.promised_date).days)
 
 
 def to_view(shipment: Shipment, *, today: date | None = None, tz: ZoneInfo | None = None) -> ShipmentView:
@@ -74,7 +59,9 @@ def to_view(shipment: Shipment, *, today: date | None = None, tz: ZoneInfo | Non
         goods_description=shipment.goods_description,
         pickup_due_at=shipment.pickup_due_at,
         courier_note=shipment.courier_note,
-        days_late=days_late(shipment, today=today, tz=tz),
+        days_late=days_late(
+            shipment.status, shipment.promised_date, shipment.delivered_at, today=today, tz=tz
+        ),
     )
 
 

@@ -83,7 +83,8 @@ SCENARIOS: dict[str, tuple[str, str, str, str, int | None, int, dict[str, Any]]]
     "EA100000105CN": ("C003", "Nanning", "Hangzhou", "delivered", -1, 0, {"signer_is_recipient": False}),
     "EA100000119CN": ("C001", "Nanning", "Guangzhou", "out_for_delivery", -1, 1, {}),
     "EA100000122CN": ("C004", "Nanning", "Liuzhou", "out_for_delivery", 0, 0, {}),
-    "EA100000136CN": ("C003", "Nanning", "Wuhan", "returned", -2, 0, {}),
+    # Returned before reaching the recipient: the promise was not kept, so it counts as late.
+    "EA100000136CN": ("C003", "Nanning", "Wuhan", "returned", -2, 2, {}),
     "EA100000140CN": ("C001", "Shenzhen", "Singapore", "customs_hold", 3, 0, {}),
 }
 
