@@ -15,7 +15,7 @@ from backend.complaints.analysis import (
 from backend.complaints.remedies import BOT_GRANT_LIMIT, Remedy
 from backend.complaints.signals import TextSignals, describe_intensity, read_signals, warm_up
 from backend.complaints.sla import is_business_hours, next_opening, sla_due
-from backend.complaints.wording import calm_message, format_cny, reply_promise
+from backend.complaints.wording import calm_message
 
 __all__ = [
     "BOT_GRANT_LIMIT",
@@ -27,12 +27,10 @@ __all__ = [
     "calm_message",
     "describe_intensity",
     "escalate_after_refusals",
-    "format_cny",
     "is_business_hours",
     "next_opening",
     "next_remedy",
     "read_signals",
-    "reply_promise",
     "sla_due",
     "warm_up",
 ]

@@ -28,8 +28,9 @@ from backend.complaints.sla import (
     DEFAULT_TZ,
     sla_due,
 )
-from backend.complaints.wording import format_cny
 from backend.domain import CATEGORIES, ShipmentView
+from backend.formatting import days_text, format_cny, format_kg, record_time_text
+from backend.lateness import days_past_promise
 
 SERIOUS_VALUE_ABOVE = Decimal("2000")
 WEIGHT_TOLERANCE = Decimal("0.10")
@@ -243,11 +244,12 @@ def _record(
     declared: Decimal | None = facts.declared_value
     category = facts.category
     if shipment is not None:
-        if shipment.promised_date is not None:
-            # Computed from the clock we were given so that the analysis agrees with `now`.
-            arrived = shipment.delivered_at.astimezone(zone).date() if shipment.delivered_at else today
-            days_late = (arrived - shipment.promised_date).days
-        elif shipment.days_late:
+        # Computed from the clock we were given so that the analysis agrees with `now`; signed, so that
+        # "not due yet" is told apart from "due today". Without a promise, the view's figure is all we have.
+        days_late = days_past_promise(
+            shipment.status, shipment.promised_date, shipment.delivered_at, today=today, tz=zone
+        )
+        if days_late is None and shipment.days_late:
             days_late = shipment.days_late
         force_majeure = _force_majeure(shipment)
         # The value declared on the waybill is what the claim rests on; the customer's figure is a fallback.
@@ -286,16 +288,6 @@ def _reclassified(rec: _Record, said: str) -> str:
     return f"Reported as {said.replace('_', ' ')}, but the record shows {rec.category.replace('_', ' ')}"
 
 
-def _local(rec: _Record, moment: datetime) -> str:
-    """A UTC moment as the carrier's local time."""
-    return moment.astimezone(rec.zone).strftime("%Y-%m-%d %H:%M")
-
-
-def _days(n: int) -> str:
-    """'1 day', '3 days'."""
-    return f"{n} day" if n == 1 else f"{n} days"
-
-
 def _findings(rec: _Record) -> list[str]:
     """What the record says about this complaint."""
     s = rec.shipment
@@ -306,20 +298,21 @@ def _findings(rec: _Record) -> list[str]:
     if cat in ("delay", "loss") and s.promised_date is not None and rec.days_late is not None:
         promised = s.promised_date.isoformat()
         if s.delivered_at is not None:
-            when = _local(rec, s.delivered_at)
-            late = f"{_days(rec.days_late)} late" if rec.days_late > 0 else "on time"
+            when = record_time_text(s.delivered_at, rec.zone)
+            late = f"{days_text(rec.days_late)} late" if rec.days_late > 0 else "on time"
             out.append(f"Promised {promised}; delivered {when} ({late})")
         elif rec.days_late > 0:
-            out.append(f"Promised {promised}; {_days(rec.days_late)} late")
+            out.append(f"Promised {promised}; {days_text(rec.days_late)} late")
         elif rec.days_late == 0:
             out.append(f"Promised {promised}; due today, not late yet")
         else:
-            out.append(f"Promised {promised}; not due for another {_days(-rec.days_late)}")
+            out.append(f"Promised {promised}; not due for another {days_text(-rec.days_late)}")
     if cat in ("delay", "loss") and s.last_event is not None and s.delivered_at is None:
         last = s.last_event
         idle = (rec.today - last.occurred_at.astimezone(rec.zone).date()).days
-        since = f" ({_days(idle)} without a scan)" if cat == "loss" and idle > 0 else ""
-        out.append(f"Last scan: {last.location}, {_local(rec, last.occurred_at)}: {last.description}{since}")
+        since = f" ({days_text(idle)} without a scan)" if cat == "loss" and idle > 0 else ""
+        scanned = record_time_text(last.occurred_at, rec.zone)
+        out.append(f"Last scan: {last.location}, {scanned}: {last.description}{since}")
     if rec.force_majeure and cat == "delay":
         out.append(f"{_sentence(rec.force_majeure)} (force majeure)")
     elif cat == "delay" and s.delay_reason:
@@ -330,7 +323,7 @@ def _findings(rec: _Record) -> list[str]:
         state = (
             "not collected" if s.status in ("pickup_missed", "pickup_booked") else s.status.replace("_", " ")
         )
-        out.append(f"Pickup booked by {_local(rec, s.pickup_due_at)}; {state}")
+        out.append(f"Pickup booked by {record_time_text(s.pickup_due_at, rec.zone)}; {state}")
     if cat in ("wrong_delivery", "loss", "damage") and s.delivered_at is not None:
         who = f', signed by "{s.signed_by}"' if s.signed_by else ""
         recipient = ""
@@ -338,7 +331,7 @@ def _findings(rec: _Record) -> list[str]:
             recipient = " (not the recipient)"
         elif s.signer_is_recipient:
             recipient = " (the recipient)"
-        out.append(f"Delivered {_local(rec, s.delivered_at)}{who}{recipient}")
+        out.append(f"Delivered {record_time_text(s.delivered_at, rec.zone)}{who}{recipient}")
     if cat == "wrong_delivery" and s.courier_note:
         out.append(f"Courier's note: {s.courier_note}")
     if cat == "billing":
@@ -373,21 +366,13 @@ def _billing_findings(s: ShipmentView) -> list[str]:
     if excess is not None:
         pct = (excess * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
         sign = "+" if pct >= 0 else ""
-        charged, declared = _kg(s.charged_weight_kg), _kg(s.declared_weight_kg)
-        out.append(f"Charged {charged} kg against {declared} kg declared ({sign}{pct}%)")
+        charged, declared = format_kg(s.charged_weight_kg), format_kg(s.declared_weight_kg)
+        out.append(f"Charged {charged} against {declared} declared ({sign}{pct}%)")
     else:
         out.append("The record has no charged and declared weights to compare")
     if s.quoted_amount is not None and s.charged_amount is not None:
         out.append(f"Quoted {format_cny(s.quoted_amount)}, charged {format_cny(s.charged_amount)}")
     return out
-
-
-def _kg(value: Decimal | None) -> str:
-    """A weight without trailing zeros ("12", "2.5")."""
-    if value is None:
-        return "?"
-    text = format(value.normalize(), "f")
-    return text
 
 
 # --------------------------------------------------------------------------------------------------
@@ -501,7 +486,7 @@ def _expectation_reasons(rec: _Record, responsibility: str) -> list[str]:
         if excess is not None and abs(excess) <= WEIGHT_TOLERANCE:
             return ["Charged weight matches the declared weight (within 10%)"]
     if rec.category == "missed_pickup" and _pickup_pending(rec) and s.pickup_due_at is not None:
-        return [f"The pickup window is still open (until {_local(rec, s.pickup_due_at)})"]
+        return [f"The pickup window is still open (until {record_time_text(s.pickup_due_at, rec.zone)})"]
     return []
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from backend.complaints.wording import format_cny
 from backend.domain import ShipmentView
+from backend.formatting import clock_text, format_cny, format_kg
 
 # The damage row's limit, applied to every money remedy the bot offers on its own.
 BOT_GRANT_LIMIT = Decimal("500")
@@ -234,8 +233,8 @@ def _missed_pickup(shipment: ShipmentView, pickup_pending: bool, zone: ZoneInfo)
         return (
             Remedy(
                 "explanation_pickup_window",
-                f"The courier is booked to collect by {_hhmm(shipment.pickup_due_at, zone)}. I'll make sure "
-                "they're on their way and keep you posted.",
+                f"The courier is booked to collect by {clock_text(shipment.pickup_due_at, zone)}. I'll make "
+                "sure they're on their way and keep you posted.",
             ),
         )
     voucher = voucher_amount(shipment)
@@ -251,11 +250,6 @@ def _missed_pickup(shipment: ShipmentView, pickup_pending: bool, zone: ZoneInfo)
             voucher,
         ),
     )
-
-
-def _hhmm(moment: datetime, zone: ZoneInfo) -> str:
-    """A time of day in the carrier's zone."""
-    return moment.astimezone(zone).strftime("%H:%M")
 
 
 def _damage(declared_value: Decimal | None, photo_status: str | None) -> Remedy:
@@ -281,18 +275,13 @@ def _billing(shipment: ShipmentView, responsibility: str) -> Remedy:
         amount = weight_refund_amount(shipment)
         return _refund(
             "weight_refund",
-            f"We re-checked: you were charged for {_kg(cw)} kg against {_kg(dw)} kg declared, so we'll "
+            f"We re-checked: you were charged for {format_kg(cw)} against {format_kg(dw)} declared, so we'll "
             f"refund the difference of {_cny(amount, 'the overcharge')}.",
             amount,
         )
     return Remedy(
         "billing_explanation",
-        f"We re-checked your bill against the record: the charged weight of {_kg(cw)} kg matches the "
-        f"{_kg(dw)} kg declared, so the charge is correct. I'm happy to have a colleague go through it "
+        f"We re-checked your bill against the record: the charged weight of {format_kg(cw)} matches the "
+        f"{format_kg(dw)} declared, so the charge is correct. I'm happy to have a colleague go through it "
         "with you.",
     )
-
-
-def _kg(value: Decimal) -> str:
-    """A weight without trailing zeros."""
-    return format(value.normalize(), "f")

@@ -1,4 +1,4 @@
-"""Customer-facing wording: the calming acknowledgement, money, and when a person will reply.
+"""Customer-facing wording: the calming acknowledgement, and when the team will pick a message up.
 
 Every sentence is polite, never blames the customer and never says "I don't know". Variants are picked
 deterministically from a seed (for example the conversation id), so one conversation reads naturally
@@ -8,18 +8,14 @@ and tests stay stable.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
-from zoneinfo import ZoneInfo
 
-from backend.complaints.sla import (
-    DEFAULT_BUSINESS_DAYS,
-    DEFAULT_END_HOUR,
-    DEFAULT_START_HOUR,
-    DEFAULT_TZ,
-    is_business_hours,
-)
+from backend.complaints.sla import DEFAULT_TZ
+
+# Kept here for callers that still import them from this module; they live in backend.formatting.
+from backend.formatting import format_cny as format_cny
+from backend.formatting import local_time_text as local_time_text
 
 _ACKNOWLEDGE: dict[str, tuple[str, ...]] = {
     "delay": (
@@ -116,47 +112,9 @@ def calm_message(category: str | None, anger: int, *, name: str | None = None, s
     return f"{name.strip()}, {text}"
 
 
-def format_cny(amount: Decimal | int | float | str) -> str:
-    """Money as the customer reads it: "36.00 CNY", "3,000.00 CNY"."""
-    value = Decimal(str(amount)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return f"{value:,.2f} CNY"
-
-
-def local_time_text(moment: datetime, tz: str = DEFAULT_TZ) -> str:
-    """A moment on the carrier's clock, as a shipper reads it: "Wed 2 Dec at 09:00"."""
-    local = moment.astimezone(ZoneInfo(tz))
-    return f"{local:%a} {local.day} {local:%b} at {local:%H:%M}"
-
-
 def after_hours_text(opening: datetime, *, start_hour: int, end_hour: int, tz: str = DEFAULT_TZ) -> str:
     """Said outside business hours: when the team works, and when they will pick the message up."""
     return (
         f"Our team works {start_hour}:00-{end_hour}:00 on working days (public holidays excepted), "
         f"so they will pick this up from {local_time_text(opening, tz)}."
     )
-
-
-def reply_promise(
-    due: datetime,
-    now: datetime,
-    *,
-    tz: str = DEFAULT_TZ,
-    start_hour: int = DEFAULT_START_HOUR,
-    end_hour: int = DEFAULT_END_HOUR,
-    business_days: Collection[int] = DEFAULT_BUSINESS_DAYS,
-) -> str:
-    """When a person will reply, in plain words ("by 15:30 today", "by Monday 23 November, 11:00")."""
-    zone = ZoneInfo(tz)
-    local_due, local_now = due.astimezone(zone), now.astimezone(zone)
-    if local_due.date() == local_now.date():
-        when = f"by {local_due:%H:%M} today"
-    elif (local_due.date() - local_now.date()).days == 1:
-        when = f"by {local_due:%H:%M} tomorrow"
-    else:
-        when = f"by {local_due:%A} {local_due.day} {local_due:%B}, {local_due:%H:%M}"
-    open_now = is_business_hours(
-        now, tz=tz, start_hour=start_hour, end_hour=end_hour, business_days=business_days
-    )
-    if open_now:
-        return f"A colleague will get back to you {when}."
-    return f"Our team is away at the moment; a colleague will get back to you {when}."

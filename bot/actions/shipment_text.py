@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from backend.domain import ShipmentView
+from backend.formatting import day_text, days_text, format_cny, format_kg, moment_text
 
 # Shipments in these states are where a customer is likely to want to complain: the bot offers.
 PROBLEM_STATUSES = frozenset({"held", "missing", "returned", "pickup_missed", "customs_hold"})
@@ -31,39 +32,17 @@ def overbilled(view: ShipmentView) -> bool:
     return bool(declared and charged and charged > declared * WEIGHT_TOLERANCE)
 
 
-def kg(value: Decimal | None) -> str:
-    """'12 kg' rather than '12.00 kg'."""
-    return f"{(value or Decimal(0)).normalize():f} kg"
-
-
 def billing_text(view: ShipmentView) -> str:
     """The billed weight against the declared one, when they differ noticeably."""
     if not overbilled(view):
         return ""
-    text = f"It was billed for {kg(view.charged_weight_kg)} against {kg(view.declared_weight_kg)} declared"
+    charged, declared = format_kg(view.charged_weight_kg), format_kg(view.declared_weight_kg)
+    text = f"It was billed for {charged} against {declared} declared"
     if view.charged_amount is not None:
-        text += f": {view.charged_amount:.2f} CNY"
+        text += f": {format_cny(view.charged_amount)}"
         if view.quoted_amount is not None:
-            text += f" (quoted {view.quoted_amount:.2f} CNY)"
+            text += f" (quoted {format_cny(view.quoted_amount)})"
     return text + "."
-
-
-def day_text(day: date, today: date) -> str:
-    """'today', 'yesterday', 'tomorrow' or 'Fri 20 Nov'."""
-    delta = (day - today).days
-    if delta == 0:
-        return "today"
-    if delta == -1:
-        return "yesterday"
-    if delta == 1:
-        return "tomorrow"
-    return f"{day:%a} {day.day} {day:%b}"
-
-
-def moment_text(moment: datetime, tz: ZoneInfo, today: date) -> str:
-    """A scan time in the carrier's time zone: 'yesterday at 14:05'."""
-    local = moment.astimezone(tz)
-    return f"{day_text(local.date(), today)} at {local:%H:%M}"
 
 
 def _route(view: ShipmentView) -> str:
@@ -79,17 +58,13 @@ def promise_text(view: ShipmentView, today: date) -> str:
     promised = day_text(view.promised_date, today)
     if view.status == "delivered":
         if view.is_late:
-            return f"It was promised for {promised} and arrived {_days(view.days_late)} late."
+            return f"It was promised for {promised} and arrived {days_text(view.days_late)} late."
         return f"It was promised for {promised} and arrived on time."
     if view.is_late:
-        return f"It was promised for {promised}, so it is {_days(view.days_late)} late."
+        return f"It was promised for {promised}, so it is {days_text(view.days_late)} late."
     if view.promised_date == today:
         return "It is due today and on schedule."
     return f"It is promised for {promised} and is on schedule."
-
-
-def _days(n: int) -> str:
-    return "1 day" if n == 1 else f"{n} days"
 
 
 def status_text(view: ShipmentView, tz: ZoneInfo, today: date) -> str:

@@ -10,12 +10,15 @@ import pytest
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from backend.formatting import day_text
 from backend.services.conversations import verified_customer_id, verify_customer
 from bot.actions.backend import backend_session
-from bot.actions.shipment_text import OFFER_TEXT, day_text
+from bot.actions.shipment_text import OFFER_TEXT
 from bot.actions.shipments import (
     ASK_WAYBILL_TEXT,
     NO_MATCH_TEXT,
+    NO_NUMBER_HELP_TEXT,
+    NO_PHONE_HELP_TEXT,
     PROVE_PHONE_TEXT,
     SHARE_CONTACT_TEXT,
     ActionAnswerShipment,
@@ -59,10 +62,32 @@ def test_no_number_asks_for_it_and_remembers_the_question(intent: str, aspect: s
 
 
 def test_the_pending_question_survives_an_unrelated_intent() -> None:
-    tracker = make_tracker("no idea", intent="inform", slots={"pending_question": "delay_reason"})
+    tracker = make_tracker("ok so?", intent="inform", slots={"pending_question": "delay_reason"})
     events, texts = run(ANSWER, tracker)
     assert events == [SlotSet("pending_question", "delay_reason")]
     assert texts == [ASK_WAYBILL_TEXT]
+
+
+@pytest.mark.parametrize("text", ["no idea", "I don't have the number", "lost the receipt"])
+def test_no_number_to_give_is_not_asked_for_again(text: str) -> None:
+    tracker = make_tracker(text, intent="track_shipment", slots={"pending_question": "status"})
+    events, texts = run(ANSWER, tracker)
+    assert events == [SlotSet("pending_question", None)]
+    assert texts == [NO_NUMBER_HELP_TEXT]
+
+
+def test_the_waybill_question_is_never_asked_twice_in_a_row() -> None:
+    tracker = make_tracker("where is it", intent="track_shipment")
+    tracker.events.append({"event": "bot", "text": ASK_WAYBILL_TEXT})
+    events, texts = run(ANSWER, tracker)
+    assert texts == [NO_NUMBER_HELP_TEXT]
+
+
+def test_the_phone_question_is_never_asked_twice_in_a_row() -> None:
+    tracker = make_tracker("I don't have the phone number", intent="find_by_phone", sender_id="rest:abc")
+    events, texts = run(ActionFindByPhone(), tracker)
+    assert events == [SlotSet("pending_question", None)]
+    assert texts == [NO_PHONE_HELP_TEXT]
 
 
 def test_mistyped_number() -> None:

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from backend.complaints.analysis import ComplaintFacts, analyse
+from backend.config import carrier_today, carrier_tz
 from backend.domain import EventView, ShipmentView
 from bot.actions.complaint_parsing import (
     category_text,
@@ -22,10 +24,7 @@ from bot.actions.complaint_parsing import (
 )
 from bot.actions.shipment_text import (
     billing_text,
-    day_text,
     has_problem,
-    kg,
-    moment_text,
     overbilled,
     promise_text,
     shipment_answer,
@@ -69,31 +68,6 @@ DELIVERED = replace(
     delay_reason=None,
     days_late=0,
 )
-
-
-@pytest.mark.parametrize(
-    ("day", "text"),
-    [
-        (date(2026, 11, 25), "today"),
-        (date(2026, 11, 24), "yesterday"),
-        (date(2026, 11, 26), "tomorrow"),
-        (date(2026, 11, 20), "Fri 20 Nov"),
-        (date(2026, 12, 1), "Tue 1 Dec"),
-    ],
-)
-def test_day_text(day: date, text: str) -> None:
-    assert day_text(day, TODAY) == text
-
-
-def test_moment_text_is_local_time() -> None:
-    assert moment_text(datetime(2026, 11, 24, 16, 30, tzinfo=timezone.utc), TZ, TODAY) == "today at 00:30"
-
-
-@pytest.mark.parametrize(
-    ("value", "text"), [(Decimal("12.00"), "12 kg"), (Decimal("2.50"), "2.5 kg"), (None, "0 kg")]
-)
-def test_kg(value: Decimal | None, text: str) -> None:
-    assert kg(value) == text
 
 
 def test_status_of_a_held_shipment() -> None:
@@ -189,6 +163,22 @@ def test_missing_demo_shipment_says_a_trace_has_started() -> None:
     assert text.endswith(
         "Our trace takes up to 48 hours; if we can't find it, you are compensated per our policy."
     )
+
+
+def test_a_returned_demo_shipment_past_its_promise_is_late_in_the_answer_and_the_analysis() -> None:
+    # Returned two days after its promised date: the answer and the complaint analysis agree it is late.
+    view = shipment("EA100000136CN")
+    today, tz = carrier_today(), carrier_tz()
+    assert view.status == "returned" and view.days_late == 2
+    text = shipment_answer(view, "status", tz=tz, today=today)
+    assert "so it is 2 days late" in text and "on schedule" not in text
+    analysis = analyse(
+        view,
+        ComplaintFacts(category="delay", text="it never came"),
+        now=datetime.now(timezone.utc),
+        tz=tz.key,
+    )
+    assert any(reason.endswith("; 2 days late") for reason in analysis.reasons)
 
 
 # --- complaint_parsing ------------------------------------------------------------------------------

@@ -1,14 +1,12 @@
-"""Customer-facing wording: the calming message, money and the reply promise."""
+"""Customer-facing wording: the calming message."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from backend.complaints import calm_message, format_cny, reply_promise
+from backend.complaints import calm_message
 from backend.domain import CATEGORIES
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -55,34 +53,3 @@ def test_calm_message_greets_by_name() -> None:
     assert text.startswith("Lin Mei, ")
     assert text[len("Lin Mei, ")].islower() or text[len("Lin Mei, ") :].startswith("I")
     assert calm_message("damage", 0, name="  ", seed=1) == calm_message("damage", 0, seed=1)
-
-
-@pytest.mark.parametrize(
-    ("amount", "text"),
-    [
-        (Decimal("36"), "36.00 CNY"),
-        (Decimal("84.005"), "84.01 CNY"),
-        (180, "180.00 CNY"),
-        ("3000", "3,000.00 CNY"),
-        (0.1, "0.10 CNY"),
-    ],
-)
-def test_format_cny(amount: Decimal | int | str | float, text: str) -> None:
-    assert format_cny(amount) == text
-
-
-def test_reply_promise() -> None:
-    wednesday_10 = datetime(2026, 11, 18, 10, 0, tzinfo=SH)
-    assert reply_promise(datetime(2026, 11, 18, 12, 0, tzinfo=SH), wednesday_10) == (
-        "A colleague will get back to you by 12:00 today."
-    )
-    friday_night = datetime(2026, 11, 20, 21, 0, tzinfo=SH)
-    text = reply_promise(datetime(2026, 11, 23, 11, 0, tzinfo=SH), friday_night)
-    assert (
-        text
-        == "Our team is away at the moment; a colleague will get back to you by Monday 23 November, 11:00."
-    )
-    thursday = reply_promise(
-        datetime(2026, 11, 19, 11, 0, tzinfo=SH), datetime(2026, 11, 18, 19, 0, tzinfo=SH)
-    )
-    assert thursday.endswith("by 11:00 tomorrow.")
