@@ -211,13 +211,3 @@ def carrier_today(now: datetime | None = None) -> date:
     """Today's date in the carrier's time zone."""
     tz = carrier_tz()
     return (now.astimezone(tz) if now is not None else datetime.now(tz)).date()
-
-
-def mask(value: str | None, keep: int = 4) -> str:
-    """Hide a secret or phone number for logs, keeping only its last `keep` characters."""
-    if not value:
-        return "<unset>"
-    if len(value) <= keep * 2:
-        # Short values would be half revealed by their tail; hide them entirely.
-        return "****"
-    return "****" + value[-keep:]

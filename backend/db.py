@@ -91,9 +91,3 @@ def begin_write(session: Session) -> None:
     raw = connection.connection.dbapi_connection
     if isinstance(raw, sqlite3.Connection) and not raw.in_transaction:
         raw.execute("BEGIN IMMEDIATE")
-
-
-def is_sqlite(session: Session) -> bool:
-    """True when the session is bound to SQLite."""
-    bind = session.get_bind()
-    return bind.dialect.name == "sqlite"

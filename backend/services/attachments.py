@@ -155,7 +155,3 @@ def count_attachments(session: Session, conversation_id: str) -> int:
         )
         or 0
     )
-
-
-def attachments_for_ticket(session: Session, ticket_id: int) -> list[Attachment]:
-    return list(session.scalars(select(Attachment).where(Attachment.ticket_id == ticket_id)))

@@ -11,7 +11,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.models import AuditEvent, TicketEvent, utcnow
@@ -115,25 +114,3 @@ def record_agent_action(
         else:
             record_first_response(session, at=at, conversation_id=conversation_id)
     return event
-
-
-def list_audit_events(
-    session: Session,
-    *,
-    actor: str | None = None,
-    action: str | None = None,
-    agent_id: int | None = None,
-    since: datetime | None = None,
-    limit: int = 200,
-) -> list[AuditEvent]:
-    """Audit events, newest first, optionally filtered."""
-    stmt = select(AuditEvent)
-    if actor is not None:
-        stmt = stmt.where(AuditEvent.actor == actor)
-    if action is not None:
-        stmt = stmt.where(AuditEvent.action == action)
-    if agent_id is not None:
-        stmt = stmt.where(AuditEvent.agent_id == agent_id)
-    if since is not None:
-        stmt = stmt.where(AuditEvent.at >= since)
-    return list(session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(limit)))

@@ -216,9 +216,3 @@ def conversation_detail(
             "earlier_tickets": earlier,
         },
     }
-
-
-def attachment_path(session: Session, attachment_id: int) -> tuple[Attachment, str] | None:
-    """An attachment and its path under UPLOAD_DIR, for the console to show the photo."""
-    attachment = session.get(Attachment, attachment_id)
-    return (attachment, attachment.path) if attachment else None

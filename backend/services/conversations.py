@@ -37,11 +37,6 @@ def parse_conversation_id(conversation_id: str) -> tuple[str, str]:
     return channel, external
 
 
-def get_conversation(session: Session, conversation_id: str) -> Conversation | None:
-    """The conversation with this id, or None."""
-    return session.get(Conversation, conversation_id)
-
-
 def ensure_conversation(session: Session, conversation_id: str) -> Conversation:
     """The conversation with this id, created in state "bot" if it does not exist yet."""
     existing = session.get(Conversation, conversation_id)
@@ -106,11 +101,6 @@ def claim_conversation(session: Session, *, conversation_id: str, agent: str) ->
     return conversation
 
 
-def assign_to_agent(session: Session, *, conversation_id: str, agent: str = "agent") -> Conversation:
-    """An agent has taken the conversation over."""
-    return claim_conversation(session, conversation_id=conversation_id, agent=agent)
-
-
 def release_conversation(session: Session, *, conversation_id: str) -> Conversation:
     """The agent lets go: the conversation waits in the queue for another person."""
     conversation = ensure_conversation(session, conversation_id)
@@ -156,14 +146,6 @@ def verified_customer_id(session: Session, conversation_id: str) -> str | None:
     """The customer this conversation has proved to be, or None."""
     conversation = session.get(Conversation, conversation_id)
     return conversation.verified_customer_id if conversation else None
-
-
-def link_customer(session: Session, *, conversation_id: str, customer_id: str) -> Conversation:
-    """Remember which customer is talking (once identified by waybill or phone)."""
-    conversation = ensure_conversation(session, conversation_id)
-    conversation.customer_id = customer_id
-    session.flush()
-    return conversation
 
 
 def record_message(

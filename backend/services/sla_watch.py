@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -107,12 +106,6 @@ def sla_state(ticket: Ticket, *, now: datetime | None = None) -> SlaState:
         near_breach=near and not first_breached and not resolution_breached,
         next_due_at=pending,
     )
-
-
-def sla_states(tickets: Iterable[Ticket], *, now: datetime | None = None) -> dict[str, SlaState]:
-    """sla_state of each ticket, by ticket number."""
-    now = now or utcnow()
-    return {ticket.number: sla_state(ticket, now=now) for ticket in tickets}
 
 
 def _lock(session: Session) -> bool:

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from backend.config import DEFAULT_DATABASE_URL, PROJECT_ROOT, Settings, mask
+from backend.config import DEFAULT_DATABASE_URL, PROJECT_ROOT, Settings
 
 
 def make(**kwargs: Any) -> Settings:
@@ -79,10 +79,3 @@ def test_telegram_webhook_needs_a_secret() -> None:
 def test_rejects_bad_values(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         make(**kwargs)
-
-
-def test_mask() -> None:
-    assert mask("+8613800000002") == "****0002"
-    assert mask("s3cr3t") == "****"
-    assert mask(None) == "<unset>"
-    assert "abcdef" not in mask("abcdefghijklmnop")

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import session_scope
-from backend.models import utcnow
+from backend.models import Conversation, utcnow
 from backend.services import conversations as conv
 from backend.services.tickets import get_ticket, list_ticket_events, open_ticket
 
@@ -227,7 +227,7 @@ def test_release_puts_it_back_in_the_queue_and_hand_back_gives_it_to_the_bot(
     back = people["bob"].post(f"/console/api/conversations/{cid}/hand-back")
     assert back.status_code == 200 and back.json()["state"] == "bot"
     with session_scope(db_factory) as session:
-        conversation = conv.get_conversation(session, cid)
+        conversation = session.get(Conversation, cid)
         assert conversation is not None and (conversation.state, conversation.owner) == ("bot", None)
         actions = [e.action for e in list_ticket_events(session, number)]
     assert actions[-4:] == ["claimed", "released", "claimed", "handed_back"]

@@ -8,14 +8,12 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import session_scope
+from backend.models import Conversation
 from backend.services.conversations import (
     AlreadyClaimed,
-    assign_to_agent,
     claim_conversation,
     ensure_conversation,
-    get_conversation,
     hand_back_to_bot,
-    link_customer,
     list_messages,
     mark_for_agent,
     parse_conversation_id,
@@ -47,21 +45,16 @@ def test_ensure_conversation_creates_once(db_session: Session) -> None:
     assert (first.channel, first.state, first.handoff_reason) == ("telegram", "bot", None)
     assert first.external_id == cid.split(":", 1)[1]
     assert ensure_conversation(db_session, cid) is first
-    assert get_conversation(db_session, "telegram:missing") is None
+    assert db_session.get(Conversation, "telegram:missing") is None
 
 
 def test_mark_for_agent_and_back(db_session: Session) -> None:
     cid = new_id("web")
     queued = mark_for_agent(db_session, conversation_id=cid, reason="customer asked for a person")
     assert (queued.state, queued.handoff_reason) == ("queued", "customer asked for a person")
-    assert assign_to_agent(db_session, conversation_id=cid).state == "agent"
+    assert claim_conversation(db_session, conversation_id=cid, agent="agent").state == "agent"
     back = hand_back_to_bot(db_session, conversation_id=cid)
     assert (back.state, back.handoff_reason) == ("bot", None)
-
-
-def test_link_customer(db_session: Session) -> None:
-    cid = new_id()
-    assert link_customer(db_session, conversation_id=cid, customer_id="C002").customer_id == "C002"
 
 
 def test_record_message_dedupes_replays(db_session: Session) -> None:
@@ -112,7 +105,7 @@ def test_fifty_concurrent_claims_give_exactly_one_owner(db_factory: sessionmaker
     assert len(winners) == 1
     assert results.count(f"taken by {winners[0]}") == 49
     with session_scope(db_factory) as session:
-        conversation = get_conversation(session, cid)
+        conversation = session.get(Conversation, cid)
         assert conversation is not None and (conversation.state, conversation.owner) == ("agent", winners[0])
 
 

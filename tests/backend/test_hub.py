@@ -26,7 +26,7 @@ from backend.hub.hub import (
     WAITING_TEXT,
 )
 from backend.hub.rasa import RasaGateway
-from backend.models import Attachment, utcnow
+from backend.models import Attachment, Conversation, utcnow
 from backend.services import conversations as conv
 from backend.services.tickets import BusinessCalendar, get_ticket, list_ticket_events, open_ticket
 from tests.fakes.images import png_bytes
@@ -218,7 +218,7 @@ def test_hand_back_resumes_the_bot(world: World) -> None:
         ("execute", {"name": "action_listen"}),
     ]
     with session_scope(world.factory) as session:
-        conversation = conv.get_conversation(session, cid)
+        conversation = session.get(Conversation, cid)
         assert conversation is not None and (conversation.state, conversation.owner) == ("bot", None)
     assert said(world, "where is EA100000017CN", external) == ["bot reply"]
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from rasa_sdk.events import ConversationPaused, SlotSet
 
 from backend.complaints.sla import sla_due
-from backend.services.conversations import get_conversation
+from backend.models import Conversation
 from backend.services.tickets import get_ticket, list_tickets
 from bot.actions.backend import backend_session
 from bot.actions.complaints import ActionAcceptRemedy, ActionAnalyseComplaint, ActionStartComplaint
@@ -50,7 +50,7 @@ def test_escalate_without_a_complaint_opens_a_handoff_ticket(now: datetime) -> N
         assert ticket.summary == "Customer asked to talk to a person about EA100000017CN."
         assert ticket.description == "I want to talk to a person"
         assert ticket.sla_due_at == sla_due(now, "P3", **business_hours_kwargs())
-        conversation = get_conversation(session, sender)
+        conversation = session.get(Conversation, sender)
         assert conversation is not None
         assert (conversation.state, conversation.handoff_reason) == ("queued", "customer asked for a person")
 
@@ -87,7 +87,7 @@ def test_escalate_during_a_complaint_escalates_the_complaint(now: datetime) -> N
             "EA100000034CN",
             "confirm",
         )
-        conversation = get_conversation(session, sender)
+        conversation = session.get(Conversation, sender)
         assert conversation is not None
         assert (conversation.state, conversation.handoff_reason) == (
             "queued",
