@@ -13,7 +13,6 @@ from backend.db import session_scope
 from backend.services.tickets import (
     API_KEYS,
     BusinessCalendar,
-    InvalidTransition,
     StaleTicket,
     TicketNotFound,
     count_complaints_for_waybill,
@@ -385,35 +384,3 @@ def test_concurrent_openings_get_distinct_numbers(db_factory: sessionmaker[Sessi
     assert len(distinct) == 1 + 6 * 3
     assert [int(n[-5:]) for n in distinct] == list(range(1, len(distinct) + 1))
     assert all(n.startswith("T-203206-") for n in distinct)
-
-
-@pytest.mark.parametrize(
-    ("old", "new", "allowed"),
-    [
-        ("waiting_customer", "open", True),
-        ("escalated", "assigned", True),
-        ("assigned", "resolved", True),
-        ("resolved", "closed", True),
-        ("resolved", "assigned", True),
-        ("resolved", "open", False),
-        ("closed", "open", False),
-        ("closed", "assigned", False),
-        ("closed", "closed", True),
-    ],
-)
-def test_status_changes_follow_the_transition_table(
-    db_session: Session, old: str, new: str, allowed: bool
-) -> None:
-    ticket = open_ticket(
-        db_session,
-        idempotency_key=f"transition:{uuid.uuid4()}",
-        conversation_id=None,
-        kind="complaint",
-        status=old,
-        actor="test",
-    )
-    if allowed:
-        assert update_ticket(db_session, number=ticket.number, expected_version=None, actor="t", status=new)
-    else:
-        with pytest.raises(InvalidTransition):
-            update_ticket(db_session, number=ticket.number, expected_version=None, actor="t", status=new)
