@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, cast
 
@@ -714,3 +715,24 @@ def _anger(doc: Doc, pipe: _Pipeline, legal: bool) -> tuple[int, tuple[str, ...]
         cues.append("legal threat")
     anger = 0 if points == 0 else 1 if points <= 2 else 2 if points <= 4 else 3
     return anger, tuple(cues)
+
+
+def read_complaint(messages: Sequence[str]) -> TextSignals:
+    """The signals of a whole complaint: everything the shipper said in it, not one message.
+
+    Facts (threats, harm, amounts, category cues, wishes) count wherever they were said. Tone is read
+    message by message, because capitals and "!!!" belong to one message: the complaint's anger is its
+    angriest message, and strong anger (2) in two or more messages is "strong, repeated anger" (3), the
+    serious level of DOMAIN.md. One angry sentence alone stays below it unless it is furious on its own.
+    """
+    texts = [text for text in messages if text and text.strip()]
+    whole = read_signals("\n".join(texts))
+    tones = [read_signals(text) for text in texts]
+    angers = [tone.anger for tone in tones]
+    anger = max(angers, default=0)
+    if sum(1 for value in angers if value >= 2) >= 2:
+        anger = 3
+    cues = list(dict.fromkeys(cue for tone in tones for cue in tone.anger_cues))
+    if anger == 3 and max(angers, default=0) < 3:
+        cues.insert(0, f"strong anger in {sum(1 for value in angers if value >= 2)} messages")
+    return replace(whole, anger=anger, anger_cues=tuple(cues))

@@ -45,10 +45,25 @@ CATEGORY_TEXT = {
     "staff_conduct": "the conduct of our staff",
     "other": "another problem",
 }
-NO_NUMBER = re.compile(r"\b(don'?t|do not|dont|no|not)\b.*\b(have|know|got|number|sure|remember)\b", re.I)
+NO_NUMBER = re.compile(
+    r"\b(don'?t|do not|dont|didn'?t|no|not|never|can'?t|cannot|haven'?t)\b.*"
+    r"\b(have|know|got|number|sure|remember|find|recall|get|kept)\b"
+    r"|\b(no idea|dunno|idk|no clue|lost (it|the receipt|the slip|the paper))\b",
+    re.I,
+)
 LATER = re.compile(r"\b(later|tomorrow|not now|no photo|don'?t have|can'?t|cannot|no)\b", re.I)
 BARE_NUMBER = re.compile(r"^\D*?(\d[\d,]*(?:\.\d+)?)\s*(k)?\b", re.I)
-UNKNOWN = re.compile(r"\b(don'?t know|not sure|no idea|unknown|dunno)\b", re.I)
+UNKNOWN = re.compile(
+    r"\b(don'?t know|do not know|not sure|no idea|unknown|dunno|idk|no clue|can'?t remember)\b", re.I
+)
+# An answer to "what would you like us to do?" that asks for nothing in particular: not a wish.
+NO_WISH = re.compile(
+    r"^\W*(no|nope|nah|none|n/?a|nothing( really)?|not really|no idea|dunno|idk|i don'?t know|not sure|"
+    r"whatever|anything|up to you|you decide|no thanks?)\W*$",
+    re.I,
+)
+# The wish recorded when the customer asked for nothing in particular.
+UNSPECIFIED = "unspecified"
 
 # Which field a correction talks about ("no, the number is wrong").
 CORRECTION_FIELDS = (
@@ -76,7 +91,9 @@ def parse_category(text: str) -> str | None:
 
 
 def parse_wants(text: str) -> str:
-    """The remedy the customer asks for, as a canonical value, or their own words."""
+    """The remedy the customer asks for, as a canonical value, their own words, or UNSPECIFIED."""
+    if NO_WISH.match(text.strip()) or (UNKNOWN.search(text) and len(text.split()) <= 5):
+        return UNSPECIFIED
     found = read_signals(text).wants
     if found:
         return found
@@ -120,9 +137,16 @@ def correction_fields(text: str) -> list[str]:
     return [slot for slot, pattern in CORRECTION_FIELDS if pattern.search(text)]
 
 
+def says_unknown(text: str) -> bool:
+    """'I don't know', 'not sure', 'no idea': an honest answer that the fact is not known."""
+    return bool(UNKNOWN.search(text))
+
+
 def wants_text(wants: str | None) -> str:
     if not wants:
         return "not said yet"
+    if wants == UNSPECIFIED:
+        return "nothing in particular (we will suggest what we can do)"
     return WANTS_TEXT.get(wants, wants)
 
 

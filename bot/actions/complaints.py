@@ -1,12 +1,18 @@
-"""The complaint script: calm, confirm, analyse, negotiate (DOMAIN.md), ending in a ticket."""
+"""The complaint script: calm, confirm, analyse, negotiate (DOMAIN.md), ending in a ticket.
+
+The actions read the slots, call one use case of backend.services.complaints, and put its result into
+words. The form never traps the shipper: an open question takes any answer, a closed one is asked at
+most twice, and a question asked in the middle of the complaint is answered before the form goes on.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import replace
+import re
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ConversationPaused, EventType, SlotSet
@@ -15,28 +21,22 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from backend.complaints.analysis import Analysis, ComplaintFacts, analyse, next_remedy
 from backend.complaints.signals import read_signals
 from backend.complaints.wording import calm_message, format_cny
-from backend.config import carrier_today
+from backend.config import carrier_today, carrier_tz
 from backend.domain import ShipmentView
 from backend.models import utcnow
-from backend.services.attachments import adopt_attachments, count_attachments
+from backend.services import complaints as use_cases
+from backend.services.attachments import count_attachments
+from backend.services.complaints import ComplaintDraft, Outcome
 from backend.services.shipments import get_shipment
-from backend.services.tickets import (
-    InvalidTransition,
-    count_complaints_for_waybill,
-    get_ticket,
-    list_ticket_events,
-    open_ticket,
-    record_ticket_event,
-    update_ticket,
-)
+from backend.services.tickets import InvalidTransition, StaleTicket
 from backend.waybill import find_in_text
 
 from .backend import BACKEND_DOWN_TEXT, backend_session
 from .buttons import yes_no
 from .complaint_parsing import (
+    UNSPECIFIED,
     category_text,
     correction_fields,
     parse_category,
@@ -44,10 +44,13 @@ from .complaint_parsing import (
     parse_value,
     parse_wants,
     says_no_number,
+    says_unknown,
     wants_text,
 )
-from .escalation import business_hours_kwargs, hand_over, who_answers_text
-from .shipments import not_found_text, waybill_problem_text
+from .dialogue import QUESTION_INTENTS, complaint_messages, looks_like_question, question_aspect
+from .escalation import business_calendar, who_answers_text
+from .shipment_text import billing_text, promise_text, status_text
+from .shipments import answer_shipment, not_found_text, waybill_problem_text
 
 logger = logging.getLogger(__name__)
 
@@ -61,10 +64,29 @@ FORM_SLOTS = (
     "complaint_wants",
     "complaint_correction",
 )
+# Every slot a complaint sets; cleared when it ends without a ticket or a person takes it over.
+COMPLAINT_SLOTS = (
+    *FORM_SLOTS,
+    "complaint_id",
+    "complaint_description",
+    "complaint_retries",
+    "requested_slot",
+)
 NO_WAYBILL = "none"
-# A story shorter than this ("I want to complain") is a request, not an account of what happened.
-MIN_STORY_WORDS = 6
+NOT_KNOWN = "not known"
+# Fewer words than this, once the waybill and "I want to complain about" are left out, make a request,
+# not the customer's account of what happened ("late" names a category; "the box was crushed" tells).
+MIN_DESCRIPTION_WORDS = 3
+_REQUEST_WORDS = re.compile(
+    r"\b(hi|hello|hey|please|pls|i|we|want|wanna|would like|need|to|make|file|lodge|raise|register|open|"
+    r"a|an|complain|complaint|complaining|report|about|regarding|re|on|for|my|parcel|shipment|order|"
+    r"package|waybill|number|tracking)\b",
+    re.I,
+)
+# A question with a closed set of answers is asked at most this many times, then the form moves on.
+MAX_TRIES = 2
 # The category a problem status implies when the customer's words do not name one.
+WAYBILL_LIKE = re.compile(r"\b[a-z]{2}\s?\d[\d\s]{7,12}\s?[a-z]{2}\b", re.I)
 STATUS_CATEGORIES = {
     "held": "delay",
     "missing": "loss",
@@ -73,20 +95,26 @@ STATUS_CATEGORIES = {
     "customs_hold": "delay",
 }
 
-
 NO_PHOTO_YET_TEXT = (
     "I can't see a photo in this chat yet. Please attach it here (the paperclip or photo button), "
     'or say "later" if you will send it afterwards.'
 )
 PHOTO_LATER_TEXT = "No problem: send the photo here whenever you can, and your claim will wait for it."
+NO_WAYBILL_OK_TEXT = "That's fine, a colleague can find the shipment with you later."
+NO_VALUE_OK_TEXT = "That's all right, we'll go on without the value; a colleague can add it later."
+CORRECTION_KEPT_TEXT = (
+    "I'll keep it as it is for now, and what you wrote stays in this chat for my colleague. "
+    'If something is still wrong, say "agent" and a person will put it right.'
+)
+STALE_TEXT = "Sorry, your complaint was just updated on our side. Could you say that once more?"
 
 
-def last_bot_text(tracker: Tracker) -> str | None:
-    """The text of the bot's latest message in this conversation."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "bot" and event.get("text"):
-            return str(event["text"])
-    return None
+def is_description(text: str) -> bool:
+    """Whether the message tells what happened, beyond asking to complain and naming the shipment."""
+    found = find_in_text(text)
+    rest = text.replace(found.value, " ") if found else text
+    rest = WAYBILL_LIKE.sub(" ", rest)
+    return len(_REQUEST_WORDS.sub(" ", rest).split()) >= MIN_DESCRIPTION_WORDS
 
 
 def complaint_key(tracker: Tracker) -> str:
@@ -127,135 +155,9 @@ def _decimal(value: str | None) -> Decimal | None:
         return None
 
 
-def complaint_facts(tracker: Tracker) -> ComplaintFacts:
-    """What the conversation established, for the analysis."""
-    return ComplaintFacts(
-        category=tracker.get_slot("complaint_category") or "other",
-        text=tracker.get_slot("complaint_description") or "",
-        declared_value=_decimal(tracker.get_slot("complaint_value")),
-        customer_wants=tracker.get_slot("complaint_wants"),
-        photo_status=tracker.get_slot("complaint_photo"),
-        extent=tracker.get_slot("complaint_extent"),
-    )
-
-
 def _waybill(tracker: Tracker) -> str | None:
     value = tracker.get_slot("complaint_waybill")
     return None if value in (None, NO_WAYBILL) else value
-
-
-def run_analysis(tracker: Tracker) -> tuple[ShipmentView | None, Analysis]:
-    """Looks the shipment up and applies the policy tables; pure apart from the two reads."""
-    waybill = _waybill(tracker)
-    with backend_session() as session:
-        view = get_shipment(session, waybill, today=carrier_today()) if waybill else None
-        previous = (
-            count_complaints_for_waybill(session, waybill, exclude_key=complaint_key(tracker))
-            if waybill
-            else 0
-        )
-    facts = replace(complaint_facts(tracker), previous_complaints_on_waybill=previous)
-    analysis = analyse(view, facts, now=utcnow(), signals=read_signals(facts.text), **business_hours_kwargs())
-    return view, analysis
-
-
-def summary_line(tracker: Tracker) -> str:
-    """One sentence for the ticket's summary field."""
-    waybill = _waybill(tracker) or "no waybill"
-    return f"{category_text(tracker.get_slot('complaint_category')).capitalize()} ({waybill})"
-
-
-def ticket_fields(tracker: Tracker, analysis: Analysis | None, view: ShipmentView | None) -> dict[str, Any]:
-    """The complaint registration fields of DOMAIN.md, from the conversation and the analysis."""
-    fields: dict[str, Any] = {
-        "waybill": _waybill(tracker),
-        "category": tracker.get_slot("complaint_category") or "other",
-        "summary": summary_line(tracker),
-        "description": tracker.get_slot("complaint_description") or "",
-        "customer_wants": tracker.get_slot("complaint_wants"),
-        "incident_when": tracker.get_slot("complaint_when"),
-        "extent": tracker.get_slot("complaint_extent"),
-        "declared_value": _decimal(tracker.get_slot("complaint_value")),
-        "photo_status": tracker.get_slot("complaint_photo"),
-        "recorded_by": "bot",
-    }
-    if view is not None:
-        fields["customer_id"] = view.customer_id
-    if analysis is not None:
-        fields.update(
-            # The analysis may correct the category from the record (a "delay" that is really a loss).
-            category=analysis.category or fields["category"],
-            level=analysis.level,
-            priority=analysis.priority,
-            responsibility=analysis.responsibility,
-            sla_due_at=analysis.sla_due_at,
-        )
-    return fields
-
-
-def record_analysis(session: Session, number: str, analysis: Analysis) -> None:
-    """The findings go on the ticket's audit trail for the agent, not to the customer."""
-    data = {
-        "findings": list(analysis.reasons),
-        "responsibility": analysis.responsibility,
-        "escalate_reason": analysis.escalate_reason,
-        "remedies": [remedy.description for remedy in analysis.remedies],
-    }
-    # A retried action must not write the same findings twice.
-    if any(e.action == "analysed" and e.data == data for e in list_ticket_events(session, number)):
-        return
-    record_ticket_event(session, number=number, actor="bot", action="analysed", data=data)
-
-
-def escalate_complaint(
-    dispatcher: CollectingDispatcher,
-    tracker: Tracker,
-    *,
-    reason: str,
-    analysed: tuple[ShipmentView | None, Analysis] | None = None,
-) -> list[EventType]:
-    """Escalates the complaint with what is known: ticket `escalated`, conversation queued and paused."""
-    now = utcnow()
-    try:
-        view, analysis = analysed or run_analysis(tracker)
-        with backend_session() as session:
-            fields = ticket_fields(tracker, analysis, view)
-            number = tracker.get_slot("ticket_number")
-            ticket = get_ticket(session, number) if number else None
-            if ticket is None:
-                ticket = open_ticket(
-                    session,
-                    idempotency_key=complaint_key(tracker),
-                    conversation_id=tracker.sender_id,
-                    kind="complaint",
-                    status="escalated",
-                    actor="bot",
-                    stage_reached=_stage(tracker),
-                    **fields,
-                )
-            adopt_attachments(session, conversation_id=tracker.sender_id, ticket=ticket)
-            record_analysis(session, ticket.number, analysis)
-            if ticket.status != "escalated":
-                ticket = update_ticket(
-                    session,
-                    number=ticket.number,
-                    expected_version=ticket.version,
-                    actor="bot",
-                    action="escalated",
-                    status="escalated",
-                )
-            hand_over(session, conversation_id=tracker.sender_id, reason=reason)
-            number, priority, due = ticket.number, ticket.priority or analysis.priority, ticket.sla_due_at
-    except SQLAlchemyError:
-        logger.exception("escalation failed")
-        dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
-        return []
-    dispatcher.utter_message(
-        text=f"I've registered your complaint as {number} and passed it to a colleague who can decide on it. "
-        + who_answers_text(priority, now, due=due)
-        + " They will see everything you've told me, so you won't need to repeat it."
-    )
-    return [SlotSet("ticket_number", number), SlotSet("awaiting", "done"), ConversationPaused()]
 
 
 def _stage(tracker: Tracker) -> str:
@@ -267,8 +169,83 @@ def _stage(tracker: Tracker) -> str:
     return "confirm" if tracker.get_slot("complaint_category") else "calm"
 
 
+def complaint_draft(tracker: Tracker) -> ComplaintDraft:
+    """What the conversation has established, for the backend's complaint use cases."""
+    wants = tracker.get_slot("complaint_wants")
+    description = tracker.get_slot("complaint_description") or ""
+    return ComplaintDraft(
+        key=complaint_key(tracker),
+        conversation_id=tracker.sender_id,
+        category=tracker.get_slot("complaint_category") or "other",
+        messages=tuple(complaint_messages(tracker)) or ((description,) if description else ()),
+        waybill=_waybill(tracker),
+        description=description,
+        incident_when=tracker.get_slot("complaint_when"),
+        extent=tracker.get_slot("complaint_extent"),
+        declared_value=_decimal(tracker.get_slot("complaint_value")),
+        photo_status=tracker.get_slot("complaint_photo"),
+        customer_wants=None if wants == UNSPECIFIED else wants,
+        stage=_stage(tracker),
+    )
+
+
+Result = TypeVar("Result")
+
+
+def in_transaction(use_case: Callable[[Session], Result]) -> Result:
+    """Runs a use case in one transaction; once more if a person changed the ticket meanwhile."""
+    try:
+        with backend_session() as session:
+            return use_case(session)
+    except StaleTicket:
+        with backend_session() as session:
+            return use_case(session)
+
+
+def escalation_text(outcome: Outcome) -> str:
+    return (
+        f"I've registered your complaint as {outcome.ticket_number} and passed it to a colleague who can "
+        "decide on it. "
+        + who_answers_text(outcome.priority or outcome.analysis.priority, utcnow(), due=outcome.due)
+        + " They will see everything you've told me, so you won't need to repeat it."
+    )
+
+
+def escalate_complaint(dispatcher: CollectingDispatcher, tracker: Tracker, *, reason: str) -> list[EventType]:
+    """Hands the complaint to a person with what is known: ticket `escalated`, conversation paused."""
+    draft, calendar, now = complaint_draft(tracker), business_calendar(), utcnow()
+    try:
+        outcome = in_transaction(
+            lambda session: use_cases.escalate(session, draft, now=now, calendar=calendar, reason=reason)
+        )
+    except (SQLAlchemyError, StaleTicket):
+        logger.exception("escalation failed")
+        dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
+        return []
+    return render_escalation(dispatcher, outcome)
+
+
+def render_escalation(dispatcher: CollectingDispatcher, outcome: Outcome) -> list[EventType]:
+    dispatcher.utter_message(text=escalation_text(outcome))
+    return [
+        SlotSet("ticket_number", outcome.ticket_number),
+        SlotSet("awaiting", "done"),
+        ConversationPaused(),
+    ]
+
+
+def record_facts_text(view: ShipmentView) -> str:
+    """What the shipment record says, for the summary: where it is, how late, why."""
+    tz, today = carrier_tz(), carrier_today()
+    parts = [status_text(view, tz, today), promise_text(view, today)]
+    if view.delay_reason and (view.is_late or view.status in STATUS_CATEGORIES):
+        parts.append(f"Cause on record: {view.delay_reason}.")
+    parts.append(billing_text(view))
+    return " ".join(part for part in parts if part)
+
+
 class ActionStartComplaint(Action):
-    """Calm: acknowledge and apologise, take the customer's own words, and prefill what they said."""
+    """Calm: answer a question first, acknowledge and apologise, and take what the customer said."""
 
     def name(self) -> str:
         return "action_start_complaint"
@@ -278,14 +255,14 @@ class ActionStartComplaint(Action):
     ) -> list[EventType]:
         text = (tracker.latest_message.get("text") or "").strip()
         accepted_offer = tracker.get_intent_of_latest_message() == "affirm"
-        story = "" if accepted_offer or len(text.split()) < MIN_STORY_WORDS else text
+        story = "" if accepted_offer or not is_description(text) else text
         signals = read_signals(text)
         slots: dict[str, Any] = {slot: None for slot in FORM_SLOTS}
         seed = tracker.latest_message.get("message_id") or text or tracker.sender_id
         slots.update(
             complaint_id=hashlib.sha1(f"{tracker.sender_id}:{seed}".encode()).hexdigest()[:12],
             complaint_description=story or None,
-            complaint_anger=float(signals.anger),
+            complaint_retries=0.0,
             complaint_correction_pending=False,
             complaint_refusals=0.0,
             ticket_number=None,
@@ -299,6 +276,13 @@ class ActionStartComplaint(Action):
             view = _lookup(waybill)
         except SQLAlchemyError:
             logger.exception("shipment lookup failed")
+        asked = not accepted_offer and looks_like_question(text)
+        if asked and view is not None:
+            # "It's late, where is it?": the answer first, then the complaint.
+            answer_shipment(dispatcher, tracker, question_aspect(text), view.waybill)
+        elif asked:
+            # Answered as soon as the form has the waybill.
+            slots["pending_question"] = question_aspect(text)
         # The customer's words first; a problem on the record ("held at Wuhan") explains the rest.
         category = signals.category or (_category_from_record(view) if view is not None else None)
         dispatcher.utter_message(text=calm_message(category, signals.anger, seed=seed))
@@ -325,7 +309,7 @@ def _category_from_record(view: ShipmentView) -> str | None:
 
 
 class ValidateComplaintForm(FormValidationAction):
-    """Confirm: asks only for what is still missing, and reads each answer."""
+    """Confirm: asks only for what is still missing, reads each answer, and never asks a third time."""
 
     def name(self) -> str:
         return "validate_complaint_form"
@@ -349,6 +333,50 @@ class ValidateComplaintForm(FormValidationAction):
         needed.append("complaint_wants")
         return needed
 
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """A question about the shipment, asked instead of an answer, is answered once; then the form
+        asks its question again, and the next message is taken as the answer."""
+        requested = tracker.get_slot("requested_slot")
+        text = (tracker.latest_message.get("text") or "").strip()
+        known = tracker.get_slot("waybill") or _waybill(tracker)
+        if (
+            requested
+            and known
+            and tracker.get_intent_of_latest_message() in QUESTION_INTENTS
+            and looks_like_question(text)
+            and not find_in_text(text)
+            and not tracker.get_slot("complaint_retries")
+        ):
+            updates = answer_shipment(dispatcher, tracker, question_aspect(text), known)
+            updates.pop("_view", None)
+            updates.update({requested: None, "complaint_retries": 1.0})
+            return [SlotSet(slot, value) for slot, value in updates.items()]
+        events = await super().get_validation_events(dispatcher, tracker, domain)
+        values = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+        if requested and values.get(requested) is not None and "complaint_retries" not in values:
+            events.append(SlotSet("complaint_retries", 0.0))
+        return events
+
+    @staticmethod
+    def _try_again(
+        slot: str,
+        tracker: Tracker,
+        dispatcher: CollectingDispatcher,
+        *,
+        help_text: str,
+        give_up: Any,
+        give_up_text: str,
+    ) -> dict[str, Any]:
+        """The answer did not fit: explain once and ask again; the second time, go on without it."""
+        tries = int(tracker.get_slot("complaint_retries") or 0) + 1
+        if tries >= MAX_TRIES:
+            dispatcher.utter_message(text=give_up_text)
+            return {slot: give_up, "complaint_retries": 0.0}
+        dispatcher.utter_message(text=help_text)
+        return {slot: None, "complaint_retries": float(tries)}
+
     def validate_complaint_waybill(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -356,17 +384,27 @@ class ValidateComplaintForm(FormValidationAction):
         text = str(value or "")
         found = find_in_text(text)
         if found is None:
-            if says_no_number(text):
-                dispatcher.utter_message(text="That's fine, a colleague can find it with you later.")
-                return {"complaint_waybill": NO_WAYBILL}
-            dispatcher.utter_message(
-                text="I couldn't see a waybill number in that. It has 13 characters, like EA123456785CN. "
-                "If you don't have it, just say \"I don't have it\"."
+            if says_no_number(text) or says_unknown(text):
+                dispatcher.utter_message(text=NO_WAYBILL_OK_TEXT)
+                return {"complaint_waybill": NO_WAYBILL, "complaint_retries": 0.0}
+            return self._try_again(
+                "complaint_waybill",
+                tracker,
+                dispatcher,
+                help_text="I couldn't see a waybill number in that. It has 13 characters, like "
+                "EA123456785CN. If you don't have it, just say \"I don't have it\".",
+                give_up=NO_WAYBILL,
+                give_up_text=NO_WAYBILL_OK_TEXT,
             )
-            return {"complaint_waybill": None}
         if found.status != "valid":
-            dispatcher.utter_message(text=waybill_problem_text(found))
-            return {"complaint_waybill": None}
+            return self._try_again(
+                "complaint_waybill",
+                tracker,
+                dispatcher,
+                help_text=waybill_problem_text(found),
+                give_up=NO_WAYBILL,
+                give_up_text=waybill_problem_text(found) + " " + NO_WAYBILL_OK_TEXT,
+            )
         try:
             view = _lookup(found.value)
         except SQLAlchemyError:
@@ -374,9 +412,22 @@ class ValidateComplaintForm(FormValidationAction):
             dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
             return {"complaint_waybill": None}
         if view is None:
-            dispatcher.utter_message(text=not_found_text(found.value))
-            return {"complaint_waybill": None}
-        slots = {"complaint_waybill": view.waybill, "waybill": view.waybill}
+            return self._try_again(
+                "complaint_waybill",
+                tracker,
+                dispatcher,
+                help_text=not_found_text(found.value),
+                give_up=NO_WAYBILL,
+                give_up_text=f"I still can't find {found.value}. " + NO_WAYBILL_OK_TEXT,
+            )
+        slots: dict[str, Any] = {"complaint_waybill": view.waybill, "waybill": view.waybill}
+        pending = tracker.get_slot("pending_question")
+        if pending or (
+            looks_like_question(text) and tracker.get_intent_of_latest_message() in QUESTION_INTENTS
+        ):
+            # The question the complaint began with ("where is it?"), now that we know which shipment.
+            answer_shipment(dispatcher, tracker, pending or question_aspect(text), view.waybill)
+            slots["pending_question"] = None
         current = {slot: tracker.get_slot(slot) for slot in FORM_SLOTS}
         slots.update(record_prefills(view, tracker.get_slot("complaint_category"), current))
         return slots
@@ -384,15 +435,15 @@ class ValidateComplaintForm(FormValidationAction):
     def validate_complaint_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """A category from the answer; the answer joins the description when there was none."""
-        text = str(value or "")
-        category = parse_category(text)
-        if category is None:
-            dispatcher.utter_message(text="Sorry, I didn't catch what went wrong.")
+        """What happened is an open question: any answer will do, as a category or as 'other'."""
+        text = str(value or "").strip()
+        if not text:
             return {"complaint_category": None}
+        category = parse_category(text) or "other"
         slots: dict[str, Any] = {"complaint_category": category}
-        if not tracker.get_slot("complaint_description"):
-            slots["complaint_description"] = text
+        if not tracker.get_slot("complaint_description") and is_description(text):
+            # A story, not the name of a category ("late"): the customer's own description.
+            slots["complaint_description"] = text[:2000]
         try:
             view = _lookup(tracker.get_slot("complaint_waybill"))
         except SQLAlchemyError:
@@ -404,28 +455,32 @@ class ValidateComplaintForm(FormValidationAction):
     def validate_complaint_when(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """Any honest answer about the time will do."""
-        text = str(value or "").strip()
-        return {"complaint_when": text[:200] or None}
+        """Any honest answer about the time will do, 'I don't know' included."""
+        return {"complaint_when": _open_answer(value, limit=200)}
 
     def validate_complaint_extent(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """What was damaged or is missing, in the customer's words."""
-        text = str(value or "").strip()
-        return {"complaint_extent": text[:500] or None}
+        return {"complaint_extent": _open_answer(value, limit=500)}
 
     def validate_complaint_value(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """An amount in CNY ('800', '¥1,200', '2k') or 'unknown'."""
-        parsed = parse_value(str(value or ""))
-        if parsed is None:
-            dispatcher.utter_message(
-                text="Sorry, I couldn't read an amount there. Roughly how much are the goods worth, in CNY? "
-                '"Don\'t know" is fine too.'
-            )
-        return {"complaint_value": parsed}
+        """An amount in CNY ('800', '¥1,200', '2k') or 'unknown'; asked at most twice."""
+        text = str(value or "")
+        parsed = "unknown" if says_unknown(text) or says_no_number(text) else parse_value(text)
+        if parsed is not None:
+            return {"complaint_value": parsed}
+        return self._try_again(
+            "complaint_value",
+            tracker,
+            dispatcher,
+            help_text="Sorry, I couldn't read an amount there. Roughly how much are the goods worth, in CNY? "
+            '"Don\'t know" is fine too.',
+            give_up="unknown",
+            give_up_text=NO_VALUE_OK_TEXT,
+        )
 
     def validate_complaint_photo(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -439,18 +494,21 @@ class ValidateComplaintForm(FormValidationAction):
             attached = False
         if attached:
             return {"complaint_photo": "received"}
-        if parse_photo(str(value or "")) == "later" or last_bot_text(tracker) == NO_PHOTO_YET_TEXT:
-            # Asked once already: do not trap the customer; the claim simply waits for the photo.
-            if parse_photo(str(value or "")) != "later":
-                dispatcher.utter_message(text=PHOTO_LATER_TEXT)
+        if parse_photo(str(value or "")) == "later":
             return {"complaint_photo": "later"}
-        dispatcher.utter_message(text=NO_PHOTO_YET_TEXT)
-        return {"complaint_photo": None}
+        return self._try_again(
+            "complaint_photo",
+            tracker,
+            dispatcher,
+            help_text=NO_PHOTO_YET_TEXT,
+            give_up="later",
+            give_up_text=PHOTO_LATER_TEXT,
+        )
 
     def validate_complaint_wants(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """The remedy asked for, canonical where we recognise it."""
+        """The remedy asked for, canonical where we recognise it; 'no' or 'not sure' asks for nothing."""
         text = str(value or "").strip()
         return {"complaint_wants": parse_wants(text) if text else None}
 
@@ -464,10 +522,26 @@ class ValidateComplaintForm(FormValidationAction):
             logger.exception("correction lookup failed")
             dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
             return {"complaint_correction": None}
-        if not updates:
-            dispatcher.utter_message(text="Sorry, I didn't catch which part.")
-            return {"complaint_correction": None}
-        return {**updates, "complaint_correction": str(value), "complaint_correction_pending": False}
+        if updates:
+            return {**updates, "complaint_correction": str(value), "complaint_correction_pending": False}
+        retry = self._try_again(
+            "complaint_correction",
+            tracker,
+            dispatcher,
+            help_text="Sorry, I didn't catch which part.",
+            give_up=str(value),
+            give_up_text=CORRECTION_KEPT_TEXT,
+        )
+        if retry["complaint_correction"] is not None:
+            retry["complaint_correction_pending"] = False
+        return retry
+
+
+def _open_answer(value: Any, *, limit: int) -> str | None:
+    text = str(value or "").strip()
+    if not text:
+        return None
+    return NOT_KNOWN if says_unknown(text) and len(text.split()) <= 6 else text[:limit]
 
 
 def apply_correction(text: str, tracker: Tracker, dispatcher: CollectingDispatcher) -> dict[str, Any]:
@@ -502,7 +576,7 @@ def apply_correction(text: str, tracker: Tracker, dispatcher: CollectingDispatch
 
 
 class ActionComplaintSummary(Action):
-    """Restates the complaint in one message and asks the customer to confirm."""
+    """Restates the complaint, the record's facts beside the customer's words, and asks to confirm."""
 
     def name(self) -> str:
         return "action_complaint_summary"
@@ -513,11 +587,20 @@ class ActionComplaintSummary(Action):
         lines = ["Let me make sure I have this right:"]
         waybill = _waybill(tracker)
         lines.append(f"- Shipment: {waybill or 'no waybill number given'}")
+        try:
+            view = _lookup(waybill)
+        except SQLAlchemyError:
+            logger.exception("shipment lookup failed")
+            view = None
+        if view is not None:
+            lines.append(f"- Our record: {record_facts_text(view)}")
         lines.append(f"- What happened: {category_text(tracker.get_slot('complaint_category'))}")
         description = tracker.get_slot("complaint_description")
         if description:
             shown = description if len(description) <= 160 else description[:157] + "..."
             lines.append(f'- In your words: "{shown}"')
+        else:
+            lines.append("- Your own description: none given yet")
         for slot, label in (
             ("complaint_when", "When"),
             ("complaint_extent", "Damaged or missing"),
@@ -547,7 +630,7 @@ class ActionCorrectComplaint(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        events: list[EventType] = [SlotSet("awaiting", None)]
+        events: list[EventType] = [SlotSet("awaiting", None), SlotSet("complaint_retries", 0.0)]
         try:
             updates = apply_correction(tracker.latest_message.get("text") or "", tracker, dispatcher)
         except SQLAlchemyError:
@@ -562,6 +645,16 @@ class ActionCorrectComplaint(Action):
         return events
 
 
+def offer_text(outcome: Outcome, *, again: bool) -> str:
+    assert outcome.offer is not None
+    if again:
+        return (
+            f"I understand. Then let me offer this instead: {outcome.offer.description} "
+            "Would that work for you?"
+        )
+    return f"Here is what I can offer: {outcome.offer.description} Would that be acceptable?"
+
+
 class ActionAnalyseComplaint(Action):
     """Analyse, then negotiate: the first remedy of the ladder, or a person at once when it is serious."""
 
@@ -571,41 +664,19 @@ class ActionAnalyseComplaint(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        draft, calendar, now = complaint_draft(tracker), business_calendar(), utcnow()
         try:
-            view, analysis = run_analysis(tracker)
-        except SQLAlchemyError:
+            outcome = in_transaction(
+                lambda session: use_cases.offer_remedy(session, draft, now=now, calendar=calendar)
+            )
+        except (SQLAlchemyError, StaleTicket):
             logger.exception("analysis failed")
             dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
             return []
-        if analysis.escalate_now or not analysis.remedies:
-            reason = analysis.escalate_reason or "serious complaint"
-            return escalate_complaint(dispatcher, tracker, reason=reason, analysed=(view, analysis))
-        remedy = analysis.remedies[0]
-        try:
-            with backend_session() as session:
-                ticket = open_ticket(
-                    session,
-                    idempotency_key=complaint_key(tracker),
-                    conversation_id=tracker.sender_id,
-                    kind="complaint",
-                    status="waiting_customer",
-                    actor="bot",
-                    stage_reached="negotiate",
-                    remedy_offered=remedy.description,
-                    **ticket_fields(tracker, analysis, view),
-                )
-                adopt_attachments(session, conversation_id=tracker.sender_id, ticket=ticket)
-                record_analysis(session, ticket.number, analysis)
-                number = ticket.number
-        except SQLAlchemyError:
-            logger.exception("ticket creation failed")
-            dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
-            return []
-        dispatcher.utter_message(
-            text=f"Here is what I can offer: {remedy.description} Would that be acceptable?",
-            buttons=yes_no("Yes, I accept", "No"),
-        )
-        return [SlotSet("ticket_number", number), SlotSet("awaiting", "remedy_answer")]
+        if outcome.escalated:
+            return render_escalation(dispatcher, outcome)
+        dispatcher.utter_message(text=offer_text(outcome, again=False), buttons=yes_no("Yes, I accept", "No"))
+        return [SlotSet("ticket_number", outcome.ticket_number), SlotSet("awaiting", "remedy_answer")]
 
 
 class ActionAcceptRemedy(Action):
@@ -617,23 +688,9 @@ class ActionAcceptRemedy(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        number = tracker.get_slot("ticket_number") or ""
         try:
-            view = _lookup(_waybill(tracker))
-            with backend_session() as session:
-                ticket = get_ticket(session, tracker.get_slot("ticket_number") or "")
-                if ticket is None or not ticket.remedy_offered:
-                    raise LookupError("no offer on record to accept")
-                # What the customer accepts is exactly what was offered, as the ticket recorded it.
-                if ticket.status != "open":
-                    ticket = update_ticket(
-                        session,
-                        number=ticket.number,
-                        expected_version=ticket.version,
-                        actor="customer",
-                        status="open",
-                        agreed_resolution=ticket.remedy_offered,
-                    )
-                number, customer_class = ticket.number, view.customer_class if view else None
+            accepted = in_transaction(lambda session: use_cases.accept_remedy(session, number))
         except InvalidTransition as moved_on:
             # The ticket went on without the bot (a person resolved or closed it): say so, change nothing.
             dispatcher.utter_message(
@@ -641,25 +698,25 @@ class ActionAcceptRemedy(Action):
                 "there is no offer open any more. Ask me about it, or tell me what else I can do."
             )
             return [SlotSet("awaiting", "done")]
-        except (SQLAlchemyError, LookupError):
+        except (SQLAlchemyError, LookupError, StaleTicket):
             logger.exception("accepting the remedy failed")
             dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
             return []
         follow_up = (
             " As one of our key customers, you'll also get a follow-up call once it's done."
-            if customer_class == "A"
+            if accepted.customer_class == "A"
             else ""
         )
         dispatcher.utter_message(
-            text=f"Thank you. Your complaint is registered as {number}. What happens next: we carry out "
-            f"what we agreed and keep you updated here; when it's done we'll ask how satisfied you are."
-            f"{follow_up} You can ask me about {number} at any time."
+            text=f"Thank you. Your complaint is registered as {accepted.ticket_number}. What happens next: "
+            "we carry out what we agreed and keep you updated here; when it's done we'll ask how satisfied "
+            f"you are.{follow_up} You can ask me about {accepted.ticket_number} at any time."
         )
         return [SlotSet("awaiting", "done")]
 
 
 class ActionRefuseRemedy(Action):
-    """The customer refuses: the next step of the ladder once, then a person."""
+    """The customer refuses: analysed again with what they said, the next offer once, then a person."""
 
     def name(self) -> str:
         return "action_refuse_remedy"
@@ -668,39 +725,24 @@ class ActionRefuseRemedy(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         refusals = int(tracker.get_slot("complaint_refusals") or 0) + 1
+        draft, calendar, now = complaint_draft(tracker), business_calendar(), utcnow()
+        number = tracker.get_slot("ticket_number")
         try:
-            view, analysis = run_analysis(tracker)
-        except SQLAlchemyError:
-            logger.exception("analysis failed")
+            outcome = in_transaction(
+                lambda session: use_cases.refuse_remedy(
+                    session, draft, ticket_number=number, refusals=refusals, now=now, calendar=calendar
+                )
+            )
+        except (SQLAlchemyError, StaleTicket):
+            logger.exception("refusing the remedy failed")
             dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
             return []
-        remedy = next_remedy(analysis, refusals)
-        if remedy is None:
+        counted = SlotSet("complaint_refusals", float(refusals))
+        if outcome.escalated:
             dispatcher.utter_message(text="I understand, and I'm sorry that isn't enough.")
-            reason = f"customer refused {refusals} offer(s)"
-            return [
-                SlotSet("complaint_refusals", float(refusals)),
-                *escalate_complaint(dispatcher, tracker, reason=reason, analysed=(view, analysis)),
-            ]
-        try:
-            with backend_session() as session:
-                ticket = get_ticket(session, tracker.get_slot("ticket_number") or "")
-                if ticket is not None:
-                    update_ticket(
-                        session,
-                        number=ticket.number,
-                        expected_version=ticket.version,
-                        actor="bot",
-                        remedy_offered=remedy.description,
-                    )
-        except SQLAlchemyError:
-            logger.exception("recording the second offer failed")
-        dispatcher.utter_message(
-            text=f"I understand. Then let me offer this instead: {remedy.description} "
-            "Would that work for you?",
-            buttons=yes_no("Yes, I accept", "No"),
-        )
-        return [SlotSet("complaint_refusals", float(refusals)), SlotSet("awaiting", "remedy_answer")]
+            return [counted, *render_escalation(dispatcher, outcome)]
+        dispatcher.utter_message(text=offer_text(outcome, again=True), buttons=yes_no("Yes, I accept", "No"))
+        return [counted, SlotSet("awaiting", "remedy_answer")]
 
 
 class ActionStopComplaint(Action):
@@ -716,5 +758,4 @@ class ActionStopComplaint(Action):
             text="All right, I've stopped and registered nothing. If you change your mind, just tell me "
             "what happened. Anything else I can do for you?"
         )
-        reset = [*FORM_SLOTS, "complaint_id", "complaint_description", "requested_slot", "awaiting"]
-        return [SlotSet(slot, None) for slot in reset]
+        return [SlotSet(slot, None) for slot in (*COMPLAINT_SLOTS, "awaiting")]

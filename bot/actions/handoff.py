@@ -15,7 +15,7 @@ from backend.models import utcnow
 from backend.services.tickets import get_ticket, list_tickets, open_ticket
 
 from .backend import BACKEND_DOWN_TEXT, backend_session
-from .complaints import FORM_SLOTS, complaint_in_progress, escalate_complaint
+from .complaints import COMPLAINT_SLOTS, complaint_in_progress, escalate_complaint
 from .escalation import hand_over, local_time_text, who_answers_text
 
 logger = logging.getLogger(__name__)
@@ -95,8 +95,7 @@ class ActionBackFromAgent(Action):
         )
         # Whatever the bot was doing when the person took over is finished now: the complaint is the
         # person's (its ticket keeps everything), so a new message starts afresh.
-        ended = [*FORM_SLOTS, "complaint_id", "complaint_description", "requested_slot", "awaiting"]
-        return [ActiveLoop(None), *(SlotSet(slot, None) for slot in ended)]
+        return [ActiveLoop(None), *(SlotSet(slot, None) for slot in (*COMPLAINT_SLOTS, "awaiting"))]
 
 
 class ActionTicketStatus(Action):

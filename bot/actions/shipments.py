@@ -19,6 +19,8 @@ from backend.waybill import WaybillCheck, find_in_text
 
 from .backend import BACKEND_DOWN_TEXT, backend_session
 from .buttons import yes_no
+from .complaint_parsing import says_no_number
+from .dialogue import last_bot_text
 from .shipment_text import OFFER_TEXT, has_problem, shipment_answer, status_text
 
 logger = logging.getLogger(__name__)
@@ -64,6 +66,42 @@ def not_found_text(number: str) -> str:
     )
 
 
+NO_NUMBER_HELP_TEXT = (
+    "No problem. Without the waybill number I can still find your shipments by the phone number on "
+    'your account (just send it), or a colleague can look with you: say "agent".'
+)
+
+
+def answer_shipment(
+    dispatcher: CollectingDispatcher, tracker: Tracker, aspect: str, text: str
+) -> dict[str, Any]:
+    """Answers one question about a shipment (the waybill in `text` or the conversation's); slot updates."""
+    found = find_in_text(text)
+    if found is not None and found.status != "valid":
+        dispatcher.utter_message(text=waybill_problem_text(found))
+        return {"pending_question": aspect}
+    waybill = found.value if found else tracker.get_slot("waybill")
+    if not waybill:
+        if says_no_number(text) or last_bot_text(tracker) == ASK_WAYBILL_TEXT:
+            # Asked once already, or they have no number: do not ask the same thing again.
+            dispatcher.utter_message(text=NO_NUMBER_HELP_TEXT)
+            return {"pending_question": None}
+        dispatcher.utter_message(text=ASK_WAYBILL_TEXT)
+        return {"pending_question": aspect}
+    try:
+        with backend_session() as session:
+            view = get_shipment(session, waybill, today=carrier_today())
+    except SQLAlchemyError:
+        logger.exception("shipment lookup failed")
+        dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
+        return {}
+    if view is None:
+        dispatcher.utter_message(text=not_found_text(waybill))
+        return {"pending_question": aspect, "waybill": None}
+    dispatcher.utter_message(text=shipment_answer(view, aspect, tz=carrier_tz(), today=carrier_today()))
+    return {"waybill": view.waybill, "pending_question": None, "_view": view}
+
+
 class ActionAnswerShipment(Action):
     """Answers a question about one shipment, finding the waybill in the message or the conversation."""
 
@@ -75,26 +113,11 @@ class ActionAnswerShipment(Action):
     ) -> list[EventType]:
         intent = tracker.get_intent_of_latest_message() or ""
         aspect = ASPECT_BY_INTENT.get(intent) or tracker.get_slot("pending_question") or "status"
-        found = find_in_text(tracker.latest_message.get("text") or "")
-        if found is not None and found.status != "valid":
-            dispatcher.utter_message(text=waybill_problem_text(found))
-            return [SlotSet("pending_question", aspect)]
-        waybill = found.value if found else tracker.get_slot("waybill")
-        if not waybill:
-            dispatcher.utter_message(text=ASK_WAYBILL_TEXT)
-            return [SlotSet("pending_question", aspect)]
-        try:
-            with backend_session() as session:
-                view = get_shipment(session, waybill, today=carrier_today())
-        except SQLAlchemyError:
-            logger.exception("shipment lookup failed")
-            dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
-            return []
+        updates = answer_shipment(dispatcher, tracker, aspect, tracker.latest_message.get("text") or "")
+        view: ShipmentView | None = updates.pop("_view", None)
+        events: list[EventType] = [SlotSet(slot, value) for slot, value in updates.items()]
         if view is None:
-            dispatcher.utter_message(text=not_found_text(waybill))
-            return [SlotSet("pending_question", aspect), SlotSet("waybill", None)]
-        dispatcher.utter_message(text=shipment_answer(view, aspect, tz=carrier_tz(), today=carrier_today()))
-        events: list[EventType] = [SlotSet("waybill", view.waybill), SlotSet("pending_question", None)]
+            return events
         if tracker.get_slot("phone_to_verify"):
             events += self._finish_phone_check(dispatcher, tracker, view)
         # Offer a complaint for a problem shipment, but not while one is already being taken.
@@ -141,6 +164,14 @@ ASK_PHONE_TEXT = (
 ASK_CONTACT_TEXT = (
     'Of course. Tap "Share my phone number" below and I\'ll list the shipments on your account.'
 )
+NO_NUMBERS_AT_ALL_TEXT = (
+    'Then a colleague can find it with you from your name and address: say "agent" and I\'ll pass you '
+    "on. If something went wrong with it, you can also just tell me what happened."
+)
+NO_PHONE_HELP_TEXT = (
+    "That's all right. Send me a waybill number instead and I'll check that shipment, or say \"agent\" "
+    "and a colleague will find your shipments with you."
+)
 SHARE_CONTACT_TEXT = (
     "For your privacy, on Telegram I can list shipments only for the phone number of your own account. "
     'Tap "Share my phone number" below, or send me a waybill number.'
@@ -177,6 +208,19 @@ class ActionFindByPhone(Action):
         channel = parse_conversation_id(tracker.sender_id)[0]
         if phone is None:
             ask = ASK_CONTACT_TEXT if channel == "telegram" else ASK_PHONE_TEXT
+            pending = tracker.get_slot("pending_question")
+            if pending not in (None, "phone") and says_no_number(tracker.latest_message.get("text") or ""):
+                # "I don't have the number" just after being asked for the waybill: the waybill's.
+                dispatcher.utter_message(text=NO_NUMBER_HELP_TEXT)
+                return [SlotSet("pending_question", "phone")]
+            if pending == "phone" and last_bot_text(tracker) == NO_NUMBER_HELP_TEXT:
+                # Neither a waybill nor a phone number: a person can still find it with them.
+                dispatcher.utter_message(text=NO_NUMBERS_AT_ALL_TEXT)
+                return [SlotSet("pending_question", None)]
+            if says_no_number(tracker.latest_message.get("text") or "") or last_bot_text(tracker) == ask:
+                # They have no number to give, or were asked already: offer the other ways instead.
+                dispatcher.utter_message(text=NO_PHONE_HELP_TEXT)
+                return [SlotSet("pending_question", None)]
             utter_with_contact_button(dispatcher, tracker, ask)
             return [SlotSet("pending_question", "phone")]
         try:

@@ -15,14 +15,18 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from backend.complaints.sla import sla_due
 from backend.complaints.wording import calm_message
+from backend.models import Conversation
 from backend.services.attachments import store_attachment
-from backend.services.conversations import get_conversation
 from backend.services.tickets import get_ticket, list_ticket_events, list_tickets
 from bot.actions import backend as actions_backend
 from bot.actions.backend import backend_session
 from bot.actions.complaints import (
+    COMPLAINT_SLOTS,
+    CORRECTION_KEPT_TEXT,
     FORM_SLOTS,
     NO_PHOTO_YET_TEXT,
+    NO_VALUE_OK_TEXT,
+    NO_WAYBILL_OK_TEXT,
     PHOTO_LATER_TEXT,
     ActionAcceptRemedy,
     ActionAnalyseComplaint,
@@ -32,10 +36,11 @@ from bot.actions.complaints import (
     ActionStartComplaint,
     ActionStopComplaint,
     ValidateComplaintForm,
+    record_facts_text,
 )
 from bot.actions.escalation import business_hours_kwargs, who_answers_text
 from bot.actions.shipments import malformed_text, mistyped_text, not_found_text
-from tests.bot.conftest import DOMAIN, make_tracker, new_sender, run, validate
+from tests.bot.conftest import DOMAIN, make_tracker, new_sender, run, shipment, validate
 from tests.fakes.images import png_bytes
 
 PNG_1PX = png_bytes(1, 1)
@@ -97,7 +102,7 @@ def test_start_prefills_waybill_category_and_wants_from_the_story() -> None:
         complaint_wants="refund",
         complaint_id=complaint_id(sender, "m-1"),
         complaint_description=text,
-        complaint_anger=1.0,
+        complaint_retries=0.0,
         complaint_correction_pending=False,
         complaint_refusals=0.0,
         ticket_number=None,
@@ -246,7 +251,7 @@ def test_validate_waybill_keeps_a_value_the_customer_gave() -> None:
         # Too short to be a waybill: "incomplete", not "mistyped".
         ("EA10000001CN", None, malformed_text("EA10000001CN")),
         ("EA100000153CN", None, not_found_text("EA100000153CN")),
-        ("I don't have it", "none", "That's fine, a colleague can find it with you later."),
+        ("I don't have it", "none", NO_WAYBILL_OK_TEXT),
         (
             "hello",
             None,
@@ -257,19 +262,27 @@ def test_validate_waybill_keeps_a_value_the_customer_gave() -> None:
 )
 def test_validate_waybill_rejected_or_missing(answer: str, result: str | None, said: str) -> None:
     tracker = make_tracker(answer, slots={"complaint_category": "delay"})
+    # A first failed try is counted; an honest "I don't have it" ends the question at once.
+    tries = 0.0 if result else 1.0
     assert validate(FORM, "validate_complaint_waybill", answer, tracker) == (
-        {"complaint_waybill": result},
+        {"complaint_waybill": result, "complaint_retries": tries},
         [said],
     )
+
+
+@pytest.mark.parametrize("answer", ["hello", "EA100000153CN", "EA10000001CN"])
+def test_the_second_failed_waybill_goes_on_without_one(answer: str) -> None:
+    tracker = make_tracker(answer, slots={"complaint_category": "delay", "complaint_retries": 1.0})
+    slots, said = validate(FORM, "validate_complaint_waybill", answer, tracker)
+    assert slots == {"complaint_waybill": "none", "complaint_retries": 0.0}
+    assert said[-1].endswith(NO_WAYBILL_OK_TEXT)
 
 
 @pytest.mark.parametrize(
     ("answer", "category"),
     [
-        ("it arrived broken", "damage"),
-        ("billing", "billing"),
+        ("the box arrived broken", "damage"),
         ("they charged me too much", "billing"),
-        ("late", "delay"),
         ("the courier was rude", "staff_conduct"),
     ],
 )
@@ -278,6 +291,17 @@ def test_validate_category(answer: str, category: str) -> None:
     slots, said = validate(FORM, "validate_complaint_category", answer, tracker)
     assert slots == {"complaint_category": category, "complaint_description": answer}
     assert said == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "category"), [("billing", "billing"), ("late", "delay"), ("lost", "loss")]
+)
+def test_a_category_name_is_not_a_description(answer: str, category: str) -> None:
+    tracker = make_tracker(answer, slots={"complaint_waybill": "none"})
+    assert validate(FORM, "validate_complaint_category", answer, tracker) == (
+        {"complaint_category": category},
+        [],
+    )
 
 
 def test_validate_category_prefills_from_the_record_and_keeps_the_description() -> None:
@@ -294,10 +318,12 @@ def test_validate_category_prefills_from_the_record_and_keeps_the_description() 
     )
 
 
-def test_validate_category_not_understood() -> None:
-    assert validate(FORM, "validate_complaint_category", "blah", make_tracker()) == (
-        {"complaint_category": None},
-        ["Sorry, I didn't catch what went wrong."],
+def test_what_happened_takes_any_answer() -> None:
+    """An open question: words that name no category are "another problem", in the customer's words."""
+    answer = "something weird with the whole thing honestly"
+    assert validate(FORM, "validate_complaint_category", answer, make_tracker()) == (
+        {"complaint_category": "other", "complaint_description": answer},
+        [],
     )
 
 
@@ -312,9 +338,14 @@ def test_validate_value(answer: str, value: str) -> None:
     )
 
 
-def test_validate_value_unreadable() -> None:
+def test_validate_value_unreadable_then_move_on() -> None:
+    second = make_tracker("lots", slots={"complaint_retries": 1.0})
+    assert validate(FORM, "validate_complaint_value", "lots", second) == (
+        {"complaint_value": "unknown", "complaint_retries": 0.0},
+        [NO_VALUE_OK_TEXT],
+    )
     assert validate(FORM, "validate_complaint_value", "lots", make_tracker()) == (
-        {"complaint_value": None},
+        {"complaint_value": None, "complaint_retries": 1.0},
         [
             "Sorry, I couldn't read an amount there. Roughly how much are the goods worth, in CNY? "
             '"Don\'t know" is fine too.'
@@ -333,16 +364,15 @@ def test_validate_photo_later(answer: str) -> None:
 @pytest.mark.parametrize("answer", ["here it is", "yes", "sent"])
 def test_words_alone_are_not_a_photo(answer: str) -> None:
     assert validate(FORM, "validate_complaint_photo", answer, make_tracker()) == (
-        {"complaint_photo": None},
+        {"complaint_photo": None, "complaint_retries": 1.0},
         [NO_PHOTO_YET_TEXT],
     )
 
 
 def test_asked_twice_without_a_photo_the_claim_waits_for_it() -> None:
-    tracker = make_tracker("I sent it already")
-    tracker.events.append({"event": "bot", "text": NO_PHOTO_YET_TEXT})
+    tracker = make_tracker("I sent it already", slots={"complaint_retries": 1.0})
     assert validate(FORM, "validate_complaint_photo", "I sent it already", tracker) == (
-        {"complaint_photo": "later"},
+        {"complaint_photo": "later", "complaint_retries": 0.0},
         [PHOTO_LATER_TEXT],
     )
 
@@ -369,6 +399,10 @@ def test_an_attached_photo_counts(tmp_path: Path) -> None:
         ("refund please", "refund"),
         ("please deliver it again", "redelivery"),
         ("I just want them to be careful", "I just want them to be careful"),
+        # Asking for nothing in particular is not a wish to record.
+        ("no", "unspecified"),
+        ("not sure", "unspecified"),
+        ("I don't know", "unspecified"),
         ("  ", None),
     ],
 )
@@ -389,6 +423,47 @@ def test_validate_when_and_extent_take_the_customers_words() -> None:
         [],
     )
     assert validate(FORM, "validate_complaint_extent", "", make_tracker()) == ({"complaint_extent": None}, [])
+    assert validate(FORM, "validate_complaint_when", "no idea", make_tracker()) == (
+        {"complaint_when": "not known"},
+        [],
+    )
+
+
+def form_turn(
+    text: str, intent: str, requested: str, slots: dict[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """One whole turn of the form's validation action, as Rasa calls it after mapping `text` to the slot."""
+    tracker = make_tracker(
+        text,
+        intent=intent,
+        slots={**slots, "requested_slot": requested},
+        active_loop={"name": "complaint_form"},
+    )
+    tracker.events += [
+        {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}},
+        {"event": "slot", "name": requested, "value": text},
+    ]
+    tracker.slots[requested] = text
+    events, texts = run(FORM, tracker)
+    return applied(events), texts
+
+
+def test_a_question_during_an_open_question_is_answered_once() -> None:
+    known = {"waybill": "EA100000034CN", "complaint_waybill": "EA100000034CN", "complaint_category": "delay"}
+    slots, texts = form_turn("hang on, when will it arrive?", "ask_eta", "complaint_wants", known)
+    assert slots["complaint_wants"] is None and slots["complaint_retries"] == 1.0
+    assert len(texts) == 1 and "EA100000034CN" in texts[0] and "late" in texts[0]
+    # Asked again, the next message is the answer, whatever it looks like.
+    slots, texts = form_turn("when can you deliver it?", "ask_eta", "complaint_wants", {**known, **slots})
+    assert slots["complaint_wants"] == "when can you deliver it?"
+    assert texts == []
+
+
+def test_a_wish_that_sounds_like_tracking_is_the_wish() -> None:
+    known = {"waybill": "EA100000034CN", "complaint_waybill": "EA100000034CN", "complaint_category": "delay"}
+    slots, texts = form_turn("just get it delivered tomorrow", "track_shipment", "complaint_wants", known)
+    assert slots["complaint_wants"] == "just get it delivered tomorrow"
+    assert texts == []
 
 
 DAMAGE_SLOTS = {
@@ -423,10 +498,15 @@ def test_validate_correction(answer: str, updates: dict[str, Any]) -> None:
     assert said == []
 
 
-def test_validate_correction_not_understood() -> None:
+def test_validate_correction_not_understood_then_kept() -> None:
     assert validate(FORM, "validate_complaint_correction", "hmm", make_tracker(slots=DAMAGE_SLOTS)) == (
-        {"complaint_correction": None},
+        {"complaint_correction": None, "complaint_retries": 1.0},
         ["Sorry, I didn't catch which part."],
+    )
+    second = make_tracker(slots={**DAMAGE_SLOTS, "complaint_retries": 1.0})
+    assert validate(FORM, "validate_complaint_correction", "hmm", second) == (
+        {"complaint_correction": "hmm", "complaint_retries": 0.0, "complaint_correction_pending": False},
+        [CORRECTION_KEPT_TEXT],
     )
 
 
@@ -456,6 +536,7 @@ def test_summary_restates_everything_and_asks() -> None:
     assert texts == [
         "Let me make sure I have this right:\n"
         "- Shipment: EA100000065CN\n"
+        f"- Our record: {record_facts_text(shipment('EA100000065CN'))}\n"
         "- What happened: damaged goods\n"
         '- In your words: "My parcel EA100000065CN arrived broken"\n'
         "- Damaged or missing: the vase\n"
@@ -475,6 +556,7 @@ def test_summary_of_a_sparse_complaint() -> None:
         "Let me make sure I have this right:\n"
         "- Shipment: no waybill number given\n"
         "- What happened: another problem\n"
+        "- Your own description: none given yet\n"
         "- When: last Monday\n"
         "- Value of the goods: not known\n"
         "- You would like: not said yet\n"
@@ -493,14 +575,22 @@ def test_correct_complaint_with_a_new_value() -> None:
         "no, the value is 600", intent="deny", slots={**DAMAGE_SLOTS, "awaiting": "summary_confirm"}
     )
     events, texts = run(ActionCorrectComplaint(), tracker)
-    assert events == [SlotSet("awaiting", None), SlotSet("complaint_value", "600")]
+    assert events == [
+        SlotSet("awaiting", None),
+        SlotSet("complaint_retries", 0.0),
+        SlotSet("complaint_value", "600"),
+    ]
     assert texts == ["Thanks, let me fix that."]
 
 
 def test_correct_complaint_naming_a_field_clears_it() -> None:
     tracker = make_tracker("the waybill number is wrong", intent="deny", slots=DAMAGE_SLOTS)
     events, texts = run(ActionCorrectComplaint(), tracker)
-    assert events == [SlotSet("awaiting", None), SlotSet("complaint_waybill", None)]
+    assert events == [
+        SlotSet("awaiting", None),
+        SlotSet("complaint_retries", 0.0),
+        SlotSet("complaint_waybill", None),
+    ]
     assert texts == ["Thanks, let me fix that."]
 
 
@@ -508,13 +598,17 @@ def test_correct_complaint_without_details_asks_which_part() -> None:
     events, texts = run(
         ActionCorrectComplaint(), make_tracker("no that's wrong", intent="deny", slots=DAMAGE_SLOTS)
     )
-    assert events == [SlotSet("awaiting", None), SlotSet("complaint_correction_pending", True)]
+    assert events == [
+        SlotSet("awaiting", None),
+        SlotSet("complaint_retries", 0.0),
+        SlotSet("complaint_correction_pending", True),
+    ]
     assert texts == []
 
 
 def test_stop_complaint_clears_it() -> None:
     events, texts = run(ActionStopComplaint(), make_tracker("forget it", intent="stop"))
-    reset = [*FORM_SLOTS, "complaint_id", "complaint_description", "requested_slot", "awaiting"]
+    reset = [*COMPLAINT_SLOTS, "awaiting"]
     assert events == [SlotSet(slot, None) for slot in reset]
     assert texts[0].startswith("All right, I've stopped and registered nothing.")
 
@@ -554,7 +648,7 @@ def test_analyse_a_delay_offers_the_voucher_and_opens_a_ticket(now: datetime, to
         )
         assert (ticket.responsibility, ticket.stage_reached) == ("carrier", "negotiate")
         assert (ticket.remedy_offered, ticket.agreed_resolution) == (VOUCHER, None)
-        assert ticket.description == DELAY_STORY and ticket.summary == "A late shipment (EA100000034CN)"
+        assert ticket.description == DELAY_STORY and ticket.summary == "Late shipment (EA100000034CN)"
         assert ticket.sla_due_at == sla_due(now, "P3", **business_hours_kwargs())
 
 
@@ -591,7 +685,7 @@ def test_a_large_loss_is_escalated_at_once(now: datetime) -> None:
             "C004",
         )
         assert ticket.remedy_offered is None and str(ticket.declared_value) == "3000.00"
-        conversation = get_conversation(session, sender)
+        conversation = session.get(Conversation, sender)
         assert conversation is not None
         assert conversation.state == "queued"
         assert conversation.handoff_reason == (
@@ -683,6 +777,6 @@ def test_refuse_twice_escalates(now: datetime) -> None:
     with backend_session() as session:
         ticket = get_ticket(session, number)
         assert ticket is not None and (ticket.status, ticket.priority) == ("escalated", "P3")
-        conversation = get_conversation(session, sender)
+        conversation = session.get(Conversation, sender)
         assert conversation is not None
         assert (conversation.state, conversation.handoff_reason) == ("queued", "customer refused 2 offer(s)")

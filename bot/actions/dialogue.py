@@ -1,0 +1,100 @@
+"""Reading the conversation so far: is a message a question, what the shipper said, what the bot said.
+
+Pure functions of the tracker and the text; they keep the dialogue from trapping anyone: a question is
+answered before anything else, and the bot never sends the same message a third time in a row.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import Tracker
+
+# Messages that are questions about a shipment, whatever else they say ("it's late, where is it?").
+_QUESTION_OPENERS = re.compile(
+    r"^\s*(where|when|why|who|what|how|whats|wheres|hows|has|have|is|are|was|were|did|does|do|can|could|"
+    r"will|would|any)\b",
+    re.I,
+)
+_QUESTION_PHRASES = re.compile(
+    r"\b(where\s+(is|are|'s)|where'?s|wheres|when\s+(will|does|is|can|do)|why\s+(is|has|hasn'?t|isn'?t|did|"
+    r"does|are)|who\s+signed|tell me where|track(ing)?\s+(it|my|this)|any\s+(update|news)|status of)\b",
+    re.I,
+)
+_ASPECTS = (
+    ("signed_by", re.compile(r"\b(who\s+(signed|received|took|got)|signed\s+(for|by)|signature)\b", re.I)),
+    ("delay_reason", re.compile(r"\b(why|reason|what'?s (the )?hold[- ]?up|what happened to)\b", re.I)),
+    ("eta", re.compile(r"\b(when|eta|how long|arrive|arriving|arrival|get here|deliver(ed)? by)\b", re.I)),
+)
+# The intents that ask about a shipment.
+QUESTION_INTENTS = frozenset({"track_shipment", "ask_eta", "ask_signed_by", "ask_delay_reason"})
+
+
+def looks_like_question(text: str) -> bool:
+    """Whether the message asks something (a question mark, a question word first, "where is ...")."""
+    return "?" in text or bool(_QUESTION_OPENERS.match(text) or _QUESTION_PHRASES.search(text))
+
+
+def question_aspect(text: str) -> str:
+    """Which part of the record a question is about: 'signed_by', 'delay_reason', 'eta' or 'status'."""
+    if _QUESTION_PHRASES.search(text) and re.search(r"\bwhere\b", text, re.I):
+        return "status"
+    for aspect, pattern in _ASPECTS:
+        if pattern.search(text):
+            return aspect
+    return "status"
+
+
+def _user_text(event: dict[str, Any]) -> str:
+    text = str(event.get("text") or "").strip()
+    # A pressed button arrives as its payload ("/affirm"): not the shipper's words.
+    return "" if text.startswith("/") else text
+
+
+def complaint_messages(tracker: Tracker) -> list[str]:
+    """Everything the shipper wrote since the complaint began, in order (the analysis reads it all).
+
+    The complaint begins with the message that started it; when that was a "yes" to the bot's offer
+    of a complaint, with the message the bot was answering when it made the offer.
+    """
+    events = tracker.events
+    start = None
+    for index in range(len(events) - 1, -1, -1):
+        if events[index].get("event") == "action" and events[index].get("name") == "action_start_complaint":
+            start = index
+            break
+    if start is None:
+        return [text for text in (_user_text(e) for e in events if e.get("event") == "user") if text]
+    users = [i for i in range(start) if events[i].get("event") == "user"]
+    first = users[-1] if users else start
+    opener_intent = (events[first].get("parse_data") or {}).get("intent", {}).get("name") if users else None
+    if opener_intent == "affirm" and len(users) >= 2:
+        first = users[-2]
+    texts = [_user_text(e) for e in events[first:] if e.get("event") == "user"]
+    return [text for text in texts if text]
+
+
+def bot_texts(tracker: Tracker) -> list[str]:
+    """The bot's messages in this conversation, oldest first."""
+    return [str(e["text"]) for e in tracker.events if e.get("event") == "bot" and e.get("text")]
+
+
+def last_bot_text(tracker: Tracker) -> str | None:
+    texts = bot_texts(tracker)
+    return texts[-1] if texts else None
+
+
+def times_in_a_row(tracker: Tracker, action_name: str) -> int:
+    """How many of the bot's latest turns, back to back, ran this action (0 when the last did not)."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "action":
+            continue
+        name = event.get("name")
+        if name in ("action_listen", None) or name == "action_session_start":
+            continue
+        if name != action_name:
+            break
+        count += 1
+    return count
