@@ -1,0 +1,62 @@
+"""The bot's stock replies (greeting, thanks, out of scope, "could you rephrase?"), never three alike.
+
+Rasa picks a response variation at random, so a shipper who says the same thing three times could get
+the same words three times. These actions take the domain's variations in turn instead, and the third
+time in a row they offer what would help more: a person, or a waybill number.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from .dialogue import times_in_a_row
+
+STUCK_TEXT = (
+    "I'm sorry, I don't seem to be helping. You can send me a waybill number (like EA123456785CN), "
+    'tell me what went wrong, or say "agent" and a colleague will take over.'
+)
+
+
+class StockReply(Action):
+    """One stock reply: the response's variations in turn, then the way out on the third time running."""
+
+    response = ""
+
+    def name(self) -> str:
+        return "action_" + self.response.removeprefix("utter_")
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        turn = times_in_a_row(tracker, self.name())
+        variations = [v["text"] for v in domain.get("responses", {}).get(self.response, []) if v.get("text")]
+        if turn % 3 == 2 or not variations:
+            dispatcher.utter_message(text=STUCK_TEXT)
+        else:
+            dispatcher.utter_message(text=variations[(turn - turn // 3) % len(variations)])
+        return []
+
+
+def _stock_reply(response: str) -> type[StockReply]:
+    # rasa-sdk registers every Action subclass: one small class per reply, named after its response.
+    cls_name = "".join(part.capitalize() for part in response.split("_")) + "Reply"
+    return type(cls_name, (StockReply,), {"response": response, "__doc__": f"Says {response} in turn."})
+
+
+STOCK_REPLIES = [
+    _stock_reply(response)
+    for response in (
+        "utter_greet",
+        "utter_youre_welcome",
+        "utter_capabilities",
+        "utter_out_of_scope",
+        "utter_rephrase",
+        "utter_inform_without_question",
+        "utter_anything_else",
+        "utter_no_problem",
+    )
+]
