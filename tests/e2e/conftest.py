@@ -136,8 +136,8 @@ def carrier_today() -> date:
 DEMO_PREFIX = "EA1000"
 
 
-def late_extra_shipment(stack: Stack) -> str:
-    """A seeded non-demo shipment of a B or C customer, delivered two or more days late."""
+def late_extra_shipments(stack: Stack, *, min_days: int) -> list[str]:
+    """Seeded non-demo shipments of B or C customers, delivered at least `min_days` late, by number."""
     engine = make_engine(stack.database_url)
     try:
         with Session(engine) as session:
@@ -152,8 +152,15 @@ def late_extra_shipment(stack: Stack) -> str:
                 )
                 .order_by(Shipment.waybill)
             ).all()
-            late = [w for w in candidates if (view := get_shipment(session, w)) and view.days_late >= 2]
+            return [
+                w for w in candidates if (view := get_shipment(session, w)) and view.days_late >= min_days
+            ]
     finally:
         engine.dispose()
+
+
+def late_extra_shipment(stack: Stack) -> str:
+    """A seeded non-demo shipment of a B or C customer, delivered two or more days late."""
+    late = late_extra_shipments(stack, min_days=2)
     assert late, "the seed has no late extra shipment to complain about"
     return late[0]
