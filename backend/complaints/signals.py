@@ -533,6 +533,7 @@ def _osa_distance(a: str, b: str) -> int:
 
 
 _lock = threading.Lock()
+_reading = threading.Lock()
 _pipeline_instance: _Pipeline | None = None
 
 
@@ -556,6 +557,12 @@ def read_signals(text: str) -> TextSignals:
     if not text or not text.strip():
         return TextSignals(category_scores={c: 0.0 for c in CATEGORIES})
     pipe = _pipeline()
+    # The actions run in worker threads; spaCy does not promise that one pipeline is thread-safe.
+    with _reading:
+        return _read(pipe, text)
+
+
+def _read(pipe: _Pipeline, text: str) -> TextSignals:
     doc = pipe.nlp(_normalise(text))
 
     scores = {c: 0.0 for c in CATEGORIES}

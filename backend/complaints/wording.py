@@ -12,10 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from backend.complaints.sla import DEFAULT_TZ
-
-# Kept here for callers that still import them from this module; they live in backend.formatting.
-from backend.formatting import format_cny as format_cny
-from backend.formatting import local_time_text as local_time_text
+from backend.formatting import local_time_text
 
 _ACKNOWLEDGE: dict[str, tuple[str, ...]] = {
     "delay": (

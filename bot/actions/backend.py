@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import get_settings
@@ -28,3 +34,19 @@ def backend_session() -> Iterator[Session]:
     """A short transaction against the system of record."""
     with session_scope(_session_factory()) as session:
         yield session
+
+
+class BlockingAction(Action, ABC):
+    """An action whose work blocks on the database: it runs in a worker thread, so the action server's
+    event loop goes on serving other conversations meanwhile."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        return await asyncio.to_thread(self.act, dispatcher, tracker, domain)
+
+    @abstractmethod
+    def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """The action's work, as rasa-sdk's `run` would do it."""

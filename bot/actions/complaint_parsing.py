@@ -128,6 +128,17 @@ def parse_photo(text: str) -> str:
     return "later" if LATER.search(text) else "received"
 
 
+NO_PHONE = re.compile(
+    r"\b(don'?t|do not|dont|no|not|haven'?t|can'?t|cannot)\b[^.?!]*\b(phone|mobile|cell|number)\b", re.I
+)
+BY_PHONE = re.compile(r"\b(by|with|using|via|through|from)\s+(my\s+|the\s+|a\s+)?(phone|mobile|cell)", re.I)
+
+
+def says_no_phone(text: str) -> bool:
+    """'I don't have the phone number', but not 'I lost my waybill, can you search by phone?'."""
+    return bool(NO_PHONE.search(text)) and not BY_PHONE.search(text)
+
+
 def says_no_number(text: str) -> bool:
     return bool(NO_NUMBER.search(text))
 

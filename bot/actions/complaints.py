@@ -14,7 +14,7 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -22,9 +22,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from backend.complaints.signals import read_signals
-from backend.complaints.wording import calm_message, format_cny
+from backend.complaints.wording import calm_message
 from backend.config import carrier_today, carrier_tz
 from backend.domain import ShipmentView
+from backend.formatting import format_cny
 from backend.models import utcnow
 from backend.services import complaints as use_cases
 from backend.services.attachments import count_attachments
@@ -33,7 +34,7 @@ from backend.services.shipments import get_shipment
 from backend.services.tickets import InvalidTransition, StaleTicket
 from backend.waybill import find_in_text
 
-from .backend import BACKEND_DOWN_TEXT, backend_session
+from .backend import BACKEND_DOWN_TEXT, BlockingAction, backend_session
 from .buttons import yes_no
 from .complaint_parsing import (
     UNSPECIFIED,
@@ -244,13 +245,13 @@ def record_facts_text(view: ShipmentView) -> str:
     return " ".join(part for part in parts if part)
 
 
-class ActionStartComplaint(Action):
+class ActionStartComplaint(BlockingAction):
     """Calm: answer a question first, acknowledge and apologise, and take what the customer said."""
 
     def name(self) -> str:
         return "action_start_complaint"
 
-    async def run(
+    def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         text = (tracker.latest_message.get("text") or "").strip()
@@ -340,16 +341,16 @@ class ValidateComplaintForm(FormValidationAction):
         asks its question again, and the next message is taken as the answer."""
         requested = tracker.get_slot("requested_slot")
         text = (tracker.latest_message.get("text") or "").strip()
-        known = tracker.get_slot("waybill") or _waybill(tracker)
+        # The shipment asked about: the one named in the question, else the conversation's.
+        about = text if find_in_text(text) else tracker.get_slot("waybill") or _waybill(tracker)
         if (
-            requested
-            and known
+            requested not in (None, "complaint_waybill")
+            and about
             and tracker.get_intent_of_latest_message() in QUESTION_INTENTS
             and looks_like_question(text)
-            and not find_in_text(text)
             and not tracker.get_slot("complaint_retries")
         ):
-            updates = answer_shipment(dispatcher, tracker, question_aspect(text), known)
+            updates = answer_shipment(dispatcher, tracker, question_aspect(text), about)
             updates.pop("_view", None)
             updates.update({requested: None, "complaint_retries": 1.0})
             return [SlotSet(slot, value) for slot, value in updates.items()]
@@ -575,13 +576,13 @@ def apply_correction(text: str, tracker: Tracker, dispatcher: CollectingDispatch
     return updates
 
 
-class ActionComplaintSummary(Action):
+class ActionComplaintSummary(BlockingAction):
     """Restates the complaint, the record's facts beside the customer's words, and asks to confirm."""
 
     def name(self) -> str:
         return "action_complaint_summary"
 
-    async def run(
+    def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         lines = ["Let me make sure I have this right:"]
@@ -621,13 +622,13 @@ class ActionComplaintSummary(Action):
         return [SlotSet("awaiting", "summary_confirm"), SlotSet("complaint_correction", None)]
 
 
-class ActionCorrectComplaint(Action):
+class ActionCorrectComplaint(BlockingAction):
     """The customer says the summary is wrong: apply what they said, or ask which part."""
 
     def name(self) -> str:
         return "action_correct_complaint"
 
-    async def run(
+    def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         events: list[EventType] = [SlotSet("awaiting", None), SlotSet("complaint_retries", 0.0)]
@@ -655,13 +656,13 @@ def offer_text(outcome: Outcome, *, again: bool) -> str:
     return f"Here is what I can offer: {outcome.offer.description} Would that be acceptable?"
 
 
-class ActionAnalyseComplaint(Action):
+class ActionAnalyseComplaint(BlockingAction):
     """Analyse, then negotiate: the first remedy of the ladder, or a person at once when it is serious."""
 
     def name(self) -> str:
         return "action_analyse_complaint"
 
-    async def run(
+    def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         draft, calendar, now = complaint_draft(tracker), business_calendar(), utcnow()
@@ -679,13 +680,13 @@ class ActionAnalyseComplaint(Action):
         return [SlotSet("ticket_number", outcome.ticket_number), SlotSet("awaiting", "remedy_answer")]
 
 
-class ActionAcceptRemedy(Action):
+class ActionAcceptRemedy(BlockingAction):
     """The customer accepts: the ticket is `open` with the agreed resolution."""
 
     def name(self) -> str:
         return "action_accept_remedy"
 
-    async def run(
+    def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         number = tracker.get_slot("ticket_number") or ""
@@ -715,13 +716,13 @@ class ActionAcceptRemedy(Action):
         return [SlotSet("awaiting", "done")]
 
 
-class ActionRefuseRemedy(Action):
+class ActionRefuseRemedy(BlockingAction):
     """The customer refuses: analysed again with what they said, the next offer once, then a person."""
 
     def name(self) -> str:
         return "action_refuse_remedy"
 
-    async def run(
+    def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         refusals = int(tracker.get_slot("complaint_refusals") or 0) + 1
@@ -745,13 +746,13 @@ class ActionRefuseRemedy(Action):
         return [counted, SlotSet("awaiting", "remedy_answer")]
 
 
-class ActionStopComplaint(Action):
+class ActionStopComplaint(BlockingAction):
     """The customer stops the complaint: nothing is registered, and they can start again."""
 
     def name(self) -> str:
         return "action_stop_complaint"
 
-    async def run(
+    def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         dispatcher.utter_message(

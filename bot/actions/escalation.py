@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from backend import formatting
 from backend.complaints import wording
 from backend.config import carrier_tz, get_settings
 from backend.services.conversations import mark_for_agent
@@ -24,7 +25,7 @@ def business_hours_kwargs() -> dict[str, Any]:
 
 
 def local_time_text(moment: datetime) -> str:
-    return wording.local_time_text(moment, carrier_tz().key)
+    return formatting.local_time_text(moment, carrier_tz().key)
 
 
 def who_answers_text(priority: str, now: datetime, *, due: datetime | None = None) -> str:

@@ -6,7 +6,7 @@ import logging
 import re
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from backend.models import utcnow
 from backend.services.tickets import get_ticket, list_tickets, open_ticket
 
-from .backend import BACKEND_DOWN_TEXT, backend_session
+from .backend import BACKEND_DOWN_TEXT, BlockingAction, backend_session
 from .complaints import COMPLAINT_SLOTS, complaint_in_progress, escalate_complaint
 from .escalation import hand_over, local_time_text, who_answers_text
 
@@ -32,13 +32,13 @@ STATUS_TEXT = {
 }
 
 
-class ActionEscalate(Action):
+class ActionEscalate(BlockingAction):
     """A person is asked for: hand over with what is known so far (a complaint, or a plain handoff)."""
 
     def name(self) -> str:
         return "action_escalate"
 
-    async def run(
+    def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         if complaint_in_progress(tracker):
@@ -79,13 +79,13 @@ class ActionEscalate(Action):
         return [SlotSet("ticket_number", number), SlotSet("awaiting", None), ConversationPaused()]
 
 
-class ActionBackFromAgent(Action):
+class ActionBackFromAgent(BlockingAction):
     """The person handed the conversation back (run by the hub): say so, and what the bot can do."""
 
     def name(self) -> str:
         return "action_back_from_agent"
 
-    async def run(
+    def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         dispatcher.utter_message(
@@ -98,13 +98,13 @@ class ActionBackFromAgent(Action):
         return [ActiveLoop(None), *(SlotSet(slot, None) for slot in (*COMPLAINT_SLOTS, "awaiting"))]
 
 
-class ActionTicketStatus(Action):
+class ActionTicketStatus(BlockingAction):
     """Answers "what's happening with my complaint?" from the ticket store."""
 
     def name(self) -> str:
         return "action_ticket_status"
 
-    async def run(
+    def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         match = TICKET_NUMBER.search(tracker.latest_message.get("text") or "")

@@ -7,6 +7,7 @@ time in a row they offer what would help more: a person, or a waybill number.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -21,13 +22,17 @@ STUCK_TEXT = (
 )
 
 
-class StockReply(Action):
-    """One stock reply: the response's variations in turn, then the way out on the third time running."""
+class StockReply(Action, ABC):
+    """One stock reply: the response's variations in turn, then the way out on the third time running.
+
+    Abstract, so that rasa-sdk registers only the replies made from it below.
+    """
 
     response = ""
 
+    @abstractmethod
     def name(self) -> str:
-        return "action_" + self.response.removeprefix("utter_")
+        """action_<response without utter_>."""
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -44,7 +49,12 @@ class StockReply(Action):
 def _stock_reply(response: str) -> type[StockReply]:
     # rasa-sdk registers every Action subclass: one small class per reply, named after its response.
     cls_name = "".join(part.capitalize() for part in response.split("_")) + "Reply"
-    return type(cls_name, (StockReply,), {"response": response, "__doc__": f"Says {response} in turn."})
+    action_name = "action_" + response.removeprefix("utter_")
+    return type(
+        cls_name,
+        (StockReply,),
+        {"response": response, "name": lambda self: action_name, "__doc__": f"Says {response} in turn."},
+    )
 
 
 STOCK_REPLIES = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,9 +17,9 @@ from backend.services.conversations import parse_conversation_id, verified_custo
 from backend.services.shipments import find_customer_by_phone, find_shipments_by_phone, get_shipment
 from backend.waybill import WaybillCheck, find_in_text
 
-from .backend import BACKEND_DOWN_TEXT, backend_session
+from .backend import BACKEND_DOWN_TEXT, BlockingAction, backend_session
 from .buttons import yes_no
-from .complaint_parsing import says_no_number
+from .complaint_parsing import says_no_number, says_no_phone
 from .dialogue import last_bot_text
 from .shipment_text import OFFER_TEXT, has_problem, shipment_answer, status_text
 
@@ -102,13 +102,13 @@ def answer_shipment(
     return {"waybill": view.waybill, "pending_question": None, "_view": view}
 
 
-class ActionAnswerShipment(Action):
+class ActionAnswerShipment(BlockingAction):
     """Answers a question about one shipment, finding the waybill in the message or the conversation."""
 
     def name(self) -> str:
         return "action_answer_shipment"
 
-    async def run(
+    def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         intent = tracker.get_intent_of_latest_message() or ""
@@ -195,13 +195,13 @@ def utter_with_contact_button(dispatcher: CollectingDispatcher, tracker: Tracker
         dispatcher.utter_message(text=text)
 
 
-class ActionFindByPhone(Action):
+class ActionFindByPhone(BlockingAction):
     """Lists the customer's recent shipments found by the phone number on their account."""
 
     def name(self) -> str:
         return "action_find_by_phone"
 
-    async def run(
+    def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         phone = find_phone_in_text(tracker.latest_message.get("text") or "")
@@ -209,7 +209,8 @@ class ActionFindByPhone(Action):
         if phone is None:
             ask = ASK_CONTACT_TEXT if channel == "telegram" else ASK_PHONE_TEXT
             pending = tracker.get_slot("pending_question")
-            if pending not in (None, "phone") and says_no_number(tracker.latest_message.get("text") or ""):
+            text = tracker.latest_message.get("text") or ""
+            if pending not in (None, "phone") and says_no_phone(text):
                 # "I don't have the number" just after being asked for the waybill: the waybill's.
                 dispatcher.utter_message(text=NO_NUMBER_HELP_TEXT)
                 return [SlotSet("pending_question", "phone")]
@@ -217,7 +218,7 @@ class ActionFindByPhone(Action):
                 # Neither a waybill nor a phone number: a person can still find it with them.
                 dispatcher.utter_message(text=NO_NUMBERS_AT_ALL_TEXT)
                 return [SlotSet("pending_question", None)]
-            if says_no_number(tracker.latest_message.get("text") or "") or last_bot_text(tracker) == ask:
+            if says_no_phone(text) or last_bot_text(tracker) == ask:
                 # They have no number to give, or were asked already: offer the other ways instead.
                 dispatcher.utter_message(text=NO_PHONE_HELP_TEXT)
                 return [SlotSet("pending_question", None)]
@@ -261,13 +262,13 @@ class ActionFindByPhone(Action):
         return events
 
 
-class ActionDeclineOffer(Action):
+class ActionDeclineOffer(BlockingAction):
     """The customer does not want a complaint after all."""
 
     def name(self) -> str:
         return "action_decline_offer"
 
-    async def run(
+    def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         dispatcher.utter_message(

@@ -1,0 +1,51 @@
+"""Stock replies take their variations in turn and never say the same thing three times running."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import yaml
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions.replies import STOCK_REPLIES, STUCK_TEXT
+from tests.bot.conftest import make_tracker
+from tools.stack import ROOT
+
+DOMAIN: dict[str, Any] = {
+    "responses": {"utter_rephrase": [{"text": "Say it again?"}, {"text": "Once more?"}]}
+}
+REPHRASE = next(cls() for cls in STOCK_REPLIES if cls().name() == "action_rephrase")
+
+
+def reply_after(previous_runs: int, *, interrupted: bool = False) -> str:
+    tracker = make_tracker("asdf", intent="nlu_fallback")
+    for _ in range(previous_runs):
+        tracker.events += [
+            {"event": "user", "text": "asdf"},
+            {"event": "action", "name": "action_rephrase"},
+            {"event": "action", "name": "action_listen"},
+        ]
+    if interrupted:
+        tracker.events.append({"event": "action", "name": "action_answer_shipment"})
+    dispatcher = CollectingDispatcher()
+    asyncio.run(REPHRASE.run(dispatcher, tracker, DOMAIN))
+    return str(dispatcher.messages[0]["text"])
+
+
+def test_variations_in_turn_then_a_way_out() -> None:
+    said = [reply_after(n) for n in range(6)]
+    assert said == ["Say it again?", "Once more?", STUCK_TEXT, "Say it again?", "Once more?", STUCK_TEXT]
+    assert all(not (a == b == c) for a, b, c in zip(said, said[1:], said[2:], strict=False))
+
+
+def test_another_action_in_between_starts_afresh() -> None:
+    assert reply_after(2, interrupted=True) == "Say it again?"
+
+
+def test_every_stock_reply_is_a_domain_action() -> None:
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text())
+    for cls in STOCK_REPLIES:
+        action = cls()
+        assert action.name() in domain["actions"]
+        assert action.response in domain["responses"]
