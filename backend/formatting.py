@@ -1,13 +1,14 @@
 """How money, weights, day counts, dates and times are written, for shippers and for agents alike.
 
 Pure functions with no dependency on the rest of the backend, so the complaint analysis, the wording and
-the bot's answers can all import them.
+the bot's answers can all import them; and the one JSON form of values the API answers with.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 # --------------------------------------------------------------------------------------------------
@@ -74,3 +75,17 @@ def record_time_text(moment: datetime, tz: ZoneInfo | str) -> str:
 def clock_text(moment: datetime, tz: ZoneInfo | str) -> str:
     """The time of day on the carrier's clock: "14:05"."""
     return moment.astimezone(_zone(tz)).strftime("%H:%M")
+
+
+def json_value(value: Any) -> Any:
+    """A value as every JSON answer of the backend carries it: ISO dates and times, money as exact
+    decimal strings (clients that want numbers parse them), containers converted all the way down."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [json_value(v) for v in value]
+    return value

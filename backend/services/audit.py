@@ -7,12 +7,12 @@ Both tables are append-only (the models refuse updates and deletes). Actors are 
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from backend.formatting import json_value
 from backend.models import AuditEvent, TicketEvent, utcnow
 from backend.services.tickets import record_first_response, record_ticket_event
 
@@ -35,18 +35,6 @@ def actor_of(person: Person) -> str:
     return f"{person.role}:{person.username}"
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 def record_audit_event(
     session: Session,
     *,
@@ -66,7 +54,7 @@ def record_audit_event(
         agent_id=agent_id,
         conversation_id=conversation_id,
         client_ip=(client_ip or "")[:64] or None,
-        data=_jsonable(data) if data else None,
+        data=json_value(data) if data else None,
     )
     session.add(event)
     session.flush()
@@ -90,7 +78,7 @@ def record_agent_action(
     the ticket, or of the conversation's unfinished tickets.
     """
     at = at or utcnow()
-    payload = _jsonable(dict(data or {}))
+    payload = json_value(dict(data or {}))
     event: TicketEvent | AuditEvent
     if ticket_number is not None:
         if conversation_id is not None:

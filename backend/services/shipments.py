@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from backend.config import carrier_tz
 from backend.domain import EventView, ShipmentView
+from backend.formatting import json_value
 from backend.lateness import days_late
 from backend.models import Customer, Shipment
 from backend.phones import normalise_phone
@@ -102,22 +102,9 @@ def find_shipments_by_phone(
     return [to_view(s, today=today) for s in session.scalars(stmt)]
 
 
-def _json(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        # Strings keep money exact; clients that want numbers can parse them.
-        return str(value)
-    if isinstance(value, list | tuple):
-        return [_json(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _json(v) for k, v in value.items()}
-    return value
-
-
 def shipment_to_dict(view: ShipmentView) -> dict[str, Any]:
     """The JSON shape of a ShipmentView: ISO dates, Decimals as strings, plus is_late and last_event."""
-    data: dict[str, Any] = _json(asdict(view))
+    data: dict[str, Any] = json_value(asdict(view))
     data["is_late"] = view.is_late
     data["last_event"] = data["events"][-1] if data["events"] else None
     return data

@@ -20,6 +20,7 @@ from backend.complaints import sla
 from backend.config import Settings, get_settings
 from backend.db import begin_write
 from backend.domain import TICKET_KINDS, TICKET_STATUSES
+from backend.formatting import json_value
 from backend.models import Ticket, TicketEvent, utcnow
 from backend.services.conversations import parse_conversation_id
 from backend.waybill import normalise
@@ -197,14 +198,6 @@ class BusinessCalendar:
         return sla.resolution_due(start, priority, **self.as_kwargs())
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
-
-
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -322,7 +315,7 @@ def open_ticket(
             if get_ticket(session, ticket.number) is not None:
                 continue
             raise
-        data = {k: _jsonable(v) for k, v in fields.items() if v is not None}
+        data = {k: json_value(v) for k, v in fields.items() if v is not None}
         data["kind"] = kind
         session.add(
             TicketEvent(
@@ -374,7 +367,7 @@ def update_ticket(
     for name, value in changes.items():
         old = getattr(ticket, name)
         if old != value:
-            diff[name] = {"from": _jsonable(old), "to": _jsonable(value)}
+            diff[name] = {"from": json_value(old), "to": json_value(value)}
             setattr(ticket, name, value)
     if "priority" in diff:
         calendar = calendar or BusinessCalendar.from_settings(get_settings())
@@ -474,7 +467,7 @@ def record_ticket_event(
         action=action,
         from_status=ticket.status,
         to_status=ticket.status,
-        data={k: _jsonable(v) for k, v in (data or {}).items()} or None,
+        data={k: json_value(v) for k, v in (data or {}).items()} or None,
     )
     session.add(event)
     session.flush()
