@@ -203,6 +203,11 @@ def in_transaction(use_case: Callable[[Session], Result]) -> Result:
             return use_case(session)
 
 
+def failure_text(failure: Exception) -> str:
+    """What the customer hears when a use case could not finish: never a traceback."""
+    return STALE_TEXT if isinstance(failure, StaleTicket) else BACKEND_DOWN_TEXT
+
+
 def escalation_text(outcome: Outcome) -> str:
     return (
         f"I've registered your complaint as {outcome.ticket_number} and passed it to a colleague who can "
@@ -219,9 +224,9 @@ def escalate_complaint(dispatcher: CollectingDispatcher, tracker: Tracker, *, re
         outcome = in_transaction(
             lambda session: use_cases.escalate(session, draft, now=now, calendar=calendar, reason=reason)
         )
-    except (SQLAlchemyError, StaleTicket):
+    except (SQLAlchemyError, StaleTicket) as failure:
         logger.exception("escalation failed")
-        dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
+        dispatcher.utter_message(text=failure_text(failure))
         return []
     return render_escalation(dispatcher, outcome)
 
@@ -670,9 +675,9 @@ class ActionAnalyseComplaint(BlockingAction):
             outcome = in_transaction(
                 lambda session: use_cases.offer_remedy(session, draft, now=now, calendar=calendar)
             )
-        except (SQLAlchemyError, StaleTicket):
+        except (SQLAlchemyError, StaleTicket) as failure:
             logger.exception("analysis failed")
-            dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
+            dispatcher.utter_message(text=failure_text(failure))
             return []
         if outcome.escalated:
             return render_escalation(dispatcher, outcome)
@@ -699,9 +704,9 @@ class ActionAcceptRemedy(BlockingAction):
                 "there is no offer open any more. Ask me about it, or tell me what else I can do."
             )
             return [SlotSet("awaiting", "done")]
-        except (SQLAlchemyError, LookupError, StaleTicket):
+        except (SQLAlchemyError, LookupError, StaleTicket) as failure:
             logger.exception("accepting the remedy failed")
-            dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
+            dispatcher.utter_message(text=failure_text(failure))
             return []
         follow_up = (
             " As one of our key customers, you'll also get a follow-up call once it's done."
@@ -734,9 +739,9 @@ class ActionRefuseRemedy(BlockingAction):
                     session, draft, ticket_number=number, refusals=refusals, now=now, calendar=calendar
                 )
             )
-        except (SQLAlchemyError, StaleTicket):
+        except (SQLAlchemyError, StaleTicket) as failure:
             logger.exception("refusing the remedy failed")
-            dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
+            dispatcher.utter_message(text=failure_text(failure))
             return []
         counted = SlotSet("complaint_refusals", float(refusals))
         if outcome.escalated:

@@ -16,8 +16,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from backend.complaints.sla import sla_due
 from backend.complaints.wording import calm_message
 from backend.models import Conversation
+from backend.services import complaints as use_cases
 from backend.services.attachments import store_attachment
-from backend.services.tickets import get_ticket, list_ticket_events, list_tickets
+from backend.services.tickets import StaleTicket, get_ticket, list_ticket_events, list_tickets
 from bot.actions import backend as actions_backend
 from bot.actions.backend import backend_session
 from bot.actions.complaints import (
@@ -28,6 +29,7 @@ from bot.actions.complaints import (
     NO_VALUE_OK_TEXT,
     NO_WAYBILL_OK_TEXT,
     PHOTO_LATER_TEXT,
+    STALE_TEXT,
     ActionAcceptRemedy,
     ActionAnalyseComplaint,
     ActionComplaintSummary,
@@ -36,6 +38,7 @@ from bot.actions.complaints import (
     ActionStartComplaint,
     ActionStopComplaint,
     ValidateComplaintForm,
+    failure_text,
     record_facts_text,
 )
 from bot.actions.escalation import business_hours_kwargs, who_answers_text
@@ -780,3 +783,35 @@ def test_refuse_twice_escalates(now: datetime) -> None:
         conversation = session.get(Conversation, sender)
         assert conversation is not None
         assert (conversation.state, conversation.handoff_reason) == ("queued", "customer refused 2 offer(s)")
+
+
+def test_a_ticket_changed_meanwhile_is_retried_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    real = use_cases.accept_remedy
+
+    def stale_once(session: Any, number: str) -> Any:
+        calls.append(number)
+        if len(calls) == 1:
+            raise StaleTicket(number, 1, 2)
+        return real(session, number)
+
+    sender = new_sender()
+    slots = start(sender, DELAY_STORY)
+    events, _, slots = analyse(sender, slots)
+    monkeypatch.setattr(use_cases, "accept_remedy", stale_once)
+    events, texts = run(
+        ActionAcceptRemedy(), make_tracker("yes", intent="affirm", sender_id=sender, slots=slots)
+    )
+    assert len(calls) == 2 and events == [SlotSet("awaiting", "done")]
+    assert texts[0].startswith("Thank you. Your complaint is registered")
+    assert failure_text(StaleTicket("T-1", 1, 2)) == STALE_TEXT
+
+
+def test_a_ticket_that_keeps_changing_gets_a_polite_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    def always_stale(session: Any, number: str) -> Any:
+        raise StaleTicket(number, 1, 2)
+
+    monkeypatch.setattr(use_cases, "accept_remedy", always_stale)
+    tracker = make_tracker("yes", intent="affirm", slots={"ticket_number": "T-202612-00001"})
+    events, texts = run(ActionAcceptRemedy(), tracker)
+    assert events == [] and texts == [STALE_TEXT]
