@@ -9,6 +9,7 @@ import yaml
 
 from tools.evaluate import (
     HELDOUT,
+    HELDOUT_PUBLIC_STYLE,
     NLU_DATA,
     RULES,
     Prediction,
@@ -148,7 +149,7 @@ def test_renderings() -> None:
 
 def test_parse_args() -> None:
     args = parse_args([])
-    assert args.folds == 5 and args.top == 10 and args.heldout == HELDOUT
+    assert args.folds == 5 and args.top == 10 and args.heldout == [HELDOUT, HELDOUT_PUBLIC_STYLE]
     assert not (args.skip_nlu or args.skip_heldout or args.skip_core)
     with pytest.raises(SystemExit):
         parse_args(["--folds", "1"])
@@ -235,8 +236,14 @@ def test_summarise_heldout() -> None:
     text = render_heldout_text(summary)
     assert "accuracy 0.375" in text and "accepted as an in-scope intent: 2 of 4 (50.0%)" in text
     assert "right behaviour: 3 of 4 (75.0%)" in text
-    markdown = render_markdown(None, None, folds=5, timings={"heldout": 12}, heldout=summary)
-    assert "8 utterances never trained on" in markdown and "| ask_eta | greet | 1 |" in markdown
+    markdown = render_markdown(
+        None, None, folds=5, timings={"heldout:tests/nlu/h.yml": 12}, heldout={"tests/nlu/h.yml": summary}
+    )
+    assert "`tests/nlu/h.yml`, 8 utterances never trained on, 12 s" in markdown
+    assert "| ask_eta | greet | 1 |" in markdown
+    # Accuracy 0.375 misses its goal, half the out-of-scope accepted misses its goal.
+    assert "NOT met: tests/nlu/h.yml accuracy 0.375 (goal ≥ 0.92)" in markdown
+    assert "NOT met: tests/nlu/h.yml out of scope accepted 0.500 (goal ≤ 0.10)" in markdown
 
 
 def test_predictions_from_rasa_results() -> None:
