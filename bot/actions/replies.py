@@ -14,8 +14,13 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from .dialogue import times_in_a_row
+from backend.waybill import find_in_text
 
+from .dialogue import times_in_a_row
+from .shipments import ActionAnswerShipment
+
+# Replies to a message the bot did not understand: a waybill number in it is answered instead.
+ANSWERS_A_WAYBILL = frozenset({"utter_out_of_scope", "utter_rephrase", "utter_inform_without_question"})
 STUCK_TEXT = (
     "I'm sorry, I don't seem to be helping. You can send me a waybill number (like EA123456785CN), "
     'tell me what went wrong, or say "agent" and a colleague will take over.'
@@ -37,6 +42,10 @@ class StockReply(Action, ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if self.response in ANSWERS_A_WAYBILL and find_in_text(tracker.latest_message.get("text") or ""):
+            # Whatever else the message says (markup, noise), a waybill number in it is a question
+            # about that shipment: answer it rather than "I can't help with that".
+            return await ActionAnswerShipment().run(dispatcher, tracker, domain)
         turn = times_in_a_row(tracker, self.name())
         variations = [v["text"] for v in domain.get("responses", {}).get(self.response, []) if v.get("text")]
         if turn % 3 == 2 or not variations:

@@ -49,3 +49,12 @@ def test_every_stock_reply_is_a_domain_action() -> None:
         action = cls()
         assert action.name() in domain["actions"]
         assert action.response in domain["responses"]
+
+
+def test_a_waybill_in_a_message_not_understood_is_answered() -> None:
+    out_of_scope = next(cls() for cls in STOCK_REPLIES if cls().name() == "action_out_of_scope")
+    tracker = make_tracker("<b>where</b> is <script>x</script> EA100000025CN &amp;", intent="out_of_scope")
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(out_of_scope.run(dispatcher, tracker, DOMAIN))
+    assert "Changsha" in dispatcher.messages[0]["text"]
+    assert {"event": "slot", "timestamp": None, "name": "waybill", "value": "EA100000025CN"} in events
