@@ -26,6 +26,7 @@ from backend.hub import follow_up
 from backend.hub.broker import AGENTS_TOPIC, Broker, conversation_topic
 from backend.hub.rasa import BotReply, RasaGateway, RasaUnavailable
 from backend.hub.records import Button, ChannelAdapter, Inbound, Outbound, Turn
+from backend.language import DEFAULT_LANGUAGE, detect_language
 from backend.models import Conversation, Message, utcnow
 from backend.phones import mask_phone, normalise_phone
 from backend.services import conversations as conv
@@ -79,6 +80,8 @@ class _Stored:
     follow_up_reply: str | None = None
     # Files that were stored as photos (refused ones are not photos for the bot).
     photos: int = 0
+    # The conversation's language after this message ("zh" or "en"), passed to the bot.
+    language: str = DEFAULT_LANGUAGE
 
 
 def plain_text(text: str) -> str:
@@ -154,7 +157,9 @@ class Hub:
                 return turn
             if (inbound.files or inbound.file_problem) and not stored.photos and not inbound.text.strip():
                 return turn  # only refused files: the polite refusal above is the whole answer
-            turn.replies += await self._ask_bot(inbound, stored.button_payload, photos=stored.photos)
+            turn.replies += await self._ask_bot(
+                inbound, stored.button_payload, photos=stored.photos, language=stored.language
+            )
             state = await self.run_db(lambda s: conv.ensure_conversation(s, cid).state)
             if state != "bot":
                 turn.state = state
@@ -178,8 +183,10 @@ class Hub:
     def _store_inbound(self, session: Session, inbound: Inbound) -> _Stored:
         cid = inbound.conversation_id
         conversation = conv.ensure_conversation(session, cid)
-        if conversation.language is None and inbound.language_hint:
-            conversation.language = inbound.language_hint[:8]
+        # Read from every message the shipper types; a message without words keeps the language.
+        conversation.language = detect_language(
+            inbound.text, previous=conversation.language, hint=inbound.language_hint
+        )
         text = inbound.text[:MAX_STORED_TEXT]
         pressed = self._pressed_button(session, cid, inbound.button) if inbound.button else None
         if pressed is not None:
@@ -231,6 +238,7 @@ class Hub:
             button_payload=pressed.payload if pressed else None,
             follow_up_reply=reply,
             photos=stored_files,
+            language=conversation.language,
         )
 
     @staticmethod
@@ -253,12 +261,17 @@ class Hub:
             logger.info("%s verified as %s by their own contact %s", cid, customer.id, mask_phone(phone))
 
     async def _ask_bot(
-        self, inbound: Inbound, button_payload: str | None = None, *, photos: int = 0
+        self,
+        inbound: Inbound,
+        button_payload: str | None = None,
+        *,
+        photos: int = 0,
+        language: str = DEFAULT_LANGUAGE,
     ) -> list[Outbound]:
         cid = inbound.conversation_id
         if inbound.other_phone and not inbound.own_phone:
             return [await self._say(cid, OTHER_CONTACT_TEXT, sender="bot")]
-        metadata: dict[str, Any] = {"channel": inbound.channel}
+        metadata: dict[str, Any] = {"channel": inbound.channel, "language": language}
         if button_payload is not None:
             # Our own button: its payload may be an intent ("/affirm"); the hub channel trusts it.
             metadata["button"] = True
