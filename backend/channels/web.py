@@ -412,10 +412,16 @@ def _inbound(conversation_id: str, frame: dict[str, Any]) -> Inbound | None:
     """The hub's record for one widget frame, or None when the frame is not one we understand."""
     external_id = _external_id(conversation_id)
     client_id = _client_id(frame.get("client_id"))
+    # The browser's language (navigator.language): a hint for a first message without words.
+    hint = frame["language"][:16] if isinstance(frame.get("language"), str) else None
     kind = frame.get("type")
     if kind == "text" and isinstance(frame.get("text"), str):
         return Inbound(
-            channel=CHANNEL, external_id=external_id, text=frame["text"], channel_message_id=client_id
+            channel=CHANNEL,
+            external_id=external_id,
+            text=frame["text"],
+            channel_message_id=client_id,
+            language_hint=hint,
         )
     if kind == "button":
         message_id, index = _integer(frame.get("message_id")), _integer(frame.get("index"))
@@ -425,6 +431,7 @@ def _inbound(conversation_id: str, frame: dict[str, Any]) -> Inbound | None:
                 external_id=external_id,
                 button=(message_id, index),
                 channel_message_id=client_id,
+                language_hint=hint,
             )
     return None
 

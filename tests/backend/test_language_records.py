@@ -91,6 +91,17 @@ def test_a_pressed_button_keeps_the_language(world: World) -> None:
     assert last["metadata"]["language"] == "zh"
 
 
+def test_the_widget_passes_the_browsers_language_as_a_hint() -> None:
+    from backend.channels.web import _inbound
+
+    text = _inbound("web:abc", {"type": "text", "text": "EA100000034CN", "language": "zh-CN"})
+    button = _inbound("web:abc", {"type": "button", "message_id": 1, "index": 0, "language": "en-GB"})
+    assert text is not None and text.language_hint == "zh-CN"
+    assert button is not None and button.language_hint == "en-GB"
+    bare = _inbound("web:abc", {"type": "text", "text": "hi", "language": 42})
+    assert bare is not None and bare.language_hint is None
+
+
 # -- tickets ----------------------------------------------------------------------------------------------
 
 

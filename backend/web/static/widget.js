@@ -313,6 +313,7 @@
   }
 
   function send(frame, echo) {
+    frame.language = navigator.language || ''; // a hint for the shipper's language (zh-CN, en-GB)
     echoes.push(echo);
     outbox.set(frame.client_id, frame);
     disableChoices();
