@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from backend.complaints.signals import read_signals
 from backend.domain import CATEGORIES
+from backend.i18n import N_, t
 
 # Short answers to "what happened?" that the category matcher would not see as a story.
 CATEGORY_WORDS = {
@@ -27,23 +28,24 @@ WANTS_WORDS = {
     "report_only": ("just report", "just to report", "let you know", "nothing", "just informing"),
     "replacement": ("replace",),
 }
+# The wishes and categories in words (msgids; the summary says them in the shipper's language).
 WANTS_TEXT = {
-    "refund": "a refund",
-    "compensation": "compensation",
-    "redelivery": "re-delivery",
-    "apology": "an apology",
-    "report_only": "just to report it",
-    "replacement": "a replacement",
+    "refund": N_("a refund"),
+    "compensation": N_("compensation"),
+    "redelivery": N_("re-delivery"),
+    "apology": N_("an apology"),
+    "report_only": N_("just to report it"),
+    "replacement": N_("a replacement"),
 }
 CATEGORY_TEXT = {
-    "delay": "a late shipment",
-    "missed_pickup": "a missed pickup",
-    "damage": "damaged goods",
-    "loss": "a lost shipment or missing items",
-    "wrong_delivery": "a wrong delivery",
-    "billing": "a billing problem",
-    "staff_conduct": "the conduct of our staff",
-    "other": "another problem",
+    "delay": N_("a late shipment"),
+    "missed_pickup": N_("a missed pickup"),
+    "damage": N_("damaged goods"),
+    "loss": N_("a lost shipment or missing items"),
+    "wrong_delivery": N_("a wrong delivery"),
+    "billing": N_("a billing problem"),
+    "staff_conduct": N_("the conduct of our staff"),
+    "other": N_("another problem"),
 }
 NO_NUMBER = re.compile(
     r"\b(don'?t|do not|dont|didn'?t|no|not|never|can'?t|cannot|haven'?t)\b.*"
@@ -153,13 +155,14 @@ def says_unknown(text: str) -> bool:
     return bool(UNKNOWN.search(text))
 
 
-def wants_text(wants: str | None) -> str:
+def wants_text(wants: str | None, language: str = "en") -> str:
+    """The wish in words; the customer's own words when it is none of ours."""
     if not wants:
-        return "not said yet"
+        return t(language, "not said yet")
     if wants == UNSPECIFIED:
-        return "nothing in particular (we will suggest what we can do)"
-    return WANTS_TEXT.get(wants, wants)
+        return t(language, "nothing in particular (we will suggest what we can do)")
+    return t(language, WANTS_TEXT[wants]) if wants in WANTS_TEXT else wants
 
 
-def category_text(category: str | None) -> str:
-    return CATEGORY_TEXT.get(category or "other", "another problem")
+def category_text(category: str | None, language: str = "en") -> str:
+    return t(language, CATEGORY_TEXT.get(category or "other", CATEGORY_TEXT["other"]))

@@ -14,9 +14,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from .dialogue import times_in_a_row
+from backend.i18n import N_, t
 
-STUCK_TEXT = (
+from .dialogue import times_in_a_row
+from .language import language
+
+STUCK_TEXT = N_(
     "I'm sorry, I don't seem to be helping. You can send me a waybill number (like EA123456785CN), "
     'tell me what went wrong, or say "agent" and a colleague will take over.'
 )
@@ -38,12 +41,25 @@ class StockReply(Action, ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         turn = times_in_a_row(tracker, self.name())
-        variations = [v["text"] for v in domain.get("responses", {}).get(self.response, []) if v.get("text")]
+        lang = language(tracker)
+        variations = [
+            v["text"]
+            for v in domain.get("responses", {}).get(self.response, [])
+            if v.get("text") and variation_language(v) == lang
+        ]
         if turn % 3 == 2 or not variations:
-            dispatcher.utter_message(text=STUCK_TEXT)
+            dispatcher.utter_message(text=t(lang, STUCK_TEXT))
         else:
             dispatcher.utter_message(text=variations[(turn - turn // 3) % len(variations)])
         return []
+
+
+def variation_language(variation: dict[str, Any]) -> str:
+    """The language a response variation is for: its condition on the `language` slot, else English."""
+    for condition in variation.get("condition") or []:
+        if condition.get("type") == "slot" and condition.get("name") == "language":
+            return str(condition.get("value"))
+    return "en"
 
 
 def _stock_reply(response: str) -> type[StockReply]:
