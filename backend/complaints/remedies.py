@@ -103,8 +103,7 @@ def build_ladder(
                 "supervisor_follow_up",
                 phrase(
                     "I'm sorry for how you were treated. The station supervisor will follow up with the "
-                    "staff "
-                    "member and get back to you personally."
+                    "staff member and get back to you personally."
                 ),
             ),
         )
@@ -113,8 +112,8 @@ def build_ladder(
             Remedy(
                 "person_follow_up",
                 phrase(
-                    "I'm sorry for the trouble this has caused. A colleague will look into it personally and "
-                    "get back to you."
+                    "I'm sorry for the trouble this has caused. A colleague will look into it personally "
+                    "and get back to you."
                 ),
             ),
         )
@@ -151,8 +150,7 @@ def build_ladder(
                 "retrieval_24h",
                 phrase(
                     "We'll find out who signed for your parcel and retrieve it within 24 hours, then bring "
-                    "it "
-                    "to you."
+                    "it to you."
                 ),
             )
             if false_signature
@@ -194,8 +192,7 @@ def _delay(
                 "explanation_updates",
                 phrase(
                     "Our record shows: {what}. That is outside anyone's control, so your shipment moves on "
-                    "as "
-                    "soon as it is safe, and I'll keep you updated at every step.",
+                    "as soon as it is safe, and I'll keep you updated at every step.",
                     what=_lower_first(what) if what else phrase("force majeure"),
                 ),
             ),
@@ -206,9 +203,8 @@ def _delay(
                 "explanation_next_steps",
                 phrase(
                     "Our record shows your shipment is held because of this: {cause}. If you can help us "
-                    "with "
-                    "the correct details, we'll send it on straight away, and I'll keep you updated at every "
-                    "step.",
+                    "with the correct details, we'll send it on straight away, and I'll keep you updated at "
+                    "every step.",
                     cause=_lower_first(cause),
                 )
                 if cause
@@ -223,15 +219,14 @@ def _delay(
             Remedy(
                 "explanation_chase_third_party",
                 phrase(
-                    "Your shipment is waiting on a third party ({cause}). We're chasing it and I'll keep you "
-                    "updated at every step.",
+                    "Your shipment is waiting on a third party ({cause}). We're chasing it and I'll keep "
+                    "you updated at every step.",
                     cause=_lower_first(cause),
                 )
                 if cause
                 else phrase(
                     "Your shipment is waiting on a third party. We're chasing it and I'll keep you updated "
-                    "at "
-                    "every step."
+                    "at every step."
                 ),
             ),
         )
@@ -262,8 +257,7 @@ def _delay(
                     "explanation_on_schedule",
                     phrase(
                         "Your shipment is on its way and due on {due}. I'll keep you updated, and if "
-                        "anything "
-                        "changes you'll hear from us first.",
+                        "anything changes you'll hear from us first.",
                         due=FullDate(shipment.promised_date),
                     ),
                 ),
@@ -272,8 +266,8 @@ def _delay(
             Remedy(
                 "apology_priority_updates",
                 phrase(
-                    "I'm sorry for the wait. We'll give your shipment priority handling and keep you updated "
-                    "at every step."
+                    "I'm sorry for the wait. We'll give your shipment priority handling and keep you "
+                    "updated at every step."
                 ),
             ),
         )
@@ -284,8 +278,7 @@ def _delay(
             "apology_priority_updates_voucher",
             phrase(
                 "I'm sorry your shipment is late. We'll give it priority handling and keep you updated at "
-                "every "
-                "step, and as an apology you'll receive a voucher of {voucher} for your next shipment.",
+                "every step, and as an apology you'll receive a voucher of {voucher} for your next shipment.",
                 voucher=_cny(voucher, N_("20% of the freight")),
             ),
             voucher,
@@ -295,8 +288,7 @@ def _delay(
             "apology_priority_updates",
             phrase(
                 "I'm sorry your shipment is late. We'll give it priority handling and keep you updated at "
-                "every "
-                "step."
+                "every step."
             ),
         )
     freight = shipment.freight_amount
@@ -318,8 +310,7 @@ def _missed_pickup(shipment: ShipmentView, pickup_pending: bool, zone: ZoneInfo)
                 "explanation_pickup_window",
                 phrase(
                     "The courier is booked to collect by {clock}. I'll make sure they're on their way and "
-                    "keep "
-                    "you posted.",
+                    "keep you posted.",
                     clock=clock_text(shipment.pickup_due_at, zone),
                 ),
             ),
@@ -329,8 +320,8 @@ def _missed_pickup(shipment: ShipmentView, pickup_pending: bool, zone: ZoneInfo)
         Remedy(
             "repickup_fee_waived",
             phrase(
-                "I'm sorry nobody came. We'll send a courier as a priority at a time that suits you, and the "
-                "pickup fee is waived."
+                "I'm sorry nobody came. We'll send a courier as a priority at a time that suits you, and "
+                "the pickup fee is waived."
             ),
         ),
         _refund(
@@ -387,8 +378,7 @@ def _billing(shipment: ShipmentView, responsibility: str) -> Remedy:
             "weight_refund",
             phrase(
                 "We re-checked: you were charged for {charged} against {declared} declared, so we'll refund "
-                "the "
-                "difference of {amount}.",
+                "the difference of {amount}.",
                 charged=Weight(cw),
                 declared=Weight(dw),
                 amount=_cny(amount, N_("the overcharge")),
@@ -399,8 +389,8 @@ def _billing(shipment: ShipmentView, responsibility: str) -> Remedy:
         "billing_explanation",
         phrase(
             "We re-checked your bill against the record: the charged weight of {charged} matches the "
-            "{declared} "
-            "declared, so the charge is correct. I'm happy to have a colleague go through it with you.",
+            "{declared} declared, so the charge is correct. I'm happy to have a colleague go through it "
+            "with you.",
             charged=Weight(cw),
             declared=Weight(dw),
         ),

@@ -29,12 +29,12 @@ _ACKNOWLEDGE: dict[str, tuple[str, ...]] = {
     "missed_pickup": (
         N_("I understand you kept time free for the pickup and nobody came. That's really inconvenient."),
         N_(
-            "Waiting in for a courier who doesn't turn up wastes your time, and I completely understand your "
-            "frustration."
+            "Waiting in for a courier who doesn't turn up wastes your time, and I completely understand "
+            "your frustration."
         ),
         N_(
-            "I can see the pickup you booked didn't happen as arranged, and I understand how disruptive that "
-            "is."
+            "I can see the pickup you booked didn't happen as arranged, and I understand how disruptive "
+            "that is."
         ),
     ),
     "damage": (
@@ -142,8 +142,8 @@ def after_hours_text(
     """Said outside business hours: when the team works, and when they will pick the message up."""
     return t(
         language,
-        "Our team works {start}:00-{end}:00 on working days (public holidays excepted), "
-        "so they will pick this up from {opening}.",
+        "Our team works {start}:00-{end}:00 on working days (public holidays excepted), so they will pick "
+        "this up from {opening}.",
         start=start_hour,
         end=end_hour,
         opening=LocalTime(opening, tz),

@@ -77,8 +77,8 @@ class ActionEscalate(BlockingAction):
         dispatcher.utter_message(
             text=t(
                 lang,
-                "Of course. I'm passing you to a person now (reference {number}). {who_answers} "
-                "Everything you've told me stays in this chat, so you won't need to repeat it.",
+                "Of course. I'm passing you to a person now (reference {number}). {who_answers} Everything "
+                "you've told me stays in this chat, so you won't need to repeat it.",
                 number=number,
                 who_answers=who_answers_text("P3", now, due=due, lang=lang),
             )
@@ -98,8 +98,8 @@ class ActionBackFromAgent(BlockingAction):
         dispatcher.utter_message(
             text=t(
                 language(tracker),
-                "Hello again, it's the carrier's assistant. My colleague has handed you back to me. "
-                "I can check any shipment (send its waybill number), tell you how a complaint is going "
+                "Hello again, it's the carrier's assistant. My colleague has handed you back to me. I can "
+                "check any shipment (send its waybill number), tell you how a complaint is going "
                 '(send its T- number), or take a new complaint. Say "agent" whenever you want a person '
                 "again.",
             )
@@ -129,8 +129,8 @@ class ActionTicketStatus(BlockingAction):
                         dispatcher.utter_message(
                             text=t(
                                 lang,
-                                "I couldn't find a complaint numbered {number}. Could you check the "
-                                "number? It looks like T-202611-00042.",
+                                "I couldn't find a complaint numbered {number}. Could you check the number? "
+                                "It looks like T-202611-00042.",
                                 number=number,
                             )
                         )
@@ -142,8 +142,8 @@ class ActionTicketStatus(BlockingAction):
                             # "I have a complaint" can read like a status question: offer both ways.
                             text=t(
                                 lang,
-                                "What's your complaint number? It looks like T-202611-00042. "
-                                "If you'd like to make a new complaint, just tell me what happened.",
+                                "What's your complaint number? It looks like T-202611-00042. If you'd like "
+                                "to make a new complaint, just tell me what happened.",
                             )
                         )
                         return []
