@@ -123,4 +123,3 @@ class BilingualJiebaTokenizer(JiebaTokenizer):
         import jieba
 
         return [(word, offset + start) for word, start, _ in jieba.tokenize(run) if word.strip()]
-
