@@ -575,7 +575,7 @@ def run_heldout(out: Path, model: Path, heldout: Path, top: int) -> tuple[Heldou
     out.mkdir(parents=True)
     seconds = rasa(
         "test", "nlu", "--model", str(model), "--nlu", str(heldout), "--out", str(out), "--successes",
-        "--no-plot", log=out.parent / "heldout.log",
+        "--no-plot", log=out.parent / f"{out.name}.log",
     )  # fmt: skip
     results: list[Any] = []
     for name in ("intent_successes.json", "intent_errors.json"):
