@@ -4,8 +4,9 @@ Messages are gettext `.po` catalogs under `backend/locale/<language>/LC_MESSAGES
 with Babel when first used (no compiled `.mo`, no build step on a fresh clone). The msgids are the
 English sentences themselves, with `{name}` placeholders (str.format), so English needs no catalog
 and reads exactly as the msgid. A text with placeholders is written `t(language, msgid, name=value)`;
-a value may be a `Money`, `Weight`, `Days`, `Day`, `Moment`, `LocalTime` or a nested `Phrase`, and is
-then written in the same language (11月20日 周五 14:05, 180.00 元 in Chinese).
+a value may be a `Money`, `Weight`, `Days`, `Day`, `Moment`, `LocalTime`, a nested `Phrase` or any other
+`Words` (the record's own words, backend/record_words.py), and is then written in the same language
+(11月20日 周五 14:05, 180.00 元, 武汉转运中心 in Chinese).
 
 Constants that hold a msgid are marked `N_("...")` so that the catalog test finds every msgid in the
 code (Babel's extractor with the keywords `t:2`, `N_` and `phrase`). A new or changed text:
@@ -98,8 +99,15 @@ def variants(msgid: str) -> frozenset[str]:
 # --------------------------------------------------------------------------------------------------
 
 
+class Words:
+    """A value that puts itself into words in the reader's language (a Phrase, a place, a scan ...)."""
+
+    def text(self, language: str | None) -> str:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
-class Phrase:
+class Phrase(Words):
     """A message not yet said: its msgid and its values, put into words in any language later."""
 
     msgid: str
@@ -170,7 +178,7 @@ class DayAndTime:
 
 def localise(value: Any, language: str) -> Any:
     """A placeholder's value as the reader of `language` writes it."""
-    if isinstance(value, Phrase):
+    if isinstance(value, Words):
         return value.text(language)
     if isinstance(value, Money):
         return money_text(value.amount, language)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from backend.domain import ShipmentView
 from backend.formatting import clock_text
 from backend.i18n import N_, DayAndTime, FullDate, Money, Phrase, Weight, phrase
+from backend.record_words import Signer, Stored
 
 # The damage row's limit, applied to every money remedy the bot offers on its own.
 BOT_GRANT_LIMIT = Decimal("500")
@@ -77,10 +78,6 @@ def weight_refund_amount(shipment: ShipmentView) -> Decimal | None:
 def _cny(amount: Decimal | None, unknown: str) -> Money | Phrase:
     """An amount for a sentence, or words for an amount not yet known."""
     return Money(amount) if amount is not None else phrase(unknown)
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
 
 
 def build_ladder(
@@ -193,7 +190,7 @@ def _delay(
                 phrase(
                     "Our record shows: {what}. That is outside anyone's control, so your shipment moves on "
                     "as soon as it is safe, and I'll keep you updated at every step.",
-                    what=_lower_first(what) if what else phrase("force majeure"),
+                    what=Stored(what, lower_first=True) if what else phrase("force majeure"),
                 ),
             ),
         )
@@ -205,7 +202,7 @@ def _delay(
                     "Our record shows your shipment is held because of this: {cause}. If you can help us "
                     "with the correct details, we'll send it on straight away, and I'll keep you updated at "
                     "every step.",
-                    cause=_lower_first(cause),
+                    cause=Stored(cause, lower_first=True),
                 )
                 if cause
                 else phrase(
@@ -221,7 +218,7 @@ def _delay(
                 phrase(
                     "Your shipment is waiting on a third party ({cause}). We're chasing it and I'll keep "
                     "you updated at every step.",
-                    cause=_lower_first(cause),
+                    cause=Stored(cause, lower_first=True),
                 )
                 if cause
                 else phrase(
@@ -241,7 +238,7 @@ def _delay(
                         "within the promised date. If it hasn't reached you, tell me and we'll look into it "
                         "straight away.",
                         delivered=delivered,
-                        signer=shipment.signed_by,
+                        signer=Signer(shipment.signed_by),
                     )
                     if shipment.signed_by
                     else phrase(

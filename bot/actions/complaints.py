@@ -27,6 +27,7 @@ from backend.config import carrier_today, carrier_tz
 from backend.domain import ShipmentView
 from backend.i18n import N_, Money, sentences, t
 from backend.models import utcnow
+from backend.record_words import Stored
 from backend.services import complaints as use_cases
 from backend.services.attachments import count_attachments
 from backend.services.complaints import ComplaintDraft, Outcome
@@ -269,7 +270,7 @@ def record_facts_text(view: ShipmentView, lang: str = "en") -> str:
     tz, today = carrier_tz(), carrier_today()
     parts = [status_text(view, tz, today, lang), promise_text(view, today, lang)]
     if view.delay_reason and (view.is_late or view.status in STATUS_CATEGORIES):
-        parts.append(t(lang, "Cause on record: {reason}.", reason=view.delay_reason))
+        parts.append(t(lang, "Cause on record: {reason}.", reason=Stored(view.delay_reason)))
     parts.append(billing_text(view, lang))
     return sentences(lang, parts)
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from backend.domain import ShipmentView
 from backend.i18n import N_, Day, Days, Moment, Money, Weight, sentences, t
+from backend.record_words import Place, Scan, Signer, Stored
 
 # Shipments in these states are where a customer is likely to want to complain: the bot offers.
 PROBLEM_STATUSES = frozenset({"held", "missing", "returned", "pickup_missed", "customs_hold"})
@@ -64,13 +65,13 @@ def billing_text(view: ShipmentView, language: str = "en") -> str:
 
 def _head(view: ShipmentView, language: str) -> str:
     if view.status in {"pickup_booked", "pickup_missed"}:
-        return t(language, "{waybill} (pickup at {origin}):", waybill=view.waybill, origin=view.origin)
+        return t(language, "{waybill} (pickup at {origin}):", waybill=view.waybill, origin=Place(view.origin))
     return t(
         language,
         "{waybill} ({origin} → {destination}):",
         waybill=view.waybill,
-        origin=view.origin,
-        destination=view.destination,
+        origin=Place(view.origin),
+        destination=Place(view.destination),
     )
 
 
@@ -104,8 +105,8 @@ def status_text(view: ShipmentView, tz: ZoneInfo, today: date, language: str = "
         t(
             language,
             "{description} ({location}, {when})",
-            description=last.description,
-            location=last.location,
+            description=Scan(last),
+            location=Place(last.location),
             when=Moment(last.occurred_at, tz, today),
         )
         if last
@@ -120,20 +121,20 @@ def status_text(view: ShipmentView, tz: ZoneInfo, today: date, language: str = "
         return t(
             language,
             "It is out for delivery in {destination} today. Last scan: {where}.",
-            destination=view.destination,
+            destination=Place(view.destination),
             where=where,
         )
     if status == "in_transit":
         return t(
             language,
             "It is on its way to {destination}. Last scan: {where}.",
-            destination=view.destination,
+            destination=Place(view.destination),
             where=where,
         )
     if status == "held":
         return t(language, "It is held. Last scan: {where}.", where=where)
     if status == "missing":
-        since = where or t(language, "it left {origin}", origin=view.origin)
+        since = where or t(language, "it left {origin}", origin=Place(view.origin))
         return t(
             language,
             "I'm sorry: we have had no scan of it since {since}. "
@@ -141,10 +142,14 @@ def status_text(view: ShipmentView, tz: ZoneInfo, today: date, language: str = "
             since=since,
         )
     if status == "customs_hold":
-        reason = view.exception_reason or t(language, "customs clearance")
+        reason = Stored(view.exception_reason) if view.exception_reason else t(language, "customs clearance")
         return t(language, "It is held by customs: {reason}. Last scan: {where}.", reason=reason, where=where)
     if status == "returned":
-        reason = view.exception_reason or t(language, "it could not be delivered")
+        reason = (
+            Stored(view.exception_reason)
+            if view.exception_reason
+            else t(language, "it could not be delivered")
+        )
         return t(
             language,
             "It is being returned to the sender: {reason}. Last scan: {where}.",
@@ -202,23 +207,23 @@ def signed_text(
                 language,
                 'It was signed for by "{signer}" {when}, not by the recipient in person. '
                 "If the recipient has not received it, please tell me and I'll look into it.",
-                signer=view.signed_by,
+                signer=Signer(view.signed_by),
                 when=when,
             )
         return t(
             language,
             'It was signed for by "{signer}", not by the recipient in person. '
             "If the recipient has not received it, please tell me and I'll look into it.",
-            signer=view.signed_by,
+            signer=Signer(view.signed_by),
         )
     if timed:
         return t(
             language,
             'It was signed for by "{signer}" (the recipient) {when}.',
-            signer=view.signed_by,
+            signer=Signer(view.signed_by),
             when=when,
         )
-    return t(language, 'It was signed for by "{signer}" (the recipient).', signer=view.signed_by)
+    return t(language, 'It was signed for by "{signer}" (the recipient).', signer=Signer(view.signed_by))
 
 
 # What happens next, by status, so the customer is never left guessing.
@@ -239,7 +244,7 @@ def next_step_text(view: ShipmentView, today: date, language: str = "en") -> str
     """What happens next, so the customer is never left guessing."""
     if view.status == "delivered":
         if view.courier_note:
-            return t(language, "Courier's note: {note}.", note=view.courier_note)
+            return t(language, "Courier's note: {note}.", note=Stored(view.courier_note))
         return ""
     step = NEXT_STEPS.get(view.status)
     return t(language, step) if step else ""
@@ -284,13 +289,15 @@ def shipment_answer(
 
 def _delay_reason_text(view: ShipmentView, language: str = "en") -> str:
     if view.status in {"returned", "customs_hold"} and view.exception_reason:
-        return t(language, "The reason: {reason}.", reason=view.exception_reason)
+        return t(language, "The reason: {reason}.", reason=Stored(view.exception_reason))
     if not (view.is_late or view.status in {"held", "missing"}):
         return ""
     if view.delay_reason:
         if view.force_majeure:
-            return t(language, "This is weather beyond our control: {reason}.", reason=view.delay_reason)
-        return t(language, "The reason: {reason}.", reason=view.delay_reason)
+            return t(
+                language, "This is weather beyond our control: {reason}.", reason=Stored(view.delay_reason)
+            )
+        return t(language, "The reason: {reason}.", reason=Stored(view.delay_reason))
     if view.status == "missing":
         return t(language, "It has stopped showing scans, so we are tracing it.")
     return t(language, "It missed its planned connection; I'm sorry for the delay.")

@@ -19,21 +19,27 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from backend import i18n
+from backend.complaints.analysis import _force_majeure
+from backend.complaints.remedies import build_ladder
 from backend.complaints.signals import read_signals
 from backend.complaints.wording import after_hours_text, calm_message
+from backend.config import carrier_tz
 from backend.hub.hub import PHOTO_FOR_BOT
+from backend.seed import demo_shipments
 from bot.actions.complaints import (
     ActionAcceptRemedy,
     ActionAnalyseComplaint,
     ActionComplaintSummary,
     ActionStartComplaint,
     ActionStopComplaint,
+    record_facts_text,
 )
 from bot.actions.handoff import ActionEscalate
 from bot.actions.language import PHOTO_STAND_IN, ValidatePredefinedSlots, message_language
 from bot.actions.replies import STOCK_REPLIES
+from bot.actions.shipment_text import shipment_answer
 from bot.actions.shipments import ActionAnswerShipment, ActionDeclineOffer, ActionFindByPhone
-from tests.bot.conftest import make_tracker, new_sender, run
+from tests.bot.conftest import make_tracker, new_sender, run, shipment
 from tests.bot.test_catalogs import latin_words
 
 ZH = {"language": "zh"}
@@ -136,7 +142,10 @@ def test_a_chinese_shipper_gets_the_status_in_chinese(today: date) -> None:
     assert SlotSet("waybill", "EA100000034CN") in events
     answer, offer = texts
     promised = i18n.day_text(today - timedelta(days=2), today, "zh")
-    assert answer.startswith("EA100000034CN（Nanning → Beijing）：目前被暂扣。最新扫描：")
+    assert answer.startswith(
+        "EA100000034CN（南宁 → 北京）：目前被暂扣。最新扫描：仍暂扣在武汉转运中心：发往北京的干线运力不足"
+        "（武汉转运中心，昨天 09:00）。"
+    )
     assert f"承诺送达时间为{promised}，目前已延误2天。" in answer
     assert answer.endswith("我们会安排最早的一班车发运，并随时告知您进展。")
     assert offer == "非常抱歉给您带来不便。需要我为您登记投诉，以便我们妥善处理吗？"
@@ -258,3 +267,52 @@ def test_stock_replies_take_the_chinese_variations() -> None:
     dispatcher = CollectingDispatcher()
     asyncio.run(greet.run(dispatcher, make_tracker("hi", intent="greet"), domain))
     assert dispatcher.messages[0]["text"].startswith("Hello!")
+
+
+# --- the record's own words ----------------------------------------------------------------------------
+
+DEMO_WAYBILLS = sorted(demo_shipments(date(2026, 11, 25), SH))
+ASPECTS = ("status", "signed_by", "eta", "delay_reason")
+
+
+@pytest.mark.parametrize("waybill", DEMO_WAYBILLS)
+def test_every_demo_shipment_reaches_a_chinese_shipper_in_chinese(waybill: str, today: date) -> None:
+    """Places, scans, reasons, notes and signer roles in Chinese; only codes, units and names stay Latin."""
+    view = shipment(waybill)
+    tz = carrier_tz()
+    texts = [shipment_answer(view, aspect, tz=tz, today=today, language="zh") for aspect in ASPECTS]
+    texts.append(record_facts_text(view, "zh"))
+    for text in texts:
+        assert CHINESE.search(text) and latin_words(text) == [], text
+
+
+@pytest.mark.parametrize("waybill", DEMO_WAYBILLS)
+@pytest.mark.parametrize(
+    "category", ["delay", "loss", "damage", "wrong_delivery", "billing", "missed_pickup"]
+)
+def test_every_offer_about_a_demo_shipment_is_chinese(waybill: str, category: str, now: datetime) -> None:
+    view = shipment(waybill)
+    for responsibility in ("carrier", "customer", "third_party", "force_majeure", "unclear"):
+        ladder = build_ladder(
+            category=category,
+            shipment=view,
+            responsibility=responsibility,
+            days_late=view.days_late,
+            force_majeure=_force_majeure(view),
+            declared_value=view.declared_value,
+            photo_status=None,
+            false_signature=category == "wrong_delivery",
+            pickup_pending=view.status == "pickup_missed",
+            zone=carrier_tz(),
+        )
+        for remedy in ladder:
+            assert latin_words(remedy.text("zh")) == [], remedy.text("zh")
+
+
+def test_english_keeps_the_records_own_words(today: date) -> None:
+    view = shipment("EA100000034CN")
+    answer = shipment_answer(view, "status", tz=carrier_tz(), today=today)
+    assert answer.startswith(
+        "EA100000034CN (Nanning → Beijing): It is held. Last scan: Still held at Wuhan hub: capacity "
+        "shortage on the Beijing linehaul (Wuhan hub, yesterday at 09:00)."
+    )
