@@ -213,7 +213,8 @@ class Hub:
         )
         if message is None:
             return _Stored(duplicate=True, state=conversation.state)
-        lines: list[str] = [inbound.file_problem] if inbound.file_problem else []
+        # The channel names the problem by its English msgid; it is said in the shipper's language.
+        lines: list[str] = [t(conversation.language, inbound.file_problem)] if inbound.file_problem else []
         stored_files = 0
         for file in inbound.files:
             try:
@@ -227,7 +228,7 @@ class Hub:
                 )
                 stored_files += 1
             except UploadRejected as rejected:
-                lines.append(str(rejected))
+                lines.append(rejected.text(conversation.language))
         if inbound.own_phone:
             self._verify_by_contact(session, cid, inbound.own_phone)
         self._publish_message(cid, message)
