@@ -197,6 +197,7 @@ class Conversation(Base):
     # A customer whose account the shipper has proved to hold (own Telegram contact, or phone plus
     # one of the account's waybills): only then may the bot list that account's shipments.
     verified_customer_id: Mapped[str | None] = mapped_column(ForeignKey("customer.id"))
+    # The language the shipper writes in, "zh" or "en" (backend.language), read from every message.
     language: Mapped[str | None] = mapped_column(String(8))
     # When, during the current wait for a person, the shipper was told "a colleague will reply here"
     # or a person first wrote: the line is said once per wait, and never once a person is talking.
@@ -297,6 +298,8 @@ class Ticket(Base):
     satisfaction_comment: Mapped[str | None] = mapped_column(Text)
     # What the carrier pays the customer, once decided (above 500 CNY only with a supervisor's approval).
     compensation_cny: Mapped[Decimal | None] = mapped_column(Money)
+    # The language the shipper wrote in when the ticket was opened: "zh" or "en" (backend.language).
+    language: Mapped[str | None] = mapped_column(String(8), default="en")
     # The first-response deadline (DOMAIN.md's target for the priority, in business time).
     sla_due_at: Mapped[datetime | None]
     resolution_due_at: Mapped[datetime | None]

@@ -1,46 +1,63 @@
-"""Phone numbers: normalise what people type to E.164, and find one in free text."""
+"""Phone numbers: normalise what people type to E.164, and find one in free text.
+
+Parsing is Google's libphonenumber (the `phonenumbers` package) with China as the default region, so
+138-0000-0003, +86 138 0000 0003, 0086 138..., 86 138..., +86 (0)771 ... and full-width digits
+(folded by NFKC first) all give the same E.164 number, and only numbers that are valid for their
+country count (a Chinese number starting with 1 is a mobile of exactly 11 digits).
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 
-_STRIP = re.compile(r"[\s\-.()]+")
-_CN_MOBILE = re.compile(r"1[3-9][0-9]{9}")
-_E164 = re.compile(r"\+[1-9][0-9]{7,14}")
-# A run that starts with +, 00 or a digit and continues with digits and the usual separators; the
-# look-behind keeps it out of waybill numbers (EA100000017CN) and words.
-_CANDIDATE = re.compile(r"(?<![A-Za-z0-9+])(?:\+|00)?[0-9][0-9\s\-.()]{5,22}[0-9](?![0-9A-Za-z])")
+import phonenumbers
+from phonenumbers import Leniency, NumberParseException, PhoneNumberFormat, PhoneNumberMatcher
+
+DEFAULT_REGION = "CN"
+
+# What a typed phone number may consist of: digits, a leading +, the usual separators. Letters are
+# never a phone number here (libphonenumber would read "1-800-FLOWERS" as digits).
+_TYPED = re.compile(r"[0-9+\s\-.()/]+")
+_LATIN_OR_DIGIT = re.compile(r"[A-Za-z0-9]")
+
+
+def _fold(text: str) -> str:
+    """Full-width digits, plus signs and brackets as ASCII; the ideographic space as a space."""
+    return unicodedata.normalize("NFKC", text or "")
+
+
+def _e164(number: phonenumbers.PhoneNumber) -> str | None:
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return str(phonenumbers.format_number(number, PhoneNumberFormat.E164))
 
 
 def normalise_phone(text: str) -> str | None:
-    """E.164 form (+8613800000002) of a Chinese mobile or an international number, or None."""
-    raw = _STRIP.sub("", unicodedata.normalize("NFKC", text))
-    if raw.startswith("00"):
-        raw = "+" + raw[2:]
-    if raw.startswith("+86"):
-        national = raw[3:]
-        if national.startswith("0"):
-            # People write the trunk prefix after the country code: +86 (0)771 ...
-            national = national[1:]
-        raw = "+86" + national
-    elif raw.startswith("86") and _CN_MOBILE.fullmatch(raw[2:]):
-        raw = "+" + raw
-    elif _CN_MOBILE.fullmatch(raw):
-        raw = "+86" + raw
-    if not _E164.fullmatch(raw):
+    """E.164 form (+8613800000002) of a valid phone number (Chinese by default), or None."""
+    folded = _fold(text).strip()
+    if not folded or not _TYPED.fullmatch(folded):
         return None
-    if raw.startswith("+861") and not _CN_MOBILE.fullmatch(raw[3:]):
-        # Chinese numbers starting with 1 are mobiles and have exactly 11 digits.
+    try:
+        number = phonenumbers.parse(folded, DEFAULT_REGION)
+    except NumberParseException:
         return None
-    return raw
+    return _e164(number)
 
 
 def find_phone_in_text(text: str) -> str | None:
-    """The first phone number in free text, normalised, or None."""
-    folded = unicodedata.normalize("NFKC", text)
-    for match in _CANDIDATE.finditer(folded):
-        phone = normalise_phone(match.group(0))
+    """The first valid phone number in free text (English, Chinese or mixed), normalised, or None.
+
+    A run of digits glued to Latin letters or other digits is part of something else (a waybill such
+    as EA100000017CN, a ticket number), never a phone number.
+    """
+    folded = _fold(text)
+    for match in PhoneNumberMatcher(folded, DEFAULT_REGION, leniency=Leniency.VALID):
+        before = folded[match.start - 1] if match.start > 0 else ""
+        after = folded[match.end] if match.end < len(folded) else ""
+        if _LATIN_OR_DIGIT.match(before) or _LATIN_OR_DIGIT.match(after):
+            continue
+        phone = _e164(match.number)
         if phone is not None:
             return phone
     return None

@@ -7,6 +7,11 @@ events are written only when a shipment has none or its facts moved (a later see
 No console accounts are seeded: there is no shared demo password. `make run` creates the demo logins
 with random passwords in var/ (`python -m backend ensure-demo-agents`, never in production), and
 `python -m backend create-agent NAME --role agent|supervisor` creates real ones.
+
+The records are English free text, as the carrier's systems write them. Their reasons, notes, goods
+and signer roles are marked `N_` (msgids of the catalog), and their places and scan descriptions are
+read by backend/record_words.py, so a Chinese shipper reads every seeded record in Chinese
+(tests/backend/test_record_words.py checks every text this module can write).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from backend.i18n import N_
 from backend.models import Customer, Shipment, ShipmentEvent, utcnow
 from backend.waybill import make_waybill
 
@@ -171,7 +177,7 @@ def demo_shipments(today: date, tz: ZoneInfo) -> dict[str, _Plan]:
             destination="Guangzhou",
             status="delivered",
             promised=-2,
-            goods="Door locks and hinges, 2 cartons",
+            goods=N_("Door locks and hinges, 2 cartons"),
             freight=45,
             declared_value=800,
             weight=8,
@@ -209,7 +215,7 @@ def demo_shipments(today: date, tz: ZoneInfo) -> dict[str, _Plan]:
             destination="Shanghai",
             status="in_transit",
             promised=2,
-            goods="Books and winter clothing, 1 carton",
+            goods=N_("Books and winter clothing, 1 carton"),
             freight=38,
             declared_value=300,
             weight=4,
@@ -237,11 +243,11 @@ def demo_shipments(today: date, tz: ZoneInfo) -> dict[str, _Plan]:
             destination="Beijing",
             status="held",
             promised=-2,
-            goods="Power tools, 3 cartons",
+            goods=N_("Power tools, 3 cartons"),
             freight=180,
             declared_value=1200,
             weight=25,
-            delay_reason="Held at Wuhan hub: capacity shortage on the Wuhan-Beijing linehaul",
+            delay_reason=N_("Held at Wuhan hub: capacity shortage on the Wuhan-Beijing linehaul"),
         ),
         [
             (-5, "16:50", "Nanning", "picked_up", "Picked up from the shipper"),
@@ -278,11 +284,11 @@ def demo_shipments(today: date, tz: ZoneInfo) -> dict[str, _Plan]:
             destination="Nanning",
             status="held",
             promised=-1,
-            goods="Dried tropical fruit, 1 carton",
+            goods=N_("Dried tropical fruit, 1 carton"),
             freight=30,
             declared_value=200,
             weight=5,
-            delay_reason="Qiongzhou Strait ferry suspended by typhoon",
+            delay_reason=N_("Qiongzhou Strait ferry suspended by typhoon"),
             force_majeure=True,
         ),
         [
@@ -321,11 +327,11 @@ def demo_shipments(today: date, tz: ZoneInfo) -> dict[str, _Plan]:
             destination="Chengdu",
             status="missing",
             promised=-6,
-            goods="Silk fabric rolls, 2 bales",
+            goods=N_("Silk fabric rolls, 2 bales"),
             freight=150,
             declared_value=3000,
             weight=30,
-            exception_reason="No tracking scan since Guiyang hub; not received at Chengdu",
+            exception_reason=N_("No tracking scan since Guiyang hub; not received at Chengdu"),
         ),
         [
             (-10, "15:30", "Nanning", "picked_up", "Picked up from the shipper"),
@@ -349,7 +355,7 @@ def demo_shipments(today: date, tz: ZoneInfo) -> dict[str, _Plan]:
             destination="Kunming",
             status="delivered",
             promised=-1,
-            goods="Ceramic vase (fragile), 1 box",
+            goods=N_("Ceramic vase (fragile), 1 box"),
             freight=35,
             declared_value=400,
             weight=3,
@@ -380,12 +386,12 @@ def demo_shipments(today: date, tz: ZoneInfo) -> dict[str, _Plan]:
             destination="Shenzhen",
             status="delivered",
             promised=-1,
-            goods="Bathroom fittings, 2 cartons",
+            goods=N_("Bathroom fittings, 2 cartons"),
             freight=60,
             declared_value=900,
             weight=12,
             delivered_at=c.at(-1, "16:40"),
-            signed_by="front desk",
+            signed_by=N_("front desk"),
             signer_is_recipient=False,
         ),
         [
@@ -411,12 +417,12 @@ def demo_shipments(today: date, tz: ZoneInfo) -> dict[str, _Plan]:
             destination="Guangzhou",
             status="pickup_missed",
             promised=2,
-            goods="Frozen seafood, 10 insulated boxes",
+            goods=N_("Frozen seafood, 10 insulated boxes"),
             freight=320,
             declared_value=1800,
             weight=120,
             pickup_due_at=c.at(0, "14:30"),
-            exception_reason="Booked pickup not collected: no courier came in the booked window",
+            exception_reason=N_("Booked pickup not collected: no courier came in the booked window"),
         ),
         [
             (
@@ -437,7 +443,7 @@ def demo_shipments(today: date, tz: ZoneInfo) -> dict[str, _Plan]:
             destination="Xiamen",
             status="delivered",
             promised=-3,
-            goods="Cabinet hinges, 1 carton",
+            goods=N_("Cabinet hinges, 1 carton"),
             freight=144,
             declared_value=500,
             weight=5,
@@ -478,14 +484,14 @@ def demo_shipments(today: date, tz: ZoneInfo) -> dict[str, _Plan]:
             destination="Hangzhou",
             status="delivered",
             promised=-1,
-            goods="Children's books, 1 carton",
+            goods=N_("Children's books, 1 carton"),
             freight=40,
             declared_value=250,
             weight=6,
             delivered_at=c.at(-1, "17:10"),
-            signed_by="security guard, Building 7",
+            signed_by=N_("security guard, Building 7"),
             signer_is_recipient=False,
-            courier_note=(
+            courier_note=N_(
                 "Delivered to the neighbouring building by mistake: left at the guard room of Building 7; "
                 "the address is Building 6"
             ),
@@ -513,11 +519,11 @@ def demo_shipments(today: date, tz: ZoneInfo) -> dict[str, _Plan]:
             destination="Guangzhou",
             status="out_for_delivery",
             promised=-1,
-            goods="Chilled mangoes, 6 insulated boxes",
+            goods=N_("Chilled mangoes, 6 insulated boxes"),
             freight=260,
             declared_value=1800,
             weight=60,
-            delay_reason="Missed the overnight linehaul at Nanning sorting centre",
+            delay_reason=N_("Missed the overnight linehaul at Nanning sorting centre"),
         ),
         [
             (-3, "14:30", "Nanning", "picked_up", "Picked up from the shipper"),
@@ -548,7 +554,7 @@ def demo_shipments(today: date, tz: ZoneInfo) -> dict[str, _Plan]:
             destination="Liuzhou",
             status="out_for_delivery",
             promised=0,
-            goods="Cotton yarn, 4 cartons",
+            goods=N_("Cotton yarn, 4 cartons"),
             freight=70,
             declared_value=1500,
             weight=40,
@@ -575,11 +581,11 @@ def demo_shipments(today: date, tz: ZoneInfo) -> dict[str, _Plan]:
             destination="Wuhan",
             status="returned",
             promised=-2,
-            goods="Handmade soap gift set, 1 box",
+            goods=N_("Handmade soap gift set, 1 box"),
             freight=32,
             declared_value=180,
             weight=2,
-            exception_reason="Recipient phone number on the waybill is wrong; undeliverable",
+            exception_reason=N_("Recipient phone number on the waybill is wrong; undeliverable"),
         ),
         [
             (-5, "16:00", "Nanning", "picked_up", "Picked up from the shipper"),
@@ -617,11 +623,11 @@ def demo_shipments(today: date, tz: ZoneInfo) -> dict[str, _Plan]:
             destination="Singapore",
             status="customs_hold",
             promised=3,
-            goods="Dried seafood samples, 2 cartons",
+            goods=N_("Dried seafood samples, 2 cartons"),
             freight=420,
             declared_value=1500,
             weight=15,
-            exception_reason="Customs hold: awaiting the commercial invoice from the shipper",
+            exception_reason=N_("Customs hold: awaiting the commercial invoice from the shipper"),
         ),
         [
             (-3, "11:00", "Shenzhen", "picked_up", "Picked up from the shipper"),
@@ -677,18 +683,18 @@ _DESTINATIONS = (
     "Zhengzhou",
 )
 _GOODS = (
-    "Clothing, 1 carton",
-    "Electronic parts, 2 cartons",
-    "Tea leaves, 1 box",
-    "Furniture panels, 3 packages",
-    "Documents, 1 envelope",
-    "Auto parts, 2 cartons",
-    "Cosmetics, 1 box",
-    "Medical supplies, 2 cartons",
-    "Kitchenware, 1 carton",
-    "Toys, 2 cartons",
-    "Shoes, 1 carton",
-    "Printed brochures, 4 packs",
+    N_("Clothing, 1 carton"),
+    N_("Electronic parts, 2 cartons"),
+    N_("Tea leaves, 1 box"),
+    N_("Furniture panels, 3 packages"),
+    N_("Documents, 1 envelope"),
+    N_("Auto parts, 2 cartons"),
+    N_("Cosmetics, 1 box"),
+    N_("Medical supplies, 2 cartons"),
+    N_("Kitchenware, 1 carton"),
+    N_("Toys, 2 cartons"),
+    N_("Shoes, 1 carton"),
+    N_("Printed brochures, 4 packs"),
 )
 
 
@@ -752,7 +758,7 @@ def random_shipments(
                 status = "delivered"
                 dtime = f"{rng.randint(10, 18):02d}:{rng.randint(0, 59):02d}"
                 delivered_at = c.at(deliver, dtime)
-                signed_by = "recipient"
+                signed_by = N_("recipient")
                 specs.append(
                     (
                         deliver,
@@ -782,7 +788,7 @@ def random_shipments(
             delivered_at=delivered_at,
             signed_by=signed_by,
             signer_is_recipient=True if signed_by else None,
-            exception_reason="Recipient refused the delivery" if status == "returned" else None,
+            exception_reason=N_("Recipient refused the delivery") if status == "returned" else None,
         )
         plans[waybill] = _Plan(facts, _events(c, specs))
     return plans

@@ -51,6 +51,8 @@ from telegram.ext import (
 from backend.config import Settings
 from backend.hub import Hub
 from backend.hub.records import Inbound, InboundFile, Outbound
+from backend.i18n import N_, t
+from backend.language import detect_language, language_from_hint
 from backend.phones import mask_phone
 
 logger = logging.getLogger(__name__)
@@ -66,14 +68,16 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 # The commands in the bot's menu, as the words the bot understands.
 COMMAND_TEXTS = {"start": "hello", "help": "help", "human": "I want to talk to a person"}
-CONTACT_BUTTON_TEXT = "Share my phone number"
+# Said in the language of the message they come with (a Chinese reply gets a Chinese button).
+CONTACT_BUTTON_TEXT = N_("Share my phone number")
 # Telegram refuses a message without text; buttons alone still need a line above them.
-CHOOSE_TEXT = "Please choose one:"
-SORRY_TEXT = "Sorry, something went wrong on our side. Please send your message again in a moment."
+CHOOSE_TEXT = N_("Please choose one:")
+SORRY_TEXT = N_("Sorry, something went wrong on our side. Please send your message again in a moment.")
 # Telegram's limit for the text of one message.
 MAX_MESSAGE_CHARS = 4096
-FILE_TOO_LARGE_TEXT = "That file is too large for me to receive here. Could you send a smaller photo?"
-FILE_FAILED_TEXT = "Sorry, I couldn't receive that file. Could you send it again?"
+# Msgids: the hub says them in the conversation's language.
+FILE_TOO_LARGE_TEXT = N_("That file is too large for me to receive here. Could you send a smaller photo?")
+FILE_FAILED_TEXT = N_("Sorry, I couldn't receive that file. Could you send it again?")
 # Bots may download files up to 20 MB with getFile; larger ones cannot be fetched at all.
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 # Retries after a 429 (each waits Telegram's retry_after), so a burst delays messages instead of losing them.
@@ -142,10 +146,10 @@ def inline_keyboard(message: Outbound) -> InlineKeyboardMarkup:
     )
 
 
-def contact_keyboard() -> ReplyKeyboardMarkup:
+def contact_keyboard(language: str = "en") -> ReplyKeyboardMarkup:
     """One button that shares the shipper's own Telegram contact (Telegram fills in their number)."""
     return ReplyKeyboardMarkup(
-        [[KeyboardButton(CONTACT_BUTTON_TEXT, request_contact=True)]],
+        [[KeyboardButton(t(language, CONTACT_BUTTON_TEXT), request_contact=True)]],
         one_time_keyboard=True,
         resize_keyboard=True,
     )
@@ -387,7 +391,9 @@ class TelegramChannel:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is not None and chat.type == ChatType.PRIVATE:
             with suppress(TelegramError):
-                await context.bot.send_message(chat_id=chat.id, text=SORRY_TEXT)
+                user = update.effective_user if isinstance(update, Update) else None
+                language = language_from_hint(user.language_code if user else None)
+                await context.bot.send_message(chat_id=chat.id, text=t(language, SORRY_TEXT))
 
     async def _receive(
         self,
@@ -445,7 +451,7 @@ class TelegramChannel:
         markup = self._markup(chat_id, message)
         parts = split_text(message.text)
         if not parts and markup is not None:
-            parts = [CHOOSE_TEXT]
+            parts = [t(detect_language(" ".join(b.title for b in message.buttons)), CHOOSE_TEXT)]
         try:
             for number, part in enumerate(parts, start=1):
                 await self.application.bot.send_message(
@@ -463,7 +469,7 @@ class TelegramChannel:
             return inline_keyboard(message)
         if message.request_contact:
             self._contact_keyboard.add(chat_id)
-            return contact_keyboard()
+            return contact_keyboard(detect_language(message.text))
         if chat_id in self._contact_keyboard:
             self._contact_keyboard.discard(chat_id)
             return ReplyKeyboardRemove()

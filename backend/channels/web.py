@@ -43,6 +43,8 @@ from backend.config import PROJECT_ROOT
 from backend.db import session_scope
 from backend.hub import Hub, Inbound, InboundFile
 from backend.hub.broker import conversation_topic
+from backend.i18n import N_, t
+from backend.language import language_from_hint
 from backend.models import Attachment
 from backend.services.attachments import PHOTO_ONLY_TEXT, UploadRejected, check_image, too_large_text
 
@@ -79,7 +81,7 @@ CORS_HEADERS = {
     "Access-Control-Max-Age": "600",
 }
 SESSION_REFUSED_TEXT = "This chat session is not valid any more. Please reload the page to start a new chat."
-PHOTO_FAILED_TEXT = "Sorry, I couldn't read that upload. Could you send the photo again?"
+PHOTO_FAILED_TEXT = N_("Sorry, I couldn't read that upload. Could you send the photo again?")
 
 
 class _WidgetRoute(APIRoute):
@@ -309,7 +311,7 @@ async def _capped(stream: AsyncIterator[bytes], limit: int) -> AsyncGenerator[by
         yield chunk
 
 
-def photo_refusal(data: bytes, max_bytes: int) -> str | None:
+def photo_refusal(data: bytes, max_bytes: int, language: str | None = "en") -> str | None:
     """Why the hub would refuse this file (the same polite words), or None for a photo it takes.
 
     Checked here, before the hub, so that a refused file is neither stored nor told to the bot as a photo.
@@ -317,7 +319,7 @@ def photo_refusal(data: bytes, max_bytes: int) -> str | None:
     try:
         check_image(data, max_bytes=max_bytes)
     except UploadRejected as refused:
-        return str(refused)
+        return refused.text(language)
     return None
 
 
@@ -325,30 +327,34 @@ def photo_refusal(data: bytes, max_bytes: int) -> str | None:
 async def widget_upload(request: Request, conversation_id: ConversationDep) -> dict[str, Any]:
     """One photo (multipart field `file`, optional `text` and `client_id`), passed to the hub as bytes."""
     max_bytes: int = request.app.state.settings.upload_max_bytes
+    # The browser's language, for the refusals said before the hub knows the conversation's.
+    language = language_from_hint(request.headers.get("accept-language", "").split(",")[0]) or "en"
     limit = max_bytes + FORM_OVERHEAD_BYTES
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, too_large_text(max_bytes))
+        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, too_large_text(max_bytes, language))
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, PHOTO_FAILED_TEXT)
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, t(language, PHOTO_FAILED_TEXT))
     parser = MultiPartParser(request.headers, _capped(request.stream(), limit), max_files=1, max_fields=4)
     try:
         form = await parser.parse()
     except _TooLarge:
-        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, too_large_text(max_bytes)) from None
+        raise HTTPException(
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, too_large_text(max_bytes, language)
+        ) from None
     except MultiPartException:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, PHOTO_FAILED_TEXT) from None
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, t(language, PHOTO_FAILED_TEXT)) from None
     try:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, PHOTO_FAILED_TEXT)
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, t(language, PHOTO_FAILED_TEXT))
         data = await upload.read(max_bytes + 1)
         filename = upload.filename
         text = form.get("text")
         client_id = _client_id(form.get("client_id"))
     finally:
         await form.close()
-    refusal = photo_refusal(data, max_bytes)
+    refusal = photo_refusal(data, max_bytes, language)
     if refusal is not None:
         too_big = len(data) > max_bytes
         raise HTTPException(
@@ -412,10 +418,16 @@ def _inbound(conversation_id: str, frame: dict[str, Any]) -> Inbound | None:
     """The hub's record for one widget frame, or None when the frame is not one we understand."""
     external_id = _external_id(conversation_id)
     client_id = _client_id(frame.get("client_id"))
+    # The browser's language (navigator.language): a hint for a first message without words.
+    hint = frame["language"][:16] if isinstance(frame.get("language"), str) else None
     kind = frame.get("type")
     if kind == "text" and isinstance(frame.get("text"), str):
         return Inbound(
-            channel=CHANNEL, external_id=external_id, text=frame["text"], channel_message_id=client_id
+            channel=CHANNEL,
+            external_id=external_id,
+            text=frame["text"],
+            channel_message_id=client_id,
+            language_hint=hint,
         )
     if kind == "button":
         message_id, index = _integer(frame.get("message_id")), _integer(frame.get("index"))
@@ -425,6 +437,7 @@ def _inbound(conversation_id: str, frame: dict[str, Any]) -> Inbound | None:
                 external_id=external_id,
                 button=(message_id, index),
                 channel_message_id=client_id,
+                language_hint=hint,
             )
     return None
 

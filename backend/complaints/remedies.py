@@ -1,4 +1,8 @@
-"""The remedy ladder of DOMAIN.md: what the bot may offer on its own, step by step, with amounts."""
+"""The remedy ladder of DOMAIN.md: what the bot may offer on its own, step by step, with amounts.
+
+Each remedy's words are a Phrase (a catalog msgid and its values), so the offer is put to the shipper
+in their language while the ticket keeps the English description that agents read.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from backend.domain import ShipmentView
-from backend.formatting import clock_text, format_cny, format_kg
+from backend.formatting import clock_text
+from backend.i18n import N_, DayAndTime, FullDate, Money, Phrase, Weight, phrase
+from backend.record_words import Signer, Stored
 
 # The damage row's limit, applied to every money remedy the bot offers on its own.
 BOT_GRANT_LIMIT = Decimal("500")
@@ -21,9 +27,18 @@ class Remedy:
     """One step of the ladder, as the customer will read it."""
 
     code: str
-    description: str
+    words: Phrase
     amount: Decimal | None = None
     bot_may_grant: bool = True
+
+    @property
+    def description(self) -> str:
+        """The remedy in English, as the ticket records it for the agents."""
+        return self.words.text("en")
+
+    def text(self, language: str | None) -> str:
+        """The remedy in the shipper's language."""
+        return self.words.text(language)
 
 
 def _money(value: Decimal) -> Decimal:
@@ -31,14 +46,14 @@ def _money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _refund(code: str, description: str, amount: Decimal | None) -> Remedy:
+def _refund(code: str, words: Phrase, amount: Decimal | None) -> Remedy:
     """A refund or voucher: bounded by what the customer paid, so an unknown amount is still grantable."""
-    return Remedy(code, description, amount, amount is None or amount <= BOT_GRANT_LIMIT)
+    return Remedy(code, words, amount, amount is None or amount <= BOT_GRANT_LIMIT)
 
 
-def _claim(code: str, description: str, amount: Decimal | None) -> Remedy:
+def _claim(code: str, words: Phrase, amount: Decimal | None) -> Remedy:
     """A claim on the goods: the bot grants it only when the value is known and within its limit."""
-    return Remedy(code, description, amount, amount is not None and amount <= BOT_GRANT_LIMIT)
+    return Remedy(code, words, amount, amount is not None and amount <= BOT_GRANT_LIMIT)
 
 
 def voucher_amount(shipment: ShipmentView | None) -> Decimal | None:
@@ -60,9 +75,9 @@ def weight_refund_amount(shipment: ShipmentView) -> Decimal | None:
     return None
 
 
-def _cny(amount: Decimal | None, unknown: str) -> str:
+def _cny(amount: Decimal | None, unknown: str) -> Money | Phrase:
     """An amount for a sentence, or words for an amount not yet known."""
-    return format_cny(amount) if amount is not None else unknown
+    return Money(amount) if amount is not None else phrase(unknown)
 
 
 def build_ladder(
@@ -83,16 +98,20 @@ def build_ladder(
         return (
             Remedy(
                 "supervisor_follow_up",
-                "I'm sorry for how you were treated. The station supervisor will follow up with the staff "
-                "member and get back to you personally.",
+                phrase(
+                    "I'm sorry for how you were treated. The station supervisor will follow up with the "
+                    "staff member and get back to you personally."
+                ),
             ),
         )
     if category == "other" or shipment is None:
         return (
             Remedy(
                 "person_follow_up",
-                "I'm sorry for the trouble this has caused. A colleague will look into it personally and "
-                "get back to you.",
+                phrase(
+                    "I'm sorry for the trouble this has caused. A colleague will look into it personally "
+                    "and get back to you."
+                ),
             ),
         )
     if category == "delay":
@@ -102,13 +121,22 @@ def build_ladder(
     if category == "damage":
         return (_damage(declared_value, photo_status),)
     if category == "loss":
-        value = _cny(declared_value, "the declared value")
-        suffix = " (the declared value)" if declared_value is not None else ""
+        trace = (
+            phrase(
+                "We'll trace your shipment through our whole network within 48 hours. If it can't be found, "
+                "we'll compensate you up to {value} (the declared value).",
+                value=Money(declared_value),
+            )
+            if declared_value is not None
+            else phrase(
+                "We'll trace your shipment through our whole network within 48 hours. If it can't be found, "
+                "we'll compensate you up to the declared value."
+            )
+        )
         return (
             _claim(
                 "trace_then_compensation",
-                "We'll trace your shipment through our whole network within 48 hours. If it can't be found, "
-                f"we'll compensate you up to {value}{suffix}.",
+                trace,
                 _money(declared_value) if declared_value is not None else None,
             ),
         )
@@ -117,19 +145,26 @@ def build_ladder(
         first = (
             Remedy(
                 "retrieval_24h",
-                "We'll find out who signed for your parcel and retrieve it within 24 hours, then bring it to "
-                "you.",
+                phrase(
+                    "We'll find out who signed for your parcel and retrieve it within 24 hours, then bring "
+                    "it to you."
+                ),
             )
             if false_signature
             else Remedy(
                 "retrieval_24h",
-                "We'll retrieve your parcel from where it was left within 24 hours and bring it to you.",
+                phrase(
+                    "We'll retrieve your parcel from where it was left within 24 hours and bring it to you."
+                ),
             )
         )
         second = _refund(
             "redelivery_freight_refund",
-            "We'll deliver it to you again and refund the freight"
-            + (f" of {format_cny(freight)}." if freight is not None else "."),
+            phrase(
+                "We'll deliver it to you again and refund the freight of {freight}.", freight=Money(freight)
+            )
+            if freight is not None
+            else phrase("We'll deliver it to you again and refund the freight."),
             _money(freight) if freight is not None else None,
         )
         return (first, second)
@@ -148,80 +183,117 @@ def _delay(
     """Delay: apology and care, a voucher when more than a day late, then the freight back."""
     cause = (shipment.exception_reason or shipment.delay_reason or "").rstrip(".")
     if responsibility == "force_majeure":
-        what = (force_majeure or "force majeure").rstrip(".")
+        what = force_majeure.rstrip(".") if force_majeure else ""
         return (
             Remedy(
                 "explanation_updates",
-                f"Our record shows: {what[:1].lower() + what[1:]}. That is outside anyone's control, so your "
-                "shipment moves on as soon as it is safe, and I'll keep you updated at every step.",
+                phrase(
+                    "Our record shows: {what}. That is outside anyone's control, so your shipment moves on "
+                    "as soon as it is safe, and I'll keep you updated at every step.",
+                    what=Stored(what, lower_first=True) if what else phrase("force majeure"),
+                ),
             ),
         )
     if responsibility == "customer":
-        reason = (
-            f"Our record shows your shipment is held because of this: {cause[:1].lower() + cause[1:]}. "
-            if cause
-            else ""
-        )
         return (
             Remedy(
                 "explanation_next_steps",
-                f"{reason}If you can help us with the correct details, we'll send it on straight away, and "
-                "I'll keep you updated at every step.",
+                phrase(
+                    "Our record shows your shipment is held because of this: {cause}. If you can help us "
+                    "with the correct details, we'll send it on straight away, and I'll keep you updated at "
+                    "every step.",
+                    cause=Stored(cause, lower_first=True),
+                )
+                if cause
+                else phrase(
+                    "If you can help us with the correct details, we'll send it on straight away, and I'll "
+                    "keep you updated at every step."
+                ),
             ),
         )
     if responsibility == "third_party":
-        reason = f" ({cause[:1].lower() + cause[1:]})" if cause else ""
         return (
             Remedy(
                 "explanation_chase_third_party",
-                f"Your shipment is waiting on a third party{reason}. We're chasing it and I'll keep you "
-                "updated at every step.",
+                phrase(
+                    "Your shipment is waiting on a third party ({cause}). We're chasing it and I'll keep "
+                    "you updated at every step.",
+                    cause=Stored(cause, lower_first=True),
+                )
+                if cause
+                else phrase(
+                    "Your shipment is waiting on a third party. We're chasing it and I'll keep you updated "
+                    "at every step."
+                ),
             ),
         )
     if responsibility != "carrier":
         if days_late is not None and days_late <= 0 and shipment.delivered_at is not None:
-            signer = f", signed by {shipment.signed_by}" if shipment.signed_by else ""
-            delivered = shipment.delivered_at.astimezone(zone).strftime("%d %B at %H:%M")
+            delivered = DayAndTime(shipment.delivered_at, zone)
             return (
                 Remedy(
                     "explanation_delivered_on_time",
-                    f"Our record shows your shipment was delivered on {delivered}{signer}, within the "
-                    "promised date. If it hasn't reached you, tell me and we'll look into it straight away.",
+                    phrase(
+                        "Our record shows your shipment was delivered on {delivered}, signed by {signer}, "
+                        "within the promised date. If it hasn't reached you, tell me and we'll look into it "
+                        "straight away.",
+                        delivered=delivered,
+                        signer=Signer(shipment.signed_by),
+                    )
+                    if shipment.signed_by
+                    else phrase(
+                        "Our record shows your shipment was delivered on {delivered}, within the promised "
+                        "date. If it hasn't reached you, tell me and we'll look into it straight away.",
+                        delivered=delivered,
+                    ),
                 ),
             )
         if days_late is not None and days_late <= 0 and shipment.promised_date is not None:
             return (
                 Remedy(
                     "explanation_on_schedule",
-                    f"Your shipment is on its way and due on {shipment.promised_date:%d %B %Y}. I'll keep "
-                    "you updated, and if anything changes you'll hear from us first.",
+                    phrase(
+                        "Your shipment is on its way and due on {due}. I'll keep you updated, and if "
+                        "anything changes you'll hear from us first.",
+                        due=FullDate(shipment.promised_date),
+                    ),
                 ),
             )
         return (
             Remedy(
                 "apology_priority_updates",
-                "I'm sorry for the wait. We'll give your shipment priority handling and keep you updated at "
-                "every step.",
+                phrase(
+                    "I'm sorry for the wait. We'll give your shipment priority handling and keep you "
+                    "updated at every step."
+                ),
             ),
         )
-    base = (
-        "I'm sorry your shipment is late. We'll give it priority handling and keep you updated at every step"
-    )
     first: Remedy
     if days_late is not None and days_late > 1:
         voucher = voucher_amount(shipment)
         first = _refund(
             "apology_priority_updates_voucher",
-            f"{base}, and as an apology you'll receive a voucher of "
-            f"{_cny(voucher, '20% of the freight')} for your next shipment.",
+            phrase(
+                "I'm sorry your shipment is late. We'll give it priority handling and keep you updated at "
+                "every step, and as an apology you'll receive a voucher of {voucher} for your next shipment.",
+                voucher=_cny(voucher, N_("20% of the freight")),
+            ),
             voucher,
         )
     else:
-        first = Remedy("apology_priority_updates", f"{base}.")
+        first = Remedy(
+            "apology_priority_updates",
+            phrase(
+                "I'm sorry your shipment is late. We'll give it priority handling and keep you updated at "
+                "every step."
+            ),
+        )
     freight = shipment.freight_amount
     second = _refund(
         "freight_refund",
-        "We'll refund the full freight" + (f" of {format_cny(freight)}." if freight is not None else "."),
+        phrase("We'll refund the full freight of {freight}.", freight=Money(freight))
+        if freight is not None
+        else phrase("We'll refund the full freight."),
         _money(freight) if freight is not None else None,
     )
     return (first, second)
@@ -233,20 +305,28 @@ def _missed_pickup(shipment: ShipmentView, pickup_pending: bool, zone: ZoneInfo)
         return (
             Remedy(
                 "explanation_pickup_window",
-                f"The courier is booked to collect by {clock_text(shipment.pickup_due_at, zone)}. I'll make "
-                "sure they're on their way and keep you posted.",
+                phrase(
+                    "The courier is booked to collect by {clock}. I'll make sure they're on their way and "
+                    "keep you posted.",
+                    clock=clock_text(shipment.pickup_due_at, zone),
+                ),
             ),
         )
     voucher = voucher_amount(shipment)
     return (
         Remedy(
             "repickup_fee_waived",
-            "I'm sorry nobody came. We'll send a courier as a priority at a time that suits you, and the "
-            "pickup fee is waived.",
+            phrase(
+                "I'm sorry nobody came. We'll send a courier as a priority at a time that suits you, and "
+                "the pickup fee is waived."
+            ),
         ),
         _refund(
             "voucher",
-            f"We'll add a voucher of {_cny(voucher, '20% of the freight')} for this shipment.",
+            phrase(
+                "We'll add a voucher of {voucher} for this shipment.",
+                voucher=_cny(voucher, N_("20% of the freight")),
+            ),
             voucher,
         ),
     )
@@ -254,13 +334,29 @@ def _missed_pickup(shipment: ShipmentView, pickup_pending: bool, zone: ZoneInfo)
 
 def _damage(declared_value: Decimal | None, photo_status: str | None) -> Remedy:
     """Damage: a claim up to the declared value once a photo is in."""
-    cap = _cny(declared_value, "the declared value")
-    suffix = " (the declared value)" if declared_value is not None else ""
+    amount = _money(declared_value) if declared_value is not None else None
     if photo_status == "received":
-        text = f"Thank you for the photo. We'll settle your claim for the damage, up to {cap}{suffix}."
+        if declared_value is None:
+            words = phrase(
+                "Thank you for the photo. We'll settle your claim for the damage, up to the declared value."
+            )
+        else:
+            words = phrase(
+                "Thank you for the photo. We'll settle your claim for the damage, up to {cap} (the declared "
+                "value).",
+                cap=Money(declared_value),
+            )
+    elif declared_value is None:
+        words = phrase(
+            "As soon as you send a photo of the damage, we'll settle your claim, up to the declared value."
+        )
     else:
-        text = f"As soon as you send a photo of the damage, we'll settle your claim, up to {cap}{suffix}."
-    return _claim("damage_claim", text, _money(declared_value) if declared_value is not None else None)
+        words = phrase(
+            "As soon as you send a photo of the damage, we'll settle your claim, up to {cap} (the declared "
+            "value).",
+            cap=Money(declared_value),
+        )
+    return _claim("damage_claim", words, amount)
 
 
 def _billing(shipment: ShipmentView, responsibility: str) -> Remedy:
@@ -269,19 +365,30 @@ def _billing(shipment: ShipmentView, responsibility: str) -> Remedy:
     if cw is None or dw is None:
         return Remedy(
             "billing_recheck",
-            "A colleague from billing will re-check your charge against the record and get back to you.",
+            phrase(
+                "A colleague from billing will re-check your charge against the record and get back to you."
+            ),
         )
     if responsibility == "carrier":
         amount = weight_refund_amount(shipment)
         return _refund(
             "weight_refund",
-            f"We re-checked: you were charged for {format_kg(cw)} against {format_kg(dw)} declared, so we'll "
-            f"refund the difference of {_cny(amount, 'the overcharge')}.",
+            phrase(
+                "We re-checked: you were charged for {charged} against {declared} declared, so we'll refund "
+                "the difference of {amount}.",
+                charged=Weight(cw),
+                declared=Weight(dw),
+                amount=_cny(amount, N_("the overcharge")),
+            ),
             amount,
         )
     return Remedy(
         "billing_explanation",
-        f"We re-checked your bill against the record: the charged weight of {format_kg(cw)} matches the "
-        f"{format_kg(dw)} declared, so the charge is correct. I'm happy to have a colleague go through it "
-        "with you.",
+        phrase(
+            "We re-checked your bill against the record: the charged weight of {charged} matches the "
+            "{declared} declared, so the charge is correct. I'm happy to have a colleague go through it "
+            "with you.",
+            charged=Weight(cw),
+            declared=Weight(dw),
+        ),
     )

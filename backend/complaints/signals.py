@@ -17,6 +17,13 @@ How the pipeline works (for the README):
   negation such as "not damaged" is ignored), anger points come from capitals, "!!!", the lexicon,
   repetition ("third time") and threats, and are mapped to 0 calm, 1 annoyed, 2 angry, 3 furious.
 
+Chinese (Simplified) is read beside English, not instead of it: the text is NFKC-folded first
+(full-width letters, digits and "！" become ASCII), a space is put where Chinese meets Latin letters or
+digits so that the English pipeline sees "EA100000034CN" and "ridiculous" inside Chinese as words,
+and when the text has Chinese characters the rules of `signals_zh` read it too. Both readings feed the
+same scores, flags, amounts and anger points, so "我的快递还没到" and "my parcel hasn't arrived" give the
+same signals, and mixed messages get both.
+
 The result is a frozen `TextSignals`; the analysis and the dialogue read it, nothing here touches a
 database or the network.
 """
@@ -25,11 +32,13 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, cast
 
+from backend.complaints.signals_zh import CHINESE, ChineseReading, read_chinese
 from backend.domain import CATEGORIES
 
 if TYPE_CHECKING:
@@ -88,7 +97,7 @@ _CATEGORY_RULES: tuple[tuple[str, float, bool, tuple[str, ...]], ...] = (
             "n't|not yet|still arrived|come|here|delivered",
             "still waiting",
             "waiting for|since * days|weeks|day|week",
-            "where is|'s my? parcel|package|shipment|order|delivery|goods|box",
+            "where is|'s my? parcel|package|shipment|order|delivery|goods|box|快递|包裹|货",
             "no update|updates|movement|progress|scan|tracking",
             "held|stuck at|in",
             "past|after|missed the? promised|due|delivery date|day|time",
@@ -563,7 +572,10 @@ def read_signals(text: str) -> TextSignals:
 
 
 def _read(pipe: _Pipeline, text: str) -> TextSignals:
-    doc = pipe.nlp(_normalise(text))
+    base = _normalise(unicodedata.normalize("NFKC", text))
+    spaced, origin = _space_scripts(base)
+    doc = pipe.nlp(spaced)
+    chinese = read_chinese(base) if CHINESE.search(base) else ChineseReading()
 
     scores = {c: 0.0 for c in CATEGORIES}
     seen: set[str] = set()
@@ -580,12 +592,16 @@ def _read(pipe: _Pipeline, text: str) -> TextSignals:
                 seen.add(key)
                 scores[rule.value] += rule.weight
         elif rule.kind == "wants":
-            wants.append((start, rule.value))
+            wants.append((origin[doc[start].idx], rule.value))
         else:
             flags.add(rule.kind)
+    for name, weight in chinese.scores.items():
+        scores[name] += weight
+    wants.extend(chinese.wants)
+    flags |= chinese.flags
 
     not_received = "not_received" in flags
-    mentions_signed = any(t.lower_ in ("signed", "signature", "sign") for t in doc)
+    mentions_signed = chinese.signed or any(t.lower_ in ("signed", "signature", "sign") for t in doc)
     false_signature = "false_signature" in flags or (not_received and mentions_signed)
     if false_signature:
         scores["wrong_delivery"] += 3.0
@@ -598,8 +614,8 @@ def _read(pipe: _Pipeline, text: str) -> TextSignals:
         scores["loss"] += 3.0
 
     labels = _entity_labels(doc)
-    legal = "LEGAL" in labels
-    anger, cues = _anger(doc, pipe, legal)
+    legal = "LEGAL" in labels or chinese.legal
+    anger, cues = _anger(doc, pipe, legal, chinese.anger)
     best = max(scores.values())
     category = None
     if best >= 1.0:
@@ -607,9 +623,9 @@ def _read(pipe: _Pipeline, text: str) -> TextSignals:
     return TextSignals(
         anger=anger,
         legal_threat=legal,
-        injury="INJURY" in labels,
-        safety="SAFETY" in labels,
-        amounts=_amounts(doc),
+        injury="INJURY" in labels or chinese.injury,
+        safety="SAFETY" in labels or chinese.safety,
+        amounts=_merged_amounts(_amounts(doc, origin), chinese.amounts),
         category_scores=scores,
         category=category,
         wants=min(wants)[1] if wants else None,
@@ -624,6 +640,34 @@ def _normalise(text: str) -> str:
     """Straighten quotes and restore apostrophes people leave out ("didnt")."""
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
     return _CONTRACTIONS.sub(lambda m: f"{m.group(1)}n't", text)
+
+
+# Where Chinese meets anything but a space or a digit (digits stay with 元 and 块 for the money rules).
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff"
+_SCRIPT_EDGE = re.compile(rf"(?<=[{_HAN}])(?=[^\s\d{_HAN}])|(?<=[^\s\d{_HAN}])(?=[{_HAN}])")
+
+
+def _space_scripts(text: str) -> tuple[str, list[int]]:
+    """A space where Chinese meets Latin letters or digits, and each character's offset in `text`.
+
+    Chinese runs on without spaces, so without this the English tokenizer would read
+    "快递EA100000034CN还没到" as one word.
+    """
+    edges = [m.start() for m in _SCRIPT_EDGE.finditer(text)]
+    if not edges:
+        return text, list(range(len(text) + 1))
+    parts: list[str] = []
+    origin: list[int] = []
+    previous = 0
+    for edge in edges:
+        parts.append(text[previous:edge])
+        origin.extend(range(previous, edge))
+        parts.append(" ")
+        origin.append(edge)
+        previous = edge
+    parts.append(text[previous:])
+    origin.extend(range(previous, len(text) + 1))
+    return "".join(parts), origin
 
 
 def _negated(doc: Doc, start: int) -> bool:
@@ -649,9 +693,9 @@ def _entity_labels(doc: Doc) -> set[str]:
     return labels
 
 
-def _amounts(doc: Doc) -> tuple[Decimal, ...]:
-    """Money amounts in the order they appear, each once."""
-    found: list[Decimal] = []
+def _amounts(doc: Doc, origin: Sequence[int]) -> list[tuple[int, int, Decimal]]:
+    """Money amounts the English rules found, with their place in the unspaced text."""
+    found: list[tuple[int, int, Decimal]] = []
     for ent in doc.ents:
         if ent.label_ != "MONEY":
             continue
@@ -660,6 +704,18 @@ def _amounts(doc: Doc) -> tuple[Decimal, ...]:
             continue
         if ent.ent_id_ == "cue" and ent.end < len(doc) and doc[ent.end].lower_ in _NOT_MONEY_AFTER:
             continue  # "declared 5 kg" is a weight
+        found.append((origin[ent.start_char], origin[ent.end_char], amount))
+    return found
+
+
+def _merged_amounts(
+    english: list[tuple[int, int, Decimal]], chinese: list[tuple[int, int, Decimal]]
+) -> tuple[Decimal, ...]:
+    """Amounts in the order they appear, each once; where both readers saw one, the Chinese reading
+    (which knows 两千 and 1.2万) wins."""
+    kept = chinese + [a for a in english if not any(a[0] < c[1] and c[0] < a[1] for c in chinese)]
+    found: list[Decimal] = []
+    for _start, _end, amount in sorted(kept, key=lambda a: a[0]):
         if amount not in found:
             found.append(amount)
     return tuple(found)
@@ -679,8 +735,11 @@ def _parse_amount(span: Span) -> Decimal | None:
     return None
 
 
-def _anger(doc: Doc, pipe: _Pipeline, legal: bool) -> tuple[int, tuple[str, ...]]:
-    """Anger 0..3 from capitals, exclamation marks, the lexicon, repetition and threats."""
+def _anger(
+    doc: Doc, pipe: _Pipeline, legal: bool, chinese: dict[str, set[str]]
+) -> tuple[int, tuple[str, ...]]:
+    """Anger 0..3 from capitals, exclamation marks, the lexicon (English and Chinese words by the same
+    labels), repetition and threats."""
     points = 0
     cues: list[str] = []
     words = [
@@ -699,7 +758,7 @@ def _anger(doc: Doc, pipe: _Pipeline, legal: bool) -> tuple[int, tuple[str, ...]
         points += 1
         cues.append("repeated '!'")
 
-    found: dict[str, set[str]] = {}
+    found: dict[str, set[str]] = {label: set(words) for label, words in chinese.items()}
     for match_id, start, end in pipe.anger(doc):
         found.setdefault(pipe.nlp.vocab.strings[match_id], set()).add(doc[start:end].text.lower())
     strong, moderate = found.get("strong", set()), found.get("moderate", set())

@@ -15,14 +15,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.hub.records import Button
+from backend.i18n import t
 from backend.models import Ticket, TicketEvent
 from backend.services.tickets import get_ticket, record_ticket_event, update_ticket
 
 ASKED, RATED, FINISHED = "follow_up_asked", "follow_up_rated", "follow_up_finished"
 RATING_BUTTONS = tuple(Button(title=str(score), payload=str(score)) for score in range(1, 6))
-_RATING = re.compile(r"^\s*([1-5])\s*(?:/\s*5|stars?|points?|分|星)?\s*[.!]*\s*$", re.I)
+_RATING = re.compile(r"^\s*([1-5])\s*(?:/\s*5|stars?|points?|分|星|颗星)?\s*[.!。！]*\s*$", re.I)
 _WORD_RATINGS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
-_NOTHING = re.compile(r"^\s*(no|nope|nothing|none|no thanks?|all good|that'?s all|-)\s*[.!]*\s*$", re.I)
+# 一分 … 五分, 五星: a Chinese numeral with or without its measure word.
+_CHINESE_RATING = re.compile(r"^\s*([一二两三四五])\s*(?:分|星|颗星)?\s*[.!。！]*\s*$")
+_CHINESE_NUMERALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
+_NOTHING = re.compile(
+    r"^\s*(no|nope|nothing|none|no thanks?|all good|that'?s all|-|没有了?|没了|无|不用了?|没有建议|挺好的?)"
+    r"\s*[.!。！]*\s*$",
+    re.I,
+)
 _WAYBILL_LIKE = re.compile(r"[A-Za-z]{2}\s*\d{4}", re.I)
 
 
@@ -34,12 +42,23 @@ class Pending:
     step: str  # "rating" | "comment"
 
 
-def question_text(ticket: Ticket) -> str:
-    about = f" about {ticket.waybill}" if ticket.waybill else ""
-    return (
-        f"Hello, this is the carrier's customer service following up on your complaint {ticket.number}"
-        f"{about}, which we have now resolved. Are you satisfied with how we handled it? "
-        "Please rate it from 1 (not at all) to 5 (very satisfied)."
+def question_text(ticket: Ticket, language: str | None = None) -> str:
+    """The seeds' opening: greet, name the service and the matter, and ask how satisfied they are."""
+    if ticket.waybill:
+        return t(
+            language,
+            "Hello, this is the carrier's customer service following up on your complaint {number} about "
+            "{waybill}, which we have now resolved. Are you satisfied with how we handled it? "
+            "Please rate it from 1 (not at all) to 5 (very satisfied).",
+            number=ticket.number,
+            waybill=ticket.waybill,
+        )
+    return t(
+        language,
+        "Hello, this is the carrier's customer service following up on your complaint {number}, which we "
+        "have now resolved. Are you satisfied with how we handled it? "
+        "Please rate it from 1 (not at all) to 5 (very satisfied).",
+        number=ticket.number,
     )
 
 
@@ -83,10 +102,13 @@ def parse_rating(text: str) -> int | None:
     match = _RATING.match(text)
     if match:
         return int(match.group(1))
+    chinese = _CHINESE_RATING.match(text)
+    if chinese:
+        return _CHINESE_NUMERALS[chinese.group(1)]
     return _WORD_RATINGS.get(text.strip().strip(".!").lower())
 
 
-def answer(session: Session, follow_up: Pending, text: str) -> str | None:
+def answer(session: Session, follow_up: Pending, text: str, *, language: str | None = None) -> str | None:
     """Take the shipper's answer and return the bot's reply; None when the text is not an answer."""
     if follow_up.step == "rating":
         score = parse_rating(text)
@@ -101,13 +123,15 @@ def answer(session: Session, follow_up: Pending, text: str) -> str | None:
             satisfaction=score,
         )
         if score >= 4:
-            return (
+            return t(
+                language,
                 "Thank you, we're glad it was put right. Is there anything we could do better? "
-                '(Say "no" to skip.)'
+                '(Say "no" to skip.)',
             )
-        return (
+        return t(
+            language,
             "I'm sorry we fell short. What should we have done better? Your answer goes straight to the "
-            "customer-service team, and we will use it to improve."
+            "customer-service team, and we will use it to improve.",
         )
     if _WAYBILL_LIKE.search(text):
         # A new question rather than a comment: close the follow-up and let the bot answer it.
@@ -124,4 +148,4 @@ def answer(session: Session, follow_up: Pending, text: str) -> str | None:
             satisfaction_comment=comment,
         )
     record_ticket_event(session, number=follow_up.number, actor="bot", action=FINISHED)
-    return "Thank you for your feedback. Is there anything else I can help you with?"
+    return t(language, "Thank you for your feedback. Is there anything else I can help you with?")

@@ -26,6 +26,8 @@ from backend.hub import follow_up
 from backend.hub.broker import AGENTS_TOPIC, Broker, conversation_topic
 from backend.hub.rasa import BotReply, RasaGateway, RasaUnavailable
 from backend.hub.records import Button, ChannelAdapter, Inbound, Outbound, Turn
+from backend.i18n import N_, sentences, t
+from backend.language import DEFAULT_LANGUAGE, detect_language
 from backend.models import Conversation, Message, utcnow
 from backend.phones import mask_phone, normalise_phone
 from backend.services import conversations as conv
@@ -41,19 +43,21 @@ MAX_BOT_TEXT = 4000
 # Never store more than this of one message: a flood must not fill the database.
 MAX_STORED_TEXT = 20_000
 
-TRY_AGAIN_TEXT = (
+TRY_AGAIN_TEXT = N_(
     "Sorry, I'm having trouble answering right now. Please try again in a moment; your message is saved."
 )
-STALE_BUTTON_TEXT = "That choice is no longer available. Could you type your answer instead?"
-EMPTY_TEXT = "I didn't receive any text. How can I help? You can send a waybill number, like EA123456785CN."
-CUT_TEXT = (
+STALE_BUTTON_TEXT = N_("That choice is no longer available. Could you type your answer instead?")
+EMPTY_TEXT = N_(
+    "I didn't receive any text. How can I help? You can send a waybill number, like EA123456785CN."
+)
+CUT_TEXT = N_(
     "Your message was very long, so I read its first 4,000 characters. If I missed something, "
     "please send it in a shorter message."
 )
-WAITING_TEXT = (
+WAITING_TEXT = N_(
     "Thank you, I've added that to your conversation. A colleague will reply here as soon as they can."
 )
-OTHER_CONTACT_TEXT = (
+OTHER_CONTACT_TEXT = N_(
     "Thanks. For your privacy I can only look up shipments for the phone number of your own Telegram "
     "account. Please share your own contact, or send a waybill number."
 )
@@ -79,6 +83,8 @@ class _Stored:
     follow_up_reply: str | None = None
     # Files that were stored as photos (refused ones are not photos for the bot).
     photos: int = 0
+    # The conversation's language after this message ("zh" or "en"), passed to the bot.
+    language: str = DEFAULT_LANGUAGE
 
 
 def plain_text(text: str) -> str:
@@ -147,39 +153,46 @@ class Hub:
                 turn.replies.append(await self._say(cid, line, sender="system"))
             if stored.state != "bot":
                 if stored.send_waiting_notice:
-                    turn.replies.append(await self._say(cid, self._waiting_text(), sender="system"))
+                    waiting = self._waiting_text(stored.language)
+                    turn.replies.append(await self._say(cid, waiting, sender="system"))
                 return turn
             if stored.follow_up_reply is not None:
                 turn.replies.append(await self._say(cid, stored.follow_up_reply, sender="bot"))
                 return turn
             if (inbound.files or inbound.file_problem) and not stored.photos and not inbound.text.strip():
                 return turn  # only refused files: the polite refusal above is the whole answer
-            turn.replies += await self._ask_bot(inbound, stored.button_payload, photos=stored.photos)
+            turn.replies += await self._ask_bot(
+                inbound, stored.button_payload, photos=stored.photos, language=stored.language
+            )
             state = await self.run_db(lambda s: conv.ensure_conversation(s, cid).state)
             if state != "bot":
                 turn.state = state
                 self._publish_state(cid, state, owner=None)
             return turn
 
-    def _waiting_text(self) -> str:
+    def _waiting_text(self, language: str | None = None) -> str:
         """ "A colleague will reply", and outside business hours also when they start work again."""
         now = utcnow()
+        waiting = t(language, WAITING_TEXT)
         if self._calendar.is_open(now):
-            return WAITING_TEXT
+            return waiting
         opening = self._calendar.next_opening(now)
         hours = wording.after_hours_text(
             opening,
             start_hour=self._calendar.start_hour,
             end_hour=self._calendar.end_hour,
             tz=self._calendar.tz.key,
+            language=language or "en",
         )
-        return f"{WAITING_TEXT} {hours}"
+        return sentences(language, [waiting, hours])
 
     def _store_inbound(self, session: Session, inbound: Inbound) -> _Stored:
         cid = inbound.conversation_id
         conversation = conv.ensure_conversation(session, cid)
-        if conversation.language is None and inbound.language_hint:
-            conversation.language = inbound.language_hint[:8]
+        # Read from every message the shipper types; a message without words keeps the language.
+        conversation.language = detect_language(
+            inbound.text, previous=conversation.language, hint=inbound.language_hint
+        )
         text = inbound.text[:MAX_STORED_TEXT]
         pressed = self._pressed_button(session, cid, inbound.button) if inbound.button else None
         if pressed is not None:
@@ -200,7 +213,8 @@ class Hub:
         )
         if message is None:
             return _Stored(duplicate=True, state=conversation.state)
-        lines: list[str] = [inbound.file_problem] if inbound.file_problem else []
+        # The channel names the problem by its English msgid; it is said in the shipper's language.
+        lines: list[str] = [t(conversation.language, inbound.file_problem)] if inbound.file_problem else []
         stored_files = 0
         for file in inbound.files:
             try:
@@ -214,7 +228,7 @@ class Hub:
                 )
                 stored_files += 1
             except UploadRejected as rejected:
-                lines.append(str(rejected))
+                lines.append(rejected.text(conversation.language))
         if inbound.own_phone:
             self._verify_by_contact(session, cid, inbound.own_phone)
         self._publish_message(cid, message)
@@ -222,7 +236,9 @@ class Hub:
         notice = state != "bot" and conv.take_waiting_notice(session, conversation_id=cid)
         reply = None
         if state == "bot" and (owed := follow_up.pending(session, cid)) is not None:
-            reply = follow_up.answer(session, owed, pressed.payload if pressed else text)
+            reply = follow_up.answer(
+                session, owed, pressed.payload if pressed else text, language=conversation.language
+            )
         return _Stored(
             duplicate=False,
             state=state,
@@ -231,6 +247,7 @@ class Hub:
             button_payload=pressed.payload if pressed else None,
             follow_up_reply=reply,
             photos=stored_files,
+            language=conversation.language,
         )
 
     @staticmethod
@@ -253,12 +270,17 @@ class Hub:
             logger.info("%s verified as %s by their own contact %s", cid, customer.id, mask_phone(phone))
 
     async def _ask_bot(
-        self, inbound: Inbound, button_payload: str | None = None, *, photos: int = 0
+        self,
+        inbound: Inbound,
+        button_payload: str | None = None,
+        *,
+        photos: int = 0,
+        language: str = DEFAULT_LANGUAGE,
     ) -> list[Outbound]:
         cid = inbound.conversation_id
         if inbound.other_phone and not inbound.own_phone:
-            return [await self._say(cid, OTHER_CONTACT_TEXT, sender="bot")]
-        metadata: dict[str, Any] = {"channel": inbound.channel}
+            return [await self._say(cid, t(language, OTHER_CONTACT_TEXT), sender="bot")]
+        metadata: dict[str, Any] = {"channel": inbound.channel, "language": language}
         if button_payload is not None:
             # Our own button: its payload may be an intent ("/affirm"); the hub channel trusts it.
             metadata["button"] = True
@@ -266,16 +288,16 @@ class Hub:
         text = plain_text(inbound.text)
         if inbound.button is not None and not text:
             # A button we did not offer in this conversation (an old keyboard, or someone else's).
-            return [await self._say(cid, STALE_BUTTON_TEXT, sender="bot")]
+            return [await self._say(cid, t(language, STALE_BUTTON_TEXT), sender="bot")]
         if inbound.own_phone and not text:
             text = inbound.own_phone
         if not text and photos:
             text = PHOTO_FOR_BOT
         if not text:
-            return [await self._say(cid, EMPTY_TEXT, sender="bot")]
+            return [await self._say(cid, t(language, EMPTY_TEXT), sender="bot")]
         replies: list[Outbound] = []
         if len(inbound.text) > MAX_BOT_TEXT:
-            replies.append(await self._say(cid, CUT_TEXT, sender="bot"))
+            replies.append(await self._say(cid, t(language, CUT_TEXT), sender="bot"))
         if photos:
             metadata["attachments"] = photos
         return await self._bot_answers(cid, text, metadata, replies)
@@ -286,7 +308,8 @@ class Hub:
         try:
             answers = await self._rasa.send(cid, text, metadata)
         except RasaUnavailable:
-            return [*replies, await self._say(cid, TRY_AGAIN_TEXT, sender="system")]
+            try_again = t(metadata.get("language"), TRY_AGAIN_TEXT)
+            return [*replies, await self._say(cid, try_again, sender="system")]
         if not answers:
             # Rasa answered nothing: the conversation may have just been handed to a person.
             return replies
@@ -382,7 +405,9 @@ class Hub:
             ticket = get_ticket(session, ticket_number)
             assert ticket is not None and ticket.conversation_id
             follow_up.mark_asked(session, ticket_number)
-            return ticket.conversation_id, follow_up.question_text(ticket)
+            conversation = session.get(Conversation, ticket.conversation_id)
+            language = getattr(conversation, "language", None) or getattr(ticket, "language", None)
+            return ticket.conversation_id, follow_up.question_text(ticket, language)
 
         asked = await self.run_db(due)
         if asked is None:

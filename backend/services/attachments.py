@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from backend.i18n import N_, t
 from backend.models import Attachment, Ticket
 from backend.services.conversations import ensure_conversation
 from backend.services.tickets import record_ticket_event, update_ticket
@@ -27,7 +29,15 @@ PHOTO_ONLY_TEXT = "[photo]"
 
 
 class UploadRejected(ValueError):
-    """The file is not an image we accept, or too large; the message says which, politely."""
+    """The file is not an image we accept, or too large; the message says which, politely, in the
+    shipper's language (`text`); str() is the English."""
+
+    def __init__(self, msgid: str, **params: Any) -> None:
+        self.msgid, self.params = msgid, params
+        super().__init__(t("en", msgid, **params))
+
+    def text(self, language: str | None) -> str:
+        return t(language, self.msgid, **self.params)
 
 
 def sniff_image(data: bytes) -> tuple[str, str] | None:
@@ -38,19 +48,24 @@ def sniff_image(data: bytes) -> tuple[str, str] | None:
     return None
 
 
-def too_large_text(max_bytes: int) -> str:
-    return f"That file is larger than {max_bytes // (1024 * 1024)} MB. Could you send a smaller photo?"
+TOO_LARGE = N_("That file is larger than {size} MB. Could you send a smaller photo?")
+
+
+def too_large_text(max_bytes: int, language: str | None = "en") -> str:
+    return t(language, TOO_LARGE, size=max_bytes // (1024 * 1024))
 
 
 def check_image(data: bytes, *, max_bytes: int) -> tuple[str, str]:
     """(content type, extension) of an image we take; raises UploadRejected with a polite reason."""
     if not data:
-        raise UploadRejected("The file was empty. Could you send the photo again?")
+        raise UploadRejected(N_("The file was empty. Could you send the photo again?"))
     if len(data) > max_bytes:
-        raise UploadRejected(too_large_text(max_bytes))
+        raise UploadRejected(TOO_LARGE, size=max_bytes // (1024 * 1024))
     sniffed = sniff_image(data)
     if sniffed is None:
-        raise UploadRejected("I can only take photos (JPEG, PNG, GIF or WebP). Could you send it as a photo?")
+        raise UploadRejected(
+            N_("I can only take photos (JPEG, PNG, GIF or WebP). Could you send it as a photo?")
+        )
     return sniffed
 
 

@@ -62,6 +62,8 @@ class ComplaintDraft:
     photo_status: str | None = None
     customer_wants: str | None = None
     stage: str = "calm"
+    # The language the shipper writes in ("zh" or "en"): the ticket's language.
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -271,6 +273,7 @@ def ticket_fields(draft: ComplaintDraft, analysis: Analysis, view: ShipmentView 
         "declared_value": draft.declared_value,
         "photo_status": draft.photo_status,
         "recorded_by": "bot",
+        "language": draft.language,
         "level": analysis.level,
         "priority": analysis.priority,
         "responsibility": analysis.responsibility,

@@ -48,6 +48,7 @@ def queue_item(conversation: Conversation, ticket: Ticket | None, now: datetime)
         "channel": conversation.channel,
         "state": conversation.state,
         "owner": conversation.owner,
+        "language": conversation.language,
         "handoff_reason": conversation.handoff_reason,
         "updated_at": conversation.updated_at.isoformat(),
         "ticket": None
@@ -61,6 +62,7 @@ def queue_item(conversation: Conversation, ticket: Ticket | None, now: datetime)
             "level": ticket.level,
             "status": ticket.status,
             "summary": ticket.summary,
+            "language": ticket.language,
         },
     }
 

@@ -1,7 +1,8 @@
 """The monthly complaint report (客户投诉月报表): what supervisors read, as tables and as CSV.
 
 DOMAIN.md: counts by category, level, cause and status; time to first response and to resolution
-against SLA; satisfaction; repeat complaints; top customers. One table per topic, each a list of
+against SLA; satisfaction; repeat complaints; top customers; and, since one deployment serves Chinese
+and English, counts by the shipper's language. One table per topic, each a list of
 (label, value) rows, so the page draws one chart per table and the CSV has the same numbers.
 """
 
@@ -23,6 +24,8 @@ from backend.models import Customer, Shipment, Ticket
 
 # Actors whose first event on a ticket is the first human response.
 HUMAN_ACTORS = ("agent:", "supervisor:")
+# How the report names the shipper's language (ticket.language); tickets before it was kept were English.
+LANGUAGE_LABELS = {"zh": "中文 (Chinese)", "en": "English"}
 
 
 @dataclass
@@ -61,6 +64,11 @@ def _cause(ticket: Ticket, shipment: Shipment | None) -> str:
     if shipment is not None and (shipment.delay_reason or shipment.exception_reason):
         return str(shipment.delay_reason or shipment.exception_reason)[:80]
     return "not recorded"
+
+
+def _language(ticket: Ticket) -> str:
+    code = ticket.language or "en"
+    return LANGUAGE_LABELS.get(code, code)
 
 
 def _first_response(ticket: Ticket) -> datetime | None:
@@ -107,6 +115,7 @@ def monthly_report(session: Session, month: str, *, tz: ZoneInfo) -> MonthlyRepo
     tables = [
         counted("category", "By category", [t.category or "other" for t in tickets]),
         counted("level", "By level", [t.level or "not analysed" for t in tickets]),
+        counted("language", "By language", [_language(t) for t in tickets]),
         counted("cause", "By cause", [_cause(t, shipments.get(t.waybill or "")) for t in tickets]),
         counted("responsibility", "By responsibility", [t.responsibility or "undetermined" for t in tickets]),
         counted("status", "By status", [t.status for t in tickets]),

@@ -21,7 +21,8 @@ from backend.config import Settings, get_settings
 from backend.db import begin_write
 from backend.domain import TICKET_KINDS, TICKET_STATUSES
 from backend.formatting import json_value
-from backend.models import Ticket, TicketEvent, utcnow
+from backend.language import DEFAULT_LANGUAGE, language_from_hint
+from backend.models import Conversation, Ticket, TicketEvent, utcnow
 from backend.services.conversations import parse_conversation_id
 from backend.waybill import normalise
 
@@ -76,6 +77,7 @@ API_KEYS = (
     "sla_due_at",
 )
 EXTRA_KEYS = (
+    "language",
     "responsibility",
     "version",
     "customer_id",
@@ -218,6 +220,15 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
+def _ticket_language(session: Session, language: str | None, conversation_id: str | None) -> str:
+    """The language given, else the conversation's, else English; always one of LANGUAGES."""
+    given = language_from_hint(language)
+    if given is not None:
+        return given
+    conversation = session.get(Conversation, conversation_id) if conversation_id else None
+    return language_from_hint(conversation.language if conversation else None) or DEFAULT_LANGUAGE
+
+
 def _next_number(session: Session, period: str) -> str:
     prefix = f"T-{period}-"
     last = session.scalar(select(func.max(Ticket.number)).where(Ticket.number.like(prefix + "%")))
@@ -257,13 +268,15 @@ def open_ticket(
     actor: str,
     calendar: BusinessCalendar | None = None,
     now: datetime | None = None,
+    language: str | None = None,
     **fields: Any,
 ) -> Ticket:
     """Open a ticket, or return the one already opened with this idempotency key, untouched.
 
     `fields` are Ticket columns (category, level, priority, waybill, summary, ...). When a priority is given
     and sla_due_at (first response) or resolution_due_at is not, it is computed from the business calendar
-    (settings by default).
+    (settings by default). `language` ("zh" or "en") is the shipper's; without it the ticket takes the
+    conversation's language, and English when there is none.
     """
     if not idempotency_key:
         raise ValueError("idempotency_key must not be empty")
@@ -286,6 +299,7 @@ def open_ticket(
 
     if fields.get("channel") is None and conversation_id:
         fields["channel"] = parse_conversation_id(conversation_id)[0]
+    fields["language"] = _ticket_language(session, language, conversation_id)
     if fields.get("sla_due_at") is None and fields.get("priority"):
         fields["sla_due_at"] = calendar.sla_due(fields["priority"], now)
     if fields.get("resolution_due_at") is None and fields.get("priority"):

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import get_settings
 from backend.db import make_engine, make_session_factory, session_scope
+from backend.i18n import N_
 
 # Said when the database cannot be reached: polite, and it tells the customer what to do.
-BACKEND_DOWN_TEXT = (
+BACKEND_DOWN_TEXT = N_(
     "Sorry, I can't reach our shipment records right now. Please try again in a few minutes, "
     'or say "agent" and a person will take over.'
 )

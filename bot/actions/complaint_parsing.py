@@ -1,12 +1,21 @@
-"""Reading the customer's answers inside the complaint form (pure: text in, values out)."""
+"""Reading the customer's answers inside the complaint form (pure: text in, values out).
+
+English and Simplified Chinese: every check has an English pattern and a Chinese one (没有单号,
+不知道, 晚点发, 八百, 不用了 ...), the Chinese ones over the NFKC form of the text (full-width digits
+and letters are plain ones). Stories, amounts with a unit (800元, 三千块, 1.2万) and wishes are read
+by the backend's signals in both languages first.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from backend.complaints.signals import read_signals
+from backend.complaints.signals_zh import chinese_number
 from backend.domain import CATEGORIES
+from backend.i18n import N_, t
 
 # Short answers to "what happened?" that the category matcher would not see as a story.
 CATEGORY_WORDS = {
@@ -27,23 +36,44 @@ WANTS_WORDS = {
     "report_only": ("just report", "just to report", "let you know", "nothing", "just informing"),
     "replacement": ("replace",),
 }
+# The same in Chinese, for short answers the signals do not read as a story or a wish (checked after
+# the English words; the first category or wish whose words occur wins).
+CATEGORY_WORDS_ZH = {
+    "delay": ("延误", "延迟", "太慢", "慢", "晚到", "迟到", "超时", "没到", "还没到", "卡住", "不动"),
+    "missed_pickup": ("没来取", "没上门", "上门取件", "取件", "揽收", "没人来取", "没来拿"),
+    "damage": ("破损", "损坏", "坏了", "碎", "摔", "压扁", "压坏", "湿", "破了", "烂"),
+    "loss": ("丢", "丢失", "不见", "少了", "缺", "没收到"),
+    "wrong_delivery": ("送错", "错送", "寄错", "别人签收", "被人签收", "地址错"),
+    "billing": ("多收", "收费", "运费", "扣费", "多扣", "账单", "发票", "价格", "乱收"),
+    "staff_conduct": ("态度", "骂", "凶", "快递员", "服务差", "不礼貌", "素质"),
+    "other": ("其他", "其它", "别的"),
+}
+WANTS_WORDS_ZH = {
+    "refund": ("退款", "退钱", "退运费", "退费"),
+    "compensation": ("赔", "理赔", "补偿"),
+    "redelivery": ("重新派送", "重新送", "再送", "重新发", "重发", "送过来"),
+    "apology": ("道歉", "赔礼", "说声对不起"),
+    "report_only": ("反映", "反馈", "告诉你们", "说一下", "知道一下"),
+    "replacement": ("补发", "补寄", "换一个", "换新", "换货"),
+}
+# The wishes and categories in words (msgids; the summary says them in the shipper's language).
 WANTS_TEXT = {
-    "refund": "a refund",
-    "compensation": "compensation",
-    "redelivery": "re-delivery",
-    "apology": "an apology",
-    "report_only": "just to report it",
-    "replacement": "a replacement",
+    "refund": N_("a refund"),
+    "compensation": N_("compensation"),
+    "redelivery": N_("re-delivery"),
+    "apology": N_("an apology"),
+    "report_only": N_("just to report it"),
+    "replacement": N_("a replacement"),
 }
 CATEGORY_TEXT = {
-    "delay": "a late shipment",
-    "missed_pickup": "a missed pickup",
-    "damage": "damaged goods",
-    "loss": "a lost shipment or missing items",
-    "wrong_delivery": "a wrong delivery",
-    "billing": "a billing problem",
-    "staff_conduct": "the conduct of our staff",
-    "other": "another problem",
+    "delay": N_("a late shipment"),
+    "missed_pickup": N_("a missed pickup"),
+    "damage": N_("damaged goods"),
+    "loss": N_("a lost shipment or missing items"),
+    "wrong_delivery": N_("a wrong delivery"),
+    "billing": N_("a billing problem"),
+    "staff_conduct": N_("the conduct of our staff"),
+    "other": N_("another problem"),
 }
 NO_NUMBER = re.compile(
     r"\b(don'?t|do not|dont|didn'?t|no|not|never|can'?t|cannot|haven'?t)\b.*"
@@ -52,7 +82,8 @@ NO_NUMBER = re.compile(
     re.I,
 )
 LATER = re.compile(r"\b(later|tomorrow|not now|no photo|don'?t have|can'?t|cannot|no)\b", re.I)
-BARE_NUMBER = re.compile(r"^\D*?(\d[\d,]*(?:\.\d+)?)\s*(k)?\b", re.I)
+# Not \b at the end: a Chinese character is a word character too ("1500左右").
+BARE_NUMBER = re.compile(r"^\D*?(\d[\d,]*(?:\.\d+)?)\s*(k)?(?![a-z\d])", re.I)
 UNKNOWN = re.compile(
     r"\b(don'?t know|do not know|not sure|no idea|unknown|dunno|idk|no clue|can'?t remember)\b", re.I
 )
@@ -61,6 +92,31 @@ NO_WISH = re.compile(
     r"^\W*(no|nope|nah|none|n/?a|nothing( really)?|not really|no idea|dunno|idk|i don'?t know|not sure|"
     r"whatever|anything|up to you|you decide|no thanks?)\W*$",
     re.I,
+)
+# Chinese: no number (没有单号, 单号忘了, 不知道), "later" for the photo, "I don't know", no wish, no phone.
+NO_NUMBER_ZH = re.compile(
+    r"(没有|没|木有|无)(单号|运单|号码|快递单|底单|单子)"
+    r"|(单号|运单号?|号码|单子).{0,4}(忘|丢|找不到|没了|不记得|记不得|不知道|扔)"
+    r"|^\W*(没有|没|木有|不知道|不清楚|忘了|忘记了|不记得了?|记不得了?|记不清了?|找不到了?)\W*$"
+)
+LATER_ZH = re.compile(
+    r"稍后|晚点|晚些|等下|等会|等一下|一会|回头|过会|明天|以后|之后|下次|改天|现在没|现在不"
+    r"|(没有|没|木有)(照片|图|拍)|拍不了|发不了|没法拍|不方便拍|^\W*(没有|没|不行|发不了)\W*$"
+)
+UNKNOWN_ZH = re.compile(r"不知道|不清楚|不确定|不记得|记不得|记不清|忘了|忘记了|说不准|没印象|不晓得|搞不清")
+NO_WISH_ZH = re.compile(
+    r"^\W*(不用了?|不用麻烦了|不需要了?|没有?|没什么(要求|想法|了)?|没啥(要求)?|无|都行|都可以|随便"
+    r"|无所谓|你们?看着办吧?|看着办吧?|你们决定|不知道|不清楚|算了吧?)\W*$"
+)
+NO_PHONE_ZH = re.compile(
+    r"(没有|没|木有|不知道|忘了|忘记|不记得|记不得)[^。？！,，]{0,3}(手机|电话|号码|联系方式)"
+    r"|(手机|电话)[^。？！,，]{0,3}(忘|不记得|记不得|不知道|没有)"
+)
+BY_PHONE_ZH = re.compile(r"(用|按|凭|通过|拿)[^。？！,，]{0,3}(手机|电话)")
+# A bare Chinese numeral as a value ("八百", "大概一千五"), with the hedges around it.
+CHINESE_NUMERAL = re.compile(
+    r"^\W*(大概|大约|约|差不多|估计|值|价值|总共|一共)?\s*([零〇一二两三四五六七八九十百千万]+)"
+    r"\s*(元|块钱?|人民币)?\s*(左右|上下|吧|多)?\W*$"
 )
 # The wish recorded when the customer asked for nothing in particular.
 UNSPECIFIED = "unspecified"
@@ -74,6 +130,18 @@ CORRECTION_FIELDS = (
     ("complaint_extent", re.compile(r"\b(damaged|missing items|items|extent|what was)\b", re.I)),
     ("complaint_category", re.compile(r"\b(category|what happened|problem|type|kind)\b", re.I)),
 )
+CORRECTION_FIELDS_ZH = (
+    ("complaint_waybill", re.compile(r"单号|运单|快递单")),
+    ("complaint_value", re.compile(r"金额|价值|价格|多少钱|钱数|值多少|\d+\s*(元|块)")),
+    ("complaint_when", re.compile(r"时间|日期|哪天|几号|昨天|今天|前天|上周")),
+    ("complaint_wants", re.compile(r"要求|诉求|退款|赔偿|道歉|重新派送|补发")),
+    ("complaint_extent", re.compile(r"损坏|坏了|少了|哪些东西|什么东西|程度")),
+    ("complaint_category", re.compile(r"类型|类别|分类|什么问题|问题类型")),
+)
+
+
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
 
 
 def parse_category(text: str) -> str | None:
@@ -87,12 +155,22 @@ def parse_category(text: str) -> str | None:
     for category, words in CATEGORY_WORDS.items():
         if any(word in lowered for word in words):
             return category
+    folded = _nfkc(text)
+    for category, words in CATEGORY_WORDS_ZH.items():
+        if any(word in folded for word in words):
+            return category
     return None
 
 
 def parse_wants(text: str) -> str:
     """The remedy the customer asks for, as a canonical value, their own words, or UNSPECIFIED."""
-    if NO_WISH.match(text.strip()) or (UNKNOWN.search(text) and len(text.split()) <= 5):
+    folded = _nfkc(text).strip()
+    if (
+        NO_WISH.match(text.strip())
+        or (UNKNOWN.search(text) and len(text.split()) <= 5)
+        or NO_WISH_ZH.match(folded)
+        or (UNKNOWN_ZH.search(folded) and len(folded) <= 8)
+    ):
         return UNSPECIFIED
     found = read_signals(text).wants
     if found:
@@ -100,6 +178,9 @@ def parse_wants(text: str) -> str:
     lowered = text.lower()
     for wants, words in WANTS_WORDS.items():
         if any(word in lowered for word in words):
+            return wants
+    for wants, words in WANTS_WORDS_ZH.items():
+        if any(word in folded for word in words):
             return wants
     return text.strip()[:200]
 
@@ -109,7 +190,7 @@ def parse_value(text: str) -> str | None:
     amounts = read_signals(text).amounts
     if amounts:
         return str(max(amounts))
-    match = BARE_NUMBER.match(text.strip())
+    match = BARE_NUMBER.match(_nfkc(text).strip())
     if match:
         try:
             value = Decimal(match.group(1).replace(",", ""))
@@ -118,14 +199,17 @@ def parse_value(text: str) -> str | None:
         if match.group(2):
             value *= 1000
         return str(value)
-    if UNKNOWN.search(text):
+    numeral = CHINESE_NUMERAL.match(_nfkc(text))
+    if numeral and (number := chinese_number(numeral.group(2))):
+        return str(number)
+    if UNKNOWN.search(text) or UNKNOWN_ZH.search(_nfkc(text)):
         return "unknown"
     return None
 
 
 def parse_photo(text: str) -> str:
     """'later' for a deferral, otherwise 'received' (the agent checks the photo on the ticket)."""
-    return "later" if LATER.search(text) else "received"
+    return "later" if LATER.search(text) or LATER_ZH.search(_nfkc(text)) else "received"
 
 
 NO_PHONE = re.compile(
@@ -136,30 +220,40 @@ BY_PHONE = re.compile(r"\b(by|with|using|via|through|from)\s+(my\s+|the\s+|a\s+)
 
 def says_no_phone(text: str) -> bool:
     """'I don't have the phone number', but not 'I lost my waybill, can you search by phone?'."""
-    return bool(NO_PHONE.search(text)) and not BY_PHONE.search(text)
+    if NO_PHONE.search(text) and not BY_PHONE.search(text):
+        return True
+    folded = _nfkc(text)
+    return bool(NO_PHONE_ZH.search(folded)) and not BY_PHONE_ZH.search(folded)
 
 
 def says_no_number(text: str) -> bool:
-    return bool(NO_NUMBER.search(text))
+    """'I don't have the number', 没有单号, 单号忘了, or a bare 不知道 to the question for it."""
+    return bool(NO_NUMBER.search(text) or NO_NUMBER_ZH.search(_nfkc(text)))
 
 
 def correction_fields(text: str) -> list[str]:
-    """The form fields a correction mentions, in the order they are asked."""
-    return [slot for slot, pattern in CORRECTION_FIELDS if pattern.search(text)]
+    """The form fields a correction mentions, in the order they are asked (English or Chinese)."""
+    folded = _nfkc(text)
+    return [
+        slot
+        for (slot, pattern), (_, chinese) in zip(CORRECTION_FIELDS, CORRECTION_FIELDS_ZH, strict=True)
+        if pattern.search(text) or chinese.search(folded)
+    ]
 
 
 def says_unknown(text: str) -> bool:
-    """'I don't know', 'not sure', 'no idea': an honest answer that the fact is not known."""
-    return bool(UNKNOWN.search(text))
+    """'I don't know', 'not sure', 'no idea', 不知道, 不清楚: an honest answer that the fact is not known."""
+    return bool(UNKNOWN.search(text) or UNKNOWN_ZH.search(_nfkc(text)))
 
 
-def wants_text(wants: str | None) -> str:
+def wants_text(wants: str | None, language: str = "en") -> str:
+    """The wish in words; the customer's own words when it is none of ours."""
     if not wants:
-        return "not said yet"
+        return t(language, "not said yet")
     if wants == UNSPECIFIED:
-        return "nothing in particular (we will suggest what we can do)"
-    return WANTS_TEXT.get(wants, wants)
+        return t(language, "nothing in particular (we will suggest what we can do)")
+    return t(language, WANTS_TEXT[wants]) if wants in WANTS_TEXT else wants
 
 
-def category_text(category: str | None) -> str:
-    return CATEGORY_TEXT.get(category or "other", "another problem")
+def category_text(category: str | None, language: str = "en") -> str:
+    return t(language, CATEGORY_TEXT.get(category or "other", CATEGORY_TEXT["other"]))

@@ -25,8 +25,9 @@ from backend.complaints.signals import read_signals
 from backend.complaints.wording import calm_message
 from backend.config import carrier_today, carrier_tz
 from backend.domain import ShipmentView
-from backend.formatting import format_cny
+from backend.i18n import N_, Money, sentences, t
 from backend.models import utcnow
+from backend.record_words import Stored
 from backend.services import complaints as use_cases
 from backend.services.attachments import count_attachments
 from backend.services.complaints import ComplaintDraft, Outcome
@@ -50,6 +51,7 @@ from .complaint_parsing import (
 )
 from .dialogue import QUESTION_INTENTS, complaint_messages, looks_like_question, question_aspect
 from .escalation import business_calendar, who_answers_text
+from .language import language
 from .shipment_text import billing_text, promise_text, status_text
 from .shipments import answer_shipment, not_found_text, waybill_problem_text
 
@@ -74,7 +76,9 @@ COMPLAINT_SLOTS = (
     "requested_slot",
 )
 NO_WAYBILL = "none"
-NOT_KNOWN = "not known"
+# Values the bot itself puts in the form's slots; shown in the shipper's language in the summary.
+NOT_KNOWN = N_("not known")
+WHOLE_SHIPMENT = N_("the whole shipment")
 # Fewer words than this, once the waybill and "I want to complain about" are left out, make a request,
 # not the customer's account of what happened ("late" names a category; "the box was crushed" tells).
 MIN_DESCRIPTION_WORDS = 3
@@ -84,6 +88,9 @@ _REQUEST_WORDS = re.compile(
     r"package|waybill|number|tracking)\b",
     re.I,
 )
+# Chinese characters that make an account of what happened rather than "我要投诉快递" (I want to complain).
+MIN_CHINESE_DESCRIPTION = 8
+_CHINESE_CHARACTER = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 # A question with a closed set of answers is asked at most this many times, then the form moves on.
 MAX_TRIES = 2
 # The category a problem status implies when the customer's words do not name one.
@@ -96,18 +103,27 @@ STATUS_CATEGORIES = {
     "customs_hold": "delay",
 }
 
-NO_PHOTO_YET_TEXT = (
+NO_PHOTO_YET_TEXT = N_(
     "I can't see a photo in this chat yet. Please attach it here (the paperclip or photo button), "
     'or say "later" if you will send it afterwards.'
 )
-PHOTO_LATER_TEXT = "No problem: send the photo here whenever you can, and your claim will wait for it."
-NO_WAYBILL_OK_TEXT = "That's fine, a colleague can find the shipment with you later."
-NO_VALUE_OK_TEXT = "That's all right, we'll go on without the value; a colleague can add it later."
-CORRECTION_KEPT_TEXT = (
+PHOTO_LATER_TEXT = N_("No problem: send the photo here whenever you can, and your claim will wait for it.")
+NO_WAYBILL_OK_TEXT = N_("That's fine, a colleague can find the shipment with you later.")
+NO_VALUE_OK_TEXT = N_("That's all right, we'll go on without the value; a colleague can add it later.")
+CORRECTION_KEPT_TEXT = N_(
     "I'll keep it as it is for now, and what you wrote stays in this chat for my colleague. "
     'If something is still wrong, say "agent" and a person will put it right.'
 )
-STALE_TEXT = "Sorry, your complaint was just updated on our side. Could you say that once more?"
+# A ticket's status in words, for "your complaint is already resolved".
+TICKET_STATE_WORDS = {
+    "open": N_("open"),
+    "escalated": N_("escalated"),
+    "assigned": N_("assigned"),
+    "waiting_customer": N_("waiting customer"),
+    "resolved": N_("resolved"),
+    "closed": N_("closed"),
+}
+STALE_TEXT = N_("Sorry, your complaint was just updated on our side. Could you say that once more?")
 
 
 def is_description(text: str) -> bool:
@@ -115,6 +131,8 @@ def is_description(text: str) -> bool:
     found = find_in_text(text)
     rest = text.replace(found.value, " ") if found else text
     rest = WAYBILL_LIKE.sub(" ", rest)
+    if len(_CHINESE_CHARACTER.findall(rest)) >= MIN_CHINESE_DESCRIPTION:
+        return True  # Chinese has no spaces between words: "我要投诉" asks, a sentence tells
     return len(_REQUEST_WORDS.sub(" ", rest).split()) >= MIN_DESCRIPTION_WORDS
 
 
@@ -143,7 +161,7 @@ def record_prefills(view: ShipmentView | None, category: str | None, slots: dict
     if category in {"damage", "loss"} and not slots.get("complaint_value") and view.declared_value:
         filled["complaint_value"] = str(view.declared_value)
     if category == "loss" and not slots.get("complaint_extent") and view.status == "missing":
-        filled["complaint_extent"] = "the whole shipment"
+        filled["complaint_extent"] = WHOLE_SHIPMENT
     return filled
 
 
@@ -187,6 +205,7 @@ def complaint_draft(tracker: Tracker) -> ComplaintDraft:
         photo_status=tracker.get_slot("complaint_photo"),
         customer_wants=None if wants == UNSPECIFIED else wants,
         stage=_stage(tracker),
+        language=language(tracker),
     )
 
 
@@ -203,36 +222,42 @@ def in_transaction(use_case: Callable[[Session], Result]) -> Result:
             return use_case(session)
 
 
-def failure_text(failure: Exception) -> str:
+def failure_text(failure: Exception, lang: str = "en") -> str:
     """What the customer hears when a use case could not finish: never a traceback."""
-    return STALE_TEXT if isinstance(failure, StaleTicket) else BACKEND_DOWN_TEXT
+    return t(lang, STALE_TEXT if isinstance(failure, StaleTicket) else BACKEND_DOWN_TEXT)
 
 
-def escalation_text(outcome: Outcome) -> str:
-    return (
-        f"I've registered your complaint as {outcome.ticket_number} and passed it to a colleague who can "
-        "decide on it. "
-        + who_answers_text(outcome.priority or outcome.analysis.priority, utcnow(), due=outcome.due)
-        + " They will see everything you've told me, so you won't need to repeat it."
+def escalation_text(outcome: Outcome, lang: str = "en") -> str:
+    return t(
+        lang,
+        "I've registered your complaint as {number} and passed it to a colleague who can decide on it. "
+        "{who_answers} They will see everything you've told me, so you won't need to repeat it.",
+        number=outcome.ticket_number,
+        who_answers=who_answers_text(
+            outcome.priority or outcome.analysis.priority, utcnow(), due=outcome.due, lang=lang
+        ),
     )
 
 
 def escalate_complaint(dispatcher: CollectingDispatcher, tracker: Tracker, *, reason: str) -> list[EventType]:
     """Hands the complaint to a person with what is known: ticket `escalated`, conversation paused."""
     draft, calendar, now = complaint_draft(tracker), business_calendar(), utcnow()
+    lang = language(tracker)
     try:
         outcome = in_transaction(
             lambda session: use_cases.escalate(session, draft, now=now, calendar=calendar, reason=reason)
         )
     except (SQLAlchemyError, StaleTicket) as failure:
         logger.exception("escalation failed")
-        dispatcher.utter_message(text=failure_text(failure))
+        dispatcher.utter_message(text=failure_text(failure, lang))
         return []
-    return render_escalation(dispatcher, outcome)
+    return render_escalation(dispatcher, outcome, lang)
 
 
-def render_escalation(dispatcher: CollectingDispatcher, outcome: Outcome) -> list[EventType]:
-    dispatcher.utter_message(text=escalation_text(outcome))
+def render_escalation(
+    dispatcher: CollectingDispatcher, outcome: Outcome, lang: str = "en"
+) -> list[EventType]:
+    dispatcher.utter_message(text=escalation_text(outcome, lang))
     return [
         SlotSet("ticket_number", outcome.ticket_number),
         SlotSet("awaiting", "done"),
@@ -240,14 +265,14 @@ def render_escalation(dispatcher: CollectingDispatcher, outcome: Outcome) -> lis
     ]
 
 
-def record_facts_text(view: ShipmentView) -> str:
+def record_facts_text(view: ShipmentView, lang: str = "en") -> str:
     """What the shipment record says, for the summary: where it is, how late, why."""
     tz, today = carrier_tz(), carrier_today()
-    parts = [status_text(view, tz, today), promise_text(view, today)]
+    parts = [status_text(view, tz, today, lang), promise_text(view, today, lang)]
     if view.delay_reason and (view.is_late or view.status in STATUS_CATEGORIES):
-        parts.append(f"Cause on record: {view.delay_reason}.")
-    parts.append(billing_text(view))
-    return " ".join(part for part in parts if part)
+        parts.append(t(lang, "Cause on record: {reason}.", reason=Stored(view.delay_reason)))
+    parts.append(billing_text(view, lang))
+    return sentences(lang, parts)
 
 
 class ActionStartComplaint(BlockingAction):
@@ -291,9 +316,10 @@ class ActionStartComplaint(BlockingAction):
             slots["pending_question"] = question_aspect(text)
         # The customer's words first; a problem on the record ("held at Wuhan") explains the rest.
         category = signals.category or (_category_from_record(view) if view is not None else None)
-        dispatcher.utter_message(text=calm_message(category, signals.anger, seed=seed))
+        lang = language(tracker)
+        dispatcher.utter_message(text=calm_message(category, signals.anger, seed=seed, language=lang))
         if found is not None and found.status != "valid":
-            dispatcher.utter_message(text=waybill_problem_text(found))
+            dispatcher.utter_message(text=waybill_problem_text(found, lang))
         if view is not None:
             slots.update(complaint_waybill=view.waybill, waybill=view.waybill)
         slots["complaint_category"] = category
@@ -377,10 +403,11 @@ class ValidateComplaintForm(FormValidationAction):
     ) -> dict[str, Any]:
         """The answer did not fit: explain once and ask again; the second time, go on without it."""
         tries = int(tracker.get_slot("complaint_retries") or 0) + 1
+        lang = language(tracker)
         if tries >= MAX_TRIES:
-            dispatcher.utter_message(text=give_up_text)
+            dispatcher.utter_message(text=t(lang, give_up_text))
             return {slot: give_up, "complaint_retries": 0.0}
-        dispatcher.utter_message(text=help_text)
+        dispatcher.utter_message(text=t(lang, help_text))
         return {slot: None, "complaint_retries": float(tries)}
 
     def validate_complaint_waybill(
@@ -389,16 +416,19 @@ class ValidateComplaintForm(FormValidationAction):
         """A valid number that we know, or an honest 'I don't have it'."""
         text = str(value or "")
         found = find_in_text(text)
+        lang = language(tracker)
         if found is None:
             if says_no_number(text) or says_unknown(text):
-                dispatcher.utter_message(text=NO_WAYBILL_OK_TEXT)
+                dispatcher.utter_message(text=t(lang, NO_WAYBILL_OK_TEXT))
                 return {"complaint_waybill": NO_WAYBILL, "complaint_retries": 0.0}
             return self._try_again(
                 "complaint_waybill",
                 tracker,
                 dispatcher,
-                help_text="I couldn't see a waybill number in that. It has 13 characters, like "
-                "EA123456785CN. If you don't have it, just say \"I don't have it\".",
+                help_text=N_(
+                    "I couldn't see a waybill number in that. It has 13 characters, like "
+                    "EA123456785CN. If you don't have it, just say \"I don't have it\"."
+                ),
                 give_up=NO_WAYBILL,
                 give_up_text=NO_WAYBILL_OK_TEXT,
             )
@@ -407,24 +437,27 @@ class ValidateComplaintForm(FormValidationAction):
                 "complaint_waybill",
                 tracker,
                 dispatcher,
-                help_text=waybill_problem_text(found),
+                help_text=waybill_problem_text(found, lang),
                 give_up=NO_WAYBILL,
-                give_up_text=waybill_problem_text(found) + " " + NO_WAYBILL_OK_TEXT,
+                give_up_text=sentences(
+                    lang, [waybill_problem_text(found, lang), t(lang, NO_WAYBILL_OK_TEXT)]
+                ),
             )
         try:
             view = _lookup(found.value)
         except SQLAlchemyError:
             logger.exception("shipment lookup failed")
-            dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
+            dispatcher.utter_message(text=t(lang, BACKEND_DOWN_TEXT))
             return {"complaint_waybill": None}
         if view is None:
+            still = t(lang, "I still can't find {number}.", number=found.value)
             return self._try_again(
                 "complaint_waybill",
                 tracker,
                 dispatcher,
-                help_text=not_found_text(found.value),
+                help_text=not_found_text(found.value, lang),
                 give_up=NO_WAYBILL,
-                give_up_text=f"I still can't find {found.value}. " + NO_WAYBILL_OK_TEXT,
+                give_up_text=sentences(lang, [still, t(lang, NO_WAYBILL_OK_TEXT)]),
             )
         slots: dict[str, Any] = {"complaint_waybill": view.waybill, "waybill": view.waybill}
         pending = tracker.get_slot("pending_question")
@@ -482,8 +515,10 @@ class ValidateComplaintForm(FormValidationAction):
             "complaint_value",
             tracker,
             dispatcher,
-            help_text="Sorry, I couldn't read an amount there. Roughly how much are the goods worth, in CNY? "
-            '"Don\'t know" is fine too.',
+            help_text=N_(
+                "Sorry, I couldn't read an amount there. Roughly how much are the goods worth, in CNY? "
+                '"Don\'t know" is fine too.'
+            ),
             give_up="unknown",
             give_up_text=NO_VALUE_OK_TEXT,
         )
@@ -526,7 +561,7 @@ class ValidateComplaintForm(FormValidationAction):
             updates = apply_correction(str(value or ""), tracker, dispatcher)
         except SQLAlchemyError:
             logger.exception("correction lookup failed")
-            dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
+            dispatcher.utter_message(text=t(language(tracker), BACKEND_DOWN_TEXT))
             return {"complaint_correction": None}
         if updates:
             return {**updates, "complaint_correction": str(value), "complaint_correction_pending": False}
@@ -534,7 +569,7 @@ class ValidateComplaintForm(FormValidationAction):
             "complaint_correction",
             tracker,
             dispatcher,
-            help_text="Sorry, I didn't catch which part.",
+            help_text=N_("Sorry, I didn't catch which part."),
             give_up=str(value),
             give_up_text=CORRECTION_KEPT_TEXT,
         )
@@ -550,19 +585,25 @@ def _open_answer(value: Any, *, limit: int) -> str | None:
     return NOT_KNOWN if says_unknown(text) and len(text.split()) <= 6 else text[:limit]
 
 
+def _shown(value: str, lang: str) -> str:
+    """A slot's value for the summary: the bot's own words in the shipper's language, theirs as is."""
+    return t(lang, value) if value in (NOT_KNOWN, WHOLE_SHIPMENT) else value
+
+
 def apply_correction(text: str, tracker: Tracker, dispatcher: CollectingDispatcher) -> dict[str, Any]:
     """Slot changes for a correction: new values it holds, or the fields it names cleared."""
     updates: dict[str, Any] = {}
     found = find_in_text(text)
+    lang = language(tracker)
     if found is not None:
         # A new number is checked like any other; a bad one is cleared so that the form asks again.
         updates["complaint_waybill"] = None
         if found.status != "valid":
-            dispatcher.utter_message(text=waybill_problem_text(found))
+            dispatcher.utter_message(text=waybill_problem_text(found, lang))
         else:
             view = _lookup(found.value)
             if view is None:
-                dispatcher.utter_message(text=not_found_text(found.value))
+                dispatcher.utter_message(text=not_found_text(found.value, lang))
             else:
                 updates.update(complaint_waybill=view.waybill, waybill=view.waybill)
                 # Facts taken from the old record do not carry over to another shipment.
@@ -590,39 +631,46 @@ class ActionComplaintSummary(BlockingAction):
     def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        lines = ["Let me make sure I have this right:"]
+        lang = language(tracker)
+        lines = [t(lang, "Let me make sure I have this right:")]
         waybill = _waybill(tracker)
-        lines.append(f"- Shipment: {waybill or 'no waybill number given'}")
+        lines.append(t(lang, "- Shipment: {waybill}", waybill=waybill or t(lang, "no waybill number given")))
         try:
             view = _lookup(waybill)
         except SQLAlchemyError:
             logger.exception("shipment lookup failed")
             view = None
         if view is not None:
-            lines.append(f"- Our record: {record_facts_text(view)}")
-        lines.append(f"- What happened: {category_text(tracker.get_slot('complaint_category'))}")
+            lines.append(t(lang, "- Our record: {facts}", facts=record_facts_text(view, lang)))
+        category = category_text(tracker.get_slot("complaint_category"), lang)
+        lines.append(t(lang, "- What happened: {category}", category=category))
         description = tracker.get_slot("complaint_description")
         if description:
             shown = description if len(description) <= 160 else description[:157] + "..."
-            lines.append(f'- In your words: "{shown}"')
+            lines.append(t(lang, '- In your words: "{words}"', words=shown))
         else:
-            lines.append("- Your own description: none given yet")
-        for slot, label in (
-            ("complaint_when", "When"),
-            ("complaint_extent", "Damaged or missing"),
-        ):
-            if tracker.get_slot(slot):
-                lines.append(f"- {label}: {tracker.get_slot(slot)}")
+            lines.append(t(lang, "- Your own description: none given yet"))
+        if tracker.get_slot("complaint_when"):
+            lines.append(t(lang, "- When: {when}", when=_shown(tracker.get_slot("complaint_when"), lang)))
+        if tracker.get_slot("complaint_extent"):
+            extent = _shown(tracker.get_slot("complaint_extent"), lang)
+            lines.append(t(lang, "- Damaged or missing: {extent}", extent=extent))
         value = _decimal(tracker.get_slot("complaint_value"))
         if tracker.get_slot("complaint_value"):
-            lines.append(f"- Value of the goods: {format_cny(value) if value is not None else 'not known'}")
+            worth = Money(value) if value is not None else t(lang, NOT_KNOWN)
+            lines.append(t(lang, "- Value of the goods: {value}", value=worth))
         photo = tracker.get_slot("complaint_photo")
-        if photo:
-            lines.append(f"- Photo: {'received' if photo == 'received' else 'you will send it later'}")
-        lines.append(f"- You would like: {wants_text(tracker.get_slot('complaint_wants'))}")
-        lines.append("Is that right?")
+        if photo == "received":
+            lines.append(t(lang, "- Photo: received"))
+        elif photo:
+            lines.append(t(lang, "- Photo: you will send it later"))
+        lines.append(
+            t(lang, "- You would like: {wants}", wants=wants_text(tracker.get_slot("complaint_wants"), lang))
+        )
+        lines.append(t(lang, "Is that right?"))
         dispatcher.utter_message(
-            text="\n".join(lines), buttons=yes_no("Yes, that's right", "No, change something")
+            text="\n".join(lines),
+            buttons=yes_no(t(lang, "Yes, that's right"), t(lang, "No, change something")),
         )
         return [SlotSet("awaiting", "summary_confirm"), SlotSet("complaint_correction", None)]
 
@@ -637,28 +685,35 @@ class ActionCorrectComplaint(BlockingAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         events: list[EventType] = [SlotSet("awaiting", None), SlotSet("complaint_retries", 0.0)]
+        lang = language(tracker)
         try:
             updates = apply_correction(tracker.latest_message.get("text") or "", tracker, dispatcher)
         except SQLAlchemyError:
             logger.exception("correction lookup failed")
-            dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
+            dispatcher.utter_message(text=t(lang, BACKEND_DOWN_TEXT))
             return events
         if updates:
-            dispatcher.utter_message(text="Thanks, let me fix that.")
+            dispatcher.utter_message(text=t(lang, "Thanks, let me fix that."))
             events += [SlotSet(slot, value) for slot, value in updates.items()]
         else:
             events.append(SlotSet("complaint_correction_pending", True))
         return events
 
 
-def offer_text(outcome: Outcome, *, again: bool) -> str:
+def offer_text(outcome: Outcome, *, again: bool, lang: str = "en") -> str:
     assert outcome.offer is not None
+    offer = outcome.offer.text(lang)
     if again:
-        return (
-            f"I understand. Then let me offer this instead: {outcome.offer.description} "
-            "Would that work for you?"
+        return t(
+            lang,
+            "I understand. Then let me offer this instead: {offer} Would that work for you?",
+            offer=offer,
         )
-    return f"Here is what I can offer: {outcome.offer.description} Would that be acceptable?"
+    return t(lang, "Here is what I can offer: {offer} Would that be acceptable?", offer=offer)
+
+
+def remedy_buttons(lang: str) -> list[dict[str, Any]]:
+    return yes_no(t(lang, "Yes, I accept"), t(lang, "No"))
 
 
 class ActionAnalyseComplaint(BlockingAction):
@@ -671,17 +726,20 @@ class ActionAnalyseComplaint(BlockingAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         draft, calendar, now = complaint_draft(tracker), business_calendar(), utcnow()
+        lang = language(tracker)
         try:
             outcome = in_transaction(
                 lambda session: use_cases.offer_remedy(session, draft, now=now, calendar=calendar)
             )
         except (SQLAlchemyError, StaleTicket) as failure:
             logger.exception("analysis failed")
-            dispatcher.utter_message(text=failure_text(failure))
+            dispatcher.utter_message(text=failure_text(failure, lang))
             return []
         if outcome.escalated:
-            return render_escalation(dispatcher, outcome)
-        dispatcher.utter_message(text=offer_text(outcome, again=False), buttons=yes_no("Yes, I accept", "No"))
+            return render_escalation(dispatcher, outcome, lang)
+        dispatcher.utter_message(
+            text=offer_text(outcome, again=False, lang=lang), buttons=remedy_buttons(lang)
+        )
         return [SlotSet("ticket_number", outcome.ticket_number), SlotSet("awaiting", "remedy_answer")]
 
 
@@ -695,29 +753,39 @@ class ActionAcceptRemedy(BlockingAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         number = tracker.get_slot("ticket_number") or ""
+        lang = language(tracker)
         try:
             accepted = in_transaction(lambda session: use_cases.accept_remedy(session, number))
         except InvalidTransition as moved_on:
             # The ticket went on without the bot (a person resolved or closed it): say so, change nothing.
+            state = t(lang, TICKET_STATE_WORDS.get(moved_on.old, moved_on.old.replace("_", " ")))
             dispatcher.utter_message(
-                text=f"Your complaint {moved_on.number} is already {moved_on.old.replace('_', ' ')}, so "
-                "there is no offer open any more. Ask me about it, or tell me what else I can do."
+                text=t(
+                    lang,
+                    "Your complaint {number} is already {state}, so there is no offer open any more. "
+                    "Ask me about it, or tell me what else I can do.",
+                    number=moved_on.number,
+                    state=state,
+                )
             )
             return [SlotSet("awaiting", "done")]
         except (SQLAlchemyError, LookupError, StaleTicket) as failure:
             logger.exception("accepting the remedy failed")
-            dispatcher.utter_message(text=failure_text(failure))
+            dispatcher.utter_message(text=failure_text(failure, lang))
             return []
-        follow_up = (
-            " As one of our key customers, you'll also get a follow-up call once it's done."
+        registered = t(
+            lang,
+            "Thank you. Your complaint is registered as {number}. What happens next: we carry out what we "
+            "agreed and keep you updated here; when it's done we'll ask how satisfied you are.",
+            number=accepted.ticket_number,
+        )
+        key_customer = (
+            t(lang, "As one of our key customers, you'll also get a follow-up call once it's done.")
             if accepted.customer_class == "A"
             else ""
         )
-        dispatcher.utter_message(
-            text=f"Thank you. Your complaint is registered as {accepted.ticket_number}. What happens next: "
-            "we carry out what we agreed and keep you updated here; when it's done we'll ask how satisfied "
-            f"you are.{follow_up} You can ask me about {accepted.ticket_number} at any time."
-        )
+        ask_me = t(lang, "You can ask me about {number} at any time.", number=accepted.ticket_number)
+        dispatcher.utter_message(text=sentences(lang, [registered, key_customer, ask_me]))
         return [SlotSet("awaiting", "done")]
 
 
@@ -732,6 +800,7 @@ class ActionRefuseRemedy(BlockingAction):
     ) -> list[EventType]:
         refusals = int(tracker.get_slot("complaint_refusals") or 0) + 1
         draft, calendar, now = complaint_draft(tracker), business_calendar(), utcnow()
+        lang = language(tracker)
         number = tracker.get_slot("ticket_number")
         try:
             outcome = in_transaction(
@@ -741,13 +810,15 @@ class ActionRefuseRemedy(BlockingAction):
             )
         except (SQLAlchemyError, StaleTicket) as failure:
             logger.exception("refusing the remedy failed")
-            dispatcher.utter_message(text=failure_text(failure))
+            dispatcher.utter_message(text=failure_text(failure, lang))
             return []
         counted = SlotSet("complaint_refusals", float(refusals))
         if outcome.escalated:
-            dispatcher.utter_message(text="I understand, and I'm sorry that isn't enough.")
-            return [counted, *render_escalation(dispatcher, outcome)]
-        dispatcher.utter_message(text=offer_text(outcome, again=True), buttons=yes_no("Yes, I accept", "No"))
+            dispatcher.utter_message(text=t(lang, "I understand, and I'm sorry that isn't enough."))
+            return [counted, *render_escalation(dispatcher, outcome, lang)]
+        dispatcher.utter_message(
+            text=offer_text(outcome, again=True, lang=lang), buttons=remedy_buttons(lang)
+        )
         return [counted, SlotSet("awaiting", "remedy_answer")]
 
 
@@ -761,7 +832,10 @@ class ActionStopComplaint(BlockingAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         dispatcher.utter_message(
-            text="All right, I've stopped and registered nothing. If you change your mind, just tell me "
-            "what happened. Anything else I can do for you?"
+            text=t(
+                language(tracker),
+                "All right, I've stopped and registered nothing. If you change your mind, just tell me "
+                "what happened. Anything else I can do for you?",
+            )
         )
         return [SlotSet(slot, None) for slot in (*COMPLAINT_SLOTS, "awaiting")]

@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from backend import formatting
+from backend import i18n
 from backend.complaints import wording
 from backend.config import carrier_tz, get_settings
+from backend.i18n import LocalTime, t
 from backend.services.conversations import mark_for_agent
 from backend.services.tickets import BusinessCalendar
 
@@ -24,22 +25,34 @@ def business_hours_kwargs() -> dict[str, Any]:
     return business_calendar().as_kwargs()
 
 
-def local_time_text(moment: datetime) -> str:
-    return formatting.local_time_text(moment, carrier_tz().key)
+def local_time_text(moment: datetime, lang: str = "en") -> str:
+    return i18n.local_time_text(moment, carrier_tz().key, lang)
 
 
-def who_answers_text(priority: str, now: datetime, *, due: datetime | None = None) -> str:
+def who_answers_text(priority: str, now: datetime, *, due: datetime | None = None, lang: str = "en") -> str:
     """Who will answer and by when (the ticket's own deadline if it has one), honest about closed days."""
     calendar = business_calendar()
     due = due or calendar.sla_due(priority, now)
     assert due is not None
-    team = "A senior colleague" if priority == "P1" else "One of our customer-service colleagues"
-    text = f"{team} will reply here by {local_time_text(due)} (China time) at the latest."
+    by = LocalTime(due, carrier_tz().key)
+    if priority == "P1":
+        text = t(lang, "A senior colleague will reply here by {due} (China time) at the latest.", due=by)
+    else:
+        text = t(
+            lang,
+            "One of our customer-service colleagues will reply here by {due} (China time) at the latest.",
+            due=by,
+        )
     if not calendar.is_open(now):
         opening = calendar.next_opening(now)
-        text += " " + wording.after_hours_text(
-            opening, start_hour=calendar.start_hour, end_hour=calendar.end_hour, tz=calendar.tz.key
+        hours = wording.after_hours_text(
+            opening,
+            start_hour=calendar.start_hour,
+            end_hour=calendar.end_hour,
+            tz=calendar.tz.key,
+            language=lang,
         )
+        text = i18n.sentences(lang, [text, hours])
     return text
 
 

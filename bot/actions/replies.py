@@ -14,14 +14,16 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from backend.i18n import N_, t
 from backend.waybill import find_in_text
 
 from .dialogue import times_in_a_row
+from .language import language
 from .shipments import ActionAnswerShipment
 
 # Replies to a message the bot did not understand: a waybill number in it is answered instead.
 ANSWERS_A_WAYBILL = frozenset({"utter_out_of_scope", "utter_rephrase", "utter_inform_without_question"})
-STUCK_TEXT = (
+STUCK_TEXT = N_(
     "I'm sorry, I don't seem to be helping. You can send me a waybill number (like EA123456785CN), "
     'tell me what went wrong, or say "agent" and a colleague will take over.'
 )
@@ -47,12 +49,25 @@ class StockReply(Action, ABC):
             # about that shipment: answer it rather than "I can't help with that".
             return await ActionAnswerShipment().run(dispatcher, tracker, domain)
         turn = times_in_a_row(tracker, self.name())
-        variations = [v["text"] for v in domain.get("responses", {}).get(self.response, []) if v.get("text")]
+        lang = language(tracker)
+        variations = [
+            v["text"]
+            for v in domain.get("responses", {}).get(self.response, [])
+            if v.get("text") and variation_language(v) == lang
+        ]
         if turn % 3 == 2 or not variations:
-            dispatcher.utter_message(text=STUCK_TEXT)
+            dispatcher.utter_message(text=t(lang, STUCK_TEXT))
         else:
             dispatcher.utter_message(text=variations[(turn - turn // 3) % len(variations)])
         return []
+
+
+def variation_language(variation: dict[str, Any]) -> str:
+    """The language a response variation is for: its condition on the `language` slot, else English."""
+    for condition in variation.get("condition") or []:
+        if condition.get("type") == "slot" and condition.get("name") == "language":
+            return str(condition.get("value"))
+    return "en"
 
 
 def _stock_reply(response: str) -> type[StockReply]:

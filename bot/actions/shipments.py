@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from backend.config import carrier_today, carrier_tz
 from backend.domain import ShipmentView
+from backend.i18n import N_, t, variants
 from backend.phones import find_phone_in_text
 from backend.services.conversations import parse_conversation_id, verified_customer_id, verify_customer
 from backend.services.shipments import find_customer_by_phone, find_shipments_by_phone, get_shipment
@@ -21,6 +22,7 @@ from .backend import BACKEND_DOWN_TEXT, BlockingAction, backend_session
 from .buttons import yes_no
 from .complaint_parsing import says_no_number, says_no_phone
 from .dialogue import last_bot_text
+from .language import language
 from .shipment_text import OFFER_TEXT, has_problem, shipment_answer, status_text
 
 logger = logging.getLogger(__name__)
@@ -33,40 +35,48 @@ ASPECT_BY_INTENT = {
     "ask_delay_reason": "delay_reason",
 }
 
-ASK_WAYBILL_TEXT = (
+ASK_WAYBILL_TEXT = N_(
     "Sure, I can check that. What's the waybill number? It has 13 characters, like EA123456785CN. "
     "If you don't have it, I can find your shipments by your phone number."
 )
 
 
-def mistyped_text(number: str) -> str:
-    return (
-        f"Hmm, {number} looks mistyped: its check digit doesn't match. "
-        "Could you check the number on your receipt and send it again?"
+def mistyped_text(number: str, lang: str = "en") -> str:
+    return t(
+        lang,
+        "Hmm, {number} looks mistyped: its check digit doesn't match. "
+        "Could you check the number on your receipt and send it again?",
+        number=number,
     )
 
 
-def malformed_text(number: str) -> str:
-    return (
-        f"{number} doesn't look like a complete waybill number. Ours have 2 letters, 9 digits and "
-        "2 letters, like EA123456785CN. Could you send it again?"
+def malformed_text(number: str, lang: str = "en") -> str:
+    return t(
+        lang,
+        "{number} doesn't look like a complete waybill number. Ours have 2 letters, 9 digits and "
+        "2 letters, like EA123456785CN. Could you send it again?",
+        number=number,
     )
 
 
-def waybill_problem_text(found: WaybillCheck) -> str:
+def waybill_problem_text(found: WaybillCheck, lang: str = "en") -> str:
     """What to say about a number that is not a valid waybill: mistyped or incomplete."""
-    return mistyped_text(found.value) if found.status == "mistyped" else malformed_text(found.value)
+    if found.status == "mistyped":
+        return mistyped_text(found.value, lang)
+    return malformed_text(found.value, lang)
 
 
-def not_found_text(number: str) -> str:
-    return (
-        f"I couldn't find a shipment with the number {number}. It may not be in our system yet if it was "
+def not_found_text(number: str, lang: str = "en") -> str:
+    return t(
+        lang,
+        "I couldn't find a shipment with the number {number}. It may not be in our system yet if it was "
         "booked in the last few hours. Please check the number, or I can look up your shipments by the "
-        'phone number on your account. You can also say "agent" to reach a person.'
+        'phone number on your account. You can also say "agent" to reach a person.',
+        number=number,
     )
 
 
-NO_NUMBER_HELP_TEXT = (
+NO_NUMBER_HELP_TEXT = N_(
     "No problem. Without the waybill number I can still find your shipments by the phone number on "
     'your account (just send it), or a colleague can look with you: say "agent".'
 )
@@ -76,29 +86,31 @@ def answer_shipment(
     dispatcher: CollectingDispatcher, tracker: Tracker, aspect: str, text: str
 ) -> dict[str, Any]:
     """Answers one question about a shipment (the waybill in `text` or the conversation's); slot updates."""
+    lang = language(tracker)
     found = find_in_text(text)
     if found is not None and found.status != "valid":
-        dispatcher.utter_message(text=waybill_problem_text(found))
+        dispatcher.utter_message(text=waybill_problem_text(found, lang))
         return {"pending_question": aspect}
     waybill = found.value if found else tracker.get_slot("waybill")
     if not waybill:
-        if says_no_number(text) or last_bot_text(tracker) == ASK_WAYBILL_TEXT:
+        if says_no_number(text) or last_bot_text(tracker) in variants(ASK_WAYBILL_TEXT):
             # Asked once already, or they have no number: do not ask the same thing again.
-            dispatcher.utter_message(text=NO_NUMBER_HELP_TEXT)
+            dispatcher.utter_message(text=t(lang, NO_NUMBER_HELP_TEXT))
             return {"pending_question": None}
-        dispatcher.utter_message(text=ASK_WAYBILL_TEXT)
+        dispatcher.utter_message(text=t(lang, ASK_WAYBILL_TEXT))
         return {"pending_question": aspect}
     try:
         with backend_session() as session:
             view = get_shipment(session, waybill, today=carrier_today())
     except SQLAlchemyError:
         logger.exception("shipment lookup failed")
-        dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
+        dispatcher.utter_message(text=t(lang, BACKEND_DOWN_TEXT))
         return {}
     if view is None:
-        dispatcher.utter_message(text=not_found_text(waybill))
+        dispatcher.utter_message(text=not_found_text(waybill, lang))
         return {"pending_question": aspect, "waybill": None}
-    dispatcher.utter_message(text=shipment_answer(view, aspect, tz=carrier_tz(), today=carrier_today()))
+    answer = shipment_answer(view, aspect, tz=carrier_tz(), today=carrier_today(), language=lang)
+    dispatcher.utter_message(text=answer)
     return {"waybill": view.waybill, "pending_question": None, "_view": view}
 
 
@@ -122,7 +134,10 @@ class ActionAnswerShipment(BlockingAction):
             events += self._finish_phone_check(dispatcher, tracker, view)
         # Offer a complaint for a problem shipment, but not while one is already being taken.
         if has_problem(view) and tracker.active_loop_name is None and not tracker.get_slot("ticket_number"):
-            dispatcher.utter_message(text=OFFER_TEXT, buttons=yes_no("Yes, please", "No, thanks"))
+            lang = language(tracker)
+            dispatcher.utter_message(
+                text=t(lang, OFFER_TEXT), buttons=yes_no(t(lang, "Yes, please"), t(lang, "No, thanks"))
+            )
             events.append(SlotSet("awaiting", "complaint_offer"))
         else:
             events.append(SlotSet("awaiting", None))
@@ -134,61 +149,66 @@ class ActionAnswerShipment(BlockingAction):
     ) -> list[EventType]:
         """The waybill asked for to prove a phone number: list the account's shipments if both match."""
         phone = tracker.get_slot("phone_to_verify")
+        lang = language(tracker)
         try:
             with backend_session() as session:
                 customer = find_customer_by_phone(session, phone)
                 if customer is None or customer.id != view.customer_id:
-                    dispatcher.utter_message(text=NO_MATCH_TEXT)
+                    dispatcher.utter_message(text=t(lang, NO_MATCH_TEXT))
                     return [SlotSet("phone_to_verify", None)]
                 verify_customer(session, conversation_id=tracker.sender_id, customer_id=customer.id)
                 views = find_shipments_by_phone(session, phone, today=carrier_today())
         except SQLAlchemyError:
             logger.exception("phone check failed")
-            dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
+            dispatcher.utter_message(text=t(lang, BACKEND_DOWN_TEXT))
             return []
-        dispatcher.utter_message(text=shipment_list_text(views))
+        dispatcher.utter_message(text=shipment_list_text(views, lang))
         return [SlotSet("phone_to_verify", None)]
 
 
-NO_MATCH_TEXT = (
+NO_MATCH_TEXT = N_(
     "That shipment isn't on the account of the phone number you gave, so for your privacy I can't list "
     "the account's shipments. I'm happy to answer about any shipment whose waybill number you have."
 )
-PROVE_PHONE_TEXT = (
+PROVE_PHONE_TEXT = N_(
     "For your privacy, I can only list an account's shipments once I know it's yours. Please also send "
     "me the waybill number of one shipment on that account, and I'll list the others."
 )
-ASK_PHONE_TEXT = (
+ASK_PHONE_TEXT = N_(
     "Of course. What's the phone number registered on your account? For example +86 139 1234 5678."
 )
-ASK_CONTACT_TEXT = (
+ASK_CONTACT_TEXT = N_(
     'Of course. Tap "Share my phone number" below and I\'ll list the shipments on your account.'
 )
-NO_NUMBERS_AT_ALL_TEXT = (
+NO_NUMBERS_AT_ALL_TEXT = N_(
     'Then a colleague can find it with you from your name and address: say "agent" and I\'ll pass you '
     "on. If something went wrong with it, you can also just tell me what happened."
 )
-NO_PHONE_HELP_TEXT = (
+NO_PHONE_HELP_TEXT = N_(
     "That's all right. Send me a waybill number instead and I'll check that shipment, or say \"agent\" "
     "and a colleague will find your shipments with you."
 )
-SHARE_CONTACT_TEXT = (
+SHARE_CONTACT_TEXT = N_(
     "For your privacy, on Telegram I can list shipments only for the phone number of your own account. "
     'Tap "Share my phone number" below, or send me a waybill number.'
 )
 
 
-def shipment_list_text(views: list[ShipmentView]) -> str:
+def shipment_list_text(views: list[ShipmentView], lang: str = "en") -> str:
     """The account's recent shipments, one line each."""
     tz, today = carrier_tz(), carrier_today()
-    lines = [f"I found {len(views)} recent shipment(s) on your account:"]
-    lines += [f"- {v.waybill}: {status_text(v, tz, today)}" for v in views]
-    lines.append("Send me one of the numbers for the full details.")
+    lines = [t(lang, "I found {count} recent shipment(s) on your account:", count=len(views))]
+    lines += [
+        t(lang, "- {waybill}: {status}", waybill=v.waybill, status=status_text(v, tz, today, lang))
+        for v in views
+    ]
+    lines.append(t(lang, "Send me one of the numbers for the full details."))
     return "\n".join(lines)
 
 
-def utter_with_contact_button(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> None:
+def utter_with_contact_button(dispatcher: CollectingDispatcher, tracker: Tracker, msgid: str) -> None:
     """On Telegram, offer the button that shares the shipper's own contact; elsewhere plain text."""
+    text = t(language(tracker), msgid)
     if parse_conversation_id(tracker.sender_id)[0] == "telegram":
         dispatcher.utter_message(json_message={"text": text, "request_contact": True})
     else:
@@ -206,21 +226,22 @@ class ActionFindByPhone(BlockingAction):
     ) -> list[EventType]:
         phone = find_phone_in_text(tracker.latest_message.get("text") or "")
         channel = parse_conversation_id(tracker.sender_id)[0]
+        lang = language(tracker)
         if phone is None:
             ask = ASK_CONTACT_TEXT if channel == "telegram" else ASK_PHONE_TEXT
             pending = tracker.get_slot("pending_question")
             text = tracker.latest_message.get("text") or ""
             if pending not in (None, "phone") and says_no_phone(text):
                 # "I don't have the number" just after being asked for the waybill: the waybill's.
-                dispatcher.utter_message(text=NO_NUMBER_HELP_TEXT)
+                dispatcher.utter_message(text=t(lang, NO_NUMBER_HELP_TEXT))
                 return [SlotSet("pending_question", "phone")]
-            if pending == "phone" and last_bot_text(tracker) == NO_NUMBER_HELP_TEXT:
+            if pending == "phone" and last_bot_text(tracker) in variants(NO_NUMBER_HELP_TEXT):
                 # Neither a waybill nor a phone number: a person can still find it with them.
-                dispatcher.utter_message(text=NO_NUMBERS_AT_ALL_TEXT)
+                dispatcher.utter_message(text=t(lang, NO_NUMBERS_AT_ALL_TEXT))
                 return [SlotSet("pending_question", None)]
-            if says_no_phone(text) or last_bot_text(tracker) == ask:
+            if says_no_phone(text) or last_bot_text(tracker) in variants(ask):
                 # They have no number to give, or were asked already: offer the other ways instead.
-                dispatcher.utter_message(text=NO_PHONE_HELP_TEXT)
+                dispatcher.utter_message(text=t(lang, NO_PHONE_HELP_TEXT))
                 return [SlotSet("pending_question", None)]
             utter_with_contact_button(dispatcher, tracker, ask)
             return [SlotSet("pending_question", "phone")]
@@ -240,22 +261,25 @@ class ActionFindByPhone(BlockingAction):
                 views = find_shipments_by_phone(session, phone, today=carrier_today()) if proven else []
         except SQLAlchemyError:
             logger.exception("phone lookup failed")
-            dispatcher.utter_message(text=BACKEND_DOWN_TEXT)
+            dispatcher.utter_message(text=t(lang, BACKEND_DOWN_TEXT))
             return []
         if not proven:
             # The same answer whether or not the number is ours: nobody learns whose number it is.
             if channel == "telegram":
                 utter_with_contact_button(dispatcher, tracker, SHARE_CONTACT_TEXT)
                 return [SlotSet("pending_question", None)]
-            dispatcher.utter_message(text=PROVE_PHONE_TEXT)
+            dispatcher.utter_message(text=t(lang, PROVE_PHONE_TEXT))
             return [SlotSet("pending_question", None), SlotSet("phone_to_verify", phone)]
         if not views:
             dispatcher.utter_message(
-                text="I couldn't find any recent shipments on your account. You can also send the waybill "
-                'number, or say "agent" for a person.'
+                text=t(
+                    lang,
+                    "I couldn't find any recent shipments on your account. You can also send the waybill "
+                    'number, or say "agent" for a person.',
+                )
             )
             return [SlotSet("pending_question", None)]
-        dispatcher.utter_message(text=shipment_list_text(views))
+        dispatcher.utter_message(text=shipment_list_text(views, lang))
         events: list[EventType] = [SlotSet("pending_question", None), SlotSet("phone_to_verify", None)]
         if len(views) == 1:
             events.append(SlotSet("waybill", views[0].waybill))
@@ -272,7 +296,10 @@ class ActionDeclineOffer(BlockingAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         dispatcher.utter_message(
-            text="All right, no complaint. I'll keep you informed if anything changes. "
-            "Anything else I can check for you?"
+            text=t(
+                language(tracker),
+                "All right, no complaint. I'll keep you informed if anything changes. "
+                "Anything else I can check for you?",
+            )
         )
         return [SlotSet("awaiting", None)]

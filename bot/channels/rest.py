@@ -24,10 +24,12 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from backend.i18n import N_, t
+
 logger = logging.getLogger(__name__)
 
 SECRET_VARIABLE = "RASA_CHANNEL_SECRET"
-APOLOGY = (
+APOLOGY = N_(
     "Sorry, something went wrong on our side and I couldn't finish that. Please try again in a minute, "
     'or say "agent" and a person will help you.'
 )
@@ -38,6 +40,15 @@ async def conversation_paused(sender_id: str) -> bool:
     agent = Sanic.get_app().ctx.agent
     tracker = await agent.tracker_store.retrieve(sender_id)
     return tracker is not None and tracker.is_paused()
+
+
+async def conversation_language(sender_id: str, metadata: dict[str, Any] | None) -> str | None:
+    """The language the conversation is answered in: the tracker's slot, else the hub's metadata."""
+    agent = Sanic.get_app().ctx.agent
+    tracker = await agent.tracker_store.retrieve(sender_id)
+    slot = tracker.get_slot("language") if tracker is not None and "language" in tracker.slots else None
+    hinted = (metadata or {}).get("language")
+    return slot if isinstance(slot, str) else hinted if isinstance(hinted, str) else None
 
 
 def authorised(request: Request, secret: str) -> bool:
@@ -75,7 +86,8 @@ class ReliableRestInput(RestInput):
             if await conversation_paused(message.sender_id or ""):
                 return
             logger.warning("no reply produced for a message; sending the apology instead")
-            await collector.send_text_message(message.sender_id or "", APOLOGY)
+            language = await conversation_language(message.sender_id or "", message.metadata)
+            await collector.send_text_message(message.sender_id or "", t(language, APOLOGY))
 
         blueprint = super().blueprint(answered)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -411,3 +412,28 @@ def test_outside_business_hours_the_wait_notice_says_when_people_are_back(world:
         assert notice == WAITING_TEXT
     else:
         assert notice.startswith(WAITING_TEXT) and "9:00-18:00" in notice and "pick this up from" in notice
+
+
+def test_the_follow_up_of_a_chinese_conversation_is_in_chinese(world: World) -> None:
+    """The seeds' 回访: asked, rated and thanked in the shipper's language, the answers on the ticket."""
+    external = user()
+    cid = f"fake:{external}"
+    assert said(world, "你好，我想查一下快递", external) == ["bot reply"]
+    number = resolved_ticket(world, cid)
+    asked = world.run(lambda hub: hub.ask_follow_up(number))
+    assert asked is not None and number in asked.text and "满意" in asked.text
+    assert not re.search(r"[A-Za-z]{3,}", asked.text.replace(number, "")), asked.text
+    [thanks] = world.receive(
+        Inbound(channel="fake", external_id=external, button=(asked.message_id, 4))
+    ).replies
+    assert re.search(r"[\u4e00-\u9fff]", thanks.text), thanks.text
+    [done] = world.receive(Inbound(channel="fake", external_id=external, text="送货前打个电话")).replies
+    assert "感谢" in done.text
+    with session_scope(world.factory) as session:
+        ticket = get_ticket(session, number)
+        assert ticket is not None
+        assert (ticket.satisfaction, ticket.satisfaction_comment, ticket.language) == (
+            5,
+            "送货前打个电话",
+            "zh",
+        )

@@ -86,6 +86,9 @@ class Shipper:
     page: Page
     outside_requests: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
+    # The widget's own words follow the browser's language (en-GB by default).
+    placeholder: str = PLACEHOLDER
+    launcher_name: str = "Chat"
 
     # -- the widget --------------------------------------------------------------------------------
 
@@ -94,11 +97,11 @@ class Shipper:
 
     @property
     def launcher(self) -> Locator:
-        return self.page.get_by_role("button", name=re.compile("Chat"))
+        return self.page.get_by_role("button", name=re.compile(self.launcher_name))
 
     @property
     def message_box(self) -> Locator:
-        return self.page.get_by_role("textbox", name=PLACEHOLDER)
+        return self.page.get_by_role("textbox", name=self.placeholder)
 
     def open_chat(self) -> None:
         self.launcher.click()
@@ -166,11 +169,13 @@ def new_shipper(browser: Browser, stack: Stack) -> Iterator[Any]:
     """Makes shippers (browser contexts) for a test; each is checked and closed at its end."""
     made: list[Shipper] = []
 
-    def make() -> Shipper:
-        context = browser.new_context(viewport=PHONE, device_scale_factor=1, locale="en-GB")
+    def make(locale: str = "en-GB") -> Shipper:
+        context = browser.new_context(viewport=PHONE, device_scale_factor=1, locale=locale)
         context.set_default_timeout(10_000)
         page = context.new_page()
         shipper = Shipper(stack=stack, context=context, page=page)
+        if locale.startswith("zh"):
+            shipper.placeholder, shipper.launcher_name = "请输入消息…", "联系"
 
         def guard(route: Route) -> None:
             # Nothing from a CDN or any other host: only the backend that served the widget.

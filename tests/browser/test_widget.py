@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.bot.test_catalogs import latin_words
 from tests.browser.conftest import PLACEHOLDER, REPLY_TIMEOUT_MS, Shipper
 from tests.fakes.images import png_bytes
 
@@ -248,3 +249,19 @@ def test_a_forged_conversation_id_is_refused(new_shipper: Any) -> None:
     mine = attacker.fetch("/widget/history", attacker.token())
     assert mine["body"]["conversation_id"] != conversation_id
     assert mine["body"]["messages"] == []
+
+
+def test_a_chinese_shipper_on_a_phone(new_shipper: Any) -> None:
+    """A browser set to Chinese: the widget's words are Chinese, and so is the bot's answer."""
+    shipper: Shipper = new_shipper("zh-CN")
+    shipper.visit()
+    shipper.open_chat()
+    expect(shipper.page.get_by_role("button", name="关闭对话")).to_be_visible()
+    shipper.send("ＥＡ１０００００００２５ＣＮ到哪了？")
+    answer = shipper.reply_containing("EA100000025CN")
+    expect(answer).to_contain_text("长沙")
+    expect(answer).to_contain_text("上海")
+    text = answer.inner_text()
+    assert latin_words(text) == [], text
+    shipper.send("where is it now?")
+    expect(shipper.reply_containing("Changsha")).to_contain_text("Shanghai")

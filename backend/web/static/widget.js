@@ -4,7 +4,8 @@
  *   <script src="https://<backend>/widget.js" defer></script>
  *
  * Optional attributes on that tag: data-title="Nanning Express" (the name in the header) and
- * data-open="true" (start with the chat open). The page gets window.CarrierChat = {open, close, ask}.
+ * data-open="true" (start with the chat open), data-lang="zh" or "en" (the widget's own words; by default
+ * the browser's language). The page gets window.CarrierChat = {open, close, ask}.
  *
  * It adds a launcher button and a chat panel (deep-chat, loaded from the same backend) inside its own
  * shadow root, so the host page's styles and ours never mix. The backend issues and signs the
@@ -24,30 +25,71 @@
   const TOKEN_KEY = 'carrier-chat:' + BASE;
   const OPEN_KEY = 'carrier-chat-open:' + BASE;
   const SESSION_HEADER = 'X-Widget-Session';
-  const PLACEHOLDER = 'Type a message…';
   const MAX_PHOTO_BYTES = 10 * 1024 * 1024;
   const PHOTO_TYPES = 'image/jpeg,image/png,image/gif,image/webp';
   const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
   const BRAND = '#0b6e4f';
   const CLOSE_UNAUTHORISED = 4401;
-  const TEXT = {
-    intro: 'Hello! I can track your parcel, register a complaint or find you a colleague. ' +
-      'Send a waybill number such as EA100000025CN to start.',
-    starting: 'Starting the chat…',
-    startFailed: 'Sorry, the chat could not start. Please check your connection and try again.',
-    retry: 'Try again',
-    typing: TITLE + ' is typing…',
-    reconnecting: 'Reconnecting…',
-    photoTooLarge: 'That photo is larger than 10 MB. Could you send a smaller one?',
-    photoFailed: 'Sorry, the photo could not be sent. Please try again.',
-    photosOnly: 'I can only take photos (JPEG, PNG, GIF or WebP). Could you send it as a photo?',
-    failed: 'Sorry, that message could not be delivered. Please send it again.',
-    states: {
-      bot: 'Customer service',
-      queued: 'Waiting for a colleague',
-      agent: 'You are chatting with a colleague',
+  // The widget's own words in the shipper's language: the page's data-lang, else the browser's.
+  // (The bot's replies come in the language of what the shipper writes.)
+  const LANG = /^zh/i.test(OPTIONS.lang || navigator.language || '') ? 'zh' : 'en';
+  const TEXTS = {
+    en: {
+      placeholder: 'Type a message…',
+      launcher: 'Chat',
+      chatWith: 'Chat with ',
+      close: 'Close chat',
+      choices: 'Choices',
+      sendPhoto: 'Send a photo',
+      send: 'Send',
+      agent: 'Agent',
+      newMessages: (n) => ` (${n} new message${n === 1 ? '' : 's'})`,
+      intro: 'Hello! I can track your parcel, register a complaint or find you a colleague. ' +
+        'Send a waybill number such as EA100000025CN to start.',
+      starting: 'Starting the chat…',
+      startFailed: 'Sorry, the chat could not start. Please check your connection and try again.',
+      retry: 'Try again',
+      typing: TITLE + ' is typing…',
+      reconnecting: 'Reconnecting…',
+      photoTooLarge: 'That photo is larger than 10 MB. Could you send a smaller one?',
+      photoFailed: 'Sorry, the photo could not be sent. Please try again.',
+      photosOnly: 'I can only take photos (JPEG, PNG, GIF or WebP). Could you send it as a photo?',
+      failed: 'Sorry, that message could not be delivered. Please send it again.',
+      states: {
+        bot: 'Customer service',
+        queued: 'Waiting for a colleague',
+        agent: 'You are chatting with a colleague',
+      },
+    },
+    zh: {
+      placeholder: '请输入消息…',
+      launcher: '在线客服',
+      chatWith: '联系',
+      close: '关闭对话',
+      choices: '选项',
+      sendPhoto: '发送照片',
+      send: '发送',
+      agent: '客服',
+      newMessages: (n) => `（${n}条新消息）`,
+      intro: '您好！我可以帮您查询快递、登记投诉，或者为您转接人工客服。请发送运单号（例如 EA100000025CN）开始。',
+      starting: '正在连接…',
+      startFailed: '非常抱歉，对话未能开始。请检查网络后重试。',
+      retry: '重试',
+      typing: TITLE + '正在输入…',
+      reconnecting: '正在重新连接…',
+      photoTooLarge: '非常抱歉，这张照片超过了10兆。麻烦您发一张小一点的照片。',
+      photoFailed: '非常抱歉，照片没有发送成功，请您再试一次。',
+      photosOnly: '非常抱歉，我这里只能接收照片。麻烦您以照片的形式发送。',
+      failed: '非常抱歉，这条消息没有发送成功，请您再发一次。',
+      states: {
+        bot: '在线客服',
+        queued: '正在为您转接客服人员',
+        agent: '客服人员正在为您服务',
+      },
     },
   };
+  const TEXT = TEXTS[LANG];
+  const PLACEHOLDER = TEXT.placeholder;
 
   // -- small helpers ----------------------------------------------------------------------------------
 
@@ -147,16 +189,16 @@
   const launcherAttributes = {class: 'launcher', type: 'button', 'aria-expanded': 'false', 'aria-controls': 'panel'};
   const launcher = el('button', launcherAttributes, [
     svg('M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z'),
-    el('span', {class: 'launcher-text', text: 'Chat'}),
+    el('span', {class: 'launcher-text', text: TEXT.launcher}),
     badge,
   ]);
   const subtitle = el('div', {class: 'subtitle', text: TEXT.states.bot});
-  const closeButton = el('button', {class: 'close', type: 'button', 'aria-label': 'Close chat'}, [
+  const closeButton = el('button', {class: 'close', type: 'button', 'aria-label': TEXT.close}, [
     svg('M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12 19 17.6 17.6 19 12 13.4 6.4 19 5 17.6 10.6 12 5 6.4z'),
   ]);
   const status = el('div', {class: 'visually-hidden', role: 'status', 'aria-live': 'polite'});
   const body = el('div', {class: 'body'});
-  const panelAttributes = {class: 'panel', id: 'panel', role: 'dialog', 'aria-label': 'Chat with ' + TITLE};
+  const panelAttributes = {class: 'panel', id: 'panel', role: 'dialog', 'aria-label': TEXT.chatWith + TITLE};
   const panel = el('section', panelAttributes, [
     el('header', {class: 'panel-header'}, [
       el('div', {class: 'who'}, [el('div', {class: 'title', text: TITLE}), subtitle]),
@@ -179,8 +221,8 @@
   function updateLauncher() {
     badge.hidden = unread === 0;
     badge.textContent = unread > 9 ? '9+' : String(unread);
-    const news = unread ? ` (${unread} new message${unread === 1 ? '' : 's'})` : '';
-    launcher.setAttribute('aria-label', 'Chat with ' + TITLE + news);
+    const news = unread ? TEXT.newMessages(unread) : '';
+    launcher.setAttribute('aria-label', TEXT.chatWith + TITLE + news);
   }
 
   function isOpen() {
@@ -261,7 +303,7 @@
     const buttons = titles.map((title, index) =>
       `<button type="button" class="deep-chat-button cc-choice" data-message="${Number(messageId)}" ` +
       `data-index="${index}"${answered ? ' disabled' : ''}>${escapeHtml(title)}</button>`);
-    return `<div class="cc-choices" role="group" aria-label="Choices">${buttons.join('')}</div>`;
+    return `<div class="cc-choices" role="group" aria-label="${TEXT.choices}">${buttons.join('')}</div>`;
   }
 
   async function photos(attachments) {
@@ -313,6 +355,7 @@
   }
 
   function send(frame, echo) {
+    frame.language = navigator.language || ''; // a hint for the shipper's language (zh-CN, en-GB)
     echoes.push(echo);
     outbox.set(frame.client_id, frame);
     disableChoices();
@@ -518,7 +561,7 @@
   }
 
   const AUXILIARY_STYLE = `
-    .agent-message::before { content: "Agent"; display: block; font-size: 11px; font-weight: 600;
+    .agent-message::before { content: "${TEXT.agent}"; display: block; font-size: 11px; font-weight: 600;
       letter-spacing: .02em; color: #3d5a80; margin-bottom: 2px; }
     .text-message p { margin: 0; overflow-wrap: anywhere; }
     .cc-choices { display: flex; flex-wrap: wrap; gap: 8px; }
@@ -534,7 +577,7 @@
     if (!inner) return;
     const input = inner.getElementById('text-input');
     if (input) input.setAttribute('placeholder', PLACEHOLDER);
-    [['upload-images-icon', 'Send a photo'], ['submit-icon', 'Send']].forEach(([iconId, label]) => {
+    [['upload-images-icon', TEXT.sendPhoto], ['submit-icon', TEXT.send]].forEach(([iconId, label]) => {
       const icon = inner.getElementById(iconId);
       const button = icon && icon.closest('.input-button');
       if (button) button.setAttribute('aria-label', label);
