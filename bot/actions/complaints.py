@@ -49,7 +49,13 @@ from .complaint_parsing import (
     says_unknown,
     wants_text,
 )
-from .dialogue import QUESTION_INTENTS, complaint_messages, looks_like_question, question_aspect
+from .dialogue import (
+    QUESTION_INTENTS,
+    complaint_messages,
+    looks_like_question,
+    previous_user_text,
+    question_aspect,
+)
 from .escalation import business_calendar, who_answers_text
 from .language import language
 from .shipment_text import billing_text, promise_text, status_text
@@ -285,9 +291,15 @@ class ActionStartComplaint(BlockingAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         text = (tracker.latest_message.get("text") or "").strip()
-        accepted_offer = tracker.get_intent_of_latest_message() == "affirm"
-        story = "" if accepted_offer or not is_description(text) else text
-        signals = read_signals(text)
+        intent = tracker.get_intent_of_latest_message()
+        # "Yes", or what they want done ("find it and bring it to us"), to "shall I register a complaint?"
+        accepted_offer = intent == "affirm" or (
+            intent == "inform" and tracker.get_slot("awaiting") == "complaint_offer"
+        )
+        # Then the message the offer answered is the shipper's account of what happened.
+        told = previous_user_text(tracker) if accepted_offer else text
+        story = told if is_description(told) else ""
+        signals = read_signals(story or text)
         slots: dict[str, Any] = {slot: None for slot in FORM_SLOTS}
         seed = tracker.latest_message.get("message_id") or text or tracker.sender_id
         slots.update(
@@ -327,6 +339,8 @@ class ActionStartComplaint(BlockingAction):
             slots["complaint_value"] = str(max(signals.amounts))
         if story and signals.wants:
             slots["complaint_wants"] = signals.wants
+        if accepted_offer and intent == "inform" and text:
+            slots["complaint_wants"] = parse_wants(text)
         slots.update(record_prefills(view, category, slots))
         return [SlotSet(name, value) for name, value in slots.items()]
 

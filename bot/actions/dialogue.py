@@ -55,8 +55,8 @@ def _user_text(event: dict[str, Any]) -> str:
 def complaint_messages(tracker: Tracker) -> list[str]:
     """Everything the shipper wrote since the complaint began, in order (the analysis reads it all).
 
-    The complaint begins with the message that started it; when that was a "yes" to the bot's offer
-    of a complaint, with the message the bot was answering when it made the offer.
+    The complaint begins with the message that started it; when that was an answer to the bot's offer
+    of a complaint ("yes", or what they want done), with the message the bot made the offer about.
     """
     events = tracker.events
     start = None
@@ -69,10 +69,19 @@ def complaint_messages(tracker: Tracker) -> list[str]:
     users = [i for i in range(start) if events[i].get("event") == "user"]
     first = users[-1] if users else start
     opener_intent = (events[first].get("parse_data") or {}).get("intent", {}).get("name") if users else None
-    if opener_intent == "affirm" and len(users) >= 2:
+    if opener_intent in ("affirm", "inform") and len(users) >= 2:
         first = users[-2]
     texts = [_user_text(e) for e in events[first:] if e.get("event") == "user"]
     return [text for text in texts if text]
+
+
+def previous_user_text(tracker: Tracker) -> str:
+    """What the shipper wrote before their latest message ("" when nothing)."""
+    texts = [text for text in (_user_text(e) for e in tracker.events if e.get("event") == "user") if text]
+    latest = str(tracker.latest_message.get("text") or "").strip()
+    if texts and texts[-1] == latest:
+        texts = texts[:-1]
+    return texts[-1] if texts else ""
 
 
 def bot_texts(tracker: Tracker) -> list[str]:

@@ -257,7 +257,7 @@ def test_a_chinese_shipper_on_a_phone(new_shipper: Any) -> None:
     shipper.visit()
     shipper.open_chat()
     expect(shipper.page.get_by_role("button", name="关闭对话")).to_be_visible()
-    shipper.send("ＥＡ１０００００００２５ＣＮ到哪了？")
+    shipper.send("ＥＡ１００００００２５ＣＮ到哪了？")
     answer = shipper.reply_containing("EA100000025CN")
     expect(answer).to_contain_text("长沙")
     expect(answer).to_contain_text("上海")
