@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -137,9 +138,16 @@ def test_a_photo_is_uploaded_from_the_widget(shipper: Shipper, tmp_path: Path) -
 
     expect(shipper.page.locator(".message-bubble.user-message img")).to_be_visible()
     expect(shipper.bubbles("ai")).not_to_have_count(answers_before, timeout=REPLY_TIMEOUT_MS)
-    history = shipper.fetch("/widget/history", shipper.token())
-    assert history["status"] == 200
-    [sent] = [m for m in history["body"]["messages"] if m["role"] == "user"]
+    # The upload's answer comes over the WebSocket after the upload returns: wait for it to be stored.
+    deadline = time.monotonic() + REPLY_TIMEOUT_MS / 1000
+    while True:
+        history = shipper.fetch("/widget/history", shipper.token())
+        assert history["status"] == 200
+        users = [m for m in history["body"]["messages"] if m["role"] == "user"]
+        if users or time.monotonic() > deadline:
+            break
+        shipper.page.wait_for_timeout(250)
+    [sent] = users
     assert [a["content_type"] for a in sent["attachments"]] == ["image/png"]
 
 
