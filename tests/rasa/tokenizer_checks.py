@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -23,6 +22,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.tokenizer import PROJECT_DICTIONARY, BilingualJiebaTokenizer, normalise
+from tests.rasa.checks import run_checks
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -146,19 +146,5 @@ def check_the_dictionary_has_the_logistics_words_and_demo_cities() -> None:
     assert set(wanted.split()) <= entries
 
 
-CHECKS: dict[str, Callable[[], None]] = {
-    name.removeprefix("check_"): function
-    for name, function in sorted(globals().items())
-    if name.startswith("check_") and callable(function)
-}
-
-
-def main(names: list[str]) -> int:
-    for name in names or list(CHECKS):
-        CHECKS[name]()
-        print(f"ok {name}", flush=True)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run_checks(globals()))

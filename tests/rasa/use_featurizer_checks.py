@@ -8,7 +8,6 @@ ones (all without a name), printing `ok NAME` for each that passes and failing o
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphSchema
@@ -21,6 +20,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.use_featurizer import DIMENSIONS, UniversalSentenceEncoderFeaturizer, encoder_version
+from tests.rasa.checks import run_checks
 
 
 def featurizer(**config: object) -> UniversalSentenceEncoderFeaturizer:
@@ -144,19 +144,5 @@ def check_the_safe_classifier_leaves_an_empty_message_to_the_fallback() -> None:
     assert empty.get("intent_ranking") == []
 
 
-CHECKS: dict[str, Callable[[], None]] = {
-    name.removeprefix("check_"): function
-    for name, function in sorted(globals().items())
-    if name.startswith("check_") and callable(function)
-}
-
-
-def main(names: list[str]) -> int:
-    for name in names or list(CHECKS):
-        CHECKS[name]()
-        print(f"ok {name}", flush=True)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run_checks(globals()))
