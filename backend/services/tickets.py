@@ -416,51 +416,6 @@ def update_ticket(
     return ticket
 
 
-def _current_version(session: Session, number: str) -> int:
-    """The version the ticket is at in the database now (not what this session may hold)."""
-    version = session.scalar(select(Ticket.version).where(Ticket.number == number.strip().upper()))
-    if version is None:
-        raise TicketNotFound(number)
-    return version
-
-
-def update_ticket_retrying(
-    session: Session,
-    number: str,
-    actor: str,
-    *,
-    action: str | None = None,
-    calendar: BusinessCalendar | None = None,
-    **changes: Any,
-) -> Ticket:
-    """update_ticket on the ticket as it is now, re-read and retried once if another writer gets in between.
-
-    For writers that hold no form which could go stale (the bot, the follow-up): the changes apply to the
-    current ticket. A status change is still checked against the status the ticket has now, so a ticket
-    closed in the meantime raises InvalidTransition, which is not retried; a second StaleTicket is raised.
-    Each attempt runs in a savepoint, so a stale write detected at flush leaves the session usable.
-    """
-    # SQLite: hold the write lock from the read to the write (and make the savepoint a real one).
-    begin_write(session)
-    for attempt in range(2):
-        version = _current_version(session, number)
-        try:
-            with session.begin_nested():
-                return update_ticket(
-                    session,
-                    number=number,
-                    expected_version=version,
-                    actor=actor,
-                    action=action,
-                    calendar=calendar,
-                    **changes,
-                )
-        except StaleTicket:
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
-
-
 def record_ticket_event(
     session: Session,
     *,
