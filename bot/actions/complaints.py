@@ -322,7 +322,7 @@ class ActionStartComplaint(BlockingAction):
         asked = not accepted_offer and looks_like_question(text)
         if asked and view is not None:
             # "It's late, where is it?": the answer first, then the complaint.
-            answer_shipment(dispatcher, tracker, question_aspect(text), view.waybill)
+            answer_shipment(dispatcher, tracker, question_aspect(text), view=view)
         elif asked:
             # Answered as soon as the form has the waybill.
             slots["pending_question"] = question_aspect(text)
@@ -479,7 +479,7 @@ class ValidateComplaintForm(FormValidationAction):
             looks_like_question(text) and tracker.get_intent_of_latest_message() in QUESTION_INTENTS
         ):
             # The question the complaint began with ("where is it?"), now that we know which shipment.
-            answer_shipment(dispatcher, tracker, pending or question_aspect(text), view.waybill)
+            answer_shipment(dispatcher, tracker, pending or question_aspect(text), view=view)
             slots["pending_question"] = None
         current = {slot: tracker.get_slot(slot) for slot in FORM_SLOTS}
         slots.update(record_prefills(view, tracker.get_slot("complaint_category"), current))

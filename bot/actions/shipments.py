@@ -83,10 +83,30 @@ NO_NUMBER_HELP_TEXT = N_(
 
 
 def answer_shipment(
-    dispatcher: CollectingDispatcher, tracker: Tracker, aspect: str, text: str
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    aspect: str,
+    text: str = "",
+    *,
+    view: ShipmentView | None = None,
 ) -> dict[str, Any]:
-    """Answers one question about a shipment (the waybill in `text` or the conversation's); slot updates."""
+    """Answers one question about a shipment (the waybill in `text` or the conversation's, or the record
+    the caller already holds); slot updates."""
     lang = language(tracker)
+    if view is None:
+        view_or_updates = _find_shipment(dispatcher, tracker, aspect, text, lang)
+        if isinstance(view_or_updates, dict):
+            return view_or_updates
+        view = view_or_updates
+    answer = shipment_answer(view, aspect, tz=carrier_tz(), today=carrier_today(), language=lang)
+    dispatcher.utter_message(text=answer)
+    return {"waybill": view.waybill, "pending_question": None, "_view": view}
+
+
+def _find_shipment(
+    dispatcher: CollectingDispatcher, tracker: Tracker, aspect: str, text: str, lang: str
+) -> ShipmentView | dict[str, Any]:
+    """The shipment a question is about, or what to say and set when there is none to answer about."""
     found = find_in_text(text)
     if found is not None and found.status != "valid":
         dispatcher.utter_message(text=waybill_problem_text(found, lang))
@@ -109,9 +129,7 @@ def answer_shipment(
     if view is None:
         dispatcher.utter_message(text=not_found_text(waybill, lang))
         return {"pending_question": aspect, "waybill": None}
-    answer = shipment_answer(view, aspect, tz=carrier_tz(), today=carrier_today(), language=lang)
-    dispatcher.utter_message(text=answer)
-    return {"waybill": view.waybill, "pending_question": None, "_view": view}
+    return view
 
 
 class ActionAnswerShipment(BlockingAction):
