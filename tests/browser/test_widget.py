@@ -149,6 +149,11 @@ def test_a_photo_is_uploaded_from_the_widget(shipper: Shipper, tmp_path: Path) -
         shipper.page.wait_for_timeout(250)
     [sent] = users
     assert [a["content_type"] for a in sent["attachments"]] == ["image/png"]
+    # The bot's answer takes the place of the typing dots shown during the upload: nothing empty stays.
+    spoken = shipper.bubbles("ai").filter(has_text=re.compile(r"\w"))
+    expect(spoken).to_have_count(answers_before + 1, timeout=REPLY_TIMEOUT_MS)
+    expect(shipper.page.locator(".deep-chat-loading-message-bubble")).to_have_count(0)
+    assert all(text.strip() for text in shipper.bubbles("ai").all_inner_texts()), "an empty bubble is left"
 
 
 def test_a_file_that_is_not_a_photo_is_refused_politely(shipper: Shipper, tmp_path: Path) -> None:
