@@ -27,6 +27,15 @@ _ASPECTS = (
     ("delay_reason", re.compile(r"\b(why|reason|what'?s (the )?hold[- ]?up|what happened to)\b", re.I)),
     ("eta", re.compile(r"\b(when|eta|how long|arrive|arriving|arrival|get here|deliver(ed)? by)\b", re.I)),
 )
+# A message that leaves a phone number to be called back on, or asks for a person: the number is for a
+# colleague to ring, not for a shipment search, though the classifier leans on the number
+# ("叫客服打我电话 139 1234 5678", "agent please, call me on +86 138 ...").
+_CALL_BACK = re.compile(
+    r"\b(call|ring|phone|contact)\s+(me|us)\b|\bcall\s*back\b|\bget\s+back\s+to\s+me\b|"
+    r"\b(agent|human|real\s+person|operator)\b|"
+    r"回电|回拨|回个?电话|回我电话|打(给我|过来|回来)|打我的?(电话|手机)|给我(打|回)|联系我|人工|真人|专人",
+    re.I,
+)
 # The intents that ask about a shipment.
 QUESTION_INTENTS = frozenset({"track_shipment", "ask_eta", "ask_signed_by", "ask_delay_reason"})
 
@@ -34,6 +43,11 @@ QUESTION_INTENTS = frozenset({"track_shipment", "ask_eta", "ask_signed_by", "ask
 def looks_like_question(text: str) -> bool:
     """Whether the message asks something (a question mark, a question word first, "where is ...")."""
     return "?" in text or bool(_QUESTION_OPENERS.match(text) or _QUESTION_PHRASES.search(text))
+
+
+def asks_for_call_back(text: str) -> bool:
+    """Whether the shipper wants a person to call them (or a person at all), not a search by phone."""
+    return bool(_CALL_BACK.search(text))
 
 
 def question_aspect(text: str) -> str:

@@ -21,7 +21,7 @@ from backend.waybill import WaybillCheck, find_in_text
 from .backend import BACKEND_DOWN_TEXT, BlockingAction, backend_session
 from .buttons import yes_no
 from .complaint_parsing import says_no_number, says_no_phone
-from .dialogue import last_bot_text
+from .dialogue import asks_for_call_back, last_bot_text
 from .language import language
 from .shipment_text import OFFER_TEXT, has_problem, shipment_answer, status_text
 
@@ -242,6 +242,14 @@ class ActionFindByPhone(BlockingAction):
     def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        asked_for_phone = tracker.get_slot("pending_question") == "phone"
+        if not asked_for_phone and asks_for_call_back(tracker.latest_message.get("text") or ""):
+            # A number left for a call back: a person takes over, and sees the number in the message.
+            # Just after "what's your phone number?", "call me on ..." is the answer instead.
+            # Imported here: the handoff actions import the complaint actions, which import this module.
+            from .handoff import ActionEscalate
+
+            return ActionEscalate().act(dispatcher, tracker, domain)
         phone = find_phone_in_text(tracker.latest_message.get("text") or "")
         channel = parse_conversation_id(tracker.sender_id)[0]
         lang = language(tracker)

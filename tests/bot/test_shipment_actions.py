@@ -7,12 +7,15 @@ import uuid
 from datetime import date, timedelta
 
 import pytest
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from backend.formatting import day_text
+from backend.phones import find_phone_in_text
 from backend.services.conversations import verified_customer_id, verify_customer
+from backend.services.tickets import get_ticket
 from bot.actions.backend import backend_session
+from bot.actions.dialogue import asks_for_call_back
 from bot.actions.shipment_text import OFFER_TEXT
 from bot.actions.shipments import (
     ASK_WAYBILL_TEXT,
@@ -29,6 +32,7 @@ from bot.actions.shipments import (
     not_found_text,
 )
 from tests.bot.conftest import make_tracker, run
+from tools.evaluate import NLU_DATA, read_nlu_examples
 
 ANSWER = ActionAnswerShipment()
 
@@ -296,3 +300,47 @@ def test_decline_offer() -> None:
         "All right, no complaint. I'll keep you informed if anything changes. "
         "Anything else I can check for you?"
     ]
+
+
+# --- a phone number left for a call back ---------------------------------------------------------------
+
+
+def test_a_number_left_for_a_call_back_hands_over_instead_of_searching() -> None:
+    for text in ("客服有空打我手机 186 0000 1111", "please have an agent call me on +86 138 0000 0002"):
+        sender = web_sender()
+        events, texts = run(ActionFindByPhone(), make_tracker(text, intent="find_by_phone", sender_id=sender))
+        assert ConversationPaused() in events, text
+        number = next(e["value"] for e in events if e.get("name") == "ticket_number")
+        with backend_session() as session:
+            ticket = get_ticket(session, number)
+            assert ticket is not None and (ticket.kind, ticket.description) == ("handoff", text)
+        assert number in texts[0] and PROVE_PHONE_TEXT not in texts
+
+
+def test_call_me_on_a_number_answers_the_phone_question() -> None:
+    tracker = make_tracker(
+        "call me on +86 138 0000 0002",
+        intent="find_by_phone",
+        sender_id=web_sender(),
+        slots={"pending_question": "phone"},
+    )
+    events, texts = run(ActionFindByPhone(), tracker)
+    assert texts == [PROVE_PHONE_TEXT]
+    assert SlotSet("phone_to_verify", "+8613800000002") in events
+
+
+def test_every_search_by_phone_in_the_training_data_is_still_a_search() -> None:
+    examples = read_nlu_examples(sorted(NLU_DATA.glob("*.yml")))
+    searches = [text for intent, text in examples if intent == "find_by_phone"]
+    assert len(searches) > 100
+    assert [text for text in searches if asks_for_call_back(text)] == []
+
+
+def test_requests_for_a_person_with_a_phone_number_are_seen() -> None:
+    callers = [
+        text
+        for intent, text in read_nlu_examples(sorted(NLU_DATA.glob("*.yml")))
+        if intent == "request_human" and find_phone_in_text(text) is not None
+    ]
+    assert len(callers) >= 10
+    assert [text for text in callers if not asks_for_call_back(text)] == []

@@ -196,6 +196,14 @@ def test_a_person_asked_for_in_chinese(tg: Telegram) -> None:
     assert handoff["kind"] == "handoff" and handoff["language"] == "zh"
 
 
+def test_a_number_left_for_a_call_back_reaches_a_person(tg: Telegram) -> None:
+    # A phone number pulls the classifier toward a search by phone; a call back is a handoff all the same.
+    chat = ZhChat(tg)
+    chat.say("麻烦让客服回个电话给我，号码 139-1234-5678", expect=("同事", "人工"))
+    (handoff,) = chat.tickets()
+    assert handoff["kind"] == "handoff" and handoff["language"] == "zh"
+
+
 def test_the_language_follows_the_shipper(tg: Telegram) -> None:
     chat = ZhChat(tg, language_code="en")
     english = chat.say("where is EA100000025CN?", expect="Changsha", chinese=False)
