@@ -91,10 +91,9 @@ def complaint_messages(tracker: Tracker) -> list[str]:
 
 def previous_user_text(tracker: Tracker) -> str:
     """What the shipper wrote before their latest message ("" when nothing)."""
-    texts = [text for text in (_user_text(e) for e in tracker.events if e.get("event") == "user") if text]
-    latest = str(tracker.latest_message.get("text") or "").strip()
-    if texts and texts[-1] == latest:
-        texts = texts[:-1]
+    users = [event for event in tracker.events if event.get("event") == "user"]
+    # The last user event is the latest message itself.
+    texts = [text for text in (_user_text(event) for event in users[:-1]) if text]
     return texts[-1] if texts else ""
 
 
