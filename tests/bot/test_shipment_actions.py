@@ -329,18 +329,17 @@ def test_call_me_on_a_number_answers_the_phone_question() -> None:
     assert SlotSet("phone_to_verify", "+8613800000002") in events
 
 
+def training_texts(intent: str) -> list[str]:
+    return [text for name, text in read_nlu_examples(sorted(NLU_DATA.glob("*.yml"))) if name == intent]
+
+
 def test_every_search_by_phone_in_the_training_data_is_still_a_search() -> None:
-    examples = read_nlu_examples(sorted(NLU_DATA.glob("*.yml")))
-    searches = [text for intent, text in examples if intent == "find_by_phone"]
+    searches = training_texts("find_by_phone")
     assert len(searches) > 100
     assert [text for text in searches if asks_for_call_back(text)] == []
 
 
 def test_requests_for_a_person_with_a_phone_number_are_seen() -> None:
-    callers = [
-        text
-        for intent, text in read_nlu_examples(sorted(NLU_DATA.glob("*.yml")))
-        if intent == "request_human" and find_phone_in_text(text) is not None
-    ]
+    callers = [text for text in training_texts("request_human") if find_phone_in_text(text) is not None]
     assert len(callers) >= 10
     assert [text for text in callers if not asks_for_call_back(text)] == []
