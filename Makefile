@@ -54,9 +54,11 @@ run: install train $(NODE_DEPS) ## Start Rasa, the action server and the backend
 chat: install train $(NODE_DEPS) ## Talk to the bot in this terminal over the REST channel (starts it if needed)
 	$(APP_PY) -m tools.chat
 
+# The env file keeps a TEST_POSTGRES_URL or TEST_REDIS_URL given in the environment (see the script).
 test: install train $(NODE_DEPS) ## Run every test: unit, training-data checks, test stories, end-to-end, browser (.venv)
 	scripts/ensure-chromium.sh
-	$(APP_PY) -m pytest
+	scripts/ensure-test-services.sh
+	set -a && source var/test-services.env && set +a && $(APP_PY) -m pytest
 
 lint: .venv/.stamp ## ruff and mypy over our code (.venv)
 	.venv/bin/ruff check backend bot tools tests
