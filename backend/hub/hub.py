@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.complaints import wording
 from backend.db import session_scope
+from backend.domain import PHOTO_FOR_BOT
 from backend.hub import follow_up
 from backend.hub.broker import AGENTS_TOPIC, Broker, conversation_topic
 from backend.hub.rasa import BotReply, RasaGateway, RasaUnavailable
@@ -61,8 +62,6 @@ OTHER_CONTACT_TEXT = N_(
     "Thanks. For your privacy I can only look up shipments for the phone number of your own Telegram "
     "account. Please share your own contact, or send a waybill number."
 )
-# What the bot reads when a message is only a photo (the damage form checks the attachment itself).
-PHOTO_FOR_BOT = "I have sent a photo"
 # The bot's action that says it is back and what it can do.
 BACK_ACTION = "action_back_from_agent"
 # Shipper text that starts like a Rasa command ("/restart", '/inform{"x": 1}') is plain text here.
