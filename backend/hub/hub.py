@@ -32,7 +32,13 @@ from backend.language import DEFAULT_LANGUAGE, detect_language
 from backend.models import Conversation, Message, utcnow
 from backend.phones import mask_phone, normalise_phone
 from backend.services import conversations as conv
-from backend.services.attachments import PHOTO_ONLY_TEXT, UploadRejected, store_attachment
+from backend.services.attachments import (
+    PHOTO_ONLY_TEXT,
+    AttachmentFile,
+    UploadRejected,
+    attachment_file,
+    store_attachment,
+)
 from backend.services.shipments import find_customer_by_phone
 from backend.services.tickets import BusinessCalendar, get_ticket
 
@@ -449,6 +455,16 @@ class Hub:
                 )
                 return []
             return await self._say_all(conversation_id, answers)
+
+    async def attachment_file(
+        self, attachment_id: int, *, conversation_id: str | None = None
+    ) -> AttachmentFile | None:
+        """A stored photo's file for the widget (only its own conversation's) or the console, or None."""
+        return await self.run_db(
+            lambda s: attachment_file(
+                s, attachment_id, upload_dir=self._upload_dir, conversation_id=conversation_id
+            )
+        )
 
     async def transcript(self, conversation_id: str, *, limit: int = 200) -> list[dict[str, Any]]:
         """The conversation's messages, oldest first, in the JSON shape of message_to_dict."""
