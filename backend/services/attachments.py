@@ -84,9 +84,7 @@ def attachment_file(
     """The file of a stored photo, or None when there is none on disk under `upload_dir` (or, when
     `conversation_id` is given, when the photo belongs to another conversation)."""
     attachment = session.get(Attachment, attachment_id)
-    if attachment is None or (
-        conversation_id is not None and attachment.conversation_id != conversation_id
-    ):
+    if attachment is None or (conversation_id is not None and attachment.conversation_id != conversation_id):
         return None
     root = upload_dir.resolve()
     # A stored path never leads out of the upload folder; a tampered row must not either.
