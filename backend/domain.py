@@ -27,6 +27,9 @@ RESPONSIBILITIES = ("carrier", "customer", "third_party", "force_majeure", "unde
 CUSTOMER_CLASSES = ("A", "B", "C")
 # Who is speaking in a conversation: the bot, nobody yet (waiting for an agent), or an agent.
 CONVERSATION_STATES = ("bot", "queued", "agent")
+# What the bot reads when a shipper's message is only a photo (the damage form checks the attachment
+# itself): the hub sends these words and the actions recognise them.
+PHOTO_FOR_BOT = "I have sent a photo"
 
 # Shipment statuses as the carrier's system records them.
 SHIPMENT_STATUSES = (

@@ -15,8 +15,9 @@ from backend.api.deps import SessionDep, SettingsDep
 from backend.console import work
 from backend.console.auth import current_agent_api, require_csrf, require_supervisor
 from backend.hub import Hub
-from backend.models import Agent, Attachment
+from backend.models import Agent
 from backend.services import console as reads
+from backend.services.attachments import attachment_file
 
 router = APIRouter(prefix="/console/api", tags=["console"])
 AgentDep = Annotated[Agent, Depends(current_agent_api)]
@@ -139,11 +140,9 @@ def read_attachment(
     attachment_id: int, agent: AgentDep, session: SessionDep, settings: SettingsDep
 ) -> FileResponse:
     """A photo the shipper sent, for the agent's eyes (never served without a login)."""
-    attachment = session.get(Attachment, attachment_id)
-    root = settings.upload_dir.resolve()
-    path = (root / attachment.path).resolve() if attachment else None
-    if attachment is None or path is None or not path.is_relative_to(root) or not path.exists():
+    photo = attachment_file(session, attachment_id, upload_dir=settings.upload_dir)
+    if photo is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="No such photo.")
     return FileResponse(
-        path, media_type=attachment.content_type, headers={"Cache-Control": "private, no-store"}
+        photo.path, media_type=photo.content_type, headers={"Cache-Control": "private, no-store"}
     )

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.complaints import wording
 from backend.db import session_scope
+from backend.domain import PHOTO_FOR_BOT
 from backend.hub import follow_up
 from backend.hub.broker import AGENTS_TOPIC, Broker, conversation_topic
 from backend.hub.rasa import BotReply, RasaGateway, RasaUnavailable
@@ -31,7 +32,13 @@ from backend.language import DEFAULT_LANGUAGE, detect_language
 from backend.models import Conversation, Message, utcnow
 from backend.phones import mask_phone, normalise_phone
 from backend.services import conversations as conv
-from backend.services.attachments import PHOTO_ONLY_TEXT, UploadRejected, store_attachment
+from backend.services.attachments import (
+    PHOTO_ONLY_TEXT,
+    AttachmentFile,
+    UploadRejected,
+    attachment_file,
+    store_attachment,
+)
 from backend.services.shipments import find_customer_by_phone
 from backend.services.tickets import BusinessCalendar, get_ticket
 
@@ -61,8 +68,6 @@ OTHER_CONTACT_TEXT = N_(
     "Thanks. For your privacy I can only look up shipments for the phone number of your own Telegram "
     "account. Please share your own contact, or send a waybill number."
 )
-# What the bot reads when a message is only a photo (the damage form checks the attachment itself).
-PHOTO_FOR_BOT = "I have sent a photo"
 # The bot's action that says it is back and what it can do.
 BACK_ACTION = "action_back_from_agent"
 # Shipper text that starts like a Rasa command ("/restart", '/inform{"x": 1}') is plain text here.
@@ -450,6 +455,16 @@ class Hub:
                 )
                 return []
             return await self._say_all(conversation_id, answers)
+
+    async def attachment_file(
+        self, attachment_id: int, *, conversation_id: str | None = None
+    ) -> AttachmentFile | None:
+        """A stored photo's file for the widget (only its own conversation's) or the console, or None."""
+        return await self.run_db(
+            lambda s: attachment_file(
+                s, attachment_id, upload_dir=self._upload_dir, conversation_id=conversation_id
+            )
+        )
 
     async def transcript(self, conversation_id: str, *, limit: int = 200) -> list[dict[str, Any]]:
         """The conversation's messages, oldest first, in the JSON shape of message_to_dict."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,30 @@ def check_image(data: bytes, *, max_bytes: int) -> tuple[str, str]:
             N_("I can only take photos (JPEG, PNG, GIF or WebP). Could you send it as a photo?")
         )
     return sniffed
+
+
+@dataclass(frozen=True)
+class AttachmentFile:
+    """A stored photo on disk, as a route serves it."""
+
+    path: Path
+    content_type: str
+
+
+def attachment_file(
+    session: Session, attachment_id: int, *, upload_dir: Path, conversation_id: str | None = None
+) -> AttachmentFile | None:
+    """The file of a stored photo, or None when there is none on disk under `upload_dir` (or, when
+    `conversation_id` is given, when the photo belongs to another conversation)."""
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is None or (conversation_id is not None and attachment.conversation_id != conversation_id):
+        return None
+    root = upload_dir.resolve()
+    # A stored path never leads out of the upload folder; a tampered row must not either.
+    path = (root / attachment.path).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        return None
+    return AttachmentFile(path=path, content_type=attachment.content_type)
 
 
 def open_complaint(session: Session, conversation_id: str) -> Ticket | None:

@@ -321,6 +321,27 @@ def test_a_file_that_is_not_an_image_is_refused_politely(world: World) -> None:
         assert session.query(Attachment).filter_by(conversation_id=f"fake:{external}").count() == 0
 
 
+def test_a_stored_photo_is_served_to_its_own_conversation_only(world: World) -> None:
+    external = user()
+    cid = f"fake:{external}"
+    world.receive(Inbound(channel="fake", external_id=external, files=(InboundFile(PNG_1PX, "vase.png"),)))
+    with session_scope(world.factory) as session:
+        [attachment] = session.query(Attachment).filter_by(conversation_id=cid).all()
+        attachment_id = attachment.id
+    own = world.run(lambda hub: hub.attachment_file(attachment_id, conversation_id=cid))
+    assert own is not None and own.content_type == "image/png" and own.path.read_bytes() == PNG_1PX
+    # The console asks without a conversation; a widget of another conversation hears "no such photo".
+    assert world.run(lambda hub: hub.attachment_file(attachment_id)) == own
+    assert world.run(lambda hub: hub.attachment_file(attachment_id, conversation_id="fake:other")) is None
+    assert world.run(lambda hub: hub.attachment_file(attachment_id + 1000)) is None
+    with session_scope(world.factory) as session:
+        tampered = session.get(Attachment, attachment_id)
+        assert tampered is not None
+        tampered.path = f"../{external}.png"
+    (world.upload_dir.parent / f"{external}.png").write_bytes(PNG_1PX)
+    assert world.run(lambda hub: hub.attachment_file(attachment_id)) is None
+
+
 def resolved_ticket(world: World, cid: str) -> str:
     with session_scope(world.factory) as session:
         ticket = open_ticket(

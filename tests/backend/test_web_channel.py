@@ -474,7 +474,7 @@ def test_deep_chat_is_served_from_node_modules_for_any_origin(client: TestClient
 
 
 @pytest.mark.parametrize(
-    "path", ["../../channels/web.py", "..%2F..%2Fconfig.py", "nothing.js", "../templates/demo.html"]
+    "path", ["../../channels/web/demo.py", "..%2F..%2Fconfig.py", "nothing.js", "../templates/demo.html"]
 )
 def test_static_files_stay_in_their_folder(client: TestClient, path: str) -> None:
     # 405: the client resolved the dots and asked for /widget/templates/..., which only answers preflights.

@@ -1,0 +1,188 @@
+"""The widget's conversation: its history over HTTP, and the live WebSocket (its frames in, messages out).
+
+Every stored message is published on the broker topic `conversation:<id>`; each open widget subscribes to
+its own topic, so bot replies and messages an agent pushes later arrive alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request, WebSocket
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from backend.channels.web.cors import WidgetRoute
+from backend.channels.web.identity import ConversationDep, conversation_for
+from backend.channels.web.wire import (
+    CHANNEL,
+    MAX_FRAME_CHARS,
+    client_id,
+    external_id,
+    hub_of,
+    widget_message,
+)
+from backend.hub import Hub, Inbound
+from backend.hub.broker import conversation_topic
+
+logger = logging.getLogger(__name__)
+
+HISTORY_LIMIT = 200
+HELLO_TIMEOUT_S = 10.0
+# An application close code (4000-4999): the widget then starts a new conversation.
+CLOSE_UNAUTHORISED = 4401
+
+router = APIRouter(route_class=WidgetRoute)
+
+
+@router.get("/widget/history")
+async def widget_history(request: Request, conversation_id: ConversationDep) -> dict[str, Any]:
+    """The conversation's last messages, oldest first."""
+    messages = await hub_of(request.app).transcript(conversation_id, limit=HISTORY_LIMIT)
+    return {"conversation_id": conversation_id, "messages": [widget_message(m) for m in messages]}
+
+
+def _queue_local(queue: asyncio.Queue[dict[str, Any]], frame: dict[str, Any]) -> None:
+    """Queue a frame of this connection's own (typing, ack) behind the broker's events, in order.
+
+    Like the broker, a full queue loses its oldest event rather than blocking the hub's turn.
+    """
+    if queue.full():
+        with contextlib.suppress(asyncio.QueueEmpty):
+            queue.get_nowait()
+    queue.put_nowait({"type": "local", "frame": frame})
+
+
+async def _forward(websocket: WebSocket, queue: asyncio.Queue[dict[str, Any]], after: int) -> None:
+    """Send the conversation's events to the widget, each stored message once."""
+    last = after
+    while True:
+        event = await queue.get()
+        kind = event.get("type")
+        if kind == "message":
+            message = event["message"]
+            if message["id"] <= last:
+                continue
+            last = message["id"]
+            await websocket.send_json({"type": "message", "message": widget_message(message)})
+        elif kind == "state":
+            await websocket.send_json({"type": "state", "state": event.get("state")})
+        elif kind == "local":
+            await websocket.send_json(event["frame"])
+
+
+def _integer(value: object) -> int | None:
+    # bool is an int in Python; true/false are not message ids.
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _inbound(conversation_id: str, frame: dict[str, Any]) -> Inbound | None:
+    """The hub's record for one widget frame, or None when the frame is not one we understand."""
+    external = external_id(conversation_id)
+    message_id = client_id(frame.get("client_id"))
+    # The browser's language (navigator.language): a hint for a first message without words.
+    hint = frame["language"][:16] if isinstance(frame.get("language"), str) else None
+    kind = frame.get("type")
+    if kind == "text" and isinstance(frame.get("text"), str):
+        return Inbound(
+            channel=CHANNEL,
+            external_id=external,
+            text=frame["text"],
+            channel_message_id=message_id,
+            language_hint=hint,
+        )
+    if kind == "button":
+        pressed, index = _integer(frame.get("message_id")), _integer(frame.get("index"))
+        if pressed is not None and index is not None:
+            return Inbound(
+                channel=CHANNEL,
+                external_id=external,
+                button=(pressed, index),
+                channel_message_id=message_id,
+                language_hint=hint,
+            )
+    return None
+
+
+async def _receive_frames(
+    websocket: WebSocket, hub: Hub, conversation_id: str, queue: asyncio.Queue[dict[str, Any]]
+) -> None:
+    """Hand each frame to the hub in order; the widget shows "typing" while the hub works."""
+    while True:
+        received = await websocket.receive()
+        if received["type"] == "websocket.disconnect":
+            return
+        raw = received.get("text")
+        try:
+            frame = json.loads(raw) if isinstance(raw, str) and len(raw) <= MAX_FRAME_CHARS else None
+        except ValueError:
+            frame = None
+        if isinstance(frame, dict) and frame.get("type") == "ping":
+            continue  # the widget's keep-alive through proxies that drop idle connections
+        inbound = _inbound(conversation_id, frame) if isinstance(frame, dict) else None
+        if inbound is None:
+            _queue_local(queue, {"type": "error", "error": "That message was not understood."})
+            continue
+        message_id = inbound.channel_message_id
+        _queue_local(queue, {"type": "typing", "on": True})
+        try:
+            turn = await hub.receive(inbound)
+        except Exception:  # the widget must hear that this one failed; the connection stays usable
+            logger.exception("web message in %s failed", conversation_id)
+            _queue_local(queue, {"type": "failed", "client_id": message_id})
+            continue
+        finally:
+            _queue_local(queue, {"type": "typing", "on": False})
+        _queue_local(queue, {"type": "ack", "client_id": message_id, "duplicate": turn.duplicate})
+
+
+async def _hello(websocket: WebSocket) -> tuple[str, int] | None:
+    """The first frame: {"type": "hello", "session": token, "after": last message id the widget has}."""
+    try:
+        raw = await asyncio.wait_for(websocket.receive_text(), HELLO_TIMEOUT_S)
+        frame = json.loads(raw)
+    except (asyncio.TimeoutError, ValueError, KeyError, WebSocketDisconnect):
+        return None
+    if not isinstance(frame, dict) or frame.get("type") != "hello":
+        return None
+    conversation_id = conversation_for(websocket.app, frame.get("session"))
+    after = _integer(frame.get("after", 0))
+    if conversation_id is None or after is None or after < 0:
+        return None
+    return conversation_id, after
+
+
+@router.websocket("/widget/ws")
+async def widget_socket(websocket: WebSocket) -> None:
+    """The widget's live connection: its messages in; every message of its conversation out."""
+    await websocket.accept()
+    hello = await _hello(websocket)
+    if hello is None:
+        # The token comes in a frame, not the URL, so it never lands in access logs.
+        with contextlib.suppress(RuntimeError):
+            await websocket.close(code=CLOSE_UNAUTHORISED, reason="session refused")
+        return
+    conversation_id, after = hello
+    hub = hub_of(websocket.app)
+    # Subscribe first, then read the backlog: a message stored in between arrives once, by its id.
+    async with hub.broker.subscribe(conversation_topic(conversation_id)) as queue:
+        backlog = [m for m in await hub.transcript(conversation_id, limit=HISTORY_LIMIT) if m["id"] > after]
+        await websocket.send_json({"type": "ready", "conversation_id": conversation_id})
+        for message in backlog:
+            await websocket.send_json({"type": "message", "message": widget_message(message)})
+        last = backlog[-1]["id"] if backlog else after
+        forward = asyncio.create_task(_forward(websocket, queue, last))
+        try:
+            await _receive_frames(websocket, hub, conversation_id, queue)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            forward.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await forward
+    if websocket.client_state == WebSocketState.CONNECTED:
+        with contextlib.suppress(RuntimeError):
+            await websocket.close()
