@@ -33,6 +33,8 @@ from backend.formatting import days_text, format_cny, format_kg, record_time_tex
 from backend.lateness import days_past_promise
 
 SERIOUS_VALUE_ABOVE = Decimal("2000")
+# Billed weight may exceed the declared weight by this fraction before the bill is in question (DOMAIN.md
+# billing): the analysis and the bot's answers both read it from here.
 WEIGHT_TOLERANCE = Decimal("0.10")
 PHOTO_STATUSES = ("received", "later")
 # Categories where the declared value is what the customer stands to lose ("large loss" in DOMAIN.md).

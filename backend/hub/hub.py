@@ -30,8 +30,8 @@ from backend.hub.records import Button, ChannelAdapter, Inbound, Outbound, Turn
 from backend.i18n import N_, sentences, t
 from backend.language import DEFAULT_LANGUAGE, detect_language
 from backend.models import Conversation, Message, utcnow
-from backend.phones import mask_phone, normalise_phone
 from backend.services import conversations as conv
+from backend.services import customers
 from backend.services.attachments import (
     PHOTO_ONLY_TEXT,
     AttachmentFile,
@@ -39,7 +39,6 @@ from backend.services.attachments import (
     attachment_file,
     store_attachment,
 )
-from backend.services.shipments import find_customer_by_phone
 from backend.services.tickets import BusinessCalendar, get_ticket
 
 logger = logging.getLogger(__name__)
@@ -235,7 +234,7 @@ class Hub:
             except UploadRejected as rejected:
                 lines.append(rejected.text(conversation.language))
         if inbound.own_phone:
-            self._verify_by_contact(session, cid, inbound.own_phone)
+            customers.verify_by_own_contact(session, conversation_id=cid, phone=inbound.own_phone)
         self._publish_message(cid, message)
         state = conversation.state
         notice = state != "bot" and conv.take_waiting_notice(session, conversation_id=cid)
@@ -266,13 +265,6 @@ class Hub:
         if not 0 <= index < len(buttons):
             return None
         return Button(title=str(buttons[index]["title"]), payload=str(buttons[index]["payload"]))
-
-    def _verify_by_contact(self, session: Session, cid: str, phone: str) -> None:
-        normalised = normalise_phone(phone)
-        customer = find_customer_by_phone(session, normalised) if normalised else None
-        if customer is not None:
-            conv.verify_customer(session, conversation_id=cid, customer_id=customer.id)
-            logger.info("%s verified as %s by their own contact %s", cid, customer.id, mask_phone(phone))
 
     async def _ask_bot(
         self,

@@ -21,7 +21,7 @@ from backend.config import carrier_today
 from backend.domain import ShipmentView
 from backend.models import Ticket
 from backend.services.attachments import adopt_attachments
-from backend.services.conversations import mark_for_agent
+from backend.services.handoff import hand_over
 from backend.services.shipments import get_shipment
 from backend.services.tickets import (
     BusinessCalendar,
@@ -222,7 +222,7 @@ def escalate(
             action="escalated" if "status" in changes else "reassessed",
             **changes,
         )
-    mark_for_agent(session, conversation_id=draft.conversation_id, reason=reason)
+    hand_over(session, conversation_id=draft.conversation_id, reason=reason)
     return Outcome(
         ticket.number, analysis, view, escalated=True, priority=ticket.priority, due=ticket.sla_due_at
     )

@@ -1,17 +1,14 @@
-"""Shared pieces of a handover to a person: who answers, by when, and the database mark."""
+"""Shared pieces of a handover to a person: the business calendar, who answers and by when."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from backend import i18n
 from backend.complaints import wording
 from backend.config import carrier_tz, get_settings
 from backend.i18n import LocalTime, t
-from backend.services.conversations import mark_for_agent
 from backend.services.tickets import BusinessCalendar
 
 
@@ -54,8 +51,3 @@ def who_answers_text(priority: str, now: datetime, *, due: datetime | None = Non
         )
         text = i18n.sentences(lang, [text, hours])
     return text
-
-
-def hand_over(session: Session, *, conversation_id: str, reason: str) -> None:
-    """Marks the conversation for an agent: from now on the hub routes it to the console."""
-    mark_for_agent(session, conversation_id=conversation_id, reason=reason)

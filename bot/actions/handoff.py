@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy.exc import SQLAlchemyError
 
 from backend.i18n import N_, sentences, t
-from backend.models import utcnow
-from backend.services.tickets import get_ticket, list_tickets, open_ticket
 
-from .backend import BACKEND_DOWN_TEXT, BlockingAction, backend_session
-from .complaints import COMPLAINT_SLOTS, complaint_in_progress, escalate_complaint
-from .escalation import hand_over, local_time_text, who_answers_text
-from .language import language
-
-logger = logging.getLogger(__name__)
+from . import client
+from .base import BlockingAction
+from .client import TicketView
+from .complaint_flow import COMPLAINT_SLOTS
+from .escalation import local_time_text
+from .handoff_flow import hand_over_to_person
+from .shipper_language import language
 
 TICKET_NUMBER = re.compile(r"\bT-?\s?(\d{6})-?\s?(\d{5})\b", re.I)
 
@@ -43,47 +40,7 @@ class ActionEscalate(BlockingAction):
     def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if complaint_in_progress(tracker):
-            return escalate_complaint(dispatcher, tracker, reason="the customer asked for a person")
-        conversation_id = tracker.sender_id
-        now = utcnow()
-        lang = language(tracker)
-        waybill = tracker.get_slot("waybill")
-        message_id = tracker.latest_message.get("message_id") or str(len(tracker.events))
-        try:
-            with backend_session() as session:
-                ticket = open_ticket(
-                    session,
-                    idempotency_key=f"handoff:{conversation_id}:{message_id}",
-                    conversation_id=conversation_id,
-                    kind="handoff",
-                    status="escalated",
-                    actor="bot",
-                    now=now,
-                    waybill=waybill,
-                    priority="P3",
-                    summary="Customer asked to talk to a person"
-                    + (f" about {waybill}" if waybill else "")
-                    + ".",
-                    description=tracker.latest_message.get("text") or "",
-                    recorded_by="bot",
-                )
-                hand_over(session, conversation_id=conversation_id, reason="customer asked for a person")
-                number, due = ticket.number, ticket.sla_due_at
-        except SQLAlchemyError:
-            logger.exception("handoff failed")
-            dispatcher.utter_message(text=t(lang, BACKEND_DOWN_TEXT))
-            return []
-        dispatcher.utter_message(
-            text=t(
-                lang,
-                "Of course. I'm passing you to a person now (reference {number}). {who_answers} Everything "
-                "you've told me stays in this chat, so you won't need to repeat it.",
-                number=number,
-                who_answers=who_answers_text("P3", now, due=due, lang=lang),
-            )
-        )
-        return [SlotSet("ticket_number", number), SlotSet("awaiting", None), ConversationPaused()]
+        return hand_over_to_person(dispatcher, tracker)
 
 
 class ActionBackFromAgent(BlockingAction):
@@ -120,44 +77,37 @@ class ActionTicketStatus(BlockingAction):
     ) -> list[EventType]:
         match = TICKET_NUMBER.search(tracker.latest_message.get("text") or "")
         lang = language(tracker)
-        try:
-            with backend_session() as session:
-                if match:
-                    number = f"T-{match.group(1)}-{match.group(2)}"
-                    ticket = get_ticket(session, number)
-                    if ticket is None:
-                        dispatcher.utter_message(
-                            text=t(
-                                lang,
-                                "I couldn't find a complaint numbered {number}. Could you check the number? "
-                                "It looks like T-202611-00042.",
-                                number=number,
-                            )
-                        )
-                        return []
-                else:
-                    mine = list_tickets(session, conversation_id=tracker.sender_id, limit=1)
-                    if not mine:
-                        dispatcher.utter_message(
-                            # "I have a complaint" can read like a status question: offer both ways.
-                            text=t(
-                                lang,
-                                "What's your complaint number? It looks like T-202611-00042. If you'd like "
-                                "to make a new complaint, just tell me what happened.",
-                            )
-                        )
-                        return []
-                    ticket = mine[0]
-                text = ticket_status_text(ticket, own=ticket.conversation_id == tracker.sender_id, lang=lang)
-        except SQLAlchemyError:
-            logger.exception("ticket lookup failed")
-            dispatcher.utter_message(text=t(lang, BACKEND_DOWN_TEXT))
-            return []
+        if match:
+            number = f"T-{match.group(1)}-{match.group(2)}"
+            ticket = client.ticket(number)
+            if ticket is None:
+                dispatcher.utter_message(
+                    text=t(
+                        lang,
+                        "I couldn't find a complaint numbered {number}. Could you check the number? "
+                        "It looks like T-202611-00042.",
+                        number=number,
+                    )
+                )
+                return []
+        else:
+            ticket = client.latest_ticket(tracker.sender_id)
+            if ticket is None:
+                dispatcher.utter_message(
+                    # "I have a complaint" can read like a status question: offer both ways.
+                    text=t(
+                        lang,
+                        "What's your complaint number? It looks like T-202611-00042. If you'd like "
+                        "to make a new complaint, just tell me what happened.",
+                    )
+                )
+                return []
+        text = ticket_status_text(ticket, own=ticket.conversation_id == tracker.sender_id, lang=lang)
         dispatcher.utter_message(text=text)
         return []
 
 
-def ticket_status_text(ticket: Any, *, own: bool, lang: str = "en") -> str:
+def ticket_status_text(ticket: TicketView, *, own: bool, lang: str = "en") -> str:
     """One plain sentence on where a ticket stands; details only in the conversation that opened it."""
     request = ticket.kind == "handoff"
     state = (

@@ -16,25 +16,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from backend.i18n import language_of
-from backend.language import detect_language
 
-# What the hub sends the bot for a message that is only a photo: the hub's words, not the shipper's.
-PHOTO_STAND_IN = "I have sent a photo"
-
-
-def language(tracker: Tracker) -> str:
-    """The language to answer in: 'zh' or 'en' (English until the slot says otherwise)."""
-    return language_of(tracker.get_slot("language"))
-
-
-def message_language(text: str, metadata: dict[str, Any], previous: str | None) -> str:
-    """The language of one message; a pressed button or the hub's photo stand-in keeps the previous one."""
-    hint = metadata.get("language") if isinstance(metadata.get("language"), str) else None
-    words = text or ""
-    if metadata.get("button") is True or words.lstrip().startswith("/") or words == PHOTO_STAND_IN:
-        # A button's payload ("/affirm") or the hub's own words say nothing about the shipper's language.
-        words = ""
-    return detect_language(words, previous=previous, hint=hint)
+from .shipper_language import message_language
 
 
 class ValidatePredefinedSlots(ValidationAction):

@@ -17,9 +17,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from backend.i18n import N_, t
 from backend.waybill import find_in_text
 
+from .base import run_blocking
 from .dialogue import times_in_a_row
-from .language import language
-from .shipments import ActionAnswerShipment
+from .shipment_flow import answer_question
+from .shipper_language import language
 
 # Replies to a message the bot did not understand: a waybill number in it is answered instead.
 ANSWERS_A_WAYBILL = frozenset({"utter_out_of_scope", "utter_rephrase", "utter_inform_without_question"})
@@ -47,7 +48,7 @@ class StockReply(Action, ABC):
         if self.response in ANSWERS_A_WAYBILL and find_in_text(tracker.latest_message.get("text") or ""):
             # Whatever else the message says (markup, noise), a waybill number in it is a question
             # about that shipment: answer it rather than "I can't help with that".
-            return await ActionAnswerShipment().run(dispatcher, tracker, domain)
+            return await run_blocking(answer_question, dispatcher, tracker, domain)
         turn = times_in_a_row(tracker, self.name())
         lang = language(tracker)
         variations = [

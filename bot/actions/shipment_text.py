@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from backend.complaints.analysis import WEIGHT_TOLERANCE
 from backend.domain import ShipmentView
 from backend.i18n import N_, Day, Days, Moment, Money, Weight, sentences, t
 from backend.record_words import Place, Scan, Signer, Stored
+from backend.waybill import WaybillCheck
 
 # Shipments in these states are where a customer is likely to want to complain: the bot offers.
 PROBLEM_STATUSES = frozenset({"held", "missing", "returned", "pickup_missed", "customs_hold"})
-
-
-# Billed weight above the declared weight by more than this is worth pointing out (DOMAIN.md billing).
-WEIGHT_TOLERANCE = Decimal("1.10")
 
 
 def has_problem(view: ShipmentView) -> bool:
@@ -30,7 +27,7 @@ def has_problem(view: ShipmentView) -> bool:
 
 def overbilled(view: ShipmentView) -> bool:
     declared, charged = view.declared_weight_kg, view.charged_weight_kg
-    return bool(declared and charged and charged > declared * WEIGHT_TOLERANCE)
+    return bool(declared and charged and charged > declared * (1 + WEIGHT_TOLERANCE))
 
 
 def billing_text(view: ShipmentView, language: str = "en") -> str:
@@ -319,3 +316,38 @@ def _not_late_text(view: ShipmentView, tz: ZoneInfo, today: date, language: str 
 
 
 OFFER_TEXT = N_("I'm sorry about this. Would you like me to register a complaint so we can put it right?")
+
+
+def mistyped_text(number: str, lang: str = "en") -> str:
+    return t(
+        lang,
+        "Hmm, {number} looks mistyped: its check digit doesn't match. "
+        "Could you check the number on your receipt and send it again?",
+        number=number,
+    )
+
+
+def malformed_text(number: str, lang: str = "en") -> str:
+    return t(
+        lang,
+        "{number} doesn't look like a complete waybill number. Ours have 2 letters, 9 digits and "
+        "2 letters, like EA123456785CN. Could you send it again?",
+        number=number,
+    )
+
+
+def waybill_problem_text(found: WaybillCheck, lang: str = "en") -> str:
+    """What to say about a number that is not a valid waybill: mistyped or incomplete."""
+    if found.status == "mistyped":
+        return mistyped_text(found.value, lang)
+    return malformed_text(found.value, lang)
+
+
+def not_found_text(number: str, lang: str = "en") -> str:
+    return t(
+        lang,
+        "I couldn't find a shipment with the number {number}. It may not be in our system yet if it was "
+        "booked in the last few hours. Please check the number, or I can look up your shipments by the "
+        'phone number on your account. You can also say "agent" to reach a person.',
+        number=number,
+    )

@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from backend.domain import ShipmentView
+from backend.services.conversations import verified_customer_id
+from backend.services.customers import prove_with_shipment, shipments_by_phone, verify_by_own_contact
 from backend.services.shipments import find_shipments_by_phone, get_shipment
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -215,3 +217,50 @@ def test_find_by_phone(db_session: Session, seeded_today: date) -> None:
     assert find_shipments_by_phone(db_session, "+86 138 0000 0001", limit=2)[0].customer_id == "C001"
     assert find_shipments_by_phone(db_session, "+8613999999999") == []
     assert find_shipments_by_phone(db_session, "not a phone") == []
+
+
+# --- who may list whose shipments by phone (backend.services.customers) -------------------------------
+
+
+def test_a_phone_alone_lists_nothing(db_session: Session, seeded_today: date) -> None:
+    found = shipments_by_phone(db_session, conversation_id="web:phone-alone", phone="138 0000 0003")
+    assert (found.proven, found.shipments) == (False, [])
+    assert verified_customer_id(db_session, "web:phone-alone") is None
+
+
+def test_a_phone_with_a_waybill_of_the_same_account_lists_it_on_the_web(
+    db_session: Session, seeded_today: date
+) -> None:
+    found = shipments_by_phone(
+        db_session,
+        conversation_id="web:phone-and-waybill",
+        phone="138 0000 0003",
+        known_waybill="EA100000025CN",
+        today=seeded_today,
+    )
+    assert found.proven and {v.customer_id for v in found.shipments} == {"C003"}
+    assert verified_customer_id(db_session, "web:phone-and-waybill") == "C003"
+
+
+def test_on_telegram_only_the_own_contact_proves_the_phone(db_session: Session, seeded_today: date) -> None:
+    cid = "telegram:own-contact"
+    found = shipments_by_phone(
+        db_session, conversation_id=cid, phone="138 0000 0003", known_waybill="EA100000025CN"
+    )
+    assert (found.proven, found.shipments) == (False, [])
+    assert verify_by_own_contact(db_session, conversation_id=cid, phone="+86 138 0000 0003") == "C003"
+    assert shipments_by_phone(db_session, conversation_id=cid, phone="138 0000 0003").proven
+    assert (
+        verify_by_own_contact(db_session, conversation_id="telegram:stranger", phone="+8613999999999") is None
+    )
+
+
+def test_a_waybill_of_another_account_proves_nothing(db_session: Session, seeded_today: date) -> None:
+    other = find_shipments_by_phone(db_session, "+86 138 0000 0001", limit=1)[0]
+    cid = "web:other-account"
+    found = prove_with_shipment(
+        db_session, conversation_id=cid, phone="138 0000 0003", customer_id=other.customer_id
+    )
+    assert (found.proven, found.shipments) == (False, [])
+    mine = prove_with_shipment(db_session, conversation_id=cid, phone="138 0000 0003", customer_id="C003")
+    assert mine.proven and len(mine.shipments) == 5

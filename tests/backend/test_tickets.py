@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import session_scope
+from backend.models import Conversation
+from backend.services.handoff import request_person
 from backend.services.tickets import (
     API_KEYS,
     BusinessCalendar,
@@ -384,3 +386,28 @@ def test_concurrent_openings_get_distinct_numbers(db_factory: sessionmaker[Sessi
     assert len(distinct) == 1 + 6 * 3
     assert [int(n[-5:]) for n in distinct] == list(range(1, len(distinct) + 1))
     assert all(n.startswith("T-203206-") for n in distinct)
+
+
+# --- the plain request for a person (backend.services.handoff) ----------------------------------------
+
+
+def test_a_request_for_a_person_opens_one_handoff_ticket_and_queues_the_conversation(
+    db_session: Session,
+) -> None:
+    now = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
+    asked = dict(
+        conversation_id="web:asks-for-a-person", request_id="m-1", text="agent", waybill=None, now=now
+    )
+    first = request_person(db_session, **asked)
+    again = request_person(db_session, **asked)
+    assert first == again and first.priority == "P3" and first.due is not None
+    ticket = get_ticket(db_session, first.ticket_number)
+    assert ticket is not None
+    assert (ticket.kind, ticket.status, ticket.summary) == (
+        "handoff",
+        "escalated",
+        "Customer asked to talk to a person.",
+    )
+    conversation = db_session.get(Conversation, "web:asks-for-a-person")
+    assert conversation is not None
+    assert (conversation.state, conversation.handoff_reason) == ("queued", "customer asked for a person")

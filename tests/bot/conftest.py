@@ -1,4 +1,4 @@
-"""Action fixtures: a migrated, seeded SQLite file behind bot.actions.backend, and a Tracker builder.
+"""Action fixtures: a migrated, seeded SQLite file behind bot.actions.client, and a Tracker builder.
 
 Style of financial-demo's action tests: a Tracker from a small dict, a fresh CollectingDispatcher, the
 action run once, then assertions on the exact events returned and the texts dispatched.
@@ -21,13 +21,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import delete
 
 from backend.config import get_settings
-from backend.db import session_scope
 from backend.domain import ShipmentView
 from backend.migrate import upgrade
 from backend.models import Ticket, TicketEvent
 from backend.seed import seed_demo
 from backend.services.shipments import get_shipment
-from bot.actions import backend as actions_backend
+from bot.actions import client
 from tests.backend.conftest import CARRIER_TZ, carrier_today
 
 DOMAIN: dict[str, Any] = {}
@@ -35,7 +34,7 @@ DOMAIN: dict[str, Any] = {}
 
 def _clear_caches() -> None:
     get_settings.cache_clear()
-    actions_backend._session_factory.cache_clear()
+    client._session_factory.cache_clear()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -46,12 +45,12 @@ def bot_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     os.environ["DATABASE_URL"] = url
     _clear_caches()
     upgrade(url)
-    with session_scope(actions_backend._session_factory()) as session:
+    with client.transaction() as session:
         seed_demo(session, today=carrier_today(), tz=CARRIER_TZ)
     try:
         yield url
     finally:
-        actions_backend._session_factory().kw["bind"].dispose()
+        client._session_factory().kw["bind"].dispose()
         if saved is None:
             os.environ.pop("DATABASE_URL", None)
         else:
@@ -63,7 +62,7 @@ def bot_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def no_tickets(bot_db: str) -> Iterator[None]:
     """Every test starts without tickets: a second complaint on a waybill would make it serious."""
     yield
-    with actions_backend.backend_session() as session:
+    with client.transaction() as session:
         session.execute(delete(TicketEvent))
         session.execute(delete(Ticket))
 
@@ -72,7 +71,12 @@ def no_tickets(bot_db: str) -> Iterator[None]:
 def now(monkeypatch: pytest.MonkeyPatch) -> datetime:
     """The actions' clock, stopped on a whole minute so the promised reply times can be compared."""
     moment = datetime.now(timezone.utc).replace(second=0, microsecond=0)
-    for module in ("bot.actions.complaints", "bot.actions.handoff"):
+    for module in (
+        "bot.actions.complaints",
+        "bot.actions.complaint_flow",
+        "bot.actions.complaint_texts",
+        "bot.actions.handoff_flow",
+    ):
         monkeypatch.setattr(f"{module}.utcnow", lambda: moment)
     return moment
 
@@ -84,7 +88,7 @@ def today() -> date:
 
 def shipment(waybill: str) -> ShipmentView:
     """The seeded record of a demo waybill, as the actions see it today."""
-    with actions_backend.backend_session() as session:
+    with client.transaction() as session:
         view = get_shipment(session, waybill, today=carrier_today())
     assert view is not None, waybill
     return view

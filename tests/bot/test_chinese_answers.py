@@ -26,19 +26,20 @@ from backend.complaints.wording import after_hours_text, calm_message
 from backend.config import carrier_tz
 from backend.hub.hub import PHOTO_FOR_BOT
 from backend.seed import demo_shipments
+from bot.actions.complaint_texts import record_facts_text
 from bot.actions.complaints import (
     ActionAcceptRemedy,
     ActionAnalyseComplaint,
     ActionComplaintSummary,
     ActionStartComplaint,
     ActionStopComplaint,
-    record_facts_text,
 )
 from bot.actions.handoff import ActionEscalate
-from bot.actions.language import PHOTO_STAND_IN, ValidatePredefinedSlots, message_language
+from bot.actions.language import ValidatePredefinedSlots
 from bot.actions.replies import STOCK_REPLIES
 from bot.actions.shipment_text import shipment_answer
 from bot.actions.shipments import ActionAnswerShipment, ActionDeclineOffer, ActionFindByPhone
+from bot.actions.shipper_language import PHOTO_STAND_IN, message_language
 from tests.bot.conftest import make_tracker, new_sender, run, shipment
 from tests.bot.test_catalogs import latin_words
 

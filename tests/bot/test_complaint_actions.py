@@ -19,17 +19,20 @@ from backend.models import Conversation
 from backend.services import complaints as use_cases
 from backend.services.attachments import store_attachment
 from backend.services.tickets import StaleTicket, get_ticket, list_ticket_events, list_tickets
-from bot.actions import backend as actions_backend
-from bot.actions.backend import backend_session
-from bot.actions.complaints import (
-    COMPLAINT_SLOTS,
+from bot.actions.client import transaction
+from bot.actions.complaint_flow import COMPLAINT_SLOTS, FORM_SLOTS
+from bot.actions.complaint_form import ValidateComplaintForm
+from bot.actions.complaint_texts import (
     CORRECTION_KEPT_TEXT,
-    FORM_SLOTS,
     NO_PHOTO_YET_TEXT,
     NO_VALUE_OK_TEXT,
     NO_WAYBILL_OK_TEXT,
     PHOTO_LATER_TEXT,
     STALE_TEXT,
+    failure_text,
+    record_facts_text,
+)
+from bot.actions.complaints import (
     ActionAcceptRemedy,
     ActionAnalyseComplaint,
     ActionComplaintSummary,
@@ -37,12 +40,9 @@ from bot.actions.complaints import (
     ActionRefuseRemedy,
     ActionStartComplaint,
     ActionStopComplaint,
-    ValidateComplaintForm,
-    failure_text,
-    record_facts_text,
 )
 from bot.actions.escalation import business_hours_kwargs, who_answers_text
-from bot.actions.shipments import malformed_text, mistyped_text, not_found_text
+from bot.actions.shipment_text import malformed_text, mistyped_text, not_found_text
 from tests.bot.conftest import DOMAIN, make_tracker, new_sender, run, shipment, validate
 from tests.fakes.images import png_bytes
 
@@ -382,7 +382,7 @@ def test_asked_twice_without_a_photo_the_claim_waits_for_it() -> None:
 
 def test_an_attached_photo_counts(tmp_path: Path) -> None:
     tracker = make_tracker("[photo]")
-    with actions_backend.backend_session() as session:
+    with transaction() as session:
         store_attachment(
             session,
             conversation_id=tracker.sender_id,
@@ -627,7 +627,7 @@ def test_analyse_a_delay_offers_the_voucher_and_opens_a_ticket(now: datetime, to
     assert NUMBER.fullmatch(number)
     assert events == [SlotSet("ticket_number", number), SlotSet("awaiting", "remedy_answer")]
     assert texts == [f"Here is what I can offer: {VOUCHER} Would that be acceptable?"]
-    with backend_session() as session:
+    with transaction() as session:
         # The findings are for the agent, on the audit trail, not for the customer.
         [analysed] = [e for e in list_ticket_events(session, number) if e.action == "analysed"]
         assert analysed.data is not None
@@ -662,7 +662,7 @@ def test_analyse_twice_opens_one_ticket() -> None:
     second, texts, _ = analyse(sender, slots)
     assert first == second
     assert texts[-1] == f"Here is what I can offer: {VOUCHER} Would that be acceptable?"
-    with backend_session() as session:
+    with transaction() as session:
         assert [t.number for t in list_tickets(session, conversation_id=sender)] == [first[0]["value"]]
 
 
@@ -674,7 +674,7 @@ def test_a_large_loss_is_escalated_at_once(now: datetime) -> None:
     number = events[0]["value"]
     assert events == [SlotSet("ticket_number", number), SlotSet("awaiting", "done"), ConversationPaused()]
     assert texts == [escalation_text(number, "P1", now)]
-    with backend_session() as session:
+    with transaction() as session:
         [analysed] = [e for e in list_ticket_events(session, number) if e.action == "analysed"]
         assert analysed.data is not None
         assert "Large loss: declared value 3,000.00 CNY is above 2,000.00 CNY" in analysed.data["findings"]
@@ -703,7 +703,7 @@ def test_a_second_complaint_on_the_same_waybill_is_serious(now: datetime) -> Non
     events, texts, _ = analyse(second, start(second, DELAY_STORY))
     assert events[1:] == [SlotSet("awaiting", "done"), ConversationPaused()]
     assert texts == [escalation_text(events[0]["value"], "P1", now)]
-    with backend_session() as session:
+    with transaction() as session:
         [analysed] = [e for e in list_ticket_events(session, events[0]["value"]) if e.action == "analysed"]
         assert analysed.data is not None
         assert "Repeat complaint: complaint no. 2 on this waybill" in analysed.data["findings"]
@@ -723,7 +723,7 @@ def test_accept_the_first_offer() -> None:
         "when it's done we'll ask how satisfied you are. "
         f"You can ask me about {number} at any time."
     ]
-    with backend_session() as session:
+    with transaction() as session:
         ticket = get_ticket(session, number)
         assert ticket is not None
         assert (ticket.status, ticket.agreed_resolution, ticket.version) == ("open", VOUCHER, 2)
@@ -748,7 +748,7 @@ def test_refuse_once_gets_the_second_offer_then_accept_it() -> None:
     )
     assert events == [SlotSet("complaint_refusals", 1.0), SlotSet("awaiting", "remedy_answer")]
     assert texts == [f"I understand. Then let me offer this instead: {FULL_REFUND} Would that work for you?"]
-    with backend_session() as session:
+    with transaction() as session:
         ticket = get_ticket(session, number)
         assert ticket is not None and (ticket.status, ticket.remedy_offered) == (
             "waiting_customer",
@@ -756,7 +756,7 @@ def test_refuse_once_gets_the_second_offer_then_accept_it() -> None:
         )
     slots = applied(events, slots)
     run(ActionAcceptRemedy(), make_tracker("ok then", intent="affirm", sender_id=sender, slots=slots))
-    with backend_session() as session:
+    with transaction() as session:
         ticket = get_ticket(session, number)
         assert ticket is not None and (ticket.status, ticket.agreed_resolution) == ("open", FULL_REFUND)
 
@@ -777,7 +777,7 @@ def test_refuse_twice_escalates(now: datetime) -> None:
         ConversationPaused(),
     ]
     assert texts == ["I understand, and I'm sorry that isn't enough.", escalation_text(number, "P3", now)]
-    with backend_session() as session:
+    with transaction() as session:
         ticket = get_ticket(session, number)
         assert ticket is not None and (ticket.status, ticket.priority) == ("escalated", "P3")
         conversation = session.get(Conversation, sender)

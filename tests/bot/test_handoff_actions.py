@@ -9,7 +9,7 @@ from rasa_sdk.events import ConversationPaused, SlotSet
 from backend.complaints.sla import sla_due
 from backend.models import Conversation
 from backend.services.tickets import get_ticket, list_tickets
-from bot.actions.backend import backend_session
+from bot.actions.client import transaction
 from bot.actions.complaints import ActionAcceptRemedy, ActionAnalyseComplaint, ActionStartComplaint
 from bot.actions.escalation import business_hours_kwargs, local_time_text, who_answers_text
 from bot.actions.handoff import ActionEscalate, ActionTicketStatus
@@ -36,7 +36,7 @@ def test_escalate_without_a_complaint_opens_a_handoff_ticket(now: datetime) -> N
         + who_answers_text("P3", now)
         + " Everything you've told me stays in this chat, so you won't need to repeat it."
     ]
-    with backend_session() as session:
+    with transaction() as session:
         ticket = get_ticket(session, number)
         assert ticket is not None
         assert (ticket.kind, ticket.status, ticket.priority, ticket.channel, ticket.conversation_id) == (
@@ -60,7 +60,7 @@ def test_escalate_retried_with_the_same_message_opens_one_ticket() -> None:
     first, _ = run(ESCALATE, make_tracker("agent", sender_id=sender, message_id="msg-7"))
     second, _ = run(ESCALATE, make_tracker("agent", sender_id=sender, message_id="msg-7"))
     assert first == second
-    with backend_session() as session:
+    with transaction() as session:
         [ticket] = list_tickets(session, conversation_id=sender)
         assert (ticket.waybill, ticket.summary) == (None, "Customer asked to talk to a person.")
 
@@ -77,7 +77,7 @@ def test_escalate_during_a_complaint_escalates_the_complaint(now: datetime) -> N
         + who_answers_text("P3", now)
         + " They will see everything you've told me, so you won't need to repeat it."
     ]
-    with backend_session() as session:
+    with transaction() as session:
         ticket = get_ticket(session, number)
         assert ticket is not None
         assert (ticket.kind, ticket.status, ticket.category, ticket.waybill, ticket.stage_reached) == (
@@ -105,7 +105,7 @@ def test_escalate_during_negotiation_escalates_the_same_ticket() -> None:
     slots = applied(offered, slots)
     events, _ = run(ESCALATE, make_tracker("let me talk to your manager", sender_id=sender, slots=slots))
     assert events[0] == SlotSet("ticket_number", slots["ticket_number"])
-    with backend_session() as session:
+    with transaction() as session:
         [ticket] = list_tickets(session, conversation_id=sender)
         assert (ticket.status, ticket.stage_reached, ticket.remedy_offered) == (
             "escalated",
@@ -119,7 +119,7 @@ def test_escalate_after_a_finished_complaint_is_a_plain_handoff() -> None:
     slots = {"complaint_id": "abc123", "awaiting": "done", "ticket_number": "T-202611-00001"}
     events, texts = run(ESCALATE, make_tracker("agent", sender_id=sender, slots=slots))
     assert texts[0].startswith("Of course. I'm passing you to a person now")
-    with backend_session() as session:
+    with transaction() as session:
         [ticket] = list_tickets(session, conversation_id=sender)
         assert ticket.kind == "handoff" and events[0] == SlotSet("ticket_number", ticket.number)
 
@@ -131,7 +131,7 @@ def test_ticket_status_by_conversation_and_by_number() -> None:
     sender = new_sender()
     events, _ = run(ESCALATE, make_tracker("agent", sender_id=sender, slots={"waybill": "EA100000034CN"}))
     number = events[0]["value"]
-    with backend_session() as session:
+    with transaction() as session:
         ticket = get_ticket(session, number)
         assert ticket is not None and ticket.sla_due_at is not None
         due = local_time_text(ticket.sla_due_at)

@@ -14,22 +14,17 @@ from backend.formatting import day_text
 from backend.phones import find_phone_in_text
 from backend.services.conversations import verified_customer_id, verify_customer
 from backend.services.tickets import get_ticket
-from bot.actions.backend import backend_session
+from bot.actions.client import transaction
 from bot.actions.dialogue import asks_for_call_back
-from bot.actions.shipment_text import OFFER_TEXT
+from bot.actions.shipment_flow import ASK_WAYBILL_TEXT, NO_MATCH_TEXT, NO_NUMBER_HELP_TEXT
+from bot.actions.shipment_text import OFFER_TEXT, malformed_text, mistyped_text, not_found_text
 from bot.actions.shipments import (
-    ASK_WAYBILL_TEXT,
-    NO_MATCH_TEXT,
-    NO_NUMBER_HELP_TEXT,
     NO_PHONE_HELP_TEXT,
     PROVE_PHONE_TEXT,
     SHARE_CONTACT_TEXT,
     ActionAnswerShipment,
     ActionDeclineOffer,
     ActionFindByPhone,
-    malformed_text,
-    mistyped_text,
-    not_found_text,
 )
 from tests.bot.conftest import make_tracker, run
 from tools.evaluate import NLU_DATA, read_nlu_examples
@@ -225,7 +220,7 @@ def test_phone_then_a_waybill_of_the_same_account_lists_its_shipments() -> None:
     assert len(texts) == 2 and "EA100000017CN" in texts[0]
     assert {"EA100000017CN", "EA100000034CN", "EA100000079CN", "EA100000096CN"} <= listed_waybills(texts[1])
     assert SlotSet("phone_to_verify", None) in events
-    with backend_session() as session:
+    with transaction() as session:
         assert verified_customer_id(session, sender) == "C002"
 
 
@@ -240,7 +235,7 @@ def test_phone_then_a_waybill_of_another_account_lists_nothing() -> None:
     events, texts = run(ANSWER, tracker)
     assert texts[-1] == NO_MATCH_TEXT
     assert not any("+86" in text or "138" in text for text in texts)
-    with backend_session() as session:
+    with transaction() as session:
         assert verified_customer_id(session, sender) is None
 
 
@@ -263,7 +258,7 @@ def test_on_telegram_a_typed_number_asks_for_the_own_contact() -> None:
 
 def test_on_telegram_a_verified_own_contact_lists_the_shipments() -> None:
     sender = f"telegram:{uuid.uuid4().int % 10**9}"
-    with backend_session() as session:
+    with transaction() as session:
         verify_customer(session, conversation_id=sender, customer_id="C002")
     events, texts = run(ActionFindByPhone(), make_tracker("+8613800000002", sender_id=sender))
     assert "EA100000079CN" in listed_waybills(texts[0])
@@ -272,7 +267,7 @@ def test_on_telegram_a_verified_own_contact_lists_the_shipments() -> None:
 def test_find_by_phone_with_a_single_shipment_sets_the_waybill() -> None:
     # C010 of the seeded random customers has exactly one shipment.
     sender = web_sender()
-    with backend_session() as session:
+    with transaction() as session:
         verify_customer(session, conversation_id=sender, customer_id="C010")
     events, texts = run(ActionFindByPhone(), make_tracker("+86 139 0000 0010", sender_id=sender))
     assert len(texts) == 1 and texts[0].startswith("I found 1 recent shipment(s) on your account:\n- ")
@@ -311,7 +306,7 @@ def test_a_number_left_for_a_call_back_hands_over_instead_of_searching() -> None
         events, texts = run(ActionFindByPhone(), make_tracker(text, intent="find_by_phone", sender_id=sender))
         assert ConversationPaused() in events, text
         number = next(e["value"] for e in events if e.get("name") == "ticket_number")
-        with backend_session() as session:
+        with transaction() as session:
             ticket = get_ticket(session, number)
             assert ticket is not None and (ticket.kind, ticket.description) == ("handoff", text)
         assert number in texts[0] and PROVE_PHONE_TEXT not in texts

@@ -1,0 +1,61 @@
+"""Handing a conversation to a person: the plain request for a person and the complaint escalation alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from backend.services.conversations import mark_for_agent
+from backend.services.tickets import BusinessCalendar, open_ticket
+
+# A request for a person with no complaint: the priority the policy gives a general complaint of a
+# customer who is not A-class (backend.complaints.analysis), whoever asks.
+REQUEST_PRIORITY = "P3"
+
+
+@dataclass(frozen=True)
+class Handover:
+    """The request's ticket, its priority and when a person answers at the latest."""
+
+    ticket_number: str
+    priority: str
+    due: datetime | None
+
+
+def hand_over(session: Session, *, conversation_id: str, reason: str) -> None:
+    """Marks the conversation for an agent: from now on the hub routes it to the console."""
+    mark_for_agent(session, conversation_id=conversation_id, reason=reason)
+
+
+def request_person(
+    session: Session,
+    *,
+    conversation_id: str,
+    request_id: str,
+    text: str,
+    waybill: str | None,
+    now: datetime,
+    calendar: BusinessCalendar | None = None,
+) -> Handover:
+    """The shipper asked for a person with no complaint: a `handoff` ticket, once per request, and the
+    conversation queued for an agent."""
+    ticket = open_ticket(
+        session,
+        idempotency_key=f"handoff:{conversation_id}:{request_id}",
+        conversation_id=conversation_id,
+        kind="handoff",
+        status="escalated",
+        actor="bot",
+        calendar=calendar,
+        now=now,
+        waybill=waybill,
+        priority=REQUEST_PRIORITY,
+        # The ticket's summary is for the agents, in their language, like a complaint's.
+        summary="Customer asked to talk to a person" + (f" about {waybill}" if waybill else "") + ".",
+        description=text,
+        recorded_by="bot",
+    )
+    hand_over(session, conversation_id=conversation_id, reason="customer asked for a person")
+    return Handover(ticket.number, ticket.priority or REQUEST_PRIORITY, ticket.sla_due_at)

@@ -1,0 +1,187 @@
+"""The complaint's state in the conversation, shared by the complaint actions, the form and the hand-over.
+
+Dialogue logic, not an action: the slots a complaint sets, the draft the backend's use cases take, the
+record's prefills put into slots, a correction read into slot changes, and the escalation's words.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import ConversationPaused, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from backend.clock import utcnow
+from backend.complaints.record import record_prefills
+from backend.complaints.signals import read_signals
+from backend.domain import ShipmentView
+from backend.i18n import t
+from backend.services.complaints import ComplaintDraft, Outcome
+from backend.services.tickets import StaleTicket
+from backend.waybill import find_in_text
+
+from . import client
+from .complaint_parsing import UNSPECIFIED, correction_fields
+from .complaint_texts import STALE_TEXT, escalation_text
+from .dialogue import complaint_messages
+from .shipment_text import not_found_text, waybill_problem_text
+from .shipper_language import language
+
+logger = logging.getLogger(__name__)
+
+FORM_SLOTS = (
+    "complaint_waybill",
+    "complaint_category",
+    "complaint_when",
+    "complaint_extent",
+    "complaint_value",
+    "complaint_photo",
+    "complaint_wants",
+    "complaint_correction",
+)
+# Every slot a complaint sets; cleared when it ends without a ticket or a person takes it over.
+COMPLAINT_SLOTS = (
+    *FORM_SLOTS,
+    "complaint_id",
+    "complaint_description",
+    "complaint_retries",
+    "requested_slot",
+)
+NO_WAYBILL = "none"
+
+
+def complaint_key(tracker: Tracker) -> str:
+    """The ticket's idempotency key: one complaint of one conversation, stable across retries."""
+    return f"complaint:{tracker.sender_id}:{tracker.get_slot('complaint_id')}"
+
+
+def complaint_in_progress(tracker: Tracker) -> bool:
+    """A complaint has been started and not yet ended with an agreed remedy or an escalation."""
+    return bool(tracker.get_slot("complaint_id")) and tracker.get_slot("awaiting") != "done"
+
+
+def lookup(waybill: str | None) -> ShipmentView | None:
+    """The record of the complaint's shipment (None without a waybill); raises BackendUnavailable."""
+    if not waybill or waybill == NO_WAYBILL:
+        return None
+    return client.shipment(waybill)
+
+
+def prefill_slots(view: ShipmentView | None, category: str | None, slots: dict[str, Any]) -> dict[str, Any]:
+    """The slots the shipment record already answers, so the customer is not asked for them."""
+    prefill = record_prefills(
+        view,
+        category,
+        value_known=bool(slots.get("complaint_value")),
+        extent_known=bool(slots.get("complaint_extent")),
+    )
+    filled: dict[str, Any] = {}
+    if prefill.declared_value is not None:
+        filled["complaint_value"] = str(prefill.declared_value)
+    if prefill.extent is not None:
+        filled["complaint_extent"] = prefill.extent
+    return filled
+
+
+def decimal_value(value: str | None) -> Decimal | None:
+    if not value or value == "unknown":
+        return None
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        return None
+
+
+def complaint_waybill(tracker: Tracker) -> str | None:
+    value = tracker.get_slot("complaint_waybill")
+    return None if value in (None, NO_WAYBILL) else value
+
+
+def _stage(tracker: Tracker) -> str:
+    awaiting = tracker.get_slot("awaiting")
+    if awaiting == "remedy_answer":
+        return "negotiate"
+    if awaiting == "summary_confirm":
+        return "analyse"
+    return "confirm" if tracker.get_slot("complaint_category") else "calm"
+
+
+def complaint_draft(tracker: Tracker) -> ComplaintDraft:
+    """What the conversation has established, for the backend's complaint use cases."""
+    wants = tracker.get_slot("complaint_wants")
+    description = tracker.get_slot("complaint_description") or ""
+    return ComplaintDraft(
+        key=complaint_key(tracker),
+        conversation_id=tracker.sender_id,
+        category=tracker.get_slot("complaint_category") or "other",
+        messages=tuple(complaint_messages(tracker)) or ((description,) if description else ()),
+        waybill=complaint_waybill(tracker),
+        description=description,
+        incident_when=tracker.get_slot("complaint_when"),
+        extent=tracker.get_slot("complaint_extent"),
+        declared_value=decimal_value(tracker.get_slot("complaint_value")),
+        photo_status=tracker.get_slot("complaint_photo"),
+        customer_wants=None if wants == UNSPECIFIED else wants,
+        stage=_stage(tracker),
+        language=language(tracker),
+    )
+
+
+def escalate_complaint(dispatcher: CollectingDispatcher, tracker: Tracker, *, reason: str) -> list[EventType]:
+    """Hands the complaint to a person with what is known: ticket `escalated`, conversation paused."""
+    draft, now = complaint_draft(tracker), utcnow()
+    lang = language(tracker)
+    try:
+        outcome = client.escalate_complaint(draft, now=now, reason=reason)
+    except StaleTicket:
+        # A person kept changing the ticket meanwhile, even after one retry.
+        logger.exception("escalation failed")
+        dispatcher.utter_message(text=t(lang, STALE_TEXT))
+        return []
+    return render_escalation(dispatcher, outcome, lang)
+
+
+def render_escalation(
+    dispatcher: CollectingDispatcher, outcome: Outcome, lang: str = "en"
+) -> list[EventType]:
+    dispatcher.utter_message(text=escalation_text(outcome, lang))
+    return [
+        SlotSet("ticket_number", outcome.ticket_number),
+        SlotSet("awaiting", "done"),
+        ConversationPaused(),
+    ]
+
+
+def apply_correction(text: str, tracker: Tracker, dispatcher: CollectingDispatcher) -> dict[str, Any]:
+    """Slot changes for a correction: new values it holds, or the fields it names cleared."""
+    updates: dict[str, Any] = {}
+    found = find_in_text(text)
+    lang = language(tracker)
+    if found is not None:
+        # A new number is checked like any other; a bad one is cleared so that the form asks again.
+        updates["complaint_waybill"] = None
+        if found.status != "valid":
+            dispatcher.utter_message(text=waybill_problem_text(found, lang))
+        else:
+            view = lookup(found.value)
+            if view is None:
+                dispatcher.utter_message(text=not_found_text(found.value, lang))
+            else:
+                updates.update(complaint_waybill=view.waybill, waybill=view.waybill)
+                # Facts taken from the old record do not carry over to another shipment.
+                updates.update(complaint_value=None, complaint_extent=None)
+                category = tracker.get_slot("complaint_category")
+                updates.update(prefill_slots(view, category, {}))
+    signals = read_signals(text)
+    if signals.amounts:
+        updates["complaint_value"] = str(max(signals.amounts))
+    if signals.category and signals.category != tracker.get_slot("complaint_category"):
+        updates["complaint_category"] = signals.category
+    if signals.wants and signals.wants != tracker.get_slot("complaint_wants"):
+        updates["complaint_wants"] = signals.wants
+    for slot in correction_fields(text):
+        updates.setdefault(slot, None)
+    return updates
