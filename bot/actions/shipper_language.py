@@ -6,11 +6,9 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
+from backend.domain import PHOTO_FOR_BOT
 from backend.i18n import language_of
 from backend.language import detect_language
-
-# What the hub sends the bot for a message that is only a photo: the hub's words, not the shipper's.
-PHOTO_STAND_IN = "I have sent a photo"
 
 
 def language(tracker: Tracker) -> str:
@@ -22,7 +20,7 @@ def message_language(text: str, metadata: dict[str, Any], previous: str | None) 
     """The language of one message; a pressed button or the hub's photo stand-in keeps the previous one."""
     hint = metadata.get("language") if isinstance(metadata.get("language"), str) else None
     words = text or ""
-    if metadata.get("button") is True or words.lstrip().startswith("/") or words == PHOTO_STAND_IN:
+    if metadata.get("button") is True or words.lstrip().startswith("/") or words == PHOTO_FOR_BOT:
         # A button's payload ("/affirm") or the hub's own words say nothing about the shipper's language.
         words = ""
     return detect_language(words, previous=previous, hint=hint)

@@ -24,7 +24,7 @@ from backend.complaints.remedies import build_ladder
 from backend.complaints.signals import read_signals
 from backend.complaints.wording import after_hours_text, calm_message
 from backend.config import carrier_tz
-from backend.hub.hub import PHOTO_FOR_BOT
+from backend.domain import PHOTO_FOR_BOT
 from backend.seed import demo_shipments
 from bot.actions.complaint_texts import record_facts_text
 from bot.actions.complaints import (
@@ -39,7 +39,7 @@ from bot.actions.language import ValidatePredefinedSlots
 from bot.actions.replies import STOCK_REPLIES
 from bot.actions.shipment_text import shipment_answer
 from bot.actions.shipments import ActionAnswerShipment, ActionDeclineOffer, ActionFindByPhone
-from bot.actions.shipper_language import PHOTO_STAND_IN, message_language
+from bot.actions.shipper_language import message_language
 from tests.bot.conftest import make_tracker, new_sender, run, shipment
 from tests.bot.test_catalogs import latin_words
 
@@ -81,7 +81,7 @@ def extract(text: str, *, previous: str | None = None, metadata: dict[str, Any] 
         ("138 0000 0003", None, {"language": "zh"}, "zh"),  # the hub's language as the hint
         ("👍", None, {}, "en"),
         ("/affirm", "zh", {"button": True, "language": "zh"}, "zh"),  # a button's payload is no language
-        (PHOTO_STAND_IN, "zh", {"attachments": 1}, "zh"),  # the hub's words for a photo
+        (PHOTO_FOR_BOT, "zh", {"attachments": 1}, "zh"),  # the hub's words for a photo
     ],
 )
 def test_the_language_slot_follows_every_message(
@@ -90,8 +90,7 @@ def test_the_language_slot_follows_every_message(
     assert extract(text, previous=previous, metadata=metadata) == [SlotSet("language", language)]
 
 
-def test_the_photo_stand_in_is_the_hubs() -> None:
-    assert PHOTO_STAND_IN == PHOTO_FOR_BOT
+def test_the_hubs_photo_stand_in_is_no_language() -> None:
     assert message_language(PHOTO_FOR_BOT, {}, None) == "en"
 
 
