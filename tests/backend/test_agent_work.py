@@ -20,30 +20,13 @@ from backend.services.agent_work import (
     parse_amount,
     record_conversation_action,
 )
-from backend.services.tickets import get_ticket, list_ticket_events, open_ticket
+from backend.services.tickets import get_ticket, list_ticket_events
+
+from .console_factories import queued_complaint
 
 ALICE = AgentView(username="alice", role="agent")
 BOB = AgentView(username="bob", role="agent")
 SUE = AgentView(username="sue", role="supervisor")
-
-
-def queued_complaint(session: Session) -> tuple[str, str]:
-    """A web conversation waiting for a person, with its escalated complaint ticket."""
-    cid = f"web:{uuid.uuid4()}"
-    conv.record_message(session, conversation_id=cid, direction="in", sender="shipper", text="help")
-    ticket = open_ticket(
-        session,
-        idempotency_key=f"test:{cid}",
-        conversation_id=cid,
-        kind="complaint",
-        status="escalated",
-        actor="bot",
-        category="damage",
-        priority="P3",
-        level="general",
-    )
-    conv.mark_for_agent(session, conversation_id=cid, reason="asked for a person")
-    return cid, ticket.number
 
 
 def test_agent_view_names_the_actor() -> None:

@@ -6,7 +6,6 @@ contracts, the authorization matrix and the audit trail quickly, on SQLite and P
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -19,9 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import session_scope
 from backend.models import Conversation, utcnow
-from backend.services import conversations as conv
-from backend.services.tickets import get_ticket, list_ticket_events, open_ticket
+from backend.services.tickets import get_ticket, list_ticket_events
 
+from .console_factories import queued_complaint
 from .test_console_auth import build_app, client_for, log_in, new_account
 
 PAGES = ["/console", "/console/conversations/web:x", "/console/reports", "/console/reports.csv"]
@@ -76,27 +75,8 @@ def escalated(
     factory: sessionmaker[Session], *, priority: str = "P3", category: str = "delay"
 ) -> tuple[str, str]:
     """A web conversation queued for a person, with its escalated complaint ticket."""
-    cid = f"web:{uuid.uuid4()}"
     with session_scope(factory) as session:
-        conv.record_message(
-            session, conversation_id=cid, direction="in", sender="shipper", text="<b>help</b> me"
-        )
-        ticket = open_ticket(
-            session,
-            idempotency_key=f"test:{cid}",
-            conversation_id=cid,
-            kind="complaint",
-            status="escalated",
-            actor="bot",
-            category=category,
-            priority=priority,
-            level="serious" if priority == "P1" else "general",
-            waybill="EA100000034CN",
-            stage_reached="negotiate",
-            remedy_offered="A voucher of 36.00 CNY.",
-        )
-        conv.mark_for_agent(session, conversation_id=cid, reason="customer refused 2 offer(s)")
-        return cid, ticket.number
+        return queued_complaint(session, priority=priority, category=category)
 
 
 # -- who may do what ------------------------------------------------------------------------------------
