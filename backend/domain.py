@@ -22,6 +22,8 @@ CATEGORIES = (
 LEVELS = ("general", "serious", "expectation")
 PRIORITIES = ("P1", "P2", "P3", "P4")
 TICKET_STATUSES = ("open", "escalated", "assigned", "waiting_customer", "resolved", "closed")
+# The statuses of a ticket someone still has to finish (not resolved, not closed).
+OPEN_TICKET_STATUSES = ("open", "escalated", "assigned", "waiting_customer")
 TICKET_KINDS = ("complaint", "handoff", "service_request")
 RESPONSIBILITIES = ("carrier", "customer", "third_party", "force_majeure", "undetermined")
 CUSTOMER_CLASSES = ("A", "B", "C")

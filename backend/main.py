@@ -8,12 +8,14 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from backend.api import router as api_router
+from backend.api.deps import domain_error_handler
 from backend.api.lifespan import make_lifespan
 from backend.channels import telegram, web
 from backend.config import Settings
 from backend.console import api as console_api
 from backend.console import pages as console_pages
 from backend.console.auth import router as console_auth_router
+from backend.errors import DomainError
 
 CONSOLE_STATIC = Path(__file__).resolve().parent / "console" / "static"
 
@@ -21,6 +23,8 @@ CONSOLE_STATIC = Path(__file__).resolve().parent / "console" / "static"
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Assemble the app; pass settings to override the environment (tests do)."""
     app = FastAPI(title="Logistics customer service backend", lifespan=make_lifespan(settings))
+    # One place turns a refused use case into HTTP, for the JSON API and the console's pages alike.
+    app.add_exception_handler(DomainError, domain_error_handler)
     app.include_router(api_router)
     app.include_router(telegram.router)
     app.include_router(web.router)

@@ -1,20 +1,30 @@
-"""Shared dependencies: settings, a session per request, the outbound HTTP client and token auth."""
+"""Shared dependencies: settings, a session per request, the HTTP client, token auth; refusals to HTTP."""
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import quote
 
 import httpx
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import Settings
 from backend.db import session_scope
+from backend.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 
 _bearer = HTTPBearer(auto_error=False)
+# The HTTP status of each kind of refusal; a bare DomainError is a bad request.
+DOMAIN_ERROR_STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (NotFound, status.HTTP_404_NOT_FOUND),
+    (NotAllowed, status.HTTP_403_FORBIDDEN),
+    (Conflict, status.HTTP_409_CONFLICT),
+    (InvalidInput, status.HTTP_422_UNPROCESSABLE_ENTITY),
+)
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -59,3 +69,21 @@ def require_token(
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 HttpClientDep = Annotated[httpx.AsyncClient, Depends(get_http_client)]
+
+
+def refusals_return_to(request: Request, url: str) -> None:
+    """A page's form: when its use case refuses, land back on `url` with the refusal's sentence."""
+    request.state.refusals_return_to = url
+
+
+async def domain_error_handler(request: Request, error: Exception) -> Response:
+    """The one mapping of a domain error to HTTP: a JSON body on the API, the form's page for forms."""
+    assert isinstance(error, DomainError)
+    page: str | None = getattr(request.state, "refusals_return_to", None)
+    if page is not None:
+        return RedirectResponse(f"{page}?error={quote(error.detail)}", status_code=status.HTTP_303_SEE_OTHER)
+    body: dict[str, Any] = {"detail": error.detail}
+    if isinstance(error, Conflict) and error.owner is not None:
+        body["owner"] = error.owner
+    code = next((code for kind, code in DOMAIN_ERROR_STATUS if isinstance(error, kind)), 400)
+    return JSONResponse(body, status_code=code)

@@ -1,7 +1,8 @@
 """The console's JSON API (`/console/api/...`): the pages' scripts call it, and other tools rely on its names.
 
 Reads need a logged-in agent; every call that changes something also needs the `X-CSRF-Token` header.
-The routes are thin: the use cases live in backend.console.work and the pages' forms call the same ones.
+The routes only translate HTTP: the use cases live in backend.services.agent_work (the pages' forms call
+the same ones), and a refusal is a domain error that the app's one exception handler answers.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
 from fastapi.responses import FileResponse, JSONResponse
 
 from backend.api.deps import SessionDep, SettingsDep
-from backend.console import work
-from backend.console.auth import current_agent_api, require_csrf, require_supervisor
-from backend.hub import Hub
+from backend.console.deps import as_view, current_agent_api, hub_of, require_csrf, require_supervisor
 from backend.models import Agent
+from backend.services import agent_work as work
 from backend.services import console as reads
 from backend.services.attachments import attachment_file
 
@@ -23,22 +23,6 @@ router = APIRouter(prefix="/console/api", tags=["console"])
 AgentDep = Annotated[Agent, Depends(current_agent_api)]
 Payload = Annotated[dict[str, Any], Body()]
 CHANGES = [Depends(require_csrf)]
-
-
-def hub_of(request: Request) -> Hub:
-    hub: Hub = request.app.state.hub
-    return hub
-
-
-def as_view(agent: Agent) -> work.AgentView:
-    return work.AgentView(username=agent.username, role=agent.role)
-
-
-def refused(error: work.ConsoleError) -> JSONResponse:
-    body: dict[str, Any] = {"detail": error.detail}
-    if error.owner is not None:
-        body["owner"] = error.owner
-    return JSONResponse(body, status_code=error.status_code)
 
 
 @router.get("/queue")
@@ -59,69 +43,50 @@ def read_conversation(conversation_id: str, agent: AgentDep, session: SessionDep
 @router.post("/conversations/{conversation_id}/claim", dependencies=CHANGES)
 async def claim(conversation_id: str, agent: AgentDep, request: Request) -> Any:
     """Take the conversation; 409 with the holder when another agent was first."""
-    try:
-        conversation = await work.claim(hub_of(request), conversation_id, as_view(agent))
-    except work.ConsoleError as error:
-        return refused(error)
+    conversation = await work.claim(hub_of(request), conversation_id, as_view(agent))
     return {"owner": conversation.owner, "state": conversation.state}
 
 
 @router.post("/conversations/{conversation_id}/messages", dependencies=CHANGES)
 async def send_message(conversation_id: str, agent: AgentDep, request: Request, payload: Payload) -> Any:
     """The agent's reply, delivered on the shipper's own channel."""
-    try:
-        message = await work.reply(
-            hub_of(request), conversation_id, as_view(agent), str(payload.get("text", ""))
-        )
-    except work.ConsoleError as error:
-        return refused(error)
+    text = str(payload.get("text", ""))
+    message = await work.reply(hub_of(request), conversation_id, as_view(agent), text)
     return message.to_json()
 
 
 @router.post("/conversations/{conversation_id}/notes", dependencies=CHANGES)
 async def write_note(conversation_id: str, agent: AgentDep, request: Request, payload: Payload) -> Any:
     """An internal note on the conversation's ticket: agents see it, the shipper never does."""
-    try:
-        return await work.note(hub_of(request), conversation_id, as_view(agent), str(payload.get("text", "")))
-    except work.ConsoleError as error:
-        return refused(error)
+    return await work.note(hub_of(request), conversation_id, as_view(agent), str(payload.get("text", "")))
 
 
 @router.post("/conversations/{conversation_id}/release", dependencies=CHANGES)
 async def release(conversation_id: str, agent: AgentDep, request: Request) -> Any:
     """Back to the queue for another person."""
-    try:
-        conversation = await work.release(hub_of(request), conversation_id, as_view(agent))
-    except work.ConsoleError as error:
-        return refused(error)
+    conversation = await work.release(hub_of(request), conversation_id, as_view(agent))
     return {"state": conversation.state, "owner": conversation.owner}
 
 
 @router.post("/conversations/{conversation_id}/hand-back", dependencies=CHANGES)
 async def hand_back(conversation_id: str, agent: AgentDep, request: Request) -> Any:
     """The bot speaks again and says so."""
-    try:
-        replies = await work.hand_back(hub_of(request), conversation_id, as_view(agent))
-    except work.ConsoleError as error:
-        return refused(error)
+    replies = await work.hand_back(hub_of(request), conversation_id, as_view(agent))
     return {"state": "bot", "owner": None, "bot_said": [r.text for r in replies]}
 
 
 @router.post("/tickets/{number}", dependencies=CHANGES)
 async def update_ticket(number: str, agent: AgentDep, request: Request, payload: Payload) -> Any:
     """Status, resolution, compensation and a note; above the agent's limit a supervisor approves (202)."""
-    try:
-        result = await work.edit_ticket(
-            hub_of(request),
-            number,
-            as_view(agent),
-            status=payload.get("status") or None,
-            resolution=payload.get("resolution") or None,
-            compensation_cny=work.parse_amount(payload.get("compensation_cny")),
-            note=payload.get("note") or None,
-        )
-    except work.ConsoleError as error:
-        return refused(error)
+    result = await work.edit_ticket(
+        hub_of(request),
+        number,
+        as_view(agent),
+        status=payload.get("status") or None,
+        resolution=payload.get("resolution") or None,
+        compensation_cny=payload.get("compensation_cny"),
+        note=payload.get("note") or None,
+    )
     pending = result.get("approval") == "pending"
     return JSONResponse(result, status_code=status.HTTP_202_ACCEPTED if pending else status.HTTP_200_OK)
 
@@ -129,10 +94,7 @@ async def update_ticket(number: str, agent: AgentDep, request: Request, payload:
 @router.post("/tickets/{number}/approve-compensation", dependencies=[*CHANGES, Depends(require_supervisor)])
 async def approve(number: str, agent: AgentDep, request: Request) -> Any:
     """A supervisor approves the compensation an agent proposed above the agent's limit."""
-    try:
-        return await hub_of(request).run_db(lambda s: work.approve_compensation(s, number, as_view(agent)))
-    except work.ConsoleError as error:
-        return refused(error)
+    return await work.approve(hub_of(request), number, as_view(agent))
 
 
 @router.get("/attachments/{attachment_id}")

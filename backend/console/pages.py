@@ -1,8 +1,10 @@
 """The console's pages: the queue, one conversation, the monthly report. Server-rendered, live by SSE.
 
 Forms post to the routes here (with the CSRF field) and land back on the page they came from (post,
-redirect, get); they call the same use cases as the JSON API. Live parts are htmx fragments pushed as
-server-sent events: a new queue table when anything changes, each new transcript line as it is stored.
+redirect, get); they call the same use cases as the JSON API, and a refusal lands back there too, with
+its sentence (the app's one exception handler does that for every form that says where it returns).
+Live parts are htmx fragments pushed as server-sent events: a new queue table when anything changes,
+each new transcript line as it is stored.
 """
 
 from __future__ import annotations
@@ -18,14 +20,13 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from backend.api.deps import SessionDep, SettingsDep
+from backend.api.deps import SessionDep, SettingsDep, refusals_return_to
 from backend.config import PROJECT_ROOT
-from backend.console import work
-from backend.console.api import as_view, hub_of
-from backend.console.auth import current_agent_page, require_csrf, require_supervisor_page, templates
-from backend.console.auth import render as render_page
+from backend.console.deps import PageAgent, as_view, hub_of, require_csrf, require_supervisor_page
+from backend.console.rendering import render as render_page
+from backend.console.rendering import templates
 from backend.hub.broker import AGENTS_TOPIC, conversation_topic
-from backend.models import Agent
+from backend.services import agent_work as work
 from backend.services import console as reads
 from backend.services.reports import monthly_report, report_csv
 
@@ -38,7 +39,6 @@ VENDOR_FILES = {
 KEEPALIVE_S = 15.0
 
 router = APIRouter(prefix="/console", tags=["console pages"], include_in_schema=False)
-PageAgent = Annotated[Agent, Depends(current_agent_page)]
 
 
 def local(moment: str | datetime | None, request: Request) -> str:
@@ -55,11 +55,14 @@ def render(request: Request, name: str, **context: Any) -> HTMLResponse:
     return render_page(request, name, context)
 
 
-def back_to(conversation_id: str, error: str | None = None) -> RedirectResponse:
-    url = f"/console/conversations/{quote(conversation_id, safe='')}"
-    if error:
-        url += f"?error={quote(error)}"
-    return RedirectResponse(url, status_code=status.HTTP_303_SEE_OTHER)
+def conversation_url(conversation_id: str) -> str:
+    """The conversation's page."""
+    return f"/console/conversations/{quote(conversation_id, safe='')}"
+
+
+def back_to(conversation_id: str) -> RedirectResponse:
+    """After a form: back to the conversation's page (post, redirect, get)."""
+    return RedirectResponse(conversation_url(conversation_id), status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.get("/static/vendor/{name}")
@@ -88,44 +91,59 @@ def conversation_page(
     return render(request, "console/conversation.html", c=detail, error=error)
 
 
-async def _act(conversation_id: str, action: Any) -> RedirectResponse:
-    try:
-        await action
-    except work.ConsoleError as refused:
-        return back_to(conversation_id, refused.detail)
+def _return_to(request: Request, conversation_id: str) -> None:
+    refusals_return_to(request, conversation_url(conversation_id))
+
+
+def return_to_conversation(request: Request, conversation_id: str) -> None:
+    """A refused form on /conversations/{conversation_id}/... lands back on that conversation's page."""
+    _return_to(request, conversation_id)
+
+
+def return_to_form_conversation(request: Request, conversation_id: Annotated[str, Form()]) -> None:
+    """A refused ticket form lands back on the conversation page it was posted from."""
+    _return_to(request, conversation_id)
+
+
+CONVERSATION_FORM = [Depends(require_csrf), Depends(return_to_conversation)]
+TICKET_FORM = [Depends(require_csrf), Depends(return_to_form_conversation)]
+
+
+@router.post("/conversations/{conversation_id}/claim", dependencies=CONVERSATION_FORM)
+async def claim_form(conversation_id: str, request: Request, agent: PageAgent) -> RedirectResponse:
+    await work.claim(hub_of(request), conversation_id, as_view(agent))
     return back_to(conversation_id)
 
 
-@router.post("/conversations/{conversation_id}/claim", dependencies=[Depends(require_csrf)])
-async def claim_form(conversation_id: str, request: Request, agent: PageAgent) -> RedirectResponse:
-    return await _act(conversation_id, work.claim(hub_of(request), conversation_id, as_view(agent)))
-
-
-@router.post("/conversations/{conversation_id}/reply", dependencies=[Depends(require_csrf)])
+@router.post("/conversations/{conversation_id}/reply", dependencies=CONVERSATION_FORM)
 async def reply_form(
     conversation_id: str, request: Request, agent: PageAgent, text: Annotated[str, Form()] = ""
 ) -> RedirectResponse:
-    return await _act(conversation_id, work.reply(hub_of(request), conversation_id, as_view(agent), text))
+    await work.reply(hub_of(request), conversation_id, as_view(agent), text)
+    return back_to(conversation_id)
 
 
-@router.post("/conversations/{conversation_id}/note", dependencies=[Depends(require_csrf)])
+@router.post("/conversations/{conversation_id}/note", dependencies=CONVERSATION_FORM)
 async def note_form(
     conversation_id: str, request: Request, agent: PageAgent, text: Annotated[str, Form()] = ""
 ) -> RedirectResponse:
-    return await _act(conversation_id, work.note(hub_of(request), conversation_id, as_view(agent), text))
+    await work.note(hub_of(request), conversation_id, as_view(agent), text)
+    return back_to(conversation_id)
 
 
-@router.post("/conversations/{conversation_id}/release", dependencies=[Depends(require_csrf)])
+@router.post("/conversations/{conversation_id}/release", dependencies=CONVERSATION_FORM)
 async def release_form(conversation_id: str, request: Request, agent: PageAgent) -> RedirectResponse:
-    return await _act(conversation_id, work.release(hub_of(request), conversation_id, as_view(agent)))
+    await work.release(hub_of(request), conversation_id, as_view(agent))
+    return back_to(conversation_id)
 
 
-@router.post("/conversations/{conversation_id}/hand-back", dependencies=[Depends(require_csrf)])
+@router.post("/conversations/{conversation_id}/hand-back", dependencies=CONVERSATION_FORM)
 async def hand_back_form(conversation_id: str, request: Request, agent: PageAgent) -> RedirectResponse:
-    return await _act(conversation_id, work.hand_back(hub_of(request), conversation_id, as_view(agent)))
+    await work.hand_back(hub_of(request), conversation_id, as_view(agent))
+    return back_to(conversation_id)
 
 
-@router.post("/tickets/{number}", dependencies=[Depends(require_csrf)])
+@router.post("/tickets/{number}", dependencies=TICKET_FORM)
 async def ticket_form(
     number: str,
     request: Request,
@@ -136,32 +154,27 @@ async def ticket_form(
     compensation_cny: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
 ) -> RedirectResponse:
-    try:
-        await work.edit_ticket(
-            hub_of(request),
-            number,
-            as_view(agent),
-            status=ticket_status or None,
-            resolution=resolution or None,
-            compensation_cny=work.parse_amount(compensation_cny),
-            note=note or None,
-        )
-    except work.ConsoleError as refused:
-        return back_to(conversation_id, refused.detail)
+    await work.edit_ticket(
+        hub_of(request),
+        number,
+        as_view(agent),
+        status=ticket_status or None,
+        resolution=resolution or None,
+        compensation_cny=compensation_cny,
+        note=note or None,
+    )
     return back_to(conversation_id)
 
 
 @router.post(
     "/tickets/{number}/approve-compensation",
-    dependencies=[Depends(require_csrf), Depends(require_supervisor_page)],
+    dependencies=[*TICKET_FORM, Depends(require_supervisor_page)],
 )
 async def approve_form(
     number: str, request: Request, agent: PageAgent, conversation_id: Annotated[str, Form()]
 ) -> RedirectResponse:
-    hub = hub_of(request)
-    return await _act(
-        conversation_id, hub.run_db(lambda s: work.approve_compensation(s, number, as_view(agent)))
-    )
+    await work.approve(hub_of(request), number, as_view(agent))
+    return back_to(conversation_id)
 
 
 # -- live updates ------------------------------------------------------------------------------------

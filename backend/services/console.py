@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from backend.domain import OPEN_TICKET_STATUSES
 from backend.models import Attachment, Conversation, Customer, Ticket, TicketEvent, utcnow
 from backend.services import sla_watch
 from backend.services.conversations import list_messages, message_to_dict
@@ -18,7 +19,6 @@ from backend.services.shipments import get_shipment, shipment_to_dict
 from backend.services.tickets import ticket_to_dict
 
 PRIORITY_ORDER = {"P1": 0, "P2": 1, "P3": 2, "P4": 3}
-OPEN_TICKET_STATUSES = ("open", "escalated", "assigned", "waiting_customer")
 COMPLAINT_STAGES = ("calm", "confirm", "analyse", "negotiate")
 
 

@@ -6,10 +6,10 @@ contracts, the authorization matrix and the audit trail quickly, on SQLite and P
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi import FastAPI
@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import session_scope
 from backend.models import Conversation, utcnow
-from backend.services import conversations as conv
-from backend.services.tickets import get_ticket, list_ticket_events, open_ticket
+from backend.services.tickets import get_ticket, list_ticket_events
 
+from .console_factories import queued_complaint
 from .test_console_auth import build_app, client_for, log_in, new_account
 
 PAGES = ["/console", "/console/conversations/web:x", "/console/reports", "/console/reports.csv"]
@@ -75,27 +75,8 @@ def escalated(
     factory: sessionmaker[Session], *, priority: str = "P3", category: str = "delay"
 ) -> tuple[str, str]:
     """A web conversation queued for a person, with its escalated complaint ticket."""
-    cid = f"web:{uuid.uuid4()}"
     with session_scope(factory) as session:
-        conv.record_message(
-            session, conversation_id=cid, direction="in", sender="shipper", text="<b>help</b> me"
-        )
-        ticket = open_ticket(
-            session,
-            idempotency_key=f"test:{cid}",
-            conversation_id=cid,
-            kind="complaint",
-            status="escalated",
-            actor="bot",
-            category=category,
-            priority=priority,
-            level="serious" if priority == "P1" else "general",
-            waybill="EA100000034CN",
-            stage_reached="negotiate",
-            remedy_offered="A voucher of 36.00 CNY.",
-        )
-        conv.mark_for_agent(session, conversation_id=cid, reason="customer refused 2 offer(s)")
-        return cid, ticket.number
+        return queued_complaint(session, priority=priority, category=category)
 
 
 # -- who may do what ------------------------------------------------------------------------------------
@@ -338,3 +319,60 @@ def test_the_queue_marks_breached_and_nearly_breached_tickets(
     assert rows[soon]["ticket"]["sla"] == "near"
     page = people["alice"].get("/console").text
     assert "SLA breached" in page and "SLA soon" in page
+
+
+# -- refusals: the same sentence on the JSON API and back on the form's page -----------------------------
+
+
+def test_refusals_answer_with_the_status_and_sentence_on_the_api(
+    people: dict[str, Console], db_factory: sessionmaker[Session]
+) -> None:
+    cid, number = escalated(db_factory)
+    first = people["alice"].post(f"/console/api/conversations/{cid}/release")
+    assert (first.status_code, first.json()) == (409, {"detail": "Claim the conversation first."})
+    people["alice"].post(f"/console/api/conversations/{cid}/claim")
+    taken = people["bob"].post(f"/console/api/conversations/{cid}/claim")
+    assert taken.json() == {
+        "detail": f"{people['alice'].username} is already handling this conversation.",
+        "owner": people["alice"].username,
+    }
+    missing = people["alice"].post("/console/api/tickets/T-190001-00001", {"note": "x"})
+    assert (missing.status_code, missing.json()) == (404, {"detail": "No ticket T-190001-00001."})
+    bad = people["alice"].post(f"/console/api/tickets/{number}", {"compensation_cny": "lots"})
+    assert bad.json() == {"detail": "The compensation must be an amount in CNY, like 120 or 120.50."}
+    agent = people["alice"].post(f"/console/api/tickets/{number}/approve-compensation")
+    assert agent.json() == {"detail": "Only supervisors may do this."}
+    nothing = people["sue"].post(f"/console/api/tickets/{number}/approve-compensation")
+    assert (nothing.status_code, nothing.json()) == (
+        409,
+        {"detail": "No compensation is waiting for approval on this ticket."},
+    )
+
+
+def test_forms_land_back_on_the_conversation_with_the_refusal(
+    people: dict[str, Console], db_factory: sessionmaker[Session]
+) -> None:
+    cid, number = escalated(db_factory)
+    page = f"/console/conversations/{quote(cid, safe='')}"
+    alice, bob = people["alice"], people["bob"]
+
+    def form(who: Console, path: str, **fields: str) -> Any:
+        return who.client.post(path, data={"csrf_token": who.csrf, **fields})
+
+    claimed = form(alice, f"/console/conversations/{cid}/claim")
+    assert (claimed.status_code, claimed.headers["location"]) == (303, page)
+    taken = form(bob, f"/console/conversations/{cid}/claim")
+    assert taken.status_code == 303
+    assert taken.headers["location"] == (
+        f"{page}?error={quote(alice.username + ' is already handling this conversation.')}"
+    )
+    empty = form(alice, f"/console/conversations/{cid}/reply", text="  ")
+    assert empty.headers["location"] == f"{page}?error={quote('The message is empty.')}"
+    bad = form(alice, f"/console/tickets/{number}", conversation_id=cid, compensation_cny="-5")
+    assert bad.headers["location"] == f"{page}?error={quote('The compensation must not be negative.')}"
+    nothing = form(people["sue"], f"/console/tickets/{number}/approve-compensation", conversation_id=cid)
+    assert nothing.headers["location"] == (
+        f"{page}?error={quote('No compensation is waiting for approval on this ticket.')}"
+    )
+    shown = alice.get(f"{page}?error={quote('The message is empty.')}")
+    assert '<p class="error" role="alert">The message is empty.</p>' in shown.text

@@ -19,15 +19,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.config import Settings, get_settings
-from backend.console.auth import (
+from backend.console.auth import safe_next
+from backend.console.deps import (
     current_agent_api,
     current_agent_page,
     get_throttle_policy,
-    render,
     require_csrf,
     require_supervisor,
-    safe_next,
 )
+from backend.console.rendering import render
 from backend.db import session_scope
 from backend.main import create_app
 from backend.models import Agent, AuditEvent, ConsoleSession, LoginAttempt, utcnow

@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 
 import backend.models
 from backend.models import Agent
+from backend.security import passwords
 from backend.security.passwords import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
@@ -93,5 +94,21 @@ def test_agent_model_uses_argon2_and_no_scrypt_code_is_left() -> None:
     assert "scrypt" not in source and "hashlib" not in source
 
 
-def test_unknown_names_cost_a_verification_too() -> None:
-    spend_verify_time(PASSWORD)  # no error, no answer: it only takes the time a real check takes
+def test_unknown_names_cost_a_full_verification_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A login with an unknown name must take as long as a wrong password, or the answer's speed would
+    # tell a guesser which names exist: it runs one verification against a hash of today's strength.
+    checked: list[tuple[str, str]] = []
+
+    def verify(password: str, stored: str) -> bool:
+        checked.append((password, stored))
+        return verify_password(password, stored)
+
+    monkeypatch.setattr(passwords, "verify_password", verify)
+    spend_verify_time(PASSWORD)
+    spend_verify_time("another guess")
+    assert [password for password, _ in checked] == [PASSWORD, "another guess"]
+    stored = {stored for _, stored in checked}
+    assert len(stored) == 1  # the same throwaway hash each time, made once
+    (dummy,) = stored
+    assert dummy.startswith("$argon2id$v=19$m=65536,t=3,p=4$") and not needs_rehash(dummy)
+    assert not verify_password(PASSWORD, dummy)
