@@ -14,8 +14,11 @@ import unicodedata
 LANGUAGES = ("en", "zh")
 DEFAULT_LANGUAGE = "en"
 
-# CJK Unified Ideographs and Extension A; full-width forms are folded by NFKC first.
-_CHINESE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+# The Chinese characters, written once for every pattern that needs them: CJK Unified Ideographs,
+# Extension A and the compatibility ideographs (NFKC folds most of these, and full-width forms, first;
+# the dozen it leaves alone are Chinese characters too). HAN is the range for a character class.
+HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+CHINESE_CHARACTER = re.compile(f"[{HAN}]")
 # Latin words that are not codes: at least two letters, not a waybill (EA100000025CN), ticket number
 # (T-202611-00042) or a unit/abbreviation shippers use inside Chinese text too.
 _LATIN_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2,}(?![A-Za-z0-9])")
@@ -33,7 +36,7 @@ def language_from_hint(hint: str | None) -> str | None:
 def detect_language(text: str, *, previous: str | None = None, hint: str | None = None) -> str:
     """The language of this message, or of the conversation so far when the message has no words."""
     folded = unicodedata.normalize("NFKC", text or "")
-    if _CHINESE.search(folded):
+    if CHINESE_CHARACTER.search(folded):
         return "zh"
     if any(word.lower() not in _NOT_WORDS for word in _LATIN_WORD.findall(folded)):
         return "en"

@@ -1,8 +1,8 @@
 """Complaint analysis: pure functions over a shipment view, the customer's text and the clock.
 
 No database, no network: `read_signals` reads the text, `analyse` applies DOMAIN.md's level, priority,
-responsibility and remedy tables, `sla_due` computes the service-level deadline, and `wording` holds
-the customer-facing sentences.
+responsibility and remedy tables, `sla_due` computes the service-level deadline on a
+`BusinessCalendar`, and `wording` holds the customer-facing sentences.
 """
 
 from backend.complaints.analysis import (
@@ -14,12 +14,13 @@ from backend.complaints.analysis import (
 )
 from backend.complaints.remedies import BOT_GRANT_LIMIT, Remedy
 from backend.complaints.signals import TextSignals, describe_intensity, read_signals, warm_up
-from backend.complaints.sla import is_business_hours, next_opening, sla_due
+from backend.complaints.sla import BusinessCalendar, is_business_hours, next_opening, sla_due
 from backend.complaints.wording import calm_message
 
 __all__ = [
     "BOT_GRANT_LIMIT",
     "Analysis",
+    "BusinessCalendar",
     "ComplaintFacts",
     "Remedy",
     "TextSignals",

@@ -8,7 +8,6 @@ escalate come out, with human-readable reasons an agent can check against the re
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -21,13 +20,7 @@ from backend.complaints.remedies import (
     build_ladder,
 )
 from backend.complaints.signals import TextSignals, describe_intensity, read_signals
-from backend.complaints.sla import (
-    DEFAULT_BUSINESS_DAYS,
-    DEFAULT_END_HOUR,
-    DEFAULT_START_HOUR,
-    DEFAULT_TZ,
-    sla_due,
-)
+from backend.complaints.sla import WORKING_WEEK, BusinessCalendar, sla_due
 from backend.domain import CATEGORIES, ShipmentView
 from backend.formatting import days_text, format_cny, format_kg, record_time_text
 from backend.lateness import days_past_promise
@@ -123,11 +116,7 @@ def analyse(
     *,
     now: datetime,
     signals: TextSignals | None = None,
-    tz: str = DEFAULT_TZ,
-    start_hour: int = DEFAULT_START_HOUR,
-    end_hour: int = DEFAULT_END_HOUR,
-    business_days: Collection[int] = DEFAULT_BUSINESS_DAYS,
-    holidays: Collection[date] = (),
+    calendar: BusinessCalendar = WORKING_WEEK,
 ) -> Analysis:
     """Classify a confirmed complaint, find its cause in the record and lay out the remedies."""
     if now.tzinfo is None:
@@ -137,7 +126,7 @@ def analyse(
     if facts.photo_status not in (None, *PHOTO_STATUSES):
         raise ValueError(f"unknown photo status {facts.photo_status!r}")
     sig = signals if signals is not None else read_signals(facts.text)
-    zone = ZoneInfo(tz)
+    zone = calendar.tz
     rec = _record(shipment, facts, sig, now, zone)
 
     reasons: list[str] = []
@@ -188,15 +177,7 @@ def analyse(
         zone=zone,
     )
     escalate_now, escalate_reason = _escalation(rec, level, serious, remedies)
-    due = sla_due(
-        now,
-        priority,
-        tz=tz,
-        start_hour=start_hour,
-        end_hour=end_hour,
-        business_days=business_days,
-        holidays=holidays,
-    )
+    due = sla_due(now, priority, calendar)
     return Analysis(
         level=level,
         responsibility=responsibility,

@@ -7,6 +7,8 @@ outside them is due at the closing time of the next business day to open (before
 morning, that is the same day). DOMAIN.md gives one target for the first human response and for the
 resolution; `resolution_due` says so in one place, should they ever part.
 
+The calendar is one `BusinessCalendar` (time zone, opening and closing hour, working weekdays, days
+off), passed to every function as one argument; WORKING_WEEK, the default, knows no public holidays.
 Days off are a `holidays` container (any set of dates). A `HolidayCalendar` is such a container for a
 country's public holidays (the `holidays` package: mainland China by default) and also knows the
 make-up working days (调休) that China moves onto weekends around long holidays. The package ships each
@@ -19,13 +21,17 @@ Arithmetic is done on the local wall clock of the carrier's time zone, then conv
 
 from __future__ import annotations
 
-from collections.abc import Collection, Container
-from dataclasses import dataclass
+from collections.abc import Container
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import holidays as holiday_data
+
+if TYPE_CHECKING:
+    from backend.config import Settings
 
 DEFAULT_TZ = "Asia/Shanghai"
 DEFAULT_START_HOUR = 9
@@ -80,14 +86,68 @@ class HolidayCalendar:
 NO_HOLIDAYS = HolidayCalendar(country=None)
 
 
-def _check(now: datetime, start_hour: int, end_hour: int, business_days: Collection[int]) -> None:
-    """Refuse naive times and calendars without any opening hours."""
+@dataclass(frozen=True)
+class BusinessCalendar:
+    """When agents work: hours [start, end) on the given weekdays, in the carrier's time zone, minus holidays.
+
+    The one business-hours calendar: every function of this module takes it as one argument.
+    `holidays` is a container of days off; the default, HolidayCalendar(), is mainland China's public
+    holidays with its make-up working days.
+    """
+
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TZ))
+    start_hour: int = DEFAULT_START_HOUR
+    end_hour: int = DEFAULT_END_HOUR
+    weekdays: frozenset[int] = frozenset(DEFAULT_BUSINESS_DAYS)
+    holidays: Container[date] = field(default_factory=HolidayCalendar)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start_hour < self.end_hour <= 24:
+            raise ValueError(f"bad business hours {self.start_hour}-{self.end_hour}")
+        if not self.weekdays or not set(self.weekdays) <= set(range(7)):
+            raise ValueError(f"bad business days {self.weekdays!r}")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BusinessCalendar:
+        """The calendar the settings describe."""
+        return cls(
+            tz=settings.tz,
+            start_hour=settings.business_hours_start,
+            end_hour=settings.business_hours_end,
+            weekdays=settings.business_weekdays,
+            holidays=settings.holiday_calendar,
+        )
+
+    def is_open(self, at: datetime) -> bool:
+        """True during business hours."""
+        return is_business_hours(at, self)
+
+    def next_opening(self, at: datetime) -> datetime:
+        """When people are next at work (`at` itself during business hours), in UTC."""
+        return next_opening(at, self)
+
+    def sla_due(self, priority: str | None, start: datetime) -> datetime | None:
+        """The first-response deadline of a ticket of this priority opened at `start` (None without one)."""
+        if priority is None:
+            return None
+        return sla_due(start, priority, self)
+
+    def resolution_due(self, priority: str | None, start: datetime) -> datetime | None:
+        """The resolution deadline of a ticket of this priority opened at `start` (None without one)."""
+        if priority is None:
+            return None
+        return resolution_due(start, priority, self)
+
+
+# The calendar the functions below assume when given none: Monday to Friday, 09:00-18:00 in Shanghai,
+# no public holidays (the carrier's settings say otherwise: BusinessCalendar.from_settings).
+WORKING_WEEK = BusinessCalendar(holidays=NO_HOLIDAYS)
+
+
+def _check(now: datetime) -> None:
+    """Refuse naive times."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("times must be timezone-aware (UTC)")
-    if not 0 <= start_hour < end_hour <= 24:
-        raise ValueError(f"bad business hours {start_hour}-{end_hour}")
-    if not business_days or not set(business_days) <= set(range(7)):
-        raise ValueError(f"bad business days {business_days!r}")
 
 
 def _local_at(day: date, hour: int, zone: ZoneInfo) -> datetime:
@@ -95,172 +155,85 @@ def _local_at(day: date, hour: int, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone) + timedelta(hours=hour)
 
 
-def is_business_day(day: date, *, business_days: Collection[int], holidays: Container[date] = ()) -> bool:
+def is_business_day(day: date, calendar: BusinessCalendar = WORKING_WEEK) -> bool:
     """Whether people work on this local date: a business weekday or a make-up working day, not a day off."""
+    holidays = calendar.holidays
     if day in holidays:
         return False
-    if day.weekday() in business_days:
+    if day.weekday() in calendar.weekdays:
         return True
     return isinstance(holidays, HolidayCalendar) and holidays.is_make_up_workday(day)
 
 
-def is_business_hours(
-    now: datetime,
-    *,
-    tz: str = DEFAULT_TZ,
-    start_hour: int = DEFAULT_START_HOUR,
-    end_hour: int = DEFAULT_END_HOUR,
-    business_days: Collection[int] = DEFAULT_BUSINESS_DAYS,
-    holidays: Container[date] = (),
-) -> bool:
+def is_business_hours(now: datetime, calendar: BusinessCalendar = WORKING_WEEK) -> bool:
     """Whether a person is at work at this moment."""
-    _check(now, start_hour, end_hour, business_days)
-    zone = ZoneInfo(tz)
+    _check(now)
+    zone = calendar.tz
     local = now.astimezone(zone)
     day = local.date()
-    if not is_business_day(day, business_days=business_days, holidays=holidays):
+    if not is_business_day(day, calendar):
         return False
-    return _local_at(day, start_hour, zone) <= local < _local_at(day, end_hour, zone)
+    return _local_at(day, calendar.start_hour, zone) <= local < _local_at(day, calendar.end_hour, zone)
 
 
-def next_opening(
-    now: datetime,
-    *,
-    tz: str = DEFAULT_TZ,
-    start_hour: int = DEFAULT_START_HOUR,
-    end_hour: int = DEFAULT_END_HOUR,
-    business_days: Collection[int] = DEFAULT_BUSINESS_DAYS,
-    holidays: Container[date] = (),
-) -> datetime:
+def next_opening(now: datetime, calendar: BusinessCalendar = WORKING_WEEK) -> datetime:
     """When people are next at work, in UTC: `now` itself during business hours."""
-    _check(now, start_hour, end_hour, business_days)
-    if is_business_hours(
-        now, tz=tz, start_hour=start_hour, end_hour=end_hour, business_days=business_days, holidays=holidays
-    ):
+    _check(now)
+    if is_business_hours(now, calendar):
         return now.astimezone(timezone.utc)
-    zone = ZoneInfo(tz)
+    zone = calendar.tz
     local = now.astimezone(zone)
     day = local.date()
-    if local >= _local_at(day, start_hour, zone):
+    if local >= _local_at(day, calendar.start_hour, zone):
         day += timedelta(days=1)
     # Holidays can be long (Spring Festival) but never a year: the bound only guards bad input.
     for _ in range(366):
-        if is_business_day(day, business_days=business_days, holidays=holidays):
-            return _local_at(day, start_hour, zone).astimezone(timezone.utc)
+        if is_business_day(day, calendar):
+            return _local_at(day, calendar.start_hour, zone).astimezone(timezone.utc)
         day += timedelta(days=1)
     raise ValueError("no business day within a year")
 
 
-def sla_hours(
-    priority: str, *, start_hour: int = DEFAULT_START_HOUR, end_hour: int = DEFAULT_END_HOUR
-) -> int:
+def sla_hours(priority: str, calendar: BusinessCalendar = WORKING_WEEK) -> int:
     """The longest target of a priority in business hours (P3, the same business day: one whole day)."""
+    day = calendar.end_hour - calendar.start_hour
     if priority in SLA_BUSINESS_HOURS:
         return SLA_BUSINESS_HOURS[priority]
     if priority in SAME_BUSINESS_DAY:
-        return end_hour - start_hour
+        return day
     if priority in SLA_BUSINESS_DAYS:
-        return SLA_BUSINESS_DAYS[priority] * (end_hour - start_hour)
+        return SLA_BUSINESS_DAYS[priority] * day
     raise ValueError(f"unknown priority {priority!r}")
 
 
-def add_business_hours(
-    start: datetime,
-    hours: float,
-    *,
-    tz: str = DEFAULT_TZ,
-    start_hour: int = DEFAULT_START_HOUR,
-    end_hour: int = DEFAULT_END_HOUR,
-    business_days: Collection[int] = DEFAULT_BUSINESS_DAYS,
-    holidays: Container[date] = (),
-) -> datetime:
+def add_business_hours(start: datetime, hours: float, calendar: BusinessCalendar = WORKING_WEEK) -> datetime:
     """The moment `hours` business hours after `start`, in UTC."""
-    zone = ZoneInfo(tz)
-    cursor = next_opening(
-        start, tz=tz, start_hour=start_hour, end_hour=end_hour, business_days=business_days, holidays=holidays
-    ).astimezone(zone)
+    zone = calendar.tz
+    cursor = next_opening(start, calendar).astimezone(zone)
     remaining = timedelta(hours=hours)
     while True:
-        closing = _local_at(cursor.date(), end_hour, zone)
+        closing = _local_at(cursor.date(), calendar.end_hour, zone)
         available = closing - cursor
         if remaining <= available:
             return (cursor + remaining).astimezone(timezone.utc)
         remaining -= available
-        cursor = next_opening(
-            closing,
-            tz=tz,
-            start_hour=start_hour,
-            end_hour=end_hour,
-            business_days=business_days,
-            holidays=holidays,
-        ).astimezone(zone)
+        cursor = next_opening(closing, calendar).astimezone(zone)
 
 
-def end_of_business_day(
-    start: datetime,
-    *,
-    tz: str = DEFAULT_TZ,
-    start_hour: int = DEFAULT_START_HOUR,
-    end_hour: int = DEFAULT_END_HOUR,
-    business_days: Collection[int] = DEFAULT_BUSINESS_DAYS,
-    holidays: Container[date] = (),
-) -> datetime:
+def end_of_business_day(start: datetime, calendar: BusinessCalendar = WORKING_WEEK) -> datetime:
     """Closing time of the business day in progress at `start`, else of the next one to open, in UTC."""
-    zone = ZoneInfo(tz)
-    opening = next_opening(
-        start, tz=tz, start_hour=start_hour, end_hour=end_hour, business_days=business_days, holidays=holidays
-    ).astimezone(zone)
-    return _local_at(opening.date(), end_hour, zone).astimezone(timezone.utc)
+    zone = calendar.tz
+    opening = next_opening(start, calendar).astimezone(zone)
+    return _local_at(opening.date(), calendar.end_hour, zone).astimezone(timezone.utc)
 
 
-def sla_due(
-    start: datetime,
-    priority: str,
-    *,
-    tz: str = DEFAULT_TZ,
-    start_hour: int = DEFAULT_START_HOUR,
-    end_hour: int = DEFAULT_END_HOUR,
-    business_days: Collection[int] = DEFAULT_BUSINESS_DAYS,
-    holidays: Container[date] = (),
-) -> datetime:
+def sla_due(start: datetime, priority: str, calendar: BusinessCalendar = WORKING_WEEK) -> datetime:
     """When the first human response is due for a complaint of this priority, in UTC."""
     if priority in SAME_BUSINESS_DAY:
-        return end_of_business_day(
-            start,
-            tz=tz,
-            start_hour=start_hour,
-            end_hour=end_hour,
-            business_days=business_days,
-            holidays=holidays,
-        )
-    return add_business_hours(
-        start,
-        sla_hours(priority, start_hour=start_hour, end_hour=end_hour),
-        tz=tz,
-        start_hour=start_hour,
-        end_hour=end_hour,
-        business_days=business_days,
-        holidays=holidays,
-    )
+        return end_of_business_day(start, calendar)
+    return add_business_hours(start, sla_hours(priority, calendar), calendar)
 
 
-def resolution_due(
-    start: datetime,
-    priority: str,
-    *,
-    tz: str = DEFAULT_TZ,
-    start_hour: int = DEFAULT_START_HOUR,
-    end_hour: int = DEFAULT_END_HOUR,
-    business_days: Collection[int] = DEFAULT_BUSINESS_DAYS,
-    holidays: Container[date] = (),
-) -> datetime:
+def resolution_due(start: datetime, priority: str, calendar: BusinessCalendar = WORKING_WEEK) -> datetime:
     """When a complaint of this priority should be resolved, in UTC: DOMAIN.md's one target, as sla_due."""
-    return sla_due(
-        start,
-        priority,
-        tz=tz,
-        start_hour=start_hour,
-        end_hour=end_hour,
-        business_days=business_days,
-        holidays=holidays,
-    )
+    return sla_due(start, priority, calendar)

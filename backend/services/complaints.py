@@ -103,7 +103,7 @@ def analyse_draft(
         previous_complaints_on_waybill=previous,
     )
     signals = read_complaint(draft.messages or (draft.description,))
-    return view, analyse(view, facts, now=now, signals=signals, **calendar.as_kwargs())
+    return view, analyse(view, facts, now=now, signals=signals, calendar=calendar)
 
 
 def offer_remedy(

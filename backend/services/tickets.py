@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Container
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, func, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -16,8 +13,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from backend.complaints import sla
-from backend.config import Settings, get_settings
+from backend.complaints.sla import BusinessCalendar
+from backend.config import get_settings
 from backend.db import begin_write
 from backend.domain import TICKET_KINDS, TICKET_STATUSES
 from backend.formatting import json_value
@@ -141,63 +138,6 @@ def can_move(old: str, new: str) -> bool:
 
 class TicketNotFound(LookupError):
     """No ticket has this number."""
-
-
-@dataclass(frozen=True)
-class BusinessCalendar:
-    """When agents work: hours [start, end) on the given weekdays, in the carrier's time zone, minus holidays.
-
-    Only the settings live here; the arithmetic is backend.complaints.sla, the one business-hours calendar.
-    `holidays` is a container of days off; the default, sla.HolidayCalendar(), is mainland China's public
-    holidays with its make-up working days.
-    """
-
-    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo(sla.DEFAULT_TZ))
-    start_hour: int = sla.DEFAULT_START_HOUR
-    end_hour: int = sla.DEFAULT_END_HOUR
-    weekdays: frozenset[int] = frozenset(sla.DEFAULT_BUSINESS_DAYS)
-    holidays: Container[date] = field(default_factory=sla.HolidayCalendar)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> BusinessCalendar:
-        """The calendar the settings describe."""
-        return cls(
-            tz=settings.tz,
-            start_hour=settings.business_hours_start,
-            end_hour=settings.business_hours_end,
-            weekdays=settings.business_weekdays,
-            holidays=settings.holiday_calendar,
-        )
-
-    def as_kwargs(self) -> dict[str, Any]:
-        """The keyword arguments of backend.complaints.sla for this calendar."""
-        return {
-            "tz": self.tz.key,
-            "start_hour": self.start_hour,
-            "end_hour": self.end_hour,
-            "business_days": self.weekdays,
-            "holidays": self.holidays,
-        }
-
-    def is_open(self, at: datetime) -> bool:
-        """True during business hours."""
-        return sla.is_business_hours(at, **self.as_kwargs())
-
-    def next_opening(self, at: datetime) -> datetime:
-        """When people are next at work (`at` itself during business hours), in UTC."""
-        return sla.next_opening(at, **self.as_kwargs())
-
-    def sla_due(self, priority: str | None, start: datetime) -> datetime | None:
-        """The first-response deadline of a ticket of this priority opened at `start` (None without one)."""
-        if priority is None:
-            return None
-        return sla.sla_due(start, priority, **self.as_kwargs())
-
-    def resolution_due(self, priority: str | None, start: datetime) -> datetime | None:
-        """The resolution deadline of a ticket of this priority opened at `start` (None without one)."""
-        if priority is None:
-            return None
-        return sla.resolution_due(start, priority, **self.as_kwargs())
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -19,7 +19,7 @@ def business_calendar() -> BusinessCalendar:
 
 def business_hours_kwargs() -> dict[str, Any]:
     """The carrier's business calendar, as backend.complaints.sla (and the analysis) take it."""
-    return business_calendar().as_kwargs()
+    return {"calendar": business_calendar()}
 
 
 def local_time_text(moment: datetime, lang: str = "en") -> str:

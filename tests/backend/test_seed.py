@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import session_scope
 from backend.models import Agent, Customer, Shipment, ShipmentEvent
-from backend.seed import RANDOM_SHIPMENTS, seed_demo
+from backend.seed import RANDOM_SHIPMENTS, demo_shipments, seed_demo
+from backend.seed.data import DATA_FILE, extract_msgids
 from backend.waybill import validate
 
 from .test_waybill import DEMO_WAYBILLS
@@ -121,3 +122,18 @@ def test_seed_on_a_later_day_moves_the_scenarios(tmp_path: object) -> None:
             assert view.events[-1].occurred_at.astimezone(TZ).date() == date(2026, 3, 11)
     finally:
         engine.dispose()
+
+
+def test_the_data_file_marks_its_record_words_as_msgids() -> None:
+    # The catalog test finds the seed's msgids through this extractor: every reason, note, goods and
+    # signer role a scenario writes is one of them (signers who are people are names, not msgids).
+    with DATA_FILE.open("rb") as stream:
+        marked = {msgid for _line, _name, msgid, _comments in extract_msgids(stream, {"N_": None}, (), {})}
+    words = {
+        plan.facts[name]
+        for plan in demo_shipments(date(2026, 3, 10), TZ).values()
+        for name in ("goods_description", "delay_reason", "exception_reason", "courier_note")
+        if plan.facts[name]
+    }
+    assert "Door locks and hinges, 2 cartons" in words and words <= marked
+    assert {"front desk", "security guard, Building 7"} <= marked

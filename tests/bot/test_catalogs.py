@@ -1,9 +1,9 @@
 """The message catalogs and the domain's responses: every text in Chinese, and no English in it.
 
-Every msgid the code says (Babel's extractor over backend/ and bot/, keywords `t`, `N_`, `phrase`) has
-a Chinese translation with the same placeholders; every Chinese catalog entry and every Chinese
-response variation is free of Latin words other than waybill numbers, ticket numbers, units and quoted
-person names.
+Every msgid the code says (Babel's extractor over backend/ and bot/, keywords `t`, `N_`, `phrase`, and
+the `!N_` entries of the seed's data file) has a Chinese translation with the same placeholders; every
+Chinese catalog entry and every Chinese response variation is free of Latin words other than waybill
+numbers, ticket numbers, units and quoted person names.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from backend.i18n import catalog_path, t, translations
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS: dict[str, Any] = {"t": (2,), "N_": None, "phrase": None}
+# Python through Babel's own extractor; the seed's data file through its loader's (`!N_` marks a msgid).
+METHOD_MAP = [("**.py", "python"), ("**/seed/*.yaml", "backend.seed.data:extract_msgids")]
 PLACEHOLDER = re.compile(r"\{(\w*)\}")
 # What may stay Latin in a Chinese reply: waybill numbers (UPU S10), ticket numbers, units.
 # (Chinese characters count as word characters, so the edges are spelled out instead of \b.)
@@ -40,7 +42,7 @@ def code_msgids() -> dict[str, str]:
     found: dict[str, str] = {}
     for folder in ("backend", "bot"):
         for filename, lineno, message, _comments, _context in extract_from_dir(
-            ROOT / folder, method_map=[("**.py", "python")], keywords=KEYWORDS, comment_tags=()
+            ROOT / folder, method_map=METHOD_MAP, keywords=KEYWORDS, comment_tags=()
         ):
             msgid = message[0] if isinstance(message, tuple) else message
             if msgid:

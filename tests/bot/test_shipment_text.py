@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from backend.complaints.analysis import ComplaintFacts, analyse
+from backend.complaints.sla import WORKING_WEEK
 from backend.config import carrier_today, carrier_tz
 from backend.domain import EventView, ShipmentView
 from bot.actions.complaint_parsing import (
@@ -176,7 +177,7 @@ def test_a_returned_demo_shipment_past_its_promise_is_late_in_the_answer_and_the
         view,
         ComplaintFacts(category="delay", text="it never came"),
         now=datetime.now(timezone.utc),
-        tz=tz.key,
+        calendar=replace(WORKING_WEEK, tz=tz),
     )
     assert any(reason.endswith("; 2 days late") for reason in analysis.reasons)
 

@@ -10,6 +10,8 @@ import pytest
 
 from backend.complaints import signals
 from backend.complaints.signals import TextSignals, describe_intensity, read_signals
+from backend.complaints.signals.pipeline import pipeline
+from backend.domain import CATEGORIES
 
 
 def test_spacy_is_not_loaded_at_import() -> None:
@@ -19,15 +21,15 @@ def test_spacy_is_not_loaded_at_import() -> None:
 
 def test_pipeline_is_built_once() -> None:
     signals.warm_up()
-    first = signals._pipeline()
+    first = pipeline()
     read_signals("again")
-    assert signals._pipeline() is first
+    assert pipeline() is first
 
 
 def test_empty_text_is_calm_and_empty() -> None:
     s = read_signals("   ")
     assert s.anger == 0 and s.category is None and s.amounts == () and not s.legal_threat
-    assert set(s.category_scores) == set(signals.CATEGORIES)
+    assert set(s.category_scores) == set(CATEGORIES)
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,7 @@ from decimal import Decimal
 import pytest
 
 from backend.complaints import ComplaintFacts, analyse
-from backend.complaints.signals import read_complaint, read_signals
-from backend.complaints.signals_zh import chinese_number
+from backend.complaints.signals import chinese_number, read_complaint, read_signals
 from backend.domain import ShipmentView
 
 from .demo import NOW

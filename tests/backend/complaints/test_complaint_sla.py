@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from backend.complaints import ComplaintFacts, analyse
 from backend.complaints.sla import (
     NO_HOLIDAYS,
+    BusinessCalendar,
     HolidayCalendar,
     add_business_hours,
     end_of_business_day,
@@ -23,7 +24,6 @@ from backend.complaints.sla import (
     sla_hours,
 )
 from backend.config import Settings, get_settings
-from backend.services.tickets import BusinessCalendar
 from bot.actions.escalation import business_hours_kwargs, who_answers_text
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -79,8 +79,8 @@ def test_sla_due(start: datetime, priority: str, due: datetime) -> None:
 def test_sla_hours_per_priority() -> None:
     # P3's same business day is at most one whole business day.
     assert [sla_hours(p) for p in ("P1", "P2", "P3", "P4")] == [2, 4, 9, 18]
-    assert sla_hours("P4", start_hour=8, end_hour=20) == 24
-    assert sla_hours("P3", start_hour=8, end_hour=20) == 12
+    assert sla_hours("P4", BusinessCalendar(start_hour=8, end_hour=20)) == 24
+    assert sla_hours("P3", BusinessCalendar(start_hour=8, end_hour=20)) == 12
     with pytest.raises(ValueError):
         sla_hours("P9")
 
@@ -116,20 +116,22 @@ def test_next_opening(moment: datetime, opening: datetime) -> None:
 
 def test_holidays_are_skipped() -> None:
     holidays = {date(2026, 11, 19)}
-    assert sla_due(local(18, 17), "P1", holidays=holidays) == local(20, 10)
-    assert next_opening(local(18, 20), holidays=holidays) == local(20, 9)
-    assert not is_business_hours(local(19, 10), holidays=holidays)
+    assert sla_due(local(18, 17), "P1", BusinessCalendar(holidays=holidays)) == local(20, 10)
+    assert next_opening(local(18, 20), BusinessCalendar(holidays=holidays)) == local(20, 9)
+    assert not is_business_hours(local(19, 10), BusinessCalendar(holidays=holidays))
 
 
 def test_custom_calendar_and_time_zone() -> None:
     # A Saturday-working depot, 08:00-20:00.
     start = local(20, 19)
-    due = sla_due(start, "P1", start_hour=8, end_hour=20, business_days=(0, 1, 2, 3, 4, 5))
+    due = sla_due(
+        start, "P1", BusinessCalendar(start_hour=8, end_hour=20, weekdays=frozenset(range(6)), holidays=())
+    )
     assert due == local(21, 9)
     berlin = datetime(2026, 11, 20, 17, 0, tzinfo=ZoneInfo("Europe/Berlin"))
-    assert sla_due(berlin, "P1", tz="Europe/Berlin").astimezone(ZoneInfo("Europe/Berlin")) == datetime(
-        2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/Berlin")
-    )
+    assert sla_due(berlin, "P1", BusinessCalendar(tz=ZoneInfo("Europe/Berlin"), holidays=())).astimezone(
+        ZoneInfo("Europe/Berlin")
+    ) == datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
 
 
 def test_fractional_hours() -> None:
@@ -146,9 +148,9 @@ def test_naive_times_are_refused(bad: datetime) -> None:
 
 def test_bad_calendar_is_refused() -> None:
     with pytest.raises(ValueError):
-        sla_due(local(18, 10), "P1", start_hour=18, end_hour=9)
+        sla_due(local(18, 10), "P1", BusinessCalendar(start_hour=18, end_hour=9))
     with pytest.raises(ValueError):
-        sla_due(local(18, 10), "P1", business_days=())
+        sla_due(local(18, 10), "P1", BusinessCalendar(weekdays=frozenset()))
 
 
 def cn(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
@@ -182,10 +184,10 @@ def test_mainland_china_public_holidays_from_the_package() -> None:
 def test_make_up_working_days_are_business_days(day: date) -> None:
     assert day.weekday() >= 5
     assert CHINA.is_make_up_workday(day)
-    assert is_business_day(day, business_days=(0, 1, 2, 3, 4), holidays=CHINA)
+    assert is_business_day(day, BusinessCalendar(holidays=CHINA))
     # A plain set of days off knows nothing of make-up days: the weekend stays a weekend.
-    assert not is_business_day(day, business_days=(0, 1, 2, 3, 4), holidays={date(2026, 10, 1)})
-    assert is_business_hours(cn(day.year, day.month, day.day, 10), holidays=CHINA)
+    assert not is_business_day(day, BusinessCalendar(holidays={date(2026, 10, 1)}))
+    assert is_business_hours(cn(day.year, day.month, day.day, 10), BusinessCalendar(holidays=CHINA))
 
 
 @pytest.mark.parametrize(
@@ -206,14 +208,16 @@ def test_make_up_working_days_are_business_days(day: date) -> None:
     ],
 )
 def test_sla_due_skips_china_holidays(start: datetime, priority: str, due: datetime) -> None:
-    assert sla_due(start, priority, holidays=CHINA) == due
-    assert resolution_due(start, priority, holidays=CHINA) == due
+    assert sla_due(start, priority, BusinessCalendar(holidays=CHINA)) == due
+    assert resolution_due(start, priority, BusinessCalendar(holidays=CHINA)) == due
 
 
 def test_next_opening_after_a_holiday() -> None:
-    assert next_opening(cn(2026, 9, 30, 18, 30), holidays=CHINA) == cn(2026, 10, 8, 9)
-    assert not is_business_hours(cn(2026, 10, 5, 10), holidays=CHINA)  # a Monday of National Day
-    assert end_of_business_day(cn(2026, 10, 5, 10), holidays=CHINA) == cn(2026, 10, 8, 18)
+    assert next_opening(cn(2026, 9, 30, 18, 30), BusinessCalendar(holidays=CHINA)) == cn(2026, 10, 8, 9)
+    assert not is_business_hours(
+        cn(2026, 10, 5, 10), BusinessCalendar(holidays=CHINA)
+    )  # a Monday of National Day
+    assert end_of_business_day(cn(2026, 10, 5, 10), BusinessCalendar(holidays=CHINA)) == cn(2026, 10, 8, 18)
 
 
 def test_extra_days_off_and_workdays() -> None:
@@ -223,8 +227,12 @@ def test_extra_days_off_and_workdays() -> None:
     )
     assert date(2026, 12, 24) in local_calendar and date(2026, 12, 24) not in CHINA
     assert local_calendar.is_make_up_workday(date(2026, 12, 26))
-    assert sla_due(cn(2026, 12, 23, 17), "P1", holidays=local_calendar) == cn(2026, 12, 25, 10)
-    assert sla_due(cn(2026, 12, 25, 17), "P1", holidays=local_calendar) == cn(2026, 12, 26, 10)
+    assert sla_due(cn(2026, 12, 23, 17), "P1", BusinessCalendar(holidays=local_calendar)) == cn(
+        2026, 12, 25, 10
+    )
+    assert sla_due(cn(2026, 12, 25, 17), "P1", BusinessCalendar(holidays=local_calendar)) == cn(
+        2026, 12, 26, 10
+    )
     # An extra working day beats the package's holiday; an extra day off beats a make-up day.
     assert date(2026, 10, 1) not in HolidayCalendar(extra_workdays=frozenset({date(2026, 10, 1)}))
     assert not HolidayCalendar(extra_days_off=frozenset({date(2026, 10, 10)})).is_make_up_workday(
@@ -235,7 +243,7 @@ def test_extra_days_off_and_workdays() -> None:
 def test_no_country_means_weekends_only() -> None:
     assert date(2026, 10, 1) not in NO_HOLIDAYS
     assert not NO_HOLIDAYS.is_make_up_workday(date(2026, 10, 10))
-    assert sla_due(cn(2026, 9, 30, 17), "P1", holidays=NO_HOLIDAYS) == cn(2026, 10, 1, 10)
+    assert sla_due(cn(2026, 9, 30, 17), "P1", BusinessCalendar(holidays=NO_HOLIDAYS)) == cn(2026, 10, 1, 10)
 
 
 @pytest.fixture
