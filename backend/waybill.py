@@ -20,6 +20,13 @@ _CANDIDATE = re.compile(
 )
 
 
+# What counts as a waybill wherever a text is only screened for one (not validated): two letters and at
+# least six digits, separators allowed, the country letters optional, e.g. a number typed half-way.
+WAYBILL_LIKE = re.compile(
+    r"(?<![A-Za-z0-9])[A-Za-z]{2}[\s\-.]*[0-9](?:[\s\-.]*[0-9]){5,}(?:[\s\-.]*[A-Za-z]{2})?(?![A-Za-z0-9])"
+)
+
+
 @dataclass(frozen=True)
 class WaybillCheck:
     """The verdict on one waybill number, with the normalised value."""
@@ -65,6 +72,16 @@ def validate(text: str) -> WaybillCheck:
     if check_digit(value[2:10]) != int(value[10]):
         return WaybillCheck("mistyped", value)
     return WaybillCheck("valid", value)
+
+
+def looks_like_waybill(text: str) -> bool:
+    """Whether the text holds something a shipper means as a waybill number, valid or not."""
+    return WAYBILL_LIKE.search(unicodedata.normalize("NFKC", text)) is not None
+
+
+def without_waybills(text: str) -> str:
+    """The text with every waybill-looking number cut out (full-width forms folded first)."""
+    return WAYBILL_LIKE.sub(" ", unicodedata.normalize("NFKC", text))
 
 
 def find_in_text(text: str) -> WaybillCheck | None:

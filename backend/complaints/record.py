@@ -12,7 +12,8 @@ from decimal import Decimal
 
 from backend.domain import ShipmentView
 from backend.i18n import N_
-from backend.waybill import find_in_text
+from backend.language import CHINESE_CHARACTER
+from backend.waybill import without_waybills
 
 # The category a problem status implies when the customer's words do not name one.
 STATUS_CATEGORIES = {
@@ -36,8 +37,6 @@ _REQUEST_WORDS = re.compile(
 )
 # Chinese characters that make an account of what happened rather than "我要投诉快递" (I want to complain).
 MIN_CHINESE_DESCRIPTION = 8
-_CHINESE_CHARACTER = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-WAYBILL_LIKE = re.compile(r"\b[a-z]{2}\s?\d[\d\s]{7,12}\s?[a-z]{2}\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -50,10 +49,8 @@ class Prefill:
 
 def is_description(text: str) -> bool:
     """Whether the message tells what happened, beyond asking to complain and naming the shipment."""
-    found = find_in_text(text)
-    rest = text.replace(found.value, " ") if found else text
-    rest = WAYBILL_LIKE.sub(" ", rest)
-    if len(_CHINESE_CHARACTER.findall(rest)) >= MIN_CHINESE_DESCRIPTION:
+    rest = without_waybills(text)
+    if len(CHINESE_CHARACTER.findall(rest)) >= MIN_CHINESE_DESCRIPTION:
         return True  # Chinese has no spaces between words: "我要投诉" asks, a sentence tells
     return len(_REQUEST_WORDS.sub(" ", rest).split()) >= MIN_DESCRIPTION_WORDS
 

@@ -18,6 +18,7 @@ from backend.hub.records import Button
 from backend.i18n import t
 from backend.models import Ticket, TicketEvent
 from backend.services.tickets import get_ticket, record_ticket_event, update_ticket
+from backend.waybill import looks_like_waybill
 
 ASKED, RATED, FINISHED = "follow_up_asked", "follow_up_rated", "follow_up_finished"
 RATING_BUTTONS = tuple(Button(title=str(score), payload=str(score)) for score in range(1, 6))
@@ -31,7 +32,6 @@ _NOTHING = re.compile(
     r"\s*[.!。！]*\s*$",
     re.I,
 )
-_WAYBILL_LIKE = re.compile(r"[A-Za-z]{2}\s*\d{4}", re.I)
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def answer(session: Session, follow_up: Pending, text: str, *, language: str | N
             "I'm sorry we fell short. What should we have done better? Your answer goes straight to the "
             "customer-service team, and we will use it to improve.",
         )
-    if _WAYBILL_LIKE.search(text):
+    if looks_like_waybill(text):
         # A new question rather than a comment: close the follow-up and let the bot answer it.
         record_ticket_event(session, number=follow_up.number, actor="bot", action=FINISHED)
         return None

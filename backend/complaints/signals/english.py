@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from backend.complaints.signals import tables
 from backend.complaints.signals.pipeline import Pipeline
+from backend.waybill import looks_like_waybill
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span
@@ -77,7 +78,7 @@ def anger(doc: Doc, pipe: Pipeline, legal: bool, chinese: dict[str, set[str]]) -
         if t.is_alpha
         and len(t.text) >= 2
         and t.text not in tables.CAPS_IGNORE
-        and not tables.WAYBILL_RE.match(t.text)
+        and not looks_like_waybill(t.text)
     ]
     upper = [w for w in words if w.isupper()]
     if len(words) >= 3 and len(upper) / len(words) >= 0.6:

@@ -324,7 +324,6 @@ CAPS_IGNORE = frozenset(
     {"I", "OK", "RMB", "CNY", "SMS", "ID", "SF", "EMS", "UPS", "DHL", "CEO", "USA", "PRC", "KG"}
 )
 
-WAYBILL_RE = re.compile(r"^[A-Z]{2}\d{6,}[A-Z]{0,2}$")
 
 CONTRACTIONS = re.compile(r"\b(did|do|does|has|have|had|was|were|is|are|could|would|should|wo|ca)nt\b", re.I)
 
