@@ -21,7 +21,6 @@ import argparse
 import itertools
 import json
 import os
-import re
 import shutil
 import sys
 from collections import Counter
@@ -32,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from backend.language import CHINESE_CHARACTER
 from tools.stack import DEFAULT_MODEL, RASA_BIN, RASA_ENV, ROOT, run_timed
 
 RESULTS = ROOT / "results"
@@ -46,8 +46,6 @@ GOAL_MACRO_F1 = 0.92
 GOAL_OOS_ACCEPTED = 0.10
 # Issue 8's goal for a held-out file's accuracy.
 GOAL_HELDOUT_ACCURACY = 0.92
-# A text with a CJK unified ideograph is Chinese (the same ranges as bot/nlu/tokenizer.py).
-CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 LANGUAGES = ("en", "zh")
 OUT_OF_SCOPE = "out_of_scope"
 # What the NLU pipeline predicts when no intent is confident enough (the bot asks to rephrase).
@@ -182,7 +180,7 @@ def summarise_nlu(
 
 def language_of(text: str) -> str:
     """'zh' for a text with any Chinese character, else 'en' (mixed text is the shipper's Chinese)."""
-    return "zh" if CJK.search(text) else "en"
+    return "zh" if CHINESE_CHARACTER.search(text) else "en"
 
 
 def macro_f1(pairs: Sequence[tuple[str, str]]) -> float | None:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from backend.domain import OPEN_TICKET_STATUSES
 from backend.i18n import N_, t
 from backend.models import Attachment, Ticket
 from backend.services.conversations import ensure_conversation
@@ -24,7 +25,6 @@ _SIGNATURES: tuple[tuple[bytes, int, str, str], ...] = (
     (b"GIF89a", 0, "image/gif", "gif"),
     (b"WEBP", 8, "image/webp", "webp"),
 )
-OPEN_STATUSES = ("open", "escalated", "assigned", "waiting_customer")
 # How a message that is only a photo appears in the transcript (the photo is its attachment).
 PHOTO_ONLY_TEXT = "[photo]"
 
@@ -101,7 +101,7 @@ def open_complaint(session: Session, conversation_id: str) -> Ticket | None:
         .where(
             Ticket.conversation_id == conversation_id,
             Ticket.kind == "complaint",
-            Ticket.status.in_(OPEN_STATUSES),
+            Ticket.status.in_(OPEN_TICKET_STATUSES),
         )
         .order_by(Ticket.created_at.desc(), Ticket.id.desc())
         .limit(1)

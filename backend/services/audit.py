@@ -1,7 +1,7 @@
 """The audit trail of what people do: a ticket_event when it concerns a ticket, an audit_event otherwise.
 
 Both tables are append-only (the models refuse updates and deletes). Actors are named `role:username`
-(`agent:li.wei`, `supervisor:zhang`), as backend.console.work names them; the system's own jobs are
+(`agent:li.wei`, `supervisor:zhang`), as backend.services.agent_work names them; the system's own jobs are
 `system:<job>`.
 """
 
@@ -21,7 +21,7 @@ FIRST_RESPONSE_ACTIONS = frozenset({"replied"})
 
 
 class Person(Protocol):
-    """Anything naming an agent or supervisor: backend.models.Agent, backend.console.work.AgentView."""
+    """Anything naming an agent or supervisor: backend.models.Agent, backend.services.agent_work.AgentView."""
 
     @property
     def username(self) -> str: ...

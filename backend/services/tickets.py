@@ -16,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from backend.complaints.sla import BusinessCalendar
 from backend.config import get_settings
 from backend.db import begin_write
-from backend.domain import TICKET_KINDS, TICKET_STATUSES
+from backend.domain import OPEN_TICKET_STATUSES, TICKET_KINDS, TICKET_STATUSES
 from backend.formatting import json_value
 from backend.language import DEFAULT_LANGUAGE, language_from_hint
 from backend.models import Conversation, Ticket, TicketEvent, utcnow
@@ -55,7 +55,6 @@ EDITABLE_FIELDS = frozenset(
     }
 )
 # Tickets on which people still work; a reply to the shipper stops their first-response clock.
-UNFINISHED_STATUSES = ("open", "escalated", "assigned", "waiting_customer")
 # The order of ARCHITECTURE.md's API; other tools read these keys as written.
 API_KEYS = (
     "number",
@@ -400,7 +399,7 @@ def record_first_response(
         raise TypeError("give ticket_number or conversation_id")
     at = at or utcnow()
     stmt = select(Ticket.id, Ticket.number).where(
-        Ticket.first_responded_at.is_(None), Ticket.status.in_(UNFINISHED_STATUSES)
+        Ticket.first_responded_at.is_(None), Ticket.status.in_(OPEN_TICKET_STATUSES)
     )
     if ticket_number is not None:
         stmt = stmt.where(Ticket.number == ticket_number.strip().upper())

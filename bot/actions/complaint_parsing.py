@@ -12,8 +12,7 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
-from backend.complaints.signals import read_signals
-from backend.complaints.signals_zh import chinese_number
+from backend.complaints.signals import chinese_number, read_signals
 from backend.domain import CATEGORIES
 from backend.i18n import N_, t
 
