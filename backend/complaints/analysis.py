@@ -34,6 +34,21 @@ PHOTO_STATUSES = ("received", "later")
 GOODS_AT_STAKE = ("damage", "loss", "wrong_delivery")
 
 # Causes in the record that lie with the shipper or the recipient, not the carrier.
+
+
+def priority_of(level: str, *, a_class: bool) -> str:
+    """Priority table (DOMAIN.md): serious P1; general P2 for A-class customers, else P3; expectation P4."""
+    if level == "serious":
+        return "P1"
+    if level == "expectation":
+        return "P4"
+    return "P2" if a_class else "P3"
+
+
+# A request for a person with no complaint behind it is served like a general complaint of a customer
+# who is not A-class: the same business day.
+PERSON_REQUEST_PRIORITY = priority_of("general", a_class=False)
+
 _CUSTOMER_CAUSES = tuple(
     re.compile(p, re.I)
     for p in (
@@ -149,12 +164,7 @@ def analyse(
         level = "general"
 
     a_class = shipment is not None and shipment.customer_class == "A"
-    if level == "serious":
-        priority = "P1"
-    elif level == "expectation":
-        priority = "P4"
-    else:
-        priority = "P2" if a_class else "P3"
+    priority = priority_of(level, a_class=a_class)
     if a_class:
         reasons.append("A-class customer: handled first, follow-up call required")
     if facts.customer_wants:

@@ -7,12 +7,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from backend.complaints.analysis import PERSON_REQUEST_PRIORITY
+from backend.i18n import t
 from backend.services.conversations import mark_for_agent
 from backend.services.tickets import BusinessCalendar, open_ticket
-
-# A request for a person with no complaint: the priority the policy gives a general complaint of a
-# customer who is not A-class (backend.complaints.analysis), whoever asks.
-REQUEST_PRIORITY = "P3"
 
 
 @dataclass(frozen=True)
@@ -37,6 +35,7 @@ def request_person(
     text: str,
     waybill: str | None,
     now: datetime,
+    language: str | None = None,
     calendar: BusinessCalendar | None = None,
 ) -> Handover:
     """The shipper asked for a person with no complaint: a `handoff` ticket, once per request, and the
@@ -51,11 +50,15 @@ def request_person(
         calendar=calendar,
         now=now,
         waybill=waybill,
-        priority=REQUEST_PRIORITY,
-        # The ticket's summary is for the agents, in their language, like a complaint's.
-        summary="Customer asked to talk to a person" + (f" about {waybill}" if waybill else "") + ".",
+        priority=PERSON_REQUEST_PRIORITY,
+        language=language,
+        summary=(
+            t(language, "Customer asked to talk to a person about {waybill}.", waybill=waybill)
+            if waybill
+            else t(language, "Customer asked to talk to a person.")
+        ),
         description=text,
         recorded_by="bot",
     )
     hand_over(session, conversation_id=conversation_id, reason="customer asked for a person")
-    return Handover(ticket.number, ticket.priority or REQUEST_PRIORITY, ticket.sla_due_at)
+    return Handover(ticket.number, ticket.priority or PERSON_REQUEST_PRIORITY, ticket.sla_due_at)

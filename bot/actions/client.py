@@ -159,7 +159,7 @@ def latest_ticket(conversation_id: str) -> TicketView | None:
 
 
 def request_person(
-    *, conversation_id: str, request_id: str, text: str, waybill: str | None, now: datetime
+    *, conversation_id: str, request_id: str, text: str, waybill: str | None, now: datetime, language: str
 ) -> Handover:
     """The shipper asked for a person with no complaint: the request's ticket, conversation queued."""
     return _call(
@@ -170,6 +170,7 @@ def request_person(
             text=text,
             waybill=waybill,
             now=now,
+            language=language,
         )
     )
 

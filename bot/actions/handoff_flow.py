@@ -34,6 +34,7 @@ def hand_over_to_person(dispatcher: CollectingDispatcher, tracker: Tracker) -> l
         text=tracker.latest_message.get("text") or "",
         waybill=tracker.get_slot("waybill"),
         now=now,
+        language=lang,
     )
     dispatcher.utter_message(
         text=t(
