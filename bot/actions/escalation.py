@@ -7,9 +7,9 @@ from typing import Any
 
 from backend import i18n
 from backend.complaints import wording
+from backend.complaints.sla import BusinessCalendar
 from backend.config import carrier_tz, get_settings
 from backend.i18n import LocalTime, t
-from backend.services.tickets import BusinessCalendar
 
 
 def business_calendar() -> BusinessCalendar:
