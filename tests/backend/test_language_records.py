@@ -92,7 +92,7 @@ def test_a_pressed_button_keeps_the_language(world: World) -> None:
 
 
 def test_the_widget_passes_the_browsers_language_as_a_hint() -> None:
-    from backend.channels.web import _inbound
+    from backend.channels.web.live import _inbound
 
     text = _inbound("web:abc", {"type": "text", "text": "EA100000034CN", "language": "zh-CN"})
     button = _inbound("web:abc", {"type": "button", "message_id": 1, "index": 0, "language": "en-GB"})

@@ -13,7 +13,6 @@ import pytest
 from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from backend.complaints.sla import sla_due
 from backend.complaints.wording import calm_message
 from backend.models import Conversation
 from backend.services import complaints as use_cases
@@ -41,7 +40,7 @@ from bot.actions.complaints import (
     ActionStartComplaint,
     ActionStopComplaint,
 )
-from bot.actions.escalation import business_hours_kwargs, who_answers_text
+from bot.actions.escalation import business_calendar, who_answers_text
 from bot.actions.shipment_text import malformed_text, mistyped_text, not_found_text
 from tests.bot.conftest import DOMAIN, make_tracker, new_sender, run, shipment, validate
 from tests.fakes.images import png_bytes
@@ -652,7 +651,7 @@ def test_analyse_a_delay_offers_the_voucher_and_opens_a_ticket(now: datetime, to
         assert (ticket.responsibility, ticket.stage_reached) == ("carrier", "negotiate")
         assert (ticket.remedy_offered, ticket.agreed_resolution) == (VOUCHER, None)
         assert ticket.description == DELAY_STORY and ticket.summary == "Late shipment (EA100000034CN)"
-        assert ticket.sla_due_at == sla_due(now, "P3", **business_hours_kwargs())
+        assert ticket.sla_due_at == business_calendar().sla_due("P3", now)
 
 
 def test_analyse_twice_opens_one_ticket() -> None:
