@@ -18,7 +18,7 @@ from backend.domain import EventView
 from backend.record_words import _reason, place_text, record_text, scan_text, signer_text
 from backend.seed import RANDOM_SEED, demo_shipments, random_customers, random_shipments
 from backend.seed.plans import demo_customers
-from tests.bot.test_catalogs import latin_words
+from tests.text_checks import latin_words
 
 TZ = ZoneInfo("Asia/Shanghai")
 TODAY = date(2026, 11, 25)

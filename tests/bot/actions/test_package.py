@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 # What `python -m rasa_sdk --actions bot.actions` does before it serves, in a fresh interpreter.
 LOAD_LIKE_THE_ACTION_SERVER = """

@@ -18,10 +18,10 @@ from backend.services import conversations as conv
 from backend.services.complaints import ComplaintDraft, offer_remedy
 from backend.services.reports import monthly_report, report_csv
 from backend.services.tickets import BusinessCalendar, open_ticket, ticket_to_dict
-
-from . import test_console, test_hub
-from .test_console import Console, escalated
-from .test_hub import World, user
+from tests.backend.console import test_console
+from tests.backend.console.test_console import Console, escalated
+from tests.backend.hub import test_hub
+from tests.backend.hub.test_hub import World, user
 
 # The fixtures of the hub's and the console's tests, shared rather than copied.
 fake_rasa, world = test_hub.fake_rasa, test_hub.world

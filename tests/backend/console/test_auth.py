@@ -34,8 +34,7 @@ from backend.models import Agent, AuditEvent, ConsoleSession, LoginAttempt, utcn
 from backend.security import throttle
 from backend.security.accounts import create_agent
 from backend.security.sessions import SessionPolicy, load_session, start_session, token_digest
-
-from .test_api import settings_for
+from tests.backend.api.test_routes import settings_for
 
 WEB_SECRET = "a-real-web-session-secret-0123456789"
 REAL_SECRETS = {

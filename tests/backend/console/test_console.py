@@ -19,9 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.db import session_scope
 from backend.models import Conversation, utcnow
 from backend.services.tickets import get_ticket, list_ticket_events
-
-from .console_factories import queued_complaint
-from .test_console_auth import build_app, client_for, log_in, new_account
+from tests.backend.console.test_auth import build_app, client_for, log_in, new_account
+from tests.backend.factories import queued_complaint
 
 PAGES = ["/console", "/console/conversations/web:x", "/console/reports", "/console/reports.csv"]
 API_READS = ["/console/api/queue", "/console/api/conversations/web:x", "/console/api/attachments/1"]
