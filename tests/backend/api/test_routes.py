@@ -12,25 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.api.deps import get_http_client
 from backend.api.lifespan import DatabaseNotReady
-from backend.config import Settings
 from backend.db import session_scope
 from backend.main import create_app
 from backend.services.tickets import BusinessCalendar, open_ticket
-
-TOKEN = "test-token-0123456789abcdef"
-CLOSED = "http://127.0.0.1:9"  # the discard port: nothing listens there
-
-
-def settings_for(url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "database_url": url,
-        "api_token": TOKEN,
-        "rasa_url": CLOSED,
-        "action_server_url": CLOSED,
-        "app_env": "development",
-    }
-    values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[arg-type,call-arg]
+from tests.backend.factories import CLOSED, TOKEN, settings_for
 
 
 @pytest.fixture

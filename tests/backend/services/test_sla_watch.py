@@ -34,7 +34,7 @@ from backend.services.tickets import (
     record_first_response,
     update_ticket,
 )
-from tests.backend.api.test_routes import settings_for
+from tests.backend.factories import settings_for
 
 SH = ZoneInfo("Asia/Shanghai")
 

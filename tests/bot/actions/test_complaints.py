@@ -42,30 +42,19 @@ from bot.actions.complaints import (
 )
 from bot.actions.escalation import business_calendar, who_answers_text
 from bot.actions.shipment_text import malformed_text, mistyped_text, not_found_text
-from tests.bot.conftest import DOMAIN, make_tracker, new_sender, run, shipment, validate
+from tests.bot.actions.stories import DELAY_STORY, VOUCHER
+from tests.bot.trackers import DOMAIN, applied, make_tracker, new_sender, run, shipment, validate
 from tests.fakes.images import png_bytes
 
 PNG_1PX = png_bytes(1, 1)
 
 NUMBER = re.compile(r"T-\d{6}-\d{5}")
-DELAY_STORY = "EA100000034CN was supposed to be in Beijing two days ago and nobody told me anything"
-VOUCHER = (
-    "I'm sorry your shipment is late. We'll give it priority handling and keep you updated at every step, "
-    "and as an apology you'll receive a voucher of 36.00 CNY for your next shipment."
-)
 FULL_REFUND = "We'll refund the full freight of 180.00 CNY."
 FORM = ValidateComplaintForm()
 
 
 def complaint_id(sender: str, message_id: str) -> str:
     return hashlib.sha1(f"{sender}:{message_id}".encode()).hexdigest()[:12]
-
-
-def applied(events: list[EventType], slots: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The slots after the events, as Rasa would apply them."""
-    out = dict(slots or {})
-    out.update({e["name"]: e["value"] for e in events if e.get("event") == "slot"})
-    return out
 
 
 def start(sender: str, text: str, **slots: Any) -> dict[str, Any]:

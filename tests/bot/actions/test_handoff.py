@@ -12,8 +12,8 @@ from bot.actions.client import transaction
 from bot.actions.complaints import ActionAcceptRemedy, ActionAnalyseComplaint, ActionStartComplaint
 from bot.actions.escalation import business_calendar, local_time_text, who_answers_text
 from bot.actions.handoff import ActionEscalate, ActionTicketStatus
-from tests.bot.actions.test_complaints import DELAY_STORY, VOUCHER, applied
-from tests.bot.conftest import make_tracker, new_sender, run
+from tests.bot.actions.stories import DELAY_STORY, VOUCHER
+from tests.bot.trackers import applied, make_tracker, new_sender, run
 
 ESCALATE = ActionEscalate()
 STATUS = ActionTicketStatus()
