@@ -14,8 +14,8 @@ from backend.api.deps import get_http_client
 from backend.api.lifespan import DatabaseNotReady
 from backend.db import session_scope
 from backend.main import create_app
-from backend.services.tickets import BusinessCalendar, open_ticket
-from tests.backend.factories import CLOSED, TOKEN, settings_for
+from backend.services.tickets import BusinessCalendar
+from tests.backend.factories import CLOSED, TOKEN, a_ticket, settings_for
 
 
 @pytest.fixture
@@ -114,13 +114,10 @@ def test_tickets_listing(client: TestClient, db_factory: sessionmaker[Session]) 
     cid = f"web:{uuid.uuid4()}"
     with session_scope(db_factory) as session:
         numbers = [
-            open_ticket(
+            a_ticket(
                 session,
-                idempotency_key=f"api:{uuid.uuid4()}",
                 conversation_id=cid,
-                kind="complaint",
                 status=status,
-                actor="bot",
                 calendar=BusinessCalendar(),
                 waybill="EA100000065CN",
                 category="damage",
@@ -128,13 +125,11 @@ def test_tickets_listing(client: TestClient, db_factory: sessionmaker[Session]) 
             ).number
             for status in ("open", "escalated")
         ]
-        open_ticket(
+        a_ticket(
             session,
-            idempotency_key=f"api:{uuid.uuid4()}",
             conversation_id=f"web:{uuid.uuid4()}",
             kind="handoff",
             status="escalated",
-            actor="bot",
             calendar=BusinessCalendar(),
         )
     response = client.get("/api/tickets", params={"conversation_id": cid}, headers=auth())

@@ -20,7 +20,8 @@ from backend.hub.hub import (
 )
 from backend.models import Attachment, Conversation, utcnow
 from backend.services import conversations as conv
-from backend.services.tickets import BusinessCalendar, get_ticket, list_ticket_events, open_ticket
+from backend.services.tickets import BusinessCalendar, get_ticket, list_ticket_events
+from tests.backend.factories import a_ticket
 from tests.backend.hub.world import World, user
 from tests.fakes.images import png_bytes
 
@@ -215,13 +216,11 @@ def test_a_photo_is_stored_and_attached_to_the_open_complaint(world: World) -> N
     external = user()
     cid = f"fake:{external}"
     with session_scope(world.factory) as session:
-        ticket = open_ticket(
+        ticket = a_ticket(
             session,
             idempotency_key=f"test:{cid}",
             conversation_id=cid,
-            kind="complaint",
             status="waiting_customer",
-            actor="bot",
             category="damage",
             photo_status="later",
         )
@@ -271,11 +270,10 @@ def test_a_stored_photo_is_served_to_its_own_conversation_only(world: World) -> 
 
 def resolved_ticket(world: World, cid: str) -> str:
     with session_scope(world.factory) as session:
-        ticket = open_ticket(
+        ticket = a_ticket(
             session,
             idempotency_key=f"test:{cid}",
             conversation_id=cid,
-            kind="complaint",
             status="resolved",
             actor="agent:alice",
             category="delay",
@@ -331,13 +329,10 @@ def test_an_unanswered_follow_up_does_not_stop_the_bot(world: World) -> None:
 def test_an_unresolved_ticket_gets_no_follow_up(world: World) -> None:
     cid = f"fake:{user()}"
     with session_scope(world.factory) as session:
-        number = open_ticket(
+        number = a_ticket(
             session,
             idempotency_key=f"t:{cid}",
             conversation_id=cid,
-            kind="complaint",
-            status="open",
-            actor="bot",
         ).number
     assert world.run(lambda hub: hub.ask_follow_up(number)) is None
 

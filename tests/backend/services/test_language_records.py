@@ -13,7 +13,8 @@ from backend.models import Conversation, Ticket, utcnow
 from backend.services import conversations as conv
 from backend.services.complaints import ComplaintDraft, offer_remedy
 from backend.services.reports import monthly_report, report_csv
-from backend.services.tickets import BusinessCalendar, open_ticket, ticket_to_dict
+from backend.services.tickets import BusinessCalendar, ticket_to_dict
+from tests.backend.factories import a_ticket
 
 CARRIER_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -29,12 +30,11 @@ def test_a_ticket_takes_the_language_given_or_the_conversations(db_session: Sess
     db_session.get(Conversation, cid).language = "zh"  # type: ignore[union-attr]
 
     def opened(key: str, **kwargs: object) -> Ticket:
-        return open_ticket(
+        return a_ticket(
             db_session,
             idempotency_key=f"{key}:{cid}",
             kind="handoff",
             status="escalated",
-            actor="bot",
             **kwargs,
         )
 
@@ -73,14 +73,9 @@ def test_the_monthly_report_counts_complaints_per_language(db_factory: sessionma
     month = "2031-03"  # a month no other test writes to
     when = datetime(2031, 3, 10, 2, 0, tzinfo=CARRIER_TZ)
     with session_scope(db_factory) as session:
-        for index, language in enumerate(("zh", "zh", "en", None)):
-            open_ticket(
+        for language in ("zh", "zh", "en", None):
+            a_ticket(
                 session,
-                idempotency_key=f"report-language:{uuid.uuid4()}:{index}",
-                conversation_id=None,
-                kind="complaint",
-                status="open",
-                actor="bot",
                 now=when,
                 category="delay",
                 language=language,
