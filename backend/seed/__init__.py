@@ -35,7 +35,6 @@ from backend.seed.plans import (
     RANDOM_SEED,
     RANDOM_SHIPMENTS,
     Clock,
-    CustomerRow,
     Plan,
     demo_customers,
     demo_shipments,
@@ -44,7 +43,6 @@ from backend.seed.plans import (
 )
 
 __all__ = [
-    "DEMO_CUSTOMERS",
     "RANDOM_SEED",
     "RANDOM_SHIPMENTS",
     "SeedReport",
@@ -57,13 +55,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-def __getattr__(name: str) -> tuple[CustomerRow, ...]:
-    # DEMO_CUSTOMERS was a constant here; the customers now live in the data file, read on first use.
-    if name == "DEMO_CUSTOMERS":
-        return demo_customers()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from backend import i18n
 from backend.complaints import wording
@@ -15,11 +14,6 @@ from backend.i18n import LocalTime, t
 def business_calendar() -> BusinessCalendar:
     """The carrier's business calendar: hours, time zone, public holidays and make-up working days."""
     return BusinessCalendar.from_settings(get_settings())
-
-
-def business_hours_kwargs() -> dict[str, Any]:
-    """The carrier's business calendar, as backend.complaints.sla (and the analysis) take it."""
-    return {"calendar": business_calendar()}
 
 
 def local_time_text(moment: datetime, lang: str = "en") -> str:

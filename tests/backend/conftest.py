@@ -9,8 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -20,13 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.db import make_engine, make_session_factory, session_scope
 from backend.migrate import upgrade
 from backend.seed import seed_demo
+from tests.backend.factories import CARRIER_TZ, carrier_today
 
-CARRIER_TZ = ZoneInfo("Asia/Shanghai")
 POSTGRES_ENV = "TEST_POSTGRES_URL"
-
-
-def carrier_today() -> date:
-    return datetime.now(CARRIER_TZ).date()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

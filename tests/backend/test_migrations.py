@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
+from backend.db import make_engine
 from backend.migrate import downgrade, upgrade
-from backend.models import Base
+from backend.models import Base, utcnow
 
 
 def test_migrated_schema_matches_models(db_engine: Engine) -> None:
@@ -18,8 +19,6 @@ def test_upgrade_is_repeatable_and_reversible(tmp_path: object) -> None:
     url = f"sqlite:///{tmp_path}/fresh/app.db"  # the directory does not exist yet
     upgrade(url)
     upgrade(url)  # already at head: a no-op
-    from backend.db import make_engine
-
     engine = make_engine(url)
     try:
         assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
@@ -27,5 +26,36 @@ def test_upgrade_is_repeatable_and_reversible(tmp_path: object) -> None:
         assert set(inspect(engine).get_table_names()) == {"alembic_version"}
         upgrade(url)
         assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_the_migration_folds_old_hints_and_marks_old_tickets_english(tmp_path: object) -> None:
+    url = f"sqlite:///{tmp_path}/old.db"
+    upgrade(url, "0004")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            for cid, language in (("telegram:1", "zh-hans"), ("telegram:2", "en-GB"), ("web:3", None)):
+                conn.execute(
+                    text(
+                        "INSERT INTO conversation (id, channel, external_id, state, language, created_at, "
+                        "updated_at) VALUES (:id, 'x', 'y', 'bot', :language, :now, :now)"
+                    ),
+                    {"id": cid, "language": language, "now": utcnow()},
+                )
+            conn.execute(
+                text(
+                    "INSERT INTO ticket (number, idempotency_key, version, kind, status, created_at, "
+                    "updated_at) VALUES ('T-202611-00001', 'k', 1, 'complaint', 'open', :now, :now)"
+                ),
+                {"now": utcnow()},
+            )
+        upgrade(url)
+        with engine.connect() as conn:
+            languages = dict(conn.execute(text("SELECT id, language FROM conversation")).all())
+            ticket_language = conn.execute(text("SELECT language FROM ticket")).scalar_one()
+        assert languages == {"telegram:1": "zh", "telegram:2": "en", "web:3": "en"}
+        assert ticket_language == "en"
     finally:
         engine.dispose()

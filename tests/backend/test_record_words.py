@@ -16,8 +16,9 @@ import pytest
 
 from backend.domain import EventView
 from backend.record_words import _reason, place_text, record_text, scan_text, signer_text
-from backend.seed import DEMO_CUSTOMERS, RANDOM_SEED, demo_shipments, random_customers, random_shipments
-from tests.bot.test_catalogs import latin_words
+from backend.seed import RANDOM_SEED, demo_shipments, random_customers, random_shipments
+from backend.seed.plans import demo_customers
+from tests.text_checks import latin_words
 
 TZ = ZoneInfo("Asia/Shanghai")
 TODAY = date(2026, 11, 25)
@@ -26,7 +27,7 @@ PERSON_SIGNERS = {"Li Wei", "Zhao Hong", "Chen Jie"}
 
 def seeded_plans() -> list[Any]:
     rng = random.Random(RANDOM_SEED)
-    customers = [c[0] for c in DEMO_CUSTOMERS] + [c[0] for c in random_customers(rng)]
+    customers = [c[0] for c in demo_customers()] + [c[0] for c in random_customers(rng)]
     plans = demo_shipments(TODAY, TZ)
     plans.update(random_shipments(rng, customers, TODAY, TZ))
     return list(plans.values())

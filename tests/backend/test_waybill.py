@@ -3,23 +3,7 @@ from __future__ import annotations
 import pytest
 
 from backend.waybill import WaybillCheck, check_digit, find_in_text, make_waybill, normalise, validate
-
-DEMO_WAYBILLS = (
-    "EA100000017CN",
-    "EA100000025CN",
-    "EA100000034CN",
-    "EA100000048CN",
-    "EA100000051CN",
-    "EA100000065CN",
-    "EA100000079CN",
-    "EA100000082CN",
-    "EA100000096CN",
-    "EA100000105CN",
-    "EA100000119CN",
-    "EA100000122CN",
-    "EA100000136CN",
-    "EA100000140CN",
-)
+from tests.backend.factories import DEMO_WAYBILLS
 
 
 @pytest.mark.parametrize("waybill", DEMO_WAYBILLS)

@@ -9,7 +9,6 @@ numbers, ticket numbers, units and quoted person names.
 from __future__ import annotations
 
 import ast
-import re
 from pathlib import Path
 from typing import Any
 
@@ -19,22 +18,12 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from backend.i18n import catalog_path, t, translations
+from tests.text_checks import PLACEHOLDER, latin_words
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS: dict[str, Any] = {"t": (2,), "N_": None, "phrase": None}
 # Python through Babel's own extractor; the seed's data file through its loader's (`!N_` marks a msgid).
 METHOD_MAP = [("**.py", "python"), ("**/seed/*.yaml", "backend.seed.data:extract_msgids")]
-PLACEHOLDER = re.compile(r"\{(\w*)\}")
-# What may stay Latin in a Chinese reply: waybill numbers (UPU S10), ticket numbers, units.
-# (Chinese characters count as word characters, so the edges are spelled out instead of \b.)
-ALLOWED_LATIN = re.compile(
-    r"(?<![A-Za-z0-9])(?:[A-Z]{2}\d{9}[A-Z]{2}|T-\d{6}-\d{5}|T-|kg)(?![A-Za-z0-9])", re.IGNORECASE
-)
-LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
-# A person's name from the record ("Li Wei" signed) is data, not a word to translate: the Chinese texts
-# quote it (由收件人“Li Wei”本人签收), and a quoted run of capitalised words passes the scan. Role words
-# ("front desk") are translated by the catalog (前台), so they never reach a Chinese reply in Latin.
-QUOTED_NAME = re.compile(r"[“「][A-Z][a-z]+(?: [A-Z][a-z]+){0,3}[”」]")
 
 
 def code_msgids() -> dict[str, str]:
@@ -77,12 +66,6 @@ def nested_msgids() -> list[tuple[str, str]]:
 def chinese_catalog() -> dict[str, Any]:
     with catalog_path("zh").open("rb") as po:
         return {m.id: m for m in read_po(po) if m.id}
-
-
-def latin_words(text: str) -> list[str]:
-    """Latin words left once placeholders, codes, units and quoted person names are taken out."""
-    text = QUOTED_NAME.sub(" ", PLACEHOLDER.sub(" ", text))
-    return LATIN_WORD.findall(ALLOWED_LATIN.sub(" ", text))
 
 
 def chinese_responses() -> list[tuple[str, str]]:

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.bot.test_catalogs import latin_words
 from tests.browser.conftest import PLACEHOLDER, REPLY_TIMEOUT_MS, Shipper
 from tests.fakes.images import png_bytes
+from tests.text_checks import latin_words
 
 pytestmark = pytest.mark.e2e
 

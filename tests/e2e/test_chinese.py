@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from tests.bot.test_catalogs import latin_words
 from tests.e2e.conftest import telegram_stack
 from tests.e2e.test_shipment_inquiries import assert_clean
 from tests.e2e.test_telegram import Chat, Telegram, texts
 from tests.fakes.telegram_api import FakeBotApi, text_update
+from tests.text_checks import latin_words
 from tools.stack import Stack
 
 pytestmark = pytest.mark.e2e

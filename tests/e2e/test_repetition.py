@@ -26,7 +26,7 @@ from tools.stack import ROOT, Stack
 
 pytestmark = pytest.mark.e2e
 
-# Every handover message ends with this promise (bot/actions/complaints.py, handoff.py).
+# Every handover message ends with this promise (bot/actions/complaint_texts.py, handoff_flow.py).
 HANDED_OVER = "repeat it"
 CONVERSATIONS = sorted((ROOT / "tests" / "conversations").glob("*.yml"))
 

@@ -34,7 +34,6 @@ readings), reader.py (`read_signals`, `read_complaint`: both readings merged).
 
 from __future__ import annotations
 
-from backend.complaints.signals import pipeline as _pipeline_module
 from backend.complaints.signals.chinese import chinese_number
 from backend.complaints.signals.pipeline import warm_up
 from backend.complaints.signals.reader import read_complaint, read_signals
@@ -50,10 +49,3 @@ __all__ = [
     "read_signals",
     "warm_up",
 ]
-
-
-def __getattr__(name: str) -> object:
-    # Whether the pipeline is built yet (tests/bot/test_actions_package.py asks this module).
-    if name == "_pipeline_instance":
-        return _pipeline_module._pipeline_instance
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -270,3 +270,123 @@ def base_shipment(**changes: object) -> ShipmentView:
     if "promised_date" in changes and isinstance(changes["promised_date"], int):
         changes["promised_date"] = D + timedelta(days=changes["promised_date"])
     return replace(shipment, **changes)  # type: ignore[arg-type]
+
+
+# Each DEMO_DATA.md complaint scenario, checked by test_complaint_demo.py (English) and
+# test_complaint_signals_zh.py (the same scenarios in Chinese).
+# waybill, customer's text, confirmed category, facts, level, responsibility, priority,
+# first remedy code, its amount, escalate now, SLA due (UTC)
+DEMO = [
+    (
+        "EA100000034CN",
+        "Where is my parcel?? It was promised two days ago and it's still stuck in Wuhan.",
+        "delay",
+        {},
+        "general", "carrier", "P3", "apology_priority_updates_voucher", Decimal("36.00"), False,
+        datetime(2026, 11, 18, 10, 0, tzinfo=timezone.utc),
+    ),
+    (
+        "EA100000048CN",
+        "My parcel from Haikou is late, when will it arrive?",
+        "delay",
+        {},
+        "expectation", "force_majeure", "P4", "explanation_updates", None, False,
+        datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc),
+    ),
+    (
+        "EA100000051CN",
+        "Our shipment to Chengdu has disappeared, no scan for 8 days. The goods are worth 3000 yuan.",
+        "loss",
+        {"declared_value": Decimal("3000")},
+        "serious", "carrier", "P1", "trace_then_compensation", Decimal("3000.00"), True,
+        datetime(2026, 11, 18, 4, 0, tzinfo=timezone.utc),
+    ),
+    (
+        "EA100000065CN",
+        "The ceramic vase arrived broken, the box was crushed. I want compensation.",
+        "damage",
+        {"photo_status": "received", "customer_wants": "compensation"},
+        "general", "carrier", "P3", "damage_claim", Decimal("400.00"), False,
+        datetime(2026, 11, 18, 10, 0, tzinfo=timezone.utc),
+    ),
+    (
+        "EA100000079CN",
+        "The tracking says delivered and signed by front desk but I never received it!",
+        "wrong_delivery",
+        {},
+        "serious", "carrier", "P1", "retrieval_24h", None, True,
+        datetime(2026, 11, 18, 4, 0, tzinfo=timezone.utc),
+    ),
+    (
+        "EA100000082CN",
+        "Nobody came to collect our pickup today, we booked it before 14:30.",
+        "missed_pickup",
+        {},
+        "general", "carrier", "P2", "repickup_fee_waived", None, False,
+        datetime(2026, 11, 18, 6, 0, tzinfo=timezone.utc),
+    ),
+    (
+        "EA100000096CN",
+        "You charged me 144 CNY for 12 kg but I declared 5 kg and was quoted 60 CNY. Overcharged!",
+        "billing",
+        {"customer_wants": "refund"},
+        "general", "carrier", "P3", "weight_refund", Decimal("84.00"), False,
+        datetime(2026, 11, 18, 10, 0, tzinfo=timezone.utc),
+    ),
+    (
+        "EA100000105CN",
+        "It was delivered to the neighbouring building, not to my address.",
+        "wrong_delivery",
+        {},
+        "general", "carrier", "P3", "retrieval_24h", None, False,
+        datetime(2026, 11, 18, 10, 0, tzinfo=timezone.utc),
+    ),
+    (
+        "EA100000119CN",
+        "Our shipment to Guangzhou is a day late.",
+        "delay",
+        {},
+        "general", "carrier", "P2", "apology_priority_updates", None, False,
+        datetime(2026, 11, 18, 6, 0, tzinfo=timezone.utc),
+    ),
+    (
+        "EA100000122CN",
+        "Why isn't my Liuzhou parcel here yet? It's late.",
+        "delay",
+        {},
+        "expectation", "undetermined", "P4", "explanation_on_schedule", None, False,
+        datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc),
+    ),
+    (
+        "EA100000025CN",
+        "My parcel to Shanghai is late!",
+        "delay",
+        {},
+        "expectation", "undetermined", "P4", "explanation_on_schedule", None, False,
+        datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc),
+    ),
+    (
+        "EA100000017CN",
+        "My parcel to Guangzhou was late.",
+        "delay",
+        {},
+        "expectation", "undetermined", "P4", "explanation_delivered_on_time", None, False,
+        datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc),
+    ),
+    (
+        "EA100000136CN",
+        "My parcel to Wuhan never arrived, it was sent back to me!",
+        "delay",
+        {},
+        "expectation", "customer", "P4", "explanation_next_steps", None, False,
+        datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc),
+    ),
+    (
+        "EA100000140CN",
+        "Our Singapore shipment is stuck, why?",
+        "delay",
+        {},
+        "expectation", "customer", "P4", "explanation_next_steps", None, False,
+        datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc),
+    ),
+]  # fmt: skip

@@ -271,5 +271,7 @@ def test_signals_are_frozen_and_hashable() -> None:
     s = read_signals("The vase arrived broken, worth 400 yuan")
     with pytest.raises(AttributeError):
         s.anger = 3  # type: ignore[misc]
-    assert hash(s) == hash(s)
-    assert TextSignals() == TextSignals()
+    again = read_signals("The vase arrived broken, worth 400 yuan")
+    assert again is not s and again == s and hash(again) == hash(s)
+    # Equal readings are one set member; the empty reading is another.
+    assert len({s, again, TextSignals(), TextSignals()}) == 2

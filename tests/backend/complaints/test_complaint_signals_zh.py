@@ -11,8 +11,7 @@ from backend.complaints import ComplaintFacts, analyse
 from backend.complaints.signals import chinese_number, read_complaint, read_signals
 from backend.domain import ShipmentView
 
-from .demo import NOW
-from .test_complaint_demo import DEMO
+from .demo import DEMO, NOW
 
 
 def test_spacy_zh_blank_pipeline_needs_no_download() -> None:

@@ -24,7 +24,7 @@ from backend.complaints.sla import (
     sla_hours,
 )
 from backend.config import Settings, get_settings
-from bot.actions.escalation import business_hours_kwargs, who_answers_text
+from bot.actions.escalation import who_answers_text
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -269,10 +269,8 @@ def test_every_caller_gets_the_holidays_from_the_settings(carrier_settings: None
     assert "by Thu 8 Oct at 11:00 (China time)" in text
     assert "public holidays excepted" in text and "from Thu 8 Oct at 09:00" in text
     assert "public holidays" not in who_answers_text("P1", cn(2026, 11, 18, 10))  # open now: no excuse
-    # The complaint analysis, as bot.actions.complaints calls it.
-    analysis = analyse(
-        None, ComplaintFacts("staff_conduct", "rude courier"), now=evening, **business_hours_kwargs()
-    )
+    # The complaint analysis, as backend.services.complaints calls it.
+    analysis = analyse(None, ComplaintFacts("staff_conduct", "rude courier"), now=evening, calendar=calendar)
     assert (analysis.priority, analysis.sla_due_at) == ("P3", cn(2026, 10, 8, 18))
 
 

@@ -29,7 +29,14 @@ def test_calm_message_varies_with_the_seed(category: str) -> None:
 
 
 def test_calm_message_is_deterministic() -> None:
-    assert calm_message("delay", 2, seed="telegram:42") == calm_message("delay", 2, seed="telegram:42")
+    # The same conversation hears the same words every time it is calmed at this level.
+    expected = (
+        "I can see your shipment hasn't reached you when it should have, and I understand why that's "
+        "upsetting. I'm truly sorry. You have every reason to be upset, and I'm taking this seriously. "
+        "Thank you for taking the time to let us know."
+    )
+    assert calm_message("delay", 2, seed="telegram:42") == expected
+    assert calm_message("delay", 2, seed="telegram:42") == expected
 
 
 def test_calm_message_fits_the_category() -> None:

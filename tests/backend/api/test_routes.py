@@ -12,25 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.api.deps import get_http_client
 from backend.api.lifespan import DatabaseNotReady
-from backend.config import Settings
 from backend.db import session_scope
 from backend.main import create_app
-from backend.services.tickets import BusinessCalendar, open_ticket
-
-TOKEN = "test-token-0123456789abcdef"
-CLOSED = "http://127.0.0.1:9"  # the discard port: nothing listens there
-
-
-def settings_for(url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "database_url": url,
-        "api_token": TOKEN,
-        "rasa_url": CLOSED,
-        "action_server_url": CLOSED,
-        "app_env": "development",
-    }
-    values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[arg-type,call-arg]
+from backend.services.tickets import BusinessCalendar
+from tests.backend.factories import CLOSED, TOKEN, a_ticket, settings_for
 
 
 @pytest.fixture
@@ -129,13 +114,10 @@ def test_tickets_listing(client: TestClient, db_factory: sessionmaker[Session]) 
     cid = f"web:{uuid.uuid4()}"
     with session_scope(db_factory) as session:
         numbers = [
-            open_ticket(
+            a_ticket(
                 session,
-                idempotency_key=f"api:{uuid.uuid4()}",
                 conversation_id=cid,
-                kind="complaint",
                 status=status,
-                actor="bot",
                 calendar=BusinessCalendar(),
                 waybill="EA100000065CN",
                 category="damage",
@@ -143,13 +125,11 @@ def test_tickets_listing(client: TestClient, db_factory: sessionmaker[Session]) 
             ).number
             for status in ("open", "escalated")
         ]
-        open_ticket(
+        a_ticket(
             session,
-            idempotency_key=f"api:{uuid.uuid4()}",
             conversation_id=f"web:{uuid.uuid4()}",
             kind="handoff",
             status="escalated",
-            actor="bot",
             calendar=BusinessCalendar(),
         )
     response = client.get("/api/tickets", params={"conversation_id": cid}, headers=auth())

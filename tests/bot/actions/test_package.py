@@ -6,17 +6,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 # What `python -m rasa_sdk --actions bot.actions` does before it serves, in a fresh interpreter.
 LOAD_LIKE_THE_ACTION_SERVER = """
-from backend.complaints import signals
-assert signals._pipeline_instance is None, "built before the actions were imported"
+from backend.complaints.signals import pipeline
+assert pipeline._pipeline_instance is None, "built before the actions were imported"
 from rasa_sdk.executor import ActionExecutor
 executor = ActionExecutor()
 executor.register_package("bot.actions")
 assert "action_answer_shipment" in executor.actions
-print("built" if signals._pipeline_instance is not None else "not built")
+print("built" if pipeline._pipeline_instance is not None else "not built")
 """
 
 

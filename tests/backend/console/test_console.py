@@ -6,22 +6,19 @@ contracts, the authorization matrix and the audit trail quickly, on SQLite and P
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import session_scope
 from backend.models import Conversation, utcnow
 from backend.services.tickets import get_ticket, list_ticket_events
-
-from .console_factories import queued_complaint
-from .test_console_auth import build_app, client_for, log_in, new_account
+from tests.backend.console.clients import Console, client_for
+from tests.backend.factories import escalated
 
 PAGES = ["/console", "/console/conversations/web:x", "/console/reports", "/console/reports.csv"]
 API_READS = ["/console/api/queue", "/console/api/conversations/web:x", "/console/api/attachments/1"]
@@ -34,49 +31,6 @@ API_CHANGES = [
     "/console/api/tickets/T-202601-00001",
     "/console/api/tickets/T-202601-00001/approve-compensation",
 ]
-
-
-@pytest.fixture
-def app(db_url: str, seeded_today: date) -> FastAPI:
-    return build_app(db_url)
-
-
-class Console:
-    """One logged-in person: a client with the session cookie and the CSRF header for changes."""
-
-    def __init__(self, client: TestClient, csrf: str, username: str) -> None:
-        self.client, self.csrf, self.username = client, csrf, username
-
-    def get(self, path: str, **kwargs: Any) -> Any:
-        return self.client.get(path, **kwargs)
-
-    def post(self, path: str, json: dict[str, Any] | None = None) -> Any:
-        return self.client.post(path, json=json or {}, headers={"X-CSRF-Token": self.csrf})
-
-
-@pytest.fixture
-def people(app: FastAPI, db_factory: sessionmaker[Session]) -> Iterator[dict[str, Console]]:
-    clients: dict[str, Console] = {}
-    opened = []
-    for name, role in (("alice", "agent"), ("bob", "agent"), ("sue", "supervisor")):
-        account = new_account(db_factory, role)
-        client = client_for(app)
-        client.__enter__()
-        opened.append(client)
-        clients[name] = Console(client, log_in(client, account), account[0])
-    try:
-        yield clients
-    finally:
-        for client in opened:
-            client.__exit__(None, None, None)
-
-
-def escalated(
-    factory: sessionmaker[Session], *, priority: str = "P3", category: str = "delay"
-) -> tuple[str, str]:
-    """A web conversation queued for a person, with its escalated complaint ticket."""
-    with session_scope(factory) as session:
-        return queued_complaint(session, priority=priority, category=category)
 
 
 # -- who may do what ------------------------------------------------------------------------------------

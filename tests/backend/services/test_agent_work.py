@@ -21,8 +21,7 @@ from backend.services.agent_work import (
     record_conversation_action,
 )
 from backend.services.tickets import get_ticket, list_ticket_events
-
-from .console_factories import queued_complaint
+from tests.backend.factories import queued_complaint
 
 ALICE = AgentView(username="alice", role="agent")
 BOB = AgentView(username="bob", role="agent")

@@ -13,7 +13,6 @@ import pytest
 from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from backend.complaints.sla import sla_due
 from backend.complaints.wording import calm_message
 from backend.models import Conversation
 from backend.services import complaints as use_cases
@@ -41,32 +40,21 @@ from bot.actions.complaints import (
     ActionStartComplaint,
     ActionStopComplaint,
 )
-from bot.actions.escalation import business_hours_kwargs, who_answers_text
+from bot.actions.escalation import business_calendar, who_answers_text
 from bot.actions.shipment_text import malformed_text, mistyped_text, not_found_text
-from tests.bot.conftest import DOMAIN, make_tracker, new_sender, run, shipment, validate
+from tests.bot.actions.stories import DELAY_STORY, VOUCHER
+from tests.bot.trackers import DOMAIN, applied, make_tracker, new_sender, run, shipment, validate
 from tests.fakes.images import png_bytes
 
 PNG_1PX = png_bytes(1, 1)
 
 NUMBER = re.compile(r"T-\d{6}-\d{5}")
-DELAY_STORY = "EA100000034CN was supposed to be in Beijing two days ago and nobody told me anything"
-VOUCHER = (
-    "I'm sorry your shipment is late. We'll give it priority handling and keep you updated at every step, "
-    "and as an apology you'll receive a voucher of 36.00 CNY for your next shipment."
-)
 FULL_REFUND = "We'll refund the full freight of 180.00 CNY."
 FORM = ValidateComplaintForm()
 
 
 def complaint_id(sender: str, message_id: str) -> str:
     return hashlib.sha1(f"{sender}:{message_id}".encode()).hexdigest()[:12]
-
-
-def applied(events: list[EventType], slots: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The slots after the events, as Rasa would apply them."""
-    out = dict(slots or {})
-    out.update({e["name"]: e["value"] for e in events if e.get("event") == "slot"})
-    return out
 
 
 def start(sender: str, text: str, **slots: Any) -> dict[str, Any]:
@@ -652,7 +640,7 @@ def test_analyse_a_delay_offers_the_voucher_and_opens_a_ticket(now: datetime, to
         assert (ticket.responsibility, ticket.stage_reached) == ("carrier", "negotiate")
         assert (ticket.remedy_offered, ticket.agreed_resolution) == (VOUCHER, None)
         assert ticket.description == DELAY_STORY and ticket.summary == "Late shipment (EA100000034CN)"
-        assert ticket.sla_due_at == sla_due(now, "P3", **business_hours_kwargs())
+        assert ticket.sla_due_at == business_calendar().sla_due("P3", now)
 
 
 def test_analyse_twice_opens_one_ticket() -> None:

@@ -30,12 +30,10 @@ from backend.services.sla_watch import (
 from backend.services.tickets import (
     BusinessCalendar,
     get_ticket,
-    open_ticket,
     record_first_response,
     update_ticket,
 )
-
-from .test_api import settings_for
+from tests.backend.factories import a_ticket, settings_for
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -61,13 +59,10 @@ def new_ticket(
     factory: sessionmaker[Session], *, at: datetime, priority: str = "P1", **fields: object
 ) -> str:
     with session_scope(factory) as session:
-        ticket = open_ticket(
+        ticket = a_ticket(
             session,
-            idempotency_key=f"sla:{uuid.uuid4().hex}",
             conversation_id=f"web:{uuid.uuid4()}",
-            kind="complaint",
             status="escalated",
-            actor="bot",
             calendar=CAL,
             now=at,
             priority=priority,
@@ -188,13 +183,10 @@ def test_sla_state_for_the_queue(db_factory: sessionmaker[Session], seeded_today
 
 def test_without_priority_there_is_no_deadline(db_factory: sessionmaker[Session], seeded_today: date) -> None:
     with session_scope(db_factory) as session:
-        ticket = open_ticket(
+        ticket = a_ticket(
             session,
-            idempotency_key=f"sla:{uuid.uuid4().hex}",
-            conversation_id=None,
             kind="handoff",
             status="escalated",
-            actor="bot",
             calendar=CAL,
             now=local(2, 10),
         )
@@ -210,13 +202,10 @@ def test_agent_actions_are_audited_and_a_reply_stops_the_clock(
 ) -> None:
     li = AgentView(username="li", role="agent")
     with session_scope(db_factory) as session:
-        ticket = open_ticket(
+        ticket = a_ticket(
             session,
-            idempotency_key=f"sla:{uuid.uuid4().hex}",
             conversation_id=f"web:{uuid.uuid4()}",
-            kind="complaint",
             status="assigned",
-            actor="bot",
             calendar=CAL,
             priority="P2",
         )

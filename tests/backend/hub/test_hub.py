@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import date
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import httpx
 import pytest
-from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import session_scope
-from backend.hub import Button, Hub, Inbound, InboundFile, Outbound
-from backend.hub.broker import AGENTS_TOPIC, Broker
+from backend.hub import Button, Hub, Inbound, InboundFile
+from backend.hub.broker import AGENTS_TOPIC
 from backend.hub.hub import (
     CUT_TEXT,
     EMPTY_TEXT,
@@ -26,79 +18,15 @@ from backend.hub.hub import (
     TRY_AGAIN_TEXT,
     WAITING_TEXT,
 )
-from backend.hub.rasa import RasaGateway
 from backend.models import Attachment, Conversation, utcnow
 from backend.services import conversations as conv
-from backend.services.tickets import BusinessCalendar, get_ticket, list_ticket_events, open_ticket
+from backend.services.tickets import BusinessCalendar, get_ticket, list_ticket_events
+from tests.backend.factories import a_ticket
+from tests.backend.hub.world import World, user
 from tests.fakes.images import png_bytes
-from tests.fakes.rasa_server import FakeRasa
-from tests.fakes.server import serving
 
-T = TypeVar("T")
-ALWAYS_OPEN = BusinessCalendar(start_hour=0, end_hour=24, weekdays=frozenset(range(7)), holidays=())
 ONLY_SUNDAYS = BusinessCalendar(start_hour=9, end_hour=18, weekdays=frozenset({6}), holidays=())
-SECRET = "hub-test-secret-0123456789"
 PNG_1PX = png_bytes(1, 1)
-
-
-@dataclass
-class FakeChannel:
-    """The outbound half of a channel: remembers what it was asked to deliver, in order."""
-
-    name: str = "fake"
-    delivered: list[tuple[str, Outbound]] = field(default_factory=list)
-
-    async def deliver(self, external_id: str, message: Outbound) -> None:
-        self.delivered.append((external_id, message))
-
-    def texts(self, external_id: str) -> list[str]:
-        return [m.text for e, m in self.delivered if e == external_id]
-
-
-@pytest.fixture(scope="module")
-def fake_rasa() -> Iterator[tuple[FakeRasa, str]]:
-    rasa = FakeRasa(secret=SECRET)
-    with serving(rasa.app()) as url:
-        yield rasa, url
-
-
-@dataclass
-class World:
-    rasa: FakeRasa
-    channel: FakeChannel
-    factory: sessionmaker[Session]
-    url: str
-    upload_dir: Path
-    # Always open unless a test says otherwise: the waiting notice does not depend on the test's hour.
-    calendar: BusinessCalendar = field(default_factory=lambda: ALWAYS_OPEN)
-
-    def run(self, work: Callable[[Hub], Awaitable[T]], *, timeout_s: float = 5.0) -> T:
-        async def main() -> T:
-            async with httpx.AsyncClient() as client:
-                gateway = RasaGateway(
-                    client, base_url=self.url, channel_secret=SECRET, api_token="t", timeout_s=timeout_s
-                )
-                hub = Hub(self.factory, gateway, Broker(), upload_dir=self.upload_dir, calendar=self.calendar)
-                hub.register(self.channel)
-                return await work(hub)
-
-        return asyncio.run(main())
-
-    def receive(self, inbound: Inbound) -> Any:
-        return self.run(lambda hub: hub.receive(inbound))
-
-
-@pytest.fixture
-def world(
-    fake_rasa: tuple[FakeRasa, str], db_factory: sessionmaker[Session], seeded_today: date, tmp_path: Path
-) -> World:
-    rasa, url = fake_rasa
-    rasa.replies, rasa.delay_s, rasa.down = [{"text": "bot reply"}], 0.0, False
-    return World(rasa, FakeChannel(), db_factory, url, tmp_path)
-
-
-def user() -> str:
-    return uuid.uuid4().hex[:10]
 
 
 def said(world: World, text: str, external: str, **kwargs: Any) -> list[str]:
@@ -288,13 +216,11 @@ def test_a_photo_is_stored_and_attached_to_the_open_complaint(world: World) -> N
     external = user()
     cid = f"fake:{external}"
     with session_scope(world.factory) as session:
-        ticket = open_ticket(
+        ticket = a_ticket(
             session,
             idempotency_key=f"test:{cid}",
             conversation_id=cid,
-            kind="complaint",
             status="waiting_customer",
-            actor="bot",
             category="damage",
             photo_status="later",
         )
@@ -344,11 +270,10 @@ def test_a_stored_photo_is_served_to_its_own_conversation_only(world: World) -> 
 
 def resolved_ticket(world: World, cid: str) -> str:
     with session_scope(world.factory) as session:
-        ticket = open_ticket(
+        ticket = a_ticket(
             session,
             idempotency_key=f"test:{cid}",
             conversation_id=cid,
-            kind="complaint",
             status="resolved",
             actor="agent:alice",
             category="delay",
@@ -404,13 +329,10 @@ def test_an_unanswered_follow_up_does_not_stop_the_bot(world: World) -> None:
 def test_an_unresolved_ticket_gets_no_follow_up(world: World) -> None:
     cid = f"fake:{user()}"
     with session_scope(world.factory) as session:
-        number = open_ticket(
+        number = a_ticket(
             session,
             idempotency_key=f"t:{cid}",
             conversation_id=cid,
-            kind="complaint",
-            status="open",
-            actor="bot",
         ).number
     assert world.run(lambda hub: hub.ask_follow_up(number)) is None
 

@@ -32,7 +32,7 @@ from bot.actions.shipment_text import (
     signed_text,
     status_text,
 )
-from tests.bot.conftest import shipment
+from tests.bot.trackers import shipment
 
 TZ = ZoneInfo("Asia/Shanghai")
 TODAY = date(2026, 11, 25)  # a Wednesday

@@ -26,6 +26,7 @@ from backend.services.tickets import (
     ticket_to_dict,
     update_ticket,
 )
+from tests.backend.factories import a_ticket
 
 CAL = BusinessCalendar()
 TZ = ZoneInfo("Asia/Shanghai")
@@ -138,13 +139,10 @@ def test_same_idempotency_key_returns_the_existing_ticket(db_factory: sessionmak
 
 
 def test_update_ticket_audits_and_bumps_version(db_session: Session) -> None:
-    ticket = open_ticket(
+    ticket = a_ticket(
         db_session,
-        idempotency_key=key(),
         conversation_id=conversation(),
-        kind="complaint",
         status="escalated",
-        actor="bot",
         calendar=CAL,
         priority="P2",
     )
@@ -182,13 +180,10 @@ def test_update_ticket_audits_and_bumps_version(db_session: Session) -> None:
 
 def test_stale_version_is_refused(db_factory: sessionmaker[Session]) -> None:
     with session_scope(db_factory) as session:
-        number = open_ticket(
+        number = a_ticket(
             session,
-            idempotency_key=key(),
             conversation_id=conversation(),
-            kind="complaint",
             status="escalated",
-            actor="bot",
             calendar=CAL,
         ).number
     with session_scope(db_factory) as session:
@@ -200,13 +195,9 @@ def test_stale_version_is_refused(db_factory: sessionmaker[Session]) -> None:
 
 def test_concurrent_writer_loses_at_flush(db_factory: sessionmaker[Session]) -> None:
     with session_scope(db_factory) as session:
-        number = open_ticket(
+        number = a_ticket(
             session,
-            idempotency_key=key(),
-            conversation_id=None,
             kind="service_request",
-            status="open",
-            actor="bot",
             calendar=CAL,
         ).number
     slow = db_factory()
@@ -267,13 +258,12 @@ def test_list_and_count(db_session: Session) -> None:
     cid = conversation()
     k1 = key()
     for k, kind in ((k1, "complaint"), (key(), "complaint"), (key(), "handoff")):
-        open_ticket(
+        a_ticket(
             db_session,
             idempotency_key=k,
             conversation_id=cid,
             kind=kind,
             status="escalated",
-            actor="bot",
             calendar=CAL,
             waybill="EA100000079CN",
         )
@@ -288,13 +278,9 @@ def test_list_and_count(db_session: Session) -> None:
 
 
 def test_ticket_to_dict_keys(db_session: Session) -> None:
-    ticket = open_ticket(
+    ticket = a_ticket(
         db_session,
-        idempotency_key=key(),
         conversation_id=conversation(),
-        kind="complaint",
-        status="open",
-        actor="bot",
         calendar=CAL,
         priority="P1",
         declared_value=Decimal("400"),

@@ -40,8 +40,8 @@ from bot.actions.replies import STOCK_REPLIES
 from bot.actions.shipment_text import shipment_answer
 from bot.actions.shipments import ActionAnswerShipment, ActionDeclineOffer, ActionFindByPhone
 from bot.actions.shipper_language import message_language
-from tests.bot.conftest import make_tracker, new_sender, run, shipment
-from tests.bot.test_catalogs import latin_words
+from tests.bot.trackers import make_tracker, new_sender, run, shipment
+from tests.text_checks import latin_words
 
 ZH = {"language": "zh"}
 SH = ZoneInfo("Asia/Shanghai")

@@ -26,7 +26,7 @@ from bot.actions.shipments import (
     ActionDeclineOffer,
     ActionFindByPhone,
 )
-from tests.bot.conftest import make_tracker, run
+from tests.bot.trackers import make_tracker, run
 from tools.evaluate import NLU_DATA, read_nlu_examples
 
 ANSWER = ActionAnswerShipment()

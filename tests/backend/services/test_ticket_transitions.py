@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import uuid
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,9 +15,9 @@ from backend.services.tickets import (
     StaleTicket,
     can_move,
     get_ticket,
-    open_ticket,
     update_ticket,
 )
+from tests.backend.factories import a_ticket
 
 # Written out by hand, so that a change to TRANSITIONS has to change this table too.
 ALLOWED = {
@@ -70,11 +69,8 @@ def test_closed_never_reopens(new: str) -> None:
 
 
 def open_at(session: Session, status: str) -> str:
-    return open_ticket(
+    return a_ticket(
         session,
-        idempotency_key=f"transitions:{uuid.uuid4().hex}",
-        conversation_id=None,
-        kind="complaint",
         status=status,
         actor="test",
     ).number

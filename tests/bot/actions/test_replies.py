@@ -9,7 +9,7 @@ import yaml
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.replies import STOCK_REPLIES, STUCK_TEXT
-from tests.bot.conftest import make_tracker
+from tests.bot.trackers import make_tracker
 from tools.stack import ROOT
 
 DOMAIN: dict[str, Any] = {

@@ -489,3 +489,14 @@ def test_the_widget_api_answers_cross_origin_preflights(client: TestClient) -> N
     assert response.status_code == 204
     assert response.headers["access-control-allow-origin"] == "*"
     assert SESSION_HEADER in response.headers["access-control-allow-headers"]
+
+
+def test_the_widget_passes_the_browsers_language_as_a_hint() -> None:
+    from backend.channels.web.live import _inbound
+
+    text = _inbound("web:abc", {"type": "text", "text": "EA100000034CN", "language": "zh-CN"})
+    button = _inbound("web:abc", {"type": "button", "message_id": 1, "index": 0, "language": "en-GB"})
+    assert text is not None and text.language_hint == "zh-CN"
+    assert button is not None and button.language_hint == "en-GB"
+    bare = _inbound("web:abc", {"type": "text", "text": "hi", "language": 42})
+    assert bare is not None and bare.language_hint is None

@@ -2,184 +2,45 @@
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Any
 
 import pytest
-from fastapi import APIRouter, Depends, FastAPI, Form, Request
-from fastapi.responses import HTMLResponse
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.config import Settings, get_settings
 from backend.console.auth import safe_next
 from backend.console.deps import (
-    current_agent_api,
-    current_agent_page,
     get_throttle_policy,
-    require_csrf,
-    require_supervisor,
 )
-from backend.console.rendering import render
 from backend.db import session_scope
 from backend.main import create_app
 from backend.models import Agent, AuditEvent, ConsoleSession, LoginAttempt, utcnow
 from backend.security import throttle
-from backend.security.accounts import create_agent
 from backend.security.sessions import SessionPolicy, load_session, start_session, token_digest
+from tests.backend.console.clients import (
+    CSRF_INPUT,
+    CSRF_META,
+    WEB_SECRET,
+    build_app,
+    client_for,
+    fresh_ip,
+    log_in,
+    login_form,
+    post_login,
+)
+from tests.backend.factories import new_account
 
-from .test_api import settings_for
-
-WEB_SECRET = "a-real-web-session-secret-0123456789"
 REAL_SECRETS = {
     "api_token": "k3J9-a-real-random-token",
     "rasa_channel_secret": "Qv8-another-real-secret",
     "web_session_secret": WEB_SECRET,
 }
-FAST = throttle.ThrottlePolicy(delay_step_s=0.001, max_delay_s=0.005)
-CSRF_INPUT = re.compile(r'<input type="hidden" name="(csrf[^"]*)" value="([^"]+)">')
-CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]*)">')
-
-
-# -- a supervisor-only route and friends, only for these tests -------------------------------------------
-
-probe = APIRouter()
-ApiAgent = Annotated[Agent, Depends(current_agent_api)]
-PageAgent = Annotated[Agent, Depends(current_agent_page)]
-
-
-@probe.get("/console/api/probe/me")
-def me(agent: ApiAgent) -> dict[str, str]:
-    return {"username": agent.username, "role": agent.role}
-
-
-@probe.post("/console/api/probe/change", dependencies=[Depends(require_csrf)])
-def change(agent: ApiAgent) -> dict[str, str]:
-    return {"changed_by": agent.username}
-
-
-@probe.post("/console/api/probe/supervise", dependencies=[Depends(require_csrf), Depends(require_supervisor)])
-def supervise(agent: ApiAgent) -> dict[str, str]:
-    return {"supervised_by": agent.username}
-
-
-@probe.get("/console/probe/page", response_class=HTMLResponse)
-def page(request: Request, agent: PageAgent) -> HTMLResponse:
-    return render(request, "console/base.html")
-
-
-@probe.post("/console/probe/form", dependencies=[Depends(require_csrf)])
-def form(agent: PageAgent, note: Annotated[str, Form()] = "") -> dict[str, str]:
-    return {"note": note}
-
-
-@probe.get("/console/probe/reports", response_class=HTMLResponse, dependencies=[Depends(require_supervisor)])
-def reports(request: Request, agent: PageAgent) -> HTMLResponse:
-    return render(request, "console/base.html")
-
-
-def from_address(app: ASGIApp, ip: str) -> ASGIApp:
-    """The app as seen from one client address (the throttle counts per address)."""
-
-    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            scope = {**scope, "client": (ip, 40000)}
-        await app(scope, receive, send)
-
-    return wrapped
-
-
-def fresh_ip() -> str:
-    value = uuid.uuid4().int
-    return f"10.{value % 250}.{(value >> 8) % 250}.{(value >> 16) % 250 + 1}"
-
-
-def build_app(db_url: str, **overrides: Any) -> FastAPI:
-    values: dict[str, Any] = {"web_session_secret": WEB_SECRET, "sla_watch_interval_s": 0}
-    values.update(overrides)
-    app = create_app(settings_for(db_url, **values))
-    app.include_router(probe)
-    app.dependency_overrides[get_throttle_policy] = lambda: FAST
-    return app
-
-
-@pytest.fixture
-def app(db_url: str, seeded_today: date) -> FastAPI:
-    return build_app(db_url)
-
-
-def client_for(app: FastAPI, **kwargs: Any) -> TestClient:
-    """A client of `app` from an address of its own (so no other test's failures count against it)."""
-    return TestClient(from_address(app, fresh_ip()), follow_redirects=False, **kwargs)
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with client_for(app) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def other_client(db_url: str, seeded_today: date) -> Iterator[TestClient]:
-    """A second browser, elsewhere (its own app instance, so each has its own lifespan)."""
-    with client_for(build_app(db_url)) as test_client:
-        yield test_client
-
-
-def new_account(
-    factory: sessionmaker[Session], role: str = "agent", username: str | None = None
-) -> tuple[str, str]:
-    name = username or f"{role}-{uuid.uuid4().hex[:8]}"
-    password = f"pw-{uuid.uuid4().hex}"
-    with session_scope(factory) as session:
-        create_agent(
-            session, username=name, password=password, role=role, display_name=f"{role.title()} {name}"
-        )
-    return name, password
-
-
-@pytest.fixture
-def agent(db_factory: sessionmaker[Session]) -> tuple[str, str]:
-    return new_account(db_factory, "agent")
-
-
-@pytest.fixture
-def supervisor(db_factory: sessionmaker[Session]) -> tuple[str, str]:
-    return new_account(db_factory, "supervisor")
-
-
-def login_form(client: TestClient, path: str = "/console/login") -> tuple[str, str]:
-    """GET the login page; returns (field name, token) of its hidden CSRF field."""
-    page = client.get(path)
-    assert page.status_code == 200
-    found = CSRF_INPUT.search(page.text)
-    assert found, page.text
-    return found.group(1), found.group(2)
-
-
-def post_login(client: TestClient, username: str, password: str, **extra: str) -> Any:
-    field, token = login_form(client)
-    return client.post(
-        "/console/login", data={"username": username, "password": password, field: token, **extra}
-    )
-
-
-def log_in(client: TestClient, account: tuple[str, str]) -> str:
-    """Log in; returns the CSRF token of the session (read from a console page's meta tag)."""
-    response = post_login(client, *account)
-    assert response.status_code == 303, response.text
-    page = client.get("/console/probe/page")
-    assert page.status_code == 200
-    found = CSRF_META.search(page.text)
-    assert found and found.group(1)
-    return found.group(1)
 
 
 def cookie_header(response: Any, name: str) -> str:

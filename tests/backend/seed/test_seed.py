@@ -12,8 +12,7 @@ from backend.models import Agent, Customer, Shipment, ShipmentEvent
 from backend.seed import RANDOM_SHIPMENTS, demo_shipments, seed_demo
 from backend.seed.data import DATA_FILE, extract_msgids
 from backend.waybill import validate
-
-from .test_waybill import DEMO_WAYBILLS
+from tests.backend.factories import DEMO_WAYBILLS
 
 TZ = ZoneInfo("Asia/Shanghai")
 

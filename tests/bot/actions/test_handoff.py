@@ -6,15 +6,14 @@ from datetime import datetime
 
 from rasa_sdk.events import ConversationPaused, SlotSet
 
-from backend.complaints.sla import sla_due
 from backend.models import Conversation
 from backend.services.tickets import get_ticket, list_tickets
 from bot.actions.client import transaction
 from bot.actions.complaints import ActionAcceptRemedy, ActionAnalyseComplaint, ActionStartComplaint
-from bot.actions.escalation import business_hours_kwargs, local_time_text, who_answers_text
+from bot.actions.escalation import business_calendar, local_time_text, who_answers_text
 from bot.actions.handoff import ActionEscalate, ActionTicketStatus
-from tests.bot.conftest import make_tracker, new_sender, run
-from tests.bot.test_complaint_actions import DELAY_STORY, VOUCHER, applied
+from tests.bot.actions.stories import DELAY_STORY, VOUCHER
+from tests.bot.trackers import applied, make_tracker, new_sender, run
 
 ESCALATE = ActionEscalate()
 STATUS = ActionTicketStatus()
@@ -49,7 +48,7 @@ def test_escalate_without_a_complaint_opens_a_handoff_ticket(now: datetime) -> N
         assert ticket.waybill == "EA100000017CN"
         assert ticket.summary == "Customer asked to talk to a person about EA100000017CN."
         assert ticket.description == "I want to talk to a person"
-        assert ticket.sla_due_at == sla_due(now, "P3", **business_hours_kwargs())
+        assert ticket.sla_due_at == business_calendar().sla_due("P3", now)
         conversation = session.get(Conversation, sender)
         assert conversation is not None
         assert (conversation.state, conversation.handoff_reason) == ("queued", "customer asked for a person")

@@ -1,0 +1,111 @@
+"""What many backend tests build: settings, console accounts, tickets, queued complaints, demo facts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.config import Settings
+from backend.db import session_scope
+from backend.models import Ticket
+from backend.security.accounts import create_agent
+from backend.services import conversations as conv
+from backend.services.tickets import open_ticket
+
+CARRIER_TZ = ZoneInfo("Asia/Shanghai")
+TOKEN = "test-token-0123456789abcdef"
+CLOSED = "http://127.0.0.1:9"  # the discard port: nothing listens there
+
+# The 14 scenario shipments of DEMO_DATA.md, written out rather than read from the seed under test.
+DEMO_WAYBILLS = (
+    "EA100000017CN",
+    "EA100000025CN",
+    "EA100000034CN",
+    "EA100000048CN",
+    "EA100000051CN",
+    "EA100000065CN",
+    "EA100000079CN",
+    "EA100000082CN",
+    "EA100000096CN",
+    "EA100000105CN",
+    "EA100000119CN",
+    "EA100000122CN",
+    "EA100000136CN",
+    "EA100000140CN",
+)
+
+
+def carrier_today() -> date:
+    """Today in the carrier's time zone: the day the test databases are seeded for."""
+    return datetime.now(CARRIER_TZ).date()
+
+
+def settings_for(url: str, **overrides: object) -> Settings:
+    """Settings for an app on `url`, with a known API token, Rasa and the actions unreachable, no .env."""
+    values: dict[str, object] = {
+        "database_url": url,
+        "api_token": TOKEN,
+        "rasa_url": CLOSED,
+        "action_server_url": CLOSED,
+        "app_env": "development",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type,call-arg]
+
+
+def new_account(
+    factory: sessionmaker[Session], role: str = "agent", username: str | None = None
+) -> tuple[str, str]:
+    """A console account with a random password: (username, password)."""
+    name = username or f"{role}-{uuid.uuid4().hex[:8]}"
+    password = f"pw-{uuid.uuid4().hex}"
+    with session_scope(factory) as session:
+        create_agent(
+            session, username=name, password=password, role=role, display_name=f"{role.title()} {name}"
+        )
+    return name, password
+
+
+def a_ticket(session: Session, **overrides: Any) -> Ticket:
+    """An open complaint ticket the bot opened, without a conversation; `overrides` go to open_ticket."""
+    values: dict[str, Any] = {
+        "idempotency_key": f"test:{uuid.uuid4().hex}",
+        "conversation_id": None,
+        "kind": "complaint",
+        "status": "open",
+        "actor": "bot",
+    }
+    values.update(overrides)
+    return open_ticket(session, **values)
+
+
+def queued_complaint(session: Session, *, priority: str = "P3", category: str = "delay") -> tuple[str, str]:
+    """A web conversation queued for a person, with its escalated complaint ticket: (id, ticket number)."""
+    cid = f"web:{uuid.uuid4()}"
+    conv.record_message(session, conversation_id=cid, direction="in", sender="shipper", text="<b>help</b> me")
+    ticket = a_ticket(
+        session,
+        idempotency_key=f"test:{cid}",
+        conversation_id=cid,
+        status="escalated",
+        category=category,
+        priority=priority,
+        level="serious" if priority == "P1" else "general",
+        waybill="EA100000034CN",
+        stage_reached="negotiate",
+        remedy_offered="A voucher of 36.00 CNY.",
+    )
+    conv.mark_for_agent(session, conversation_id=cid, reason="customer refused 2 offer(s)")
+    return cid, ticket.number
+
+
+def escalated(
+    factory: sessionmaker[Session], *, priority: str = "P3", category: str = "delay"
+) -> tuple[str, str]:
+    """queued_complaint in a transaction of its own (committed, so the app under test sees it)."""
+    with session_scope(factory) as session:
+        return queued_complaint(session, priority=priority, category=category)
