@@ -19,8 +19,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import telegram_stack
-from tests.e2e.test_shipment_inquiries import assert_clean
-from tests.e2e.test_telegram import Chat, Telegram, texts
+from tests.e2e.conversation import Chat, Telegram, assert_clean, texts
 from tests.fakes.telegram_api import FakeBotApi, text_update
 from tests.text_checks import latin_words
 from tools.stack import Stack

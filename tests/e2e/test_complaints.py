@@ -12,25 +12,10 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import Talk, late_extra_shipment
-from tests.e2e.test_shipment_inquiries import assert_clean, said
+from tests.e2e.conversation import CALMED, COMPLAINT_STEPS, assert_clean, said
 from tools.stack import Stack
 
 pytestmark = pytest.mark.e2e
-
-
-# The first answer to a complaint acknowledges and apologises, in words that vary.
-CALMED = "<calmed>"
-# ...and goes on with the complaint: a question of the form or the summary.
-COMPLAINT_STEPS = (
-    "what happened",
-    "which shipment",
-    "what would you like",
-    "what exactly",
-    "value of the goods",
-    "photo",
-    "when did this happen",
-    "is that right",
-)
 
 
 def converse(talk: Talk, sender: str, turns: list[tuple[str, str | None]]) -> list[list[str]]:

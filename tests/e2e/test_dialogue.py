@@ -13,16 +13,10 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import Talk, late_extra_shipment, late_extra_shipments
-from tests.e2e.test_shipment_inquiries import assert_clean, said
+from tests.e2e.conversation import assert_clean, assert_never_three_alike, said
 from tools.stack import Stack
 
 pytestmark = pytest.mark.e2e
-
-
-def assert_never_three_alike(transcript: list[str]) -> None:
-    """No bot message is sent three times in a row (the guard of issue 8)."""
-    for first, second, third in zip(transcript, transcript[1:], transcript[2:], strict=False):
-        assert not (first == second == third), f"said three times in a row: {first!r}"
 
 
 class Chat:

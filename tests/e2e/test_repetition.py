@@ -20,8 +20,7 @@ from sqlalchemy.orm import Session
 from backend.db import make_engine
 from backend.models import Ticket, TicketEvent
 from tests.e2e.conftest import Talk
-from tests.e2e.test_dialogue import assert_never_three_alike
-from tests.e2e.test_shipment_inquiries import assert_clean
+from tests.e2e.conversation import assert_clean, assert_never_three_alike
 from tools.stack import ROOT, Stack
 
 pytestmark = pytest.mark.e2e

@@ -16,7 +16,7 @@ from backend.channels.telegram import SECRET_HEADER, WEBHOOK_PATH
 from backend.db import make_engine
 from backend.services.conversations import list_messages
 from tests.e2e.conftest import Talk, rest_talk, telegram_stack
-from tests.e2e.test_shipment_inquiries import assert_clean, said
+from tests.e2e.conversation import assert_clean, said
 from tests.fakes.telegram_api import FakeBotApi, text_update
 from tools.stack import Stack
 

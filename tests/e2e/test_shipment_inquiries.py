@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from tests.e2e.conftest import Talk
+from tests.e2e.conversation import assert_clean, said
 
 pytestmark = pytest.mark.e2e
-
-
-def said(replies: list[str]) -> str:
-    return " ".join(replies).lower()
-
-
-def assert_clean(replies: list[str]) -> None:
-    """No template name, no None, no traceback ever reaches the customer."""
-    text = " ".join(replies)
-    assert replies, "the bot said nothing"
-    assert not re.search(r"\butter_\w+|\baction_\w+|\bNone\b|Traceback|Exception|\{[a-z_]+\}", text), text
 
 
 # (how a shipper might ask, the facts the answer must contain)

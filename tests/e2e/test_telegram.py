@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import random
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +28,7 @@ from backend.domain import ShipmentView
 from backend.models import Attachment, Customer, Shipment, Ticket
 from backend.services.shipments import get_shipment
 from tests.e2e.conftest import DEMO_PREFIX, TELEGRAM_WEBHOOK_URL, free_port, stack_env, telegram_env
-from tests.e2e.test_complaints import COMPLAINT_STEPS
-from tests.e2e.test_shipment_inquiries import assert_clean, said
+from tests.e2e.conversation import COMPLAINT_STEPS, Telegram, assert_clean, said, texts
 from tests.fakes.images import png_bytes
 from tests.fakes.telegram_api import (
     FakeBotApi,
@@ -51,78 +48,6 @@ LIN_MEI_WAYBILLS = ("EA100000025CN", "EA100000065CN")
 WANG_PHONE = "8613800000002"
 WANG_WAYBILLS = ("EA100000017CN", "EA100000034CN", "EA100000079CN")
 ANY_WAYBILL = re.compile(r"EA\d{9}CN", re.IGNORECASE)
-
-
-@dataclass
-class Telegram:
-    """One backend's Telegram channel as seen from Telegram's side."""
-
-    mode: str
-    api: FakeBotApi
-    backend: Stack
-    secret: str = ""
-
-    def push(self, update: dict[str, Any]) -> None:
-        """Deliver an update the way Telegram would in this mode."""
-        if self.mode == "webhook":
-            response = httpx.post(
-                self.backend.backend_url + WEBHOOK_PATH,
-                json=update,
-                headers={SECRET_HEADER: self.secret},
-                timeout=10,
-            )
-            assert response.status_code == 200, response.text
-        else:
-            self.api.queue_updates(update)
-
-    def new_chat(self) -> Chat:
-        return Chat(self, random.randint(10**9, 8 * 10**9))
-
-
-@dataclass
-class Chat:
-    """A shipper's private chat with the bot (the chat id is the user id, as in Telegram)."""
-
-    tg: Telegram
-    id: int
-
-    def wait(
-        self, *, after: int = 0, expect: str | tuple[str, ...] | None = None, quiet: float = 1.0
-    ) -> list[dict[str, Any]]:
-        return self.tg.api.wait_for_messages(self.id, after=after, expect=expect, quiet=quiet)
-
-    def send(
-        self, update: dict[str, Any], *, expect: str | tuple[str, ...] | None = None
-    ) -> list[dict[str, Any]]:
-        """Push one update; the messages the bot sent this chat in answer."""
-        mark = len(self.tg.api.sent(self.id))
-        self.tg.push(update)
-        return self.wait(after=mark, expect=expect)
-
-    def say(self, text: str, *, expect: str | tuple[str, ...] | None = None) -> list[str]:
-        """Send a text; the bot's answers, which must contain `expect` (or one of several) when given."""
-        replies = texts(self.send(text_update(self.id, text), expect=expect))
-        assert_clean(replies)
-        wanted = (expect,) if isinstance(expect, str) else expect or ()
-        if wanted:
-            assert any(
-                w.lower() in said(replies) for w in wanted
-            ), f"after {text!r} expected {expect!r} in {replies}"
-        return replies
-
-    def tickets(self) -> list[dict[str, Any]]:
-        response = httpx.get(
-            f"{self.tg.backend.backend_url}/api/tickets",
-            params={"conversation_id": f"telegram:{self.id}"},
-            headers={"Authorization": f"Bearer {self.tg.backend.api_token}"},
-            timeout=10,
-        )
-        assert response.status_code == 200, response.text
-        return list(response.json()["tickets"])
-
-
-def texts(messages: list[dict[str, Any]]) -> list[str]:
-    return [str(m.get("text", "")) for m in messages]
 
 
 @pytest.fixture(scope="module")
