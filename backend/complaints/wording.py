@@ -11,7 +11,7 @@ import zlib
 from collections.abc import Sequence
 from datetime import datetime
 
-from backend.complaints.sla import DEFAULT_TZ
+from backend.complaints.sla import BusinessCalendar
 from backend.i18n import N_, LocalTime, language_of, t
 
 _ACKNOWLEDGE: dict[str, tuple[str, ...]] = {
@@ -136,15 +136,16 @@ def calm_message(
     return f"{name.strip()}, {text}"
 
 
-def after_hours_text(
-    opening: datetime, *, start_hour: int, end_hour: int, tz: str = DEFAULT_TZ, language: str = "en"
-) -> str:
-    """Said outside business hours: when the team works, and when they will pick the message up."""
+def after_hours_text(calendar: BusinessCalendar, now: datetime, language: str | None = None) -> str | None:
+    """Said outside business hours: when the team works, and when they will pick the message up (None
+    while the team is at work)."""
+    if calendar.is_open(now):
+        return None
     return t(
         language,
         "Our team works {start}:00-{end}:00 on working days (public holidays excepted), so they will pick "
         "this up from {opening}.",
-        start=start_hour,
-        end=end_hour,
-        opening=LocalTime(opening, tz),
+        start=calendar.start_hour,
+        end=calendar.end_hour,
+        opening=LocalTime(calendar.next_opening(now), calendar.tz.key),
     )

@@ -176,19 +176,9 @@ class Hub:
 
     def _waiting_text(self, language: str | None = None) -> str:
         """ "A colleague will reply", and outside business hours also when they start work again."""
-        now = utcnow()
         waiting = t(language, WAITING_TEXT)
-        if self._calendar.is_open(now):
-            return waiting
-        opening = self._calendar.next_opening(now)
-        hours = wording.after_hours_text(
-            opening,
-            start_hour=self._calendar.start_hour,
-            end_hour=self._calendar.end_hour,
-            tz=self._calendar.tz.key,
-            language=language or "en",
-        )
-        return sentences(language, [waiting, hours])
+        hours = wording.after_hours_text(self._calendar, utcnow(), language)
+        return waiting if hours is None else sentences(language, [waiting, hours])
 
     def _store_inbound(self, session: Session, inbound: Inbound) -> _Stored:
         cid = inbound.conversation_id

@@ -34,14 +34,7 @@ def who_answers_text(priority: str, now: datetime, *, due: datetime | None = Non
             "One of our customer-service colleagues will reply here by {due} (China time) at the latest.",
             due=by,
         )
-    if not calendar.is_open(now):
-        opening = calendar.next_opening(now)
-        hours = wording.after_hours_text(
-            opening,
-            start_hour=calendar.start_hour,
-            end_hour=calendar.end_hour,
-            tz=calendar.tz.key,
-            language=lang,
-        )
+    hours = wording.after_hours_text(calendar, now, lang)
+    if hours is not None:
         text = i18n.sentences(lang, [text, hours])
     return text

@@ -22,6 +22,7 @@ from backend import i18n
 from backend.complaints.analysis import _force_majeure
 from backend.complaints.remedies import build_ladder
 from backend.complaints.signals import read_signals
+from backend.complaints.sla import WORKING_WEEK
 from backend.complaints.wording import after_hours_text, calm_message
 from backend.config import carrier_tz
 from backend.domain import PHOTO_FOR_BOT
@@ -248,11 +249,13 @@ def test_stop_and_escalate_speak_chinese(now: datetime) -> None:
 
 
 def test_after_hours_in_chinese() -> None:
-    opening = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)  # Monday 09:00 in Shanghai
+    sunday = datetime(2026, 11, 22, 4, 0, tzinfo=timezone.utc)  # Sunday noon in Shanghai
     assert (
-        after_hours_text(opening, start_hour=9, end_hour=18, language="zh")
+        after_hours_text(WORKING_WEEK, sunday, "zh")
         == "我们的客服团队在工作日9:00-18:00上班（法定节假日除外），将从11月23日 周一 09:00开始处理您的消息。"
     )
+    monday = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # Monday 10:00: the team is at work
+    assert after_hours_text(WORKING_WEEK, monday, "zh") is None
 
 
 # --- stock replies ----------------------------------------------------------------------------------
