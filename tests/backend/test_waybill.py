@@ -2,7 +2,16 @@ from __future__ import annotations
 
 import pytest
 
-from backend.waybill import WaybillCheck, check_digit, find_in_text, make_waybill, normalise, validate
+from backend.waybill import (
+    WaybillCheck,
+    check_digit,
+    find_in_text,
+    looks_like_waybill,
+    make_waybill,
+    normalise,
+    validate,
+    without_waybills,
+)
 from tests.backend.factories import DEMO_WAYBILLS
 
 
@@ -89,3 +98,34 @@ def test_make_waybill_rejects_bad_input() -> None:
         make_waybill("E", 1)
     with pytest.raises(ValueError):
         make_waybill("EA", 10**8)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "EA100000034CN",
+        "it's ea 1000 0003 4 cn",
+        "我的ＥＡ１００００００３４ＣＮ还没到",
+        "EA100000034 is late",
+        "EA 100000",
+    ],
+)
+def test_a_number_a_shipper_means_as_a_waybill_looks_like_one(text: str) -> None:
+    assert looks_like_waybill(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ticket T-202611-00001", "call 13800000002", "EA1234 or so", "I PAID 500 CNY!!", "DEADBEEF1234567"],
+)
+def test_other_numbers_and_words_do_not_look_like_a_waybill(text: str) -> None:
+    assert not looks_like_waybill(text)
+
+
+def test_without_waybills_cuts_every_waybill_out_and_keeps_the_words() -> None:
+    assert without_waybills("EA100000034CN and ea 1000 0006 5 cn are both late").split() == [
+        "and",
+        "are",
+        "both",
+        "late",
+    ]

@@ -397,3 +397,19 @@ def test_a_request_for_a_person_opens_one_handoff_ticket_and_queues_the_conversa
     conversation = db_session.get(Conversation, "web:asks-for-a-person")
     assert conversation is not None
     assert (conversation.state, conversation.handoff_reason) == ("queued", "customer asked for a person")
+
+
+def test_a_chinese_shippers_request_for_a_person_is_summarised_in_chinese(db_session: Session) -> None:
+    now = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
+    handover = request_person(
+        db_session,
+        conversation_id="telegram:asks-in-chinese",
+        request_id="m-1",
+        text="转人工",
+        waybill="EA100000034CN",
+        now=now,
+        language="zh",
+    )
+    ticket = get_ticket(db_session, handover.ticket_number)
+    assert ticket is not None
+    assert (ticket.summary, ticket.language) == ("客户要求转人工客服，运单号 EA100000034CN。", "zh")
