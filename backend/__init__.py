@@ -1,0 +1,1 @@
+"""The backend: channels, the hub, the console, the HTTP API, services and the system of record."""
