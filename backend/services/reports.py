@@ -173,6 +173,14 @@ def _shipper_tickets(session: Session, start: datetime, end: datetime, *, kind: 
     return list(session.scalars(query))
 
 
+def _shipments(session: Session, tickets: list[Ticket]) -> dict[str, Shipment]:
+    """The tickets' shipments by waybill (their delay or exception reason is the complaint's cause)."""
+    waybills = {t.waybill for t in tickets if t.waybill}
+    if not waybills:
+        return {}
+    return {s.waybill: s for s in session.scalars(select(Shipment).where(Shipment.waybill.in_(waybills)))}
+
+
 @dataclass(frozen=True)
 class _Figures:
     """What one month's complaints add up to (the headline figures)."""
@@ -228,12 +236,7 @@ def monthly_report(
     for ticket in _shipper_tickets(session, earliest, end, kind="complaint"):
         by_month[ticket.created_at.astimezone(tz).strftime("%Y-%m")].append(ticket)
     tickets = by_month[month]
-    waybills = {t.waybill for t in tickets if t.waybill}
-    shipments = (
-        {s.waybill: s for s in session.scalars(select(Shipment).where(Shipment.waybill.in_(waybills)))}
-        if waybills
-        else {}
-    )
+    shipments = _shipments(session, tickets)
     customers = {c.id: c for c in session.scalars(select(Customer))}
 
     def say(msgid: str) -> str:
@@ -415,12 +418,7 @@ def tickets_csv(session: Session, month: str, *, tz: ZoneInfo, language: str | N
     start, end = month_bounds(month, tz)
     tickets = _shipper_tickets(session, start, end, kind=None)
     customers = {c.id: c for c in session.scalars(select(Customer))}
-    waybills = {t.waybill for t in tickets if t.waybill}
-    shipments = (
-        {s.waybill: s for s in session.scalars(select(Shipment).where(Shipment.waybill.in_(waybills)))}
-        if waybills
-        else {}
-    )
+    shipments = _shipments(session, tickets)
 
     def row(ticket: Ticket) -> list[Any]:
         customer = customers.get(ticket.customer_id or "")

@@ -66,32 +66,21 @@ def test_the_months_figures_the_trend_and_one_unit_per_chart(db_session: Session
             delay_reason=LONG_CAUSE,
         )
     )
-    opened = local(2033, 7, 10)
-    complaint(
-        db_session,
-        opened,
-        waybill=waybill,
-        customer_id=customer,
-        sla_due_at=opened + timedelta(hours=4),
-        resolution_due_at=opened + timedelta(hours=8),
-        first_responded_at=opened + timedelta(hours=2),
-        resolved_at=opened + timedelta(hours=10),  # late
-        status="resolved",
-        satisfaction=4,
-    )
-    second = local(2033, 7, 12)
-    complaint(
-        db_session,
-        second,
-        waybill=waybill,
-        customer_id=customer,
-        sla_due_at=second + timedelta(hours=4),
-        resolution_due_at=second + timedelta(hours=8),
-        first_responded_at=second + timedelta(hours=1),
-        resolved_at=second + timedelta(hours=4),  # in time
-        status="resolved",
-        satisfaction=5,
-    )
+    # Two resolved complaints on the same shipment: (day, first response, resolution in hours, score).
+    for day, answered, resolved, score in ((10, 2, 10, 4), (12, 1, 4, 5)):
+        opened = local(2033, 7, day)
+        complaint(
+            db_session,
+            opened,
+            waybill=waybill,
+            customer_id=customer,
+            sla_due_at=opened + timedelta(hours=4),
+            resolution_due_at=opened + timedelta(hours=8),  # the first is resolved late, the second in time
+            first_responded_at=opened + timedelta(hours=answered),
+            resolved_at=opened + timedelta(hours=resolved),
+            status="resolved",
+            satisfaction=score,
+        )
     complaint(db_session, local(2033, 7, 31, 23), category="damage", language="zh")  # still open
     # Not the month's complaints: someone trying `make chat`, a request for a person, the next month.
     complaint(db_session, local(2033, 7, 15), conversation_id=f"cli:{uuid.uuid4()}", category="loss")
