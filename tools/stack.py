@@ -24,6 +24,8 @@ import httpx
 import yaml
 from sqlalchemy.engine import make_url
 
+from backend.security.accounts import DEMO_ACCOUNTS
+
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 APP_BIN = ROOT / ".venv" / "bin"
@@ -391,6 +393,36 @@ def telegram_line(env: Mapping[str, str]) -> str:
     return mode
 
 
+def start_banner(stack: Stack) -> str:
+    """Where everything is, printed once `make run` is up: the widget, the console and its demo logins."""
+    env = stack.env()
+    console = f"{stack.backend_url}/console"
+    lines = [
+        "",
+        "The carrier's customer service is up:",
+        f"  web widget       {stack.backend_url}/  (the demo carrier page with the chat)",
+        f"  agent console    {console}",
+    ]
+    if env.get("APP_ENV", "").strip().lower() != "production":
+        # The demo logins exist outside production only (prepare_database made them).
+        for account in DEMO_ACCOUNTS:
+            where = stack.workdir / account.password_file
+            shown = where.relative_to(ROOT) if where.is_relative_to(ROOT) else where
+            login = f"{account.role:<10} log in as {account.username:<16} password in {shown}"
+            lines.append(" " * 19 + login)
+    lines += [
+        f"  backend and API  {stack.backend_url}  (health: {stack.backend_url}/api/health)",
+        f"  Telegram         {telegram_line(env)}",
+        f"  Rasa REST        {stack.rasa_url}/webhooks/rest/webhook"
+        "  (with the secret in var/rasa_channel_secret)",
+        f"  action server    {stack.actions_url}",
+        "  API token        in var/api_token",
+        "  logs             var/*.log",
+        "Talk to the bot with `make chat` in another terminal. Ctrl-C stops everything.",
+    ]
+    return "\n".join(lines)
+
+
 def run_foreground() -> int:
     """`make run`: start everything, print the URLs, stop everything on Ctrl-C or SIGTERM."""
     # make forwards SIGTERM to this process; the children run in their own sessions, so only an
@@ -402,19 +434,7 @@ def run_foreground() -> int:
         stack.prepare_database()
         stack.start()
         stack.wait_healthy()
-        print(
-            "\nThe carrier's customer service is up:\n"
-            f"  web widget       {stack.backend_url}/  (the demo carrier page with the chat)\n"
-            f"  backend and API  {stack.backend_url}  (health: {stack.backend_url}/api/health)\n"
-            f"  Telegram         {telegram_line(stack.env())}\n"
-            f"  Rasa REST        {stack.rasa_url}/webhooks/rest/webhook"
-            "  (with the secret in var/rasa_channel_secret)\n"
-            f"  action server    {stack.actions_url}\n"
-            f"  API token        in var/api_token\n"
-            f"  logs             var/*.log\n"
-            "Talk to the bot with `make chat` in another terminal. Ctrl-C stops everything.",
-            flush=True,
-        )
+        print(start_banner(stack), flush=True)
         while all(p.poll() is None for p in stack.processes.values()):
             time.sleep(1)
         dead = [name for name, p in stack.processes.items() if p.poll() is not None]

@@ -28,7 +28,7 @@ from backend.console.rendering import templates
 from backend.hub.broker import AGENTS_TOPIC, conversation_topic
 from backend.services import agent_work as work
 from backend.services import console as reads
-from backend.services.reports import monthly_report, report_csv
+from backend.services.reports import monthly_report, report_csv, tickets_csv
 
 # Front-end libraries come from npm (`npm ci`), served as files; nothing is fetched from a CDN.
 VENDOR_FILES = {
@@ -249,6 +249,21 @@ def _month(request: Request, month: str | None) -> str:
     return month
 
 
+def _reader_language(agent: Any) -> str | None:
+    """The language the agent reads the console in, once agents have one (English until then)."""
+    language = getattr(agent, "language", None)
+    return language if isinstance(language, str) else None
+
+
+def _csv_download(text: str, name: str) -> Response:
+    # The text starts with the byte-order mark (reports.BOM): Excel on a Chinese Windows reads it as UTF-8.
+    return Response(
+        text.encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
 @router.get("/reports", response_class=HTMLResponse, dependencies=[Depends(require_supervisor_page)])
 def reports_page(
     request: Request,
@@ -257,13 +272,31 @@ def reports_page(
     settings: SettingsDep,
     month: str | None = Query(None),
 ) -> HTMLResponse:
-    """The monthly complaint report with a chart per table (supervisors only)."""
-    report = monthly_report(session, _month(request, month), tz=settings.tz)
+    """The monthly complaint report: the headline figures beside six months, a chart per table."""
+    report = monthly_report(session, _month(request, month), tz=settings.tz, language=_reader_language(agent))
     charts = [
-        {"key": t.key, "labels": [r[0] for r in t.rows], "values": [r[1] for r in t.rows]}
+        {
+            "key": t.key,
+            "labels": [r[0] for r in t.rows],
+            "values": [r[1] for r in t.rows],
+            "unit": t.unit,
+            "counts": t.counts,
+            "horizontal": t.long_labels,
+        }
         for t in report.tables
     ]
-    return render(request, "console/reports.html", report=report, charts=charts)
+    trends = [
+        {
+            "key": h.key,
+            "title": h.title,
+            "labels": [m for m, _ in h.values],
+            "values": [v for _, v in h.values],
+            "unit": h.unit,
+            "counts": h.counts,
+        }
+        for h in report.headlines
+    ]
+    return render(request, "console/reports.html", report=report, charts=charts, trends=trends)
 
 
 @router.get("/reports.csv", dependencies=[Depends(require_supervisor_page)])
@@ -275,13 +308,24 @@ def reports_csv(
     month: str | None = Query(None),
     table: str | None = Query(None),
 ) -> Response:
-    """The same report as CSV, whole or one table."""
-    report = monthly_report(session, _month(request, month), tz=settings.tz)
+    """The same report as CSV, whole (with the headline figures' months) or one table."""
+    report = monthly_report(session, _month(request, month), tz=settings.tz, language=_reader_language(agent))
     if table is not None and table not in {t.key for t in report.tables}:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"The report has no table {table!r}.")
-    name = f"complaints-{report.month}{'-' + table if table else ''}.csv"
-    return Response(
-        report_csv(report, table),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    return _csv_download(
+        report_csv(report, table), f"complaints-{report.month}{'-' + table if table else ''}.csv"
     )
+
+
+@router.get("/reports/tickets.csv", dependencies=[Depends(require_supervisor_page)])
+def reports_tickets_csv(
+    request: Request,
+    agent: PageAgent,
+    session: SessionDep,
+    settings: SettingsDep,
+    month: str | None = Query(None),
+) -> Response:
+    """Every ticket opened in the month, one row each with its fields."""
+    chosen = _month(request, month)
+    text = tickets_csv(session, chosen, tz=settings.tz, language=_reader_language(agent))
+    return _csv_download(text, f"tickets-{chosen}.csv")

@@ -185,7 +185,7 @@ def test_an_escalated_telegram_complaint_is_taken_over_answered_resolved_and_rep
     snapshot(supervisor, "report")
     with supervisor.expect_download() as download:
         supervisor.get_by_role("link", name="Download all as CSV").click()
-    csv = download.value.path().read_text()
+    csv = download.value.path().read_text(encoding="utf-8-sig")  # the BOM is for Excel, not a header
     assert csv.startswith("month,table,label,value,unit") and ",satisfaction,5,1," in csv
 
 

@@ -270,3 +270,42 @@ def test_a_chinese_shipper_on_a_phone(new_shipper: Any) -> None:
     assert latin_words(text) == [], text
     shipper.send("where is it now?")
     expect(shipper.reply_containing("Changsha")).to_contain_text("Shanghai")
+
+
+def test_a_shipper_waiting_for_a_colleague_still_sees_so_after_a_reload(shipper: Shipper) -> None:
+    shipper.visit()
+    shipper.open_chat()
+    header = shipper.page.locator(".panel-header .subtitle")
+    expect(header).not_to_have_text("Waiting for a colleague")
+    shipper.send("I want to talk to a real person")
+    shipper.reply_containing("passing you to a person")
+    expect(header).to_have_text("Waiting for a colleague", timeout=REPLY_TIMEOUT_MS)
+
+    shipper.page.reload()
+    expect(shipper.message_box).to_be_visible()
+    shipper.wait_connected()
+    expect(header).to_have_text("Waiting for a colleague")
+    # A new tab of the same shipper, too.
+    tab = Shipper(stack=shipper.stack, context=shipper.context, page=shipper.context.new_page())
+    tab.visit()
+    tab.open_chat()
+    expect(tab.page.locator(".panel-header .subtitle")).to_have_text("Waiting for a colleague")
+
+
+def test_the_widget_names_the_common_chinese_system_fonts(new_shipper: Any) -> None:
+    """Where the Latin fonts have no Chinese glyphs, the browser falls back to a Chinese font, not boxes."""
+    shipper: Shipper = new_shipper("zh-CN")
+    shipper.visit()
+    shipper.open_chat()
+    fonts = shipper.page.evaluate(
+        """() => {
+            const root = document.querySelector('#carrier-chat-widget').shadowRoot;
+            return [root.querySelector('.panel'), root.querySelector('deep-chat')]
+                .map(node => getComputedStyle(node).fontFamily);
+        }"""
+    )
+    for family in fonts:
+        named = [name.strip().strip('"') for name in family.split(",")]
+        # macOS/iOS, Windows, Android/Linux: each platform's Chinese font, before the generic fallback.
+        for chinese in ("PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC"):
+            assert chinese in named and named.index(chinese) < named.index("sans-serif"), family

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -55,6 +56,27 @@ def test_make_run_starts_everything_and_a_signal_stops_it_all(tmp_path: Path, st
             banner += line
             assert time.monotonic() < deadline, banner
         assert f"http://127.0.0.1:{ports['BACKEND_PORT']}/" in banner  # the widget's URL
+        # The console's URL, and where the demo logins' passwords are.
+        assert f"agent console    http://127.0.0.1:{ports['BACKEND_PORT']}/console\n" in banner
+        assert re.search(r"log in as demo +password in var/demo_agent_password\n", banner), banner
+        assert re.search(r"log in as demo-supervisor +password in var/demo_supervisor_password\n", banner)
+        assert (ROOT / "var" / "demo_supervisor_password").read_text().strip()
+        if stop_signal == signal.SIGTERM:
+            # `make chat` beside it: the bot's buttons show as the README shows them, and pressing one works.
+            chat = subprocess.run(
+                [str(ROOT / ".venv" / "bin" / "python"), "-m", "tools.chat"],
+                cwd=ROOT,
+                env={**env, "PYTHONPATH": str(ROOT)},
+                input="where is ea 1000 0003 4 cn\n1\n",
+                capture_output=True,
+                text=True,
+                timeout=180,
+            )
+            said = chat.stdout
+            assert "EA100000034CN" in said, said
+            assert "\n     [Yes, please] [No, thanks]\n" in said, said
+            after = said.split("[Yes, please] [No, thanks]", 1)[1]
+            assert "bot> " in after and "did not answer" not in after and "no reply" not in after, said
         health = httpx.get(f"http://127.0.0.1:{ports['BACKEND_PORT']}/api/health", timeout=5)
         assert health.json()["status"] == "ok"
         if stop_signal == signal.SIGINT:

@@ -27,7 +27,11 @@
   const SESSION_HEADER = 'X-Widget-Session';
   const MAX_PHOTO_BYTES = 10 * 1024 * 1024;
   const PHOTO_TYPES = 'image/jpeg,image/png,image/gif,image/webp';
-  const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
+  // Latin fonts first, then the common Chinese system fonts (macOS/iOS, Windows, Android/Linux), so Chinese
+  // never shows as boxes where the first fonts have no CJK glyphs.
+  const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, ' +
+    '"PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", "Noto Sans SC", ' +
+    '"Source Han Sans SC", "WenQuanYi Micro Hei", "Heiti SC", SimHei, sans-serif';
   const BRAND = '#0b6e4f';
   const CLOSE_UNAUTHORISED = 4401;
   // The widget's own words in the shipper's language: the page's data-lang, else the browser's.
@@ -482,6 +486,8 @@
         this.open = true;
         this.attempts = 0;
         reconnecting = false;
+        // Who speaks now (a reload while waiting for a colleague keeps saying so).
+        if (frame.state) stateText = TEXT.states[frame.state] || TEXT.states.bot;
         updateSubtitle();
         host.dataset.connection = 'open'; // for the page (and tests): the chat can send now
         if (this.signals) this.signals.onOpen();

@@ -247,9 +247,15 @@ def test_the_monthly_report_and_its_csv(
         assert f'id="chart-{key}"' in page.text
     csv = people["sue"].get("/console/reports.csv", params={"table": "category"})
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
-    lines = csv.text.splitlines()
+    # The byte-order mark makes Excel on a Chinese Windows read the file as UTF-8.
+    assert csv.content.startswith(b"\xef\xbb\xbf")
+    lines = csv.content.decode("utf-8-sig").splitlines()
     assert lines[0] == "month,table,label,value,unit"
     assert any(",category,billing," in line for line in lines[1:])
+    tickets = people["sue"].get("/console/reports/tickets.csv")
+    assert tickets.status_code == 200 and tickets.content.startswith(b"\xef\xbb\xbf")
+    assert tickets.content.decode("utf-8-sig").startswith("Ticket number,Kind,Opened,")
+    assert people["alice"].get("/console/reports/tickets.csv").status_code == 403
     assert people["sue"].get("/console/reports", params={"month": "2026-13"}).status_code == 422
     assert people["sue"].get("/console/reports.csv", params={"table": "nope"}).status_code == 404
 
