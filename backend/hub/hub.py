@@ -448,6 +448,10 @@ class Hub:
             )
         )
 
+    async def speaker(self, conversation_id: str) -> str:
+        """Who speaks in the conversation now: "bot", "queued" or "agent"."""
+        return await self.run_db(lambda session: conv.speaker(session, conversation_id))
+
     async def transcript(self, conversation_id: str, *, limit: int = 200) -> list[dict[str, Any]]:
         """The conversation's messages, oldest first, in the JSON shape of message_to_dict."""
 

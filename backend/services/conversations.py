@@ -142,6 +142,12 @@ def verify_customer(session: Session, *, conversation_id: str, customer_id: str)
     return conversation
 
 
+def speaker(session: Session, conversation_id: str) -> str:
+    """Who speaks in the conversation now ("bot" for one not stored yet): a read, never a write."""
+    conversation = session.get(Conversation, conversation_id)
+    return conversation.state if conversation is not None else "bot"
+
+
 def verified_customer_id(session: Session, conversation_id: str) -> str | None:
     """The customer this conversation has proved to be, or None."""
     conversation = session.get(Conversation, conversation_id)

@@ -10,11 +10,9 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, WebSocket
-from sqlalchemy.orm import Session
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from backend.channels.web.cors import WidgetRoute
@@ -29,7 +27,6 @@ from backend.channels.web.wire import (
 )
 from backend.hub import Hub, Inbound
 from backend.hub.broker import conversation_topic
-from backend.models import Conversation
 
 logger = logging.getLogger(__name__)
 
@@ -46,16 +43,6 @@ async def widget_history(request: Request, conversation_id: ConversationDep) -> 
     """The conversation's last messages, oldest first."""
     messages = await hub_of(request.app).transcript(conversation_id, limit=HISTORY_LIMIT)
     return {"conversation_id": conversation_id, "messages": [widget_message(m) for m in messages]}
-
-
-def _state_reader(conversation_id: str) -> Callable[[Session], str]:
-    """Who speaks in the conversation now ("bot" for one not stored yet): a read, never a write."""
-
-    def read(session: Session) -> str:
-        conversation = session.get(Conversation, conversation_id)
-        return conversation.state if conversation is not None else "bot"
-
-    return read
 
 
 def _queue_local(queue: asyncio.Queue[dict[str, Any]], frame: dict[str, Any]) -> None:
@@ -185,7 +172,7 @@ async def widget_socket(websocket: WebSocket) -> None:
         backlog = [m for m in await hub.transcript(conversation_id, limit=HISTORY_LIMIT) if m["id"] > after]
         # Who speaks now, read after subscribing like the backlog: a widget that reloads (or reconnects)
         # while the shipper waits for a colleague says so again, and a change arrives as a state frame.
-        state = await hub.run_db(_state_reader(conversation_id))
+        state = await hub.speaker(conversation_id)
         await websocket.send_json({"type": "ready", "conversation_id": conversation_id, "state": state})
         for message in backlog:
             await websocket.send_json({"type": "message", "message": widget_message(message)})
