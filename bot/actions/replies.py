@@ -2,7 +2,8 @@
 
 Rasa picks a response variation at random, so a shipper who says the same thing three times could get
 the same words three times. These actions take the domain's variations in turn instead, and the third
-time in a row they offer what would help more: a person, or a waybill number.
+time in a row they offer what would help more: a person, or a waybill number. The replies to a message
+the bot did not take in carry the main paths as buttons, so a misreading costs one tap.
 """
 
 from __future__ import annotations
@@ -28,6 +29,20 @@ STUCK_TEXT = N_(
     "I'm sorry, I don't seem to be helping. You can send me a waybill number (like EA123456785CN), "
     'tell me what went wrong, or say "agent" and a colleague will take over.'
 )
+# Replies to a message read as out of scope, or not read confidently enough to act on (a hand-over or
+# a complaint opens a ticket: bot/nlu/fallback.py): the main paths, each one tap away. The payloads
+# are intents, so a press is read with certainty.
+OFFERS_THE_PATHS = frozenset({"utter_out_of_scope", "utter_rephrase"})
+PATH_BUTTONS = (
+    (N_("Track a shipment"), "/track_shipment"),
+    (N_("Make a complaint"), "/complain"),
+    (N_("Talk to a person"), "/request_human"),
+)
+
+
+def path_buttons(lang: str) -> list[dict[str, Any]]:
+    """The three main paths as buttons, titled in the shipper's language."""
+    return [{"title": t(lang, title), "payload": payload} for title, payload in PATH_BUTTONS]
 
 
 class StockReply(Action, ABC):
@@ -57,9 +72,11 @@ class StockReply(Action, ABC):
             if v.get("text") and variation_language(v) == lang
         ]
         if turn % 3 == 2 or not variations:
-            dispatcher.utter_message(text=t(lang, STUCK_TEXT))
+            text = t(lang, STUCK_TEXT)
         else:
-            dispatcher.utter_message(text=variations[(turn - turn // 3) % len(variations)])
+            text = variations[(turn - turn // 3) % len(variations)]
+        buttons = path_buttons(lang) if self.response in OFFERS_THE_PATHS else []
+        dispatcher.utter_message(text=text, buttons=buttons)
         return []
 
 

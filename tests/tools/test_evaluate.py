@@ -411,3 +411,15 @@ def test_chinese_training_data_covers_every_intent() -> None:
     assert min(counts.values()) >= 25, counts
     english = read_nlu_examples(sorted(p for p in NLU_DATA.glob("*.yml") if not p.name.startswith("zh_")))
     assert not [text for _, text in english if CJK_TEXT.search(text)]
+
+
+def test_issue_15_public_style_files_are_scored_and_large_enough() -> None:
+    """Issue 15: at least 200 public-style messages per language, scored by default, every intent."""
+    domain_intents = set(yaml.safe_load((NLU_DATA.parents[2] / "domain.yml").read_text())["intents"])
+    for name, chinese in (("heldout_public_style2_en.yml", False), ("heldout_public_style2_zh.yml", True)):
+        path = NLU_DATA.parents[2] / "tests" / "nlu" / name
+        assert path in HELDOUT_FILES
+        examples = read_nlu_examples([path])
+        assert len(examples) >= 200, name
+        assert {intent for intent, _ in examples} == domain_intents, name
+        assert all(bool(CJK_TEXT.search(text)) == chinese for _, text in examples), name

@@ -58,3 +58,25 @@ def test_a_waybill_in_a_message_not_understood_is_answered() -> None:
     events = asyncio.run(out_of_scope.run(dispatcher, tracker, DOMAIN))
     assert "Changsha" in dispatcher.messages[0]["text"]
     assert {"event": "slot", "timestamp": None, "name": "waybill", "value": "EA100000025CN"} in events
+
+
+def buttons_of(action_name: str, intent: str, language: str = "en") -> list[tuple[str, str]]:
+    action = next(cls() for cls in STOCK_REPLIES if cls().name() == action_name)
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text())
+    tracker = make_tracker("set an alarm for seven", intent=intent, slots={"language": language})
+    dispatcher = CollectingDispatcher()
+    asyncio.run(action.run(dispatcher, tracker, domain))
+    (message,) = dispatcher.messages
+    return [(b["title"], b["payload"]) for b in message["buttons"]]
+
+
+def test_out_of_scope_and_unsure_readings_offer_the_main_paths_as_buttons() -> None:
+    """Issue 15: a misread message costs one tap, in the shipper's language; the payloads are intents."""
+    paths = [("Track a shipment", "/track_shipment"), ("Make a complaint", "/complain"),
+             ("Talk to a person", "/request_human")]  # fmt: skip
+    assert buttons_of("action_out_of_scope", "out_of_scope") == paths
+    assert buttons_of("action_rephrase", "nlu_fallback") == paths
+    assert buttons_of("action_out_of_scope", "out_of_scope", "zh") == [
+        ("查询快递", "/track_shipment"), ("我要投诉", "/complain"), ("转人工客服", "/request_human")
+    ]  # fmt: skip
+    assert buttons_of("action_greet", "greet") == []
