@@ -101,8 +101,9 @@ class Shipper:
         return found[-1]
 
     def fill_form(self, answers: dict[str, str]) -> str:
-        """Answers whatever the form asks until the summary comes."""
-        heard = said(texts(self.last))
+        """Answers whatever the form asks until the summary comes (the question may be a message or
+        two back, before a "that choice is no longer available")."""
+        heard = said(self.transcript[-3:])
         for _ in range(8):
             if any(s in heard for s in SUMMARY):
                 return heard
@@ -278,3 +279,36 @@ def test_a_yes_with_feelings_starts_the_complaint_and_keeps_what_it_adds(
     assert ticket["category"] == "delay" and ticket["waybill"] == waybill
     if wants:
         assert ticket["customer_wants"] == wants
+
+
+STALE = ("no longer available", "已经失效")
+
+
+def test_a_stale_press_changes_nothing_and_a_double_press_acts_once(
+    tg: Telegram, waybills: Iterator[str]
+) -> None:
+    waybill = next(waybills)
+    shipper = Shipper(tg)
+    shipper.say(f"where is {waybill}?", expect="complaint")
+    offer = shipper.with_buttons()
+    shipper.say("yes", expect=("sorry", "apolog"))
+    # "Yes, please" of the complaint offer, pressed while the form asks what to do: nothing lands.
+    shipper.press(offer, 0, expect=STALE)
+    summary = shipper.fill_form(EN_FORM)
+    assert "/affirm" not in summary
+    confirm = shipper.with_buttons()
+    shipper.press(confirm, 0, expect=OFFER)
+    [ticket] = shipper.tickets()
+    # The same "Yes, that's right" again: the offer that came next is not accepted unseen.
+    heard = shipper.press(confirm, 0, expect=STALE)
+    assert "would that be acceptable" in heard, "the open question is asked again"
+    [still] = shipper.tickets()
+    assert (still["number"], still["status"], still["customer_wants"]) == (
+        ticket["number"],
+        "waiting_customer",
+        "refund",
+    )
+    shipper.press(shipper.with_buttons(), 0, expect=("registered", ticket["number"]))
+    [done] = shipper.tickets()
+    assert done["status"] == "open"
+    assert_never_three_alike(shipper.transcript)
