@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from weakref import WeakValueDictionary
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -53,6 +54,10 @@ TRY_AGAIN_TEXT = N_(
     "Sorry, I'm having trouble answering right now. Please try again in a moment; your message is saved."
 )
 STALE_BUTTON_TEXT = N_("That choice is no longer available. Could you type your answer instead?")
+# A button of an earlier message, or one pressed twice: it belongs to a question already answered.
+EARLIER_BUTTON_TEXT = N_(
+    "That choice belongs to an earlier question and is no longer available, so nothing has changed."
+)
 EMPTY_TEXT = N_(
     "I didn't receive any text. How can I help? You can send a waybill number, like EA123456785CN."
 )
@@ -89,11 +94,52 @@ class _Stored:
     photos: int = 0
     # The conversation's language after this message ("zh" or "en"), passed to the bot.
     language: str = DEFAULT_LANGUAGE
+    # A button of an earlier message (or one already answered) was pressed: nothing reaches the bot;
+    # the question still open, if any, is asked again as it was (text, buttons).
+    stale_press: bool = False
+    open_question: tuple[str, tuple[Button, ...]] | None = None
 
 
 def plain_text(text: str) -> str:
     """The text the bot reads: never an intent command, never longer than MAX_BOT_TEXT."""
     return _SLASH_COMMAND.sub("", text)[:MAX_BOT_TEXT].strip()
+
+
+def _later_messages(session: Session, cid: str, message_id: int) -> list[Message]:
+    return list(
+        session.scalars(
+            select(Message)
+            .where(Message.conversation_id == cid, Message.id > message_id)
+            .order_by(Message.id)
+        )
+    )
+
+
+def _still_open(session: Session, cid: str, message_id: int) -> bool:
+    """Whether the question of message `message_id` still waits for its answer: the shipper has sent
+    nothing since (typed or pressed), and no later message offers other buttons. A button is an
+    answer to the message that carried it, never to whatever is asked now."""
+    return not any(
+        m.direction == "in" or (m.direction == "out" and m.buttons)
+        for m in _later_messages(session, cid, message_id)
+    )
+
+
+def _open_question(session: Session, cid: str) -> tuple[str, tuple[Button, ...]] | None:
+    """The latest message with buttons, when it is still waiting for its answer."""
+    latest = session.scalars(
+        select(Message)
+        .where(Message.conversation_id == cid, Message.direction == "out", Message.sender == "bot")
+        .order_by(Message.id.desc())
+        .limit(20)
+    )
+    for message in latest:
+        if message.buttons:
+            if not _still_open(session, cid, message.id):
+                return None
+            buttons = tuple(Button(title=str(b["title"]), payload=str(b["payload"])) for b in message.buttons)
+            return message.text, buttons
+    return None
 
 
 class Hub:
@@ -160,6 +206,14 @@ class Hub:
                     waiting = self._waiting_text(stored.language)
                     turn.replies.append(await self._say(cid, waiting, sender="system"))
                 return turn
+            if stored.stale_press:
+                turn.replies.append(
+                    await self._say(cid, t(stored.language, EARLIER_BUTTON_TEXT), sender="bot")
+                )
+                if stored.open_question is not None:
+                    question, buttons = stored.open_question
+                    turn.replies.append(await self._say(cid, question, sender="bot", buttons=buttons))
+                return turn
             if stored.follow_up_reply is not None:
                 turn.replies.append(await self._say(cid, stored.follow_up_reply, sender="bot"))
                 return turn
@@ -189,6 +243,13 @@ class Hub:
         )
         text = inbound.text[:MAX_STORED_TEXT]
         pressed = self._pressed_button(session, cid, inbound.button) if inbound.button else None
+        stale = (
+            pressed is not None
+            and inbound.button is not None
+            and not _still_open(session, cid, inbound.button[0])
+        )
+        # Read before this press is stored: the question still waiting for an answer, if any.
+        open_question = _open_question(session, cid) if stale else None
         if pressed is not None:
             text = pressed.title
         if not text and inbound.own_phone:
@@ -228,6 +289,15 @@ class Hub:
         self._publish_message(cid, message)
         state = conversation.state
         notice = state != "bot" and conv.take_waiting_notice(session, conversation_id=cid)
+        if stale and state == "bot":
+            return _Stored(
+                duplicate=False,
+                state=state,
+                system_lines=tuple(lines),
+                language=conversation.language,
+                stale_press=True,
+                open_question=open_question,
+            )
         reply = None
         if state == "bot" and (owed := follow_up.pending(session, cid)) is not None:
             reply = follow_up.answer(

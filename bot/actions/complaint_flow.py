@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import ConversationPaused, EventType, SlotSet
+from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from backend.clock import utcnow
@@ -24,7 +24,7 @@ from backend.services.tickets import StaleTicket
 from backend.waybill import find_in_text
 
 from . import client
-from .complaint_parsing import UNSPECIFIED, correction_fields
+from .complaint_parsing import UNSPECIFIED, correction_fields, read_yes_no
 from .complaint_texts import STALE_TEXT, escalation_text
 from .dialogue import complaint_messages
 from .shipment_text import not_found_text, waybill_problem_text
@@ -51,6 +51,9 @@ COMPLAINT_SLOTS = (
     "requested_slot",
 )
 NO_WAYBILL = "none"
+# A question with a closed set of answers is asked at most this many times, then the complaint goes on
+# (the form without the fact; the summary or an offer to a person, with everything kept).
+MAX_TRIES = 2
 
 
 def complaint_key(tracker: Tracker) -> str:
@@ -61,6 +64,15 @@ def complaint_key(tracker: Tracker) -> str:
 def complaint_in_progress(tracker: Tracker) -> bool:
     """A complaint has been started and not yet ended with an agreed remedy or an escalation."""
     return bool(tracker.get_slot("complaint_id")) and tracker.get_slot("awaiting") != "done"
+
+
+def accepts_offer_in_words(tracker: Tracker) -> list[EventType]:
+    """The offer of a complaint answered with a yes in words ("是的！！根本没人通知我"), whatever the
+    classifier made of it: the complaint starts (an action reached by another intent hands over)."""
+    text = tracker.latest_message.get("text") or ""
+    if tracker.get_slot("awaiting") == "complaint_offer" and read_yes_no(text) == "yes":
+        return [FollowupAction("action_start_complaint")]
+    return []
 
 
 def lookup(waybill: str | None) -> ShipmentView | None:

@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from backend.complaints.record import is_description
+from backend.domain import PHOTO_FOR_BOT
 from backend.i18n import N_, sentences, t
 from backend.waybill import find_in_text
 
@@ -23,6 +24,7 @@ from .base import say_backend_down, slots_when_backend_down
 from .client import BackendUnavailable
 from .complaint_flow import (
     FORM_SLOTS,
+    MAX_TRIES,
     NO_WAYBILL,
     apply_correction,
     complaint_waybill,
@@ -44,6 +46,7 @@ from .complaint_texts import (
     NO_WAYBILL_OK_TEXT,
     NOT_KNOWN,
     PHOTO_LATER_TEXT,
+    PHOTO_RECEIVED_TEXT,
 )
 from .dialogue import QUESTION_INTENTS, looks_like_question, question_aspect
 from .shipment_flow import answer_shipment
@@ -51,9 +54,6 @@ from .shipment_text import not_found_text, waybill_problem_text
 from .shipper_language import language
 
 logger = logging.getLogger(__name__)
-
-# A question with a closed set of answers is asked at most this many times, then the form moves on.
-MAX_TRIES = 2
 
 
 class ValidateComplaintForm(FormValidationAction):
@@ -105,7 +105,14 @@ class ValidateComplaintForm(FormValidationAction):
             updates.pop("_view", None)
             updates.update({requested: None, "complaint_retries": 1.0})
             return [SlotSet(slot, value) for slot, value in updates.items()]
-        events = await super().get_validation_events(dispatcher, tracker, domain)
+        if requested and text.startswith("/"):
+            # A button's payload ("/affirm") is never an answer in words: the question is asked again.
+            return [SlotSet(requested, None)]
+        photo = _photo_events(dispatcher, tracker, text)
+        if photo and requested != "complaint_photo" and text == PHOTO_FOR_BOT:
+            # Only a photo, while the form asked something else: thanked for, and the question stands.
+            return [*photo, *([SlotSet(requested, None)] if requested else [])]
+        events = [*photo, *await super().get_validation_events(dispatcher, tracker, domain)]
         values = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
         if requested and values.get(requested) is not None and "complaint_retries" not in values:
             events.append(SlotSet("complaint_retries", 0.0))
@@ -288,6 +295,18 @@ class ValidateComplaintForm(FormValidationAction):
         if retry["complaint_correction"] is not None:
             retry["complaint_correction_pending"] = False
         return retry
+
+
+def _photo_events(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> list[EventType]:
+    """A photo sent during the form is acknowledged; a damage claim has its photo from then on."""
+    metadata = tracker.latest_message.get("metadata") or {}
+    sent = text == PHOTO_FOR_BOT or (isinstance(metadata, dict) and bool(metadata.get("attachments")))
+    if not sent or tracker.get_slot("requested_slot") == "complaint_photo":
+        return []
+    dispatcher.utter_message(text=t(language(tracker), PHOTO_RECEIVED_TEXT))
+    if tracker.get_slot("complaint_category") == "damage":
+        return [SlotSet("complaint_photo", "received")]
+    return []
 
 
 def _open_answer(value: Any, *, limit: int) -> str | None:

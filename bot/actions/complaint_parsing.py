@@ -256,3 +256,81 @@ def wants_text(wants: str | None, language: str = "en") -> str:
 
 def category_text(category: str | None, language: str = "en") -> str:
     return t(language, CATEGORY_TEXT.get(category or "other", CATEGORY_TEXT["other"]))
+
+
+# The answer to a yes/no question is read from its first words, whatever follows ("yes, and nobody
+# even told me!!", "no, the value is wrong"); the intent decides only when the words do not.
+YES_FIRST = re.compile(
+    r"^\W*(yes|yeah|yea|yep|yup|ya|yes please|sure|ok|okay|k|fine|alright|all right|correct|right|"
+    r"exactly|absolutely|definitely|of course|please do|go ahead|agreed|i agree|i accept|accepted|"
+    r"deal|sounds good|that'?s (right|correct|fine|ok|okay|good)|that works|works for me)(?![\w'])",
+    re.I,
+)
+NO_FIRST = re.compile(
+    r"^\W*(no|nope|nah|not really|not quite|not right|not correct|wrong|incorrect|"
+    r"that'?s (wrong|not right|not correct|incorrect|not it|not enough)|i (don'?t|do not) accept|"
+    r"i refuse|never)(?![\w'])",
+    re.I,
+)
+# Chinese: a one-character yes (好, 对, 是, 行, 要) counts only on its own or before punctuation or a
+# particle, so that 好慢 ("so slow") or 是我的 ("it's my ...") are not a yes.
+YES_FIRST_ZH = re.compile(
+    r"^\W*(是的|对的|好的|没错|没问题|可以|当然|同意|接受|确认|正确|需要|行的|好啊|好吧|ok"
+    # 嗯 alone, or before a yes ("嗯，好的"); not 嗯……让我想想 ("hmm, let me think").
+    r"|[嗯恩]+\W*(?=$|是|对|好|行|可以|没错)"
+    r"|(是|对|好|行|要)(?=$|\W|的|啊|呀|吧|呢|滴|哈))",
+    re.I,
+)
+NO_FIRST_ZH = re.compile(r"^\W*(不是|不对|不行|不要|不用|不需要|不可以|不接受|不同意|拒绝|算了|错了|不)")
+YES_SIGNS = ("👍", "👌", "✅", "🆗", "🙆")
+NO_SIGNS = ("👎", "❌", "🙅")
+# "yes, but the date is wrong": a yes that goes on to name a field is a correction.
+CONTRAST = re.compile(r"\b(but|except|however|although|though|apart from)\b|但是|但|不过|除了|只是|可是")
+# A photo the shipper will not send (a promise needs a photo that is coming, even late).
+NO_PHOTO = re.compile(
+    r"\b(don'?t|do not|no|can'?t|cannot|won'?t|haven'?t|not|never)\b[^.?!]*\b(photo|picture|pic|image)",
+    re.I,
+)
+NO_PHOTO_ZH = re.compile(r"(没有|没|不能|不会|不方便|没法|无法)[^。？！]{0,3}(照片|图|拍)|拍不了|发不了")
+PHOTO_LATER = re.compile(r"\b(later|tomorrow|tonight|soon|when i can|afterwards?|in a (bit|while))\b", re.I)
+PHOTO_LATER_ZH = re.compile(
+    r"稍后|晚点|晚些|等下|等会|等一下|待会|一会|回头|过会|明天|以后|之后|下次|改天|马上"
+)
+
+
+def read_yes_no(text: str, intent: str | None = None) -> str | None:
+    """'yes', 'no', or None for an answer that is neither, read from the first words, then the intent."""
+    folded = _nfkc(text).strip()
+    if YES_FIRST.match(folded) or YES_FIRST_ZH.match(folded) or folded.startswith(YES_SIGNS):
+        return "yes"
+    if NO_FIRST.match(folded) or NO_FIRST_ZH.match(folded) or folded.startswith(NO_SIGNS):
+        return "no"
+    if not re.search(r"\w", folded):
+        # Only an emoji or punctuation ("🤔", "?"): the classifier's guess on it means nothing.
+        return None
+    # Otherwise the classifier's reading; a pressed button arrives as its payload ("/affirm").
+    return {"affirm": "yes", "deny": "no"}.get(intent or "")
+
+
+def after_yes_no(text: str) -> str:
+    """What an answer adds after its yes or no ('' when it is only that)."""
+    folded = _nfkc(text).strip()
+    for pattern in (YES_FIRST, NO_FIRST, YES_FIRST_ZH, NO_FIRST_ZH):
+        match = pattern.match(folded)
+        if match:
+            return folded[match.end() :].strip(" ,.!?;:，。！？；：、~-")
+    return folded.lstrip("".join((*YES_SIGNS, *NO_SIGNS))).strip()
+
+
+def has_contrast(text: str) -> bool:
+    """'... but ...', 但是: the answer goes on to take something back."""
+    return bool(CONTRAST.search(_nfkc(text)))
+
+
+def promises_photo(text: str) -> bool:
+    """'I will send a photo later', 等下发照片: a photo is coming (not 'I have no photo')."""
+    folded = _nfkc(text)
+    if not read_signals(text).photo_offered:
+        return False
+    refused = NO_PHOTO.search(folded) or NO_PHOTO_ZH.search(folded)
+    return not refused or bool(PHOTO_LATER.search(folded) or PHOTO_LATER_ZH.search(folded))

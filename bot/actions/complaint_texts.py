@@ -41,6 +41,21 @@ TICKET_STATE_WORDS = {
     "resolved": N_("resolved"),
     "closed": N_("closed"),
 }
+# The summary or an offer answered with neither a yes nor a no: said once, with the question again.
+NOT_YES_NO_TEXT = N_("Sorry, I couldn't tell whether that was a yes or a no.")
+SUMMARY_AGAIN_TEXT = N_(
+    "Is the summary above right? Please answer yes or no; if something in it is wrong, tell me what to "
+    "change. Nothing you've told me is lost."
+)
+OFFER_AGAIN_TEXT = N_(
+    "Your complaint {number} is kept with everything you've told me. Would the offer above be "
+    "acceptable? Please answer yes or no; if you'd prefer something else, tell me what."
+)
+HAND_OVER_UNCLEAR_TEXT = N_(
+    "I'm still not sure what you'd like, so I'll pass your complaint to a colleague with everything "
+    "you've told me."
+)
+PHOTO_RECEIVED_TEXT = N_("Thank you, I've got your photo and added it to your complaint.")
 STALE_TEXT = N_("Sorry, your complaint was just updated on our side. Could you say that once more?")
 
 
@@ -90,3 +105,7 @@ def offer_text(outcome: Outcome, *, again: bool, lang: str = "en") -> str:
 
 def remedy_buttons(lang: str) -> list[dict[str, Any]]:
     return yes_no(t(lang, "Yes, I accept"), t(lang, "No"))
+
+
+def summary_buttons(lang: str) -> list[dict[str, Any]]:
+    return yes_no(t(lang, "Yes, that's right"), t(lang, "No, change something"))

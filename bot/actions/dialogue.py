@@ -82,11 +82,27 @@ def complaint_messages(tracker: Tracker) -> list[str]:
         return [text for text in (_user_text(e) for e in events if e.get("event") == "user") if text]
     users = [i for i in range(start) if events[i].get("event") == "user"]
     first = users[-1] if users else start
-    opener_intent = (events[first].get("parse_data") or {}).get("intent", {}).get("name") if users else None
-    if opener_intent in ("affirm", "inform") and len(users) >= 2:
+    if users and len(users) >= 2 and _awaiting_before(events, first) == "complaint_offer":
+        # The opener answered the offer of a complaint: what it was about counts as well.
         first = users[-2]
     texts = [_user_text(e) for e in events[first:] if e.get("event") == "user"]
     return [text for text in texts if text]
+
+
+def _awaiting_before(events: list[dict[str, Any]], index: int) -> Any:
+    """The question the bot had open (the `awaiting` slot) when the event at `index` came."""
+    for event in reversed(events[:index]):
+        if event.get("event") == "slot" and event.get("name") == "awaiting":
+            return event.get("value")
+    return None
+
+
+def last_action(tracker: Tracker) -> str | None:
+    """The action the bot ran last ("action_listen" when the shipper's message came after it)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "action" and event.get("name"):
+            return str(event.get("name"))
+    return None
 
 
 def previous_user_text(tracker: Tracker) -> str:

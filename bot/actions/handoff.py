@@ -14,7 +14,7 @@ from backend.i18n import N_, sentences, t
 from . import client
 from .base import BlockingAction
 from .client import TicketView
-from .complaint_flow import COMPLAINT_SLOTS
+from .complaint_flow import COMPLAINT_SLOTS, accepts_offer_in_words
 from .escalation import local_time_text
 from .handoff_flow import hand_over_to_person
 from .shipper_language import language
@@ -75,6 +75,8 @@ class ActionTicketStatus(BlockingAction):
     def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if accepted := accepts_offer_in_words(tracker):
+            return accepted
         match = TICKET_NUMBER.search(tracker.latest_message.get("text") or "")
         lang = language(tracker)
         if match:

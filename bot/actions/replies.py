@@ -19,6 +19,7 @@ from backend.i18n import N_, t
 from backend.waybill import find_in_text
 
 from .base import run_blocking
+from .complaint_flow import accepts_offer_in_words
 from .dialogue import times_in_a_row
 from .shipment_flow import answer_question
 from .shipper_language import language
@@ -60,6 +61,8 @@ class StockReply(Action, ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if accepted := accepts_offer_in_words(tracker):
+            return accepted
         if self.response in ANSWERS_A_WAYBILL and find_in_text(tracker.latest_message.get("text") or ""):
             # Whatever else the message says (markup, noise), a waybill number in it is a question
             # about that shipment: answer it rather than "I can't help with that".

@@ -14,6 +14,7 @@ from backend.services.conversations import parse_conversation_id
 
 from . import client
 from .base import BlockingAction
+from .complaint_flow import accepts_offer_in_words
 from .complaint_parsing import says_no_phone
 from .dialogue import asks_for_call_back, last_bot_text
 from .handoff_flow import hand_over_to_person
@@ -137,6 +138,9 @@ class ActionDeclineOffer(BlockingAction):
     def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if accepted := accepts_offer_in_words(tracker):
+            # "yes!! nobody told me" read as a no by the classifier: the words say yes.
+            return accepted
         dispatcher.utter_message(
             text=t(
                 language(tracker),

@@ -12,6 +12,7 @@ from backend.hub import Button, Hub, Inbound, InboundFile
 from backend.hub.broker import AGENTS_TOPIC
 from backend.hub.hub import (
     CUT_TEXT,
+    EARLIER_BUTTON_TEXT,
     EMPTY_TEXT,
     MAX_BOT_TEXT,
     STALE_BUTTON_TEXT,
@@ -380,3 +381,54 @@ def test_the_follow_up_of_a_chinese_conversation_is_in_chinese(world: World) -> 
             "送货前打个电话",
             "zh",
         )
+
+
+# --- a button answers the question it came with (issue 15, point 7) ----------------------------------
+
+
+def test_an_earlier_messages_button_changes_nothing_and_the_open_question_is_asked_again(
+    world: World,
+) -> None:
+    external = user()
+    world.rasa.replies = [
+        {"text": "Register a complaint?", "buttons": [{"title": "Yes, please", "payload": "/affirm"}]}
+    ]
+    [offer] = world.receive(Inbound(channel="fake", external_id=external, text="EA100000034CN")).replies
+    world.rasa.replies = [
+        {"text": "Is that right?", "buttons": [{"title": "Yes, that's right", "payload": "/affirm"}]}
+    ]
+    [summary] = world.receive(Inbound(channel="fake", external_id=external, text="it is late")).replies
+    sent = len(world.rasa.texts_for(f"fake:{external}"))
+    turn = world.receive(Inbound(channel="fake", external_id=external, button=(offer.message_id, 0)))
+    assert [r.text for r in turn.replies] == [EARLIER_BUTTON_TEXT, "Is that right?"]
+    assert turn.replies[1].buttons == summary.buttons
+    assert len(world.rasa.texts_for(f"fake:{external}")) == sent, "the stale press reached the bot"
+    # The question asked again takes its own button as the answer.
+    world.rasa.replies = [{"text": "ok"}]
+    again = turn.replies[1]
+    world.receive(Inbound(channel="fake", external_id=external, button=(again.message_id, 0)))
+    assert world.rasa.received[-1]["message"] == "/affirm"
+
+
+def test_a_double_press_acts_once(world: World) -> None:
+    external = user()
+    world.rasa.replies = [
+        {"text": "Is that right?", "buttons": [{"title": "Yes, that's right", "payload": "/affirm"}]}
+    ]
+    [summary] = world.receive(Inbound(channel="fake", external_id=external, text="my parcel is late")).replies
+    world.rasa.replies = [{"text": "Registered as T-1."}]
+    world.receive(Inbound(channel="fake", external_id=external, button=(summary.message_id, 0)))
+    turn = world.receive(Inbound(channel="fake", external_id=external, button=(summary.message_id, 0)))
+    assert [r.text for r in turn.replies] == [EARLIER_BUTTON_TEXT]
+    assert world.rasa.texts_for(f"fake:{external}").count("/affirm") == 1
+
+
+def test_a_button_after_a_typed_answer_changes_nothing(world: World) -> None:
+    external = user()
+    world.rasa.replies = [{"text": "Register?", "buttons": [{"title": "Yes", "payload": "/affirm"}]}]
+    [offer] = world.receive(Inbound(channel="fake", external_id=external, text="EA100000034CN")).replies
+    world.rasa.replies = [{"text": "What would you like us to do?"}]
+    world.receive(Inbound(channel="fake", external_id=external, text="yes"))
+    turn = world.receive(Inbound(channel="fake", external_id=external, button=(offer.message_id, 0)))
+    assert [r.text for r in turn.replies] == [EARLIER_BUTTON_TEXT]
+    assert "/affirm" not in world.rasa.texts_for(f"fake:{external}")
