@@ -219,15 +219,23 @@ def _ask_approval(
         )
         return request
     before = {"amount_cny": waiting.amount_cny, "reason": waiting.reason, "resolution": waiting.resolution}
-    waiting.amount_cny = amount
-    waiting.reason = reason if reason is not None else waiting.reason
-    waiting.resolution = resolution if resolution is not None else waiting.resolution
-    after = {"amount_cny": waiting.amount_cny, "reason": waiting.reason, "resolution": waiting.resolution}
+    after = {
+        "amount_cny": amount,
+        "reason": reason if reason is not None else waiting.reason,
+        "resolution": resolution if resolution is not None else waiting.resolution,
+    }
     diff = {k: {"from": before[k], "to": after[k]} for k in before if before[k] != after[k]}
     if diff:
+        # Only while it still waits: a supervisor deciding at this moment must not see it change under them.
+        corrected = session.execute(
+            update(CompensationRequest)
+            .where(CompensationRequest.id == waiting.id, CompensationRequest.status == "pending")
+            .values(**after, changed_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
+        if getattr(corrected, "rowcount", 1) != 1:
+            raise Conflict("A supervisor decided this compensation a moment ago; please reload the ticket.")
         # A supervisor who looked at the old amount must look again: their decision names the amount.
-        waiting.changed_at = now
-        session.flush()
         record_ticket_event(
             session,
             number=ticket.number,
@@ -300,10 +308,18 @@ def change_ticket(
         elif waiting is not None and (already or compensation_cny != waiting.amount_cny):
             _withdraw(session, ticket, waiting, agent)
             waiting = None
-    if waiting is not None and resolution is not None and resolution != (waiting.resolution or ""):
-        _ask_approval(
-            session, ticket, agent, waiting.amount_cny, waiting=waiting, reason=None, resolution=resolution
-        )
+    if waiting is not None and resolution is not None:
+        # The remedy belongs to the waiting compensation: kept on the request, never yet on the ticket.
+        if resolution != (waiting.resolution or ""):
+            _ask_approval(
+                session,
+                ticket,
+                agent,
+                waiting.amount_cny,
+                waiting=waiting,
+                reason=None,
+                resolution=resolution,
+            )
         resolution = None
     if compensation_cny is not None and waiting is None and compensation_cny != ticket.compensation_cny:
         changes["compensation_cny"] = compensation_cny

@@ -49,8 +49,13 @@ def test_800_by_an_agent_waits_and_nothing_reaches_the_shipper(
     assert saved["compensation_cny"] is None and saved["agreed_resolution"] is None
     assert saved["approval"]["amount_cny"] == "800.00" and saved["approval"]["status"] == "pending"
     # Resolving again is held again; nothing was promised, no survey went out.
-    again = people["alice"].post(f"/console/api/tickets/{number}", {"status": "resolved"})
+    # The page's form posts the held remedy back with it: still held, never on the ticket.
+    again = people["alice"].post(
+        f"/console/api/tickets/{number}",
+        {"status": "resolved", "resolution": "Compensation of 800 CNY", "compensation_cny": "800.00"},
+    )
     assert again.status_code == 202 and again.json()["status"] == "assigned"
+    assert again.json()["agreed_resolution"] is None and again.json()["compensation_cny"] is None
     assert _told(people["alice"], cid, "800") == [] and _told(people["alice"], cid, SURVEY) == []
     # The agent's page says it waits and keeps the amount in the field.
     page = people["alice"].get(f"/console/conversations/{quote(cid, safe='')}").text
