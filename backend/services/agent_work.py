@@ -179,6 +179,21 @@ def _cents(amount: Decimal | None) -> Decimal | None:
     return None if amount is None else amount.quantize(Decimal("0.01"))
 
 
+def _while_waiting(
+    session: Session, request_id: int, values: dict[str, Any], *, amount: Decimal | None = None
+) -> None:
+    """Change a request only if it still waits (and still asks `amount`): a conditional UPDATE, so of two
+    people acting on it at once exactly one does; the other gets a Conflict and changes nothing."""
+    stmt = update(CompensationRequest).where(
+        CompensationRequest.id == request_id, CompensationRequest.status == "pending"
+    )
+    if amount is not None:
+        stmt = stmt.where(CompensationRequest.amount_cny == amount)
+    done = session.execute(stmt.values(**values).execution_options(synchronize_session="fetch"))
+    if getattr(done, "rowcount", 1) != 1:
+        raise Conflict(f"Request {request_id} was decided or changed a moment ago; please reload.")
+
+
 def _ask_approval(
     session: Session,
     ticket: Ticket,
@@ -227,14 +242,7 @@ def _ask_approval(
     diff = {k: {"from": before[k], "to": after[k]} for k in before if before[k] != after[k]}
     if diff:
         # Only while it still waits: a supervisor deciding at this moment must not see it change under them.
-        corrected = session.execute(
-            update(CompensationRequest)
-            .where(CompensationRequest.id == waiting.id, CompensationRequest.status == "pending")
-            .values(**after, changed_at=now)
-            .execution_options(synchronize_session="fetch")
-        )
-        if getattr(corrected, "rowcount", 1) != 1:
-            raise Conflict("A supervisor decided this compensation a moment ago; please reload the ticket.")
+        _while_waiting(session, waiting.id, {**after, "changed_at": now})
         # A supervisor who looked at the old amount must look again: their decision names the amount.
         record_ticket_event(
             session,
@@ -248,14 +256,8 @@ def _ask_approval(
 
 def _withdraw(session: Session, ticket: Ticket, waiting: CompensationRequest, agent: AgentView) -> None:
     """An amount within the limit (or a supervisor's own) replaces the request that waited."""
-    result = session.execute(
-        update(CompensationRequest)
-        .where(CompensationRequest.id == waiting.id, CompensationRequest.status == "pending")
-        .values(status="withdrawn", decided_by=agent.actor, decided_at=utcnow())
-        .execution_options(synchronize_session="fetch")
-    )
-    if getattr(result, "rowcount", 1) != 1:
-        raise Conflict("A supervisor decided this compensation a moment ago; please reload the ticket.")
+    values = {"status": "withdrawn", "decided_by": agent.actor, "decided_at": utcnow()}
+    _while_waiting(session, waiting.id, values)
     record_ticket_event(
         session,
         number=ticket.number,
@@ -422,19 +424,12 @@ def decide_compensation(
             f"Request {request_id} is now for {request.amount_cny} CNY, not {amount} CNY; "
             "please look at it again before deciding."
         )
-    now = utcnow()
-    decided = session.execute(
-        update(CompensationRequest)
-        .where(
-            CompensationRequest.id == request_id,
-            CompensationRequest.status == "pending",
-            CompensationRequest.amount_cny == amount,
-        )
-        .values(status="approved" if approve else "rejected", decided_by=supervisor.actor, decided_at=now)
-        .execution_options(synchronize_session="fetch")
-    )
-    if getattr(decided, "rowcount", 1) != 1:
-        raise Conflict(f"Request {request_id} was decided or changed a moment ago; please reload.")
+    decision = {
+        "status": "approved" if approve else "rejected",
+        "decided_by": supervisor.actor,
+        "decided_at": utcnow(),
+    }
+    _while_waiting(session, request_id, decision, amount=amount)
     session.refresh(request)
     ticket = request.ticket
     changes: dict[str, Any] = {}

@@ -8,15 +8,14 @@ shipper before the decision; the decision reaches them once; the survey only aft
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from backend.db import make_engine, make_session_factory, session_scope
-from backend.security.accounts import create_agent
+from backend.db import make_engine, make_session_factory
+from tests.backend.factories import new_account
 from tests.browser.conftest import REPLY_TIMEOUT_MS
 from tests.e2e.conversation import Chat, Telegram
 from tests.fakes.telegram_api import FakeBotApi
@@ -30,18 +29,13 @@ SURVEY = "1 (not at all) to 5"
 
 @pytest.fixture(scope="module")
 def accounts(stack: Stack) -> dict[str, tuple[str, str]]:
-    """An agent and a supervisor with passwords only this test knows."""
-    made = {}
+    """An agent and a supervisor in the stack's database, with passwords only this test knows."""
     engine = make_engine(stack.database_url)
     try:
-        with session_scope(make_session_factory(engine)) as session:
-            for role in ("agent", "supervisor"):
-                name, password = f"{role}-{secrets.token_hex(3)}", secrets.token_urlsafe(16)
-                create_agent(session, username=name, password=password, role=role, display_name=role.title())
-                made[role] = (name, password)
+        factory = make_session_factory(engine)
+        return {role: new_account(factory, role) for role in ("agent", "supervisor")}
     finally:
         engine.dispose()
-    return made
 
 
 @pytest.fixture
