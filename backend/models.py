@@ -22,6 +22,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, synonym, validates
@@ -352,6 +353,51 @@ class TicketEvent(Base):
     data: Mapped[dict[str, Any] | None]
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+# A compensation request waits (`pending`) until a supervisor decides; an agent may withdraw it.
+COMPENSATION_REQUEST_STATUSES = ("pending", "approved", "rejected", "withdrawn")
+
+
+class CompensationRequest(Base):
+    """A compensation above the agent's limit: nothing is granted or promised until a supervisor decides.
+
+    The amount may change while the request waits (the agent corrects it); a supervisor's decision names
+    the amount it decides on, so a changed request is never approved blind. Every step is also a
+    ticket_event (the append-only audit); this row is the request's current state.
+    """
+
+    __tablename__ = "compensation_request"
+    # At most one request waits per ticket: two agents asking at once cannot both be waiting.
+    __table_args__ = (
+        Index(
+            "uq_compensation_request_one_pending",
+            "ticket_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    amount_cny: Mapped[Decimal] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    # Why the agent asks (for the supervisor), and the remedy to record on the ticket once approved.
+    reason: Mapped[str | None] = mapped_column(Text)
+    resolution: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None]
+
+    ticket: Mapped[Ticket] = relationship()
+
+    @validates("status")
+    def _validate_status(self, _key: str, value: str) -> str:
+        _check(value, COMPENSATION_REQUEST_STATUSES, "status")
+        return value
 
 
 class Agent(Base):

@@ -77,7 +77,11 @@ async def hand_back(conversation_id: str, agent: AgentDep, request: Request) -> 
 
 @router.post("/tickets/{number}", dependencies=CHANGES)
 async def update_ticket(number: str, agent: AgentDep, request: Request, payload: Payload) -> Any:
-    """Status, resolution, compensation and a note; above the agent's limit a supervisor approves (202)."""
+    """Status, resolution, compensation and a note; 202 while a compensation waits for a supervisor.
+
+    The 202 answer carries `approval` (the waiting request), `detail` (the sentence for the agent) and,
+    when a resolved or closed status had to wait for the decision, `held_status`.
+    """
     result = await work.edit_ticket(
         hub_of(request),
         number,
@@ -87,14 +91,34 @@ async def update_ticket(number: str, agent: AgentDep, request: Request, payload:
         compensation_cny=payload.get("compensation_cny"),
         note=payload.get("note") or None,
     )
-    pending = result.get("approval") == "pending"
-    return JSONResponse(result, status_code=status.HTTP_202_ACCEPTED if pending else status.HTTP_200_OK)
+    waiting = (result.get("approval") or {}).get("status") == "pending"
+    return JSONResponse(result, status_code=status.HTTP_202_ACCEPTED if waiting else status.HTTP_200_OK)
 
 
-@router.post("/tickets/{number}/approve-compensation", dependencies=[*CHANGES, Depends(require_supervisor)])
-async def approve(number: str, agent: AgentDep, request: Request) -> Any:
-    """A supervisor approves the compensation an agent proposed above the agent's limit."""
-    return await work.approve(hub_of(request), number, as_view(agent))
+@router.get("/approvals", dependencies=[Depends(require_supervisor)])
+def read_approvals(session: SessionDep) -> dict[str, Any]:
+    """Requests waiting for a supervisor (amount, agent, ticket, reason), and the latest decisions."""
+    return reads.approvals(session)
+
+
+async def _decide(
+    request_id: int, agent: Agent, request: Request, payload: dict[str, Any], approve: bool
+) -> Any:
+    return await work.decide(
+        hub_of(request), request_id, as_view(agent), approve=approve, amount_cny=payload.get("amount_cny")
+    )
+
+
+@router.post("/approvals/{request_id}/approve", dependencies=[*CHANGES, Depends(require_supervisor)])
+async def approve(request_id: int, agent: AgentDep, request: Request, payload: Payload) -> Any:
+    """Approve request `request_id` for `amount_cny`: 409 when it changed or was decided already."""
+    return await _decide(request_id, agent, request, payload, True)
+
+
+@router.post("/approvals/{request_id}/reject", dependencies=[*CHANGES, Depends(require_supervisor)])
+async def reject(request_id: int, agent: AgentDep, request: Request, payload: Payload) -> Any:
+    """Reject request `request_id` for `amount_cny`: 409 when it changed or was decided already."""
+    return await _decide(request_id, agent, request, payload, False)
 
 
 @router.get("/attachments/{attachment_id}")

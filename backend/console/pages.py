@@ -37,6 +37,7 @@ VENDOR_FILES = {
     "chart.umd.js": PROJECT_ROOT / "node_modules" / "chart.js" / "dist" / "chart.umd.js",
 }
 KEEPALIVE_S = 15.0
+APPROVALS_URL = "/console/approvals"
 
 router = APIRouter(prefix="/console", tags=["console pages"], include_in_schema=False)
 
@@ -166,15 +167,43 @@ async def ticket_form(
     return back_to(conversation_id)
 
 
-@router.post(
-    "/tickets/{number}/approve-compensation",
-    dependencies=[*TICKET_FORM, Depends(require_supervisor_page)],
-)
-async def approve_form(
-    number: str, request: Request, agent: PageAgent, conversation_id: Annotated[str, Form()]
+@router.get("/approvals", response_class=HTMLResponse, dependencies=[Depends(require_supervisor_page)])
+def approvals_page(
+    request: Request, agent: PageAgent, session: SessionDep, error: str | None = None
+) -> HTMLResponse:
+    """Compensation requests waiting for a supervisor, oldest first, and the latest decisions."""
+    return render(request, "console/approvals.html", approvals=reads.approvals(session), error=error)
+
+
+def return_to_decision_page(request: Request, return_to: Annotated[str, Form()] = APPROVALS_URL) -> None:
+    """A refused decision lands back where it was made: the approvals list or the conversation."""
+    refusals_return_to(request, _console_page(return_to))
+
+
+def _console_page(url: str) -> str:
+    # Only the console's own pages: a form field must not send the supervisor anywhere else.
+    return url if url.startswith("/console/") and "//" not in url and "\\" not in url else APPROVALS_URL
+
+
+DECISION_FORM = [Depends(require_csrf), Depends(require_supervisor_page), Depends(return_to_decision_page)]
+
+
+@router.post("/approvals/{request_id}/{decision}", dependencies=DECISION_FORM)
+async def decide_form(
+    request_id: int,
+    decision: str,
+    request: Request,
+    agent: PageAgent,
+    amount_cny: Annotated[str, Form()] = "",
+    return_to: Annotated[str, Form()] = APPROVALS_URL,
 ) -> RedirectResponse:
-    await work.approve(hub_of(request), number, as_view(agent))
-    return back_to(conversation_id)
+    """The approve and reject buttons without JavaScript: decide, then back to the page they were on."""
+    if decision not in ("approve", "reject"):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Approve or reject.")
+    await work.decide(
+        hub_of(request), request_id, as_view(agent), approve=decision == "approve", amount_cny=amount_cny
+    )
+    return RedirectResponse(_console_page(return_to), status_code=status.HTTP_303_SEE_OTHER)
 
 
 # -- live updates ------------------------------------------------------------------------------------

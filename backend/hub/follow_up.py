@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from backend.hub.records import Button
 from backend.i18n import t
 from backend.models import Ticket, TicketEvent
-from backend.services.tickets import get_ticket, record_ticket_event, update_ticket
+from backend.services.tickets import get_ticket, record_ticket_event, update_ticket, waiting_request
 from backend.waybill import looks_like_waybill
 
 ASKED, RATED, FINISHED = "follow_up_asked", "follow_up_rated", "follow_up_finished"
@@ -63,9 +63,15 @@ def question_text(ticket: Ticket, language: str | None = None) -> str:
 
 
 def should_ask(session: Session, number: str) -> bool:
-    """A resolved ticket with a conversation to ask in, not asked before (A-class customers included)."""
+    """A resolved ticket with a conversation to ask in, not asked before (A-class customers included).
+
+    Never while a compensation waits for a supervisor: the shipper is not asked to rate an outcome
+    nobody has decided yet (the ticket cannot be resolved then either; this holds for any other path).
+    """
     ticket = get_ticket(session, number)
     if ticket is None or ticket.status != "resolved" or not ticket.conversation_id:
+        return False
+    if waiting_request(session, ticket.id) is not None:
         return False
     return not _has_event(session, ticket, ASKED)
 

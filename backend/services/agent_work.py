@@ -13,26 +13,36 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.complaints import BOT_GRANT_LIMIT
+from backend.db import begin_write
 from backend.domain import OPEN_TICKET_STATUSES, TICKET_STATUSES
 from backend.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from backend.models import Conversation, Ticket
+from backend.i18n import N_, Money, t
+from backend.models import CompensationRequest, Conversation, Ticket, utcnow
 from backend.services.audit import record_agent_action
 from backend.services.conversations import AlreadyClaimed
 from backend.services.tickets import (
+    FINISHED_STATUSES,
     InvalidTransition,
     StaleTicket,
     get_ticket,
-    list_ticket_events,
     record_ticket_event,
+    request_to_dict,
     ticket_to_dict,
     update_ticket,
+    waiting_request,
 )
 
+# The audit trail's names for a compensation request's life (ticket_event.action).
 APPROVAL_REQUESTED = "compensation_approval_requested"
+APPROVAL_CHANGED = "compensation_request_changed"
+APPROVAL_WITHDRAWN = "compensation_request_withdrawn"
+APPROVED = "compensation_approved"
+REJECTED = "compensation_rejected"
 MAX_AGENT_TEXT = 4000
 
 T = TypeVar("T")
@@ -164,6 +174,99 @@ def _may_change(session: Session, ticket: Ticket, agent: AgentView) -> None:
         raise Conflict(f"{conversation.owner} is handling this ticket's conversation.")
 
 
+def _cents(amount: Decimal | None) -> Decimal | None:
+    """An amount as the database keeps it (to the cent), so 800 and 800.00 are one amount."""
+    return None if amount is None else amount.quantize(Decimal("0.01"))
+
+
+def _while_waiting(
+    session: Session, request_id: int, values: dict[str, Any], *, amount: Decimal | None = None
+) -> None:
+    """Change a request only if it still waits (and still asks `amount`): a conditional UPDATE, so of two
+    people acting on it at once exactly one does; the other gets a Conflict and changes nothing."""
+    stmt = update(CompensationRequest).where(
+        CompensationRequest.id == request_id, CompensationRequest.status == "pending"
+    )
+    if amount is not None:
+        stmt = stmt.where(CompensationRequest.amount_cny == amount)
+    done = session.execute(stmt.values(**values).execution_options(synchronize_session="fetch"))
+    if getattr(done, "rowcount", 1) != 1:
+        raise Conflict(f"Request {request_id} was decided or changed a moment ago; please reload.")
+
+
+def _ask_approval(
+    session: Session,
+    ticket: Ticket,
+    agent: AgentView,
+    amount: Decimal,
+    *,
+    waiting: CompensationRequest | None,
+    reason: str | None,
+    resolution: str | None,
+) -> CompensationRequest:
+    """Open a request for `amount` on the ticket, or correct the one that waits; audited either way."""
+    now = utcnow()
+    if waiting is None:
+        begin_write(session)
+        request = CompensationRequest(
+            ticket_id=ticket.id,
+            amount_cny=amount,
+            status="pending",
+            reason=reason,
+            resolution=resolution,
+            requested_by=agent.actor,
+            requested_at=now,
+            changed_at=now,
+        )
+        try:
+            with session.begin_nested():
+                session.add(request)
+        except IntegrityError as error:  # another agent's request got there first (one waits per ticket)
+            raise Conflict(
+                "Another compensation request on this ticket is waiting already; reload it."
+            ) from error
+        record_ticket_event(
+            session,
+            number=ticket.number,
+            actor=agent.actor,
+            action=APPROVAL_REQUESTED,
+            data={"request": request.id, "compensation_cny": amount, "reason": reason},
+        )
+        return request
+    before = {"amount_cny": waiting.amount_cny, "reason": waiting.reason, "resolution": waiting.resolution}
+    after = {
+        "amount_cny": amount,
+        "reason": reason if reason is not None else waiting.reason,
+        "resolution": resolution if resolution is not None else waiting.resolution,
+    }
+    diff = {k: {"from": before[k], "to": after[k]} for k in before if before[k] != after[k]}
+    if diff:
+        # Only while it still waits: a supervisor deciding at this moment must not see it change under them.
+        _while_waiting(session, waiting.id, {**after, "changed_at": now})
+        # A supervisor who looked at the old amount must look again: their decision names the amount.
+        record_ticket_event(
+            session,
+            number=ticket.number,
+            actor=agent.actor,
+            action=APPROVAL_CHANGED,
+            data={"request": waiting.id, "changes": diff},
+        )
+    return waiting
+
+
+def _withdraw(session: Session, ticket: Ticket, waiting: CompensationRequest, agent: AgentView) -> None:
+    """An amount within the limit (or a supervisor's own) replaces the request that waited."""
+    values = {"status": "withdrawn", "decided_by": agent.actor, "decided_at": utcnow()}
+    _while_waiting(session, waiting.id, values)
+    record_ticket_event(
+        session,
+        number=ticket.number,
+        actor=agent.actor,
+        action=APPROVAL_WITHDRAWN,
+        data={"request": waiting.id, "compensation_cny": waiting.amount_cny},
+    )
+
+
 def change_ticket(
     session: Session,
     number: str,
@@ -174,30 +277,62 @@ def change_ticket(
     compensation_cny: Decimal | None = None,
     note: str | None = None,
 ) -> dict[str, Any]:
-    """Set status, agreed resolution and compensation; compensation above the limit waits for a supervisor."""
+    """Set status, agreed resolution and compensation; compensation above the limit waits for a supervisor.
+
+    While a request waits nothing of it reaches the ticket: the amount and the remedy typed with it are
+    held on the request (so the bot cannot tell the shipper a remedy nobody approved), and a resolved or
+    closed status is held back (`held_status`), since the ticket cannot end before the decision.
+    """
     ticket = _ticket(session, number)
     if status is not None and status not in TICKET_STATUSES:
         raise InvalidInput(f"status must be one of {', '.join(TICKET_STATUSES)}.")
     _may_change(session, ticket, agent)
+    compensation_cny = _cents(compensation_cny)
     changes: dict[str, Any] = {}
-    if status is not None:
-        changes["status"] = status
-    if resolution is not None:
-        changes["agreed_resolution"] = resolution.strip()[:2000]
-    approval = None
+    resolution = resolution.strip()[:2000] if resolution is not None else None
+    note = note.strip() if note else None
+    waiting = waiting_request(session, ticket.id)
     if compensation_cny is not None:
+        # The amount the ticket holds already (granted, or approved) is no new request when saved again.
+        already = compensation_cny == ticket.compensation_cny
         # DOMAIN.md: the bot and agents may grant up to the same limit; above it a supervisor approves.
-        if compensation_cny > BOT_GRANT_LIMIT and not agent.is_supervisor:
-            record_ticket_event(
+        if compensation_cny > BOT_GRANT_LIMIT and not agent.is_supervisor and not already:
+            waiting = _ask_approval(
                 session,
-                number=number,
-                actor=agent.actor,
-                action=APPROVAL_REQUESTED,
-                data={"compensation_cny": str(compensation_cny)},
+                ticket,
+                agent,
+                compensation_cny,
+                waiting=waiting,
+                reason=note,
+                resolution=resolution,
             )
-            approval = "pending"
+            resolution = None  # held on the request
+        elif waiting is not None and (already or compensation_cny != waiting.amount_cny):
+            _withdraw(session, ticket, waiting, agent)
+            waiting = None
+    if waiting is not None and resolution is not None:
+        # The remedy belongs to the waiting compensation: kept on the request, never yet on the ticket.
+        if resolution != (waiting.resolution or ""):
+            _ask_approval(
+                session,
+                ticket,
+                agent,
+                waiting.amount_cny,
+                waiting=waiting,
+                reason=None,
+                resolution=resolution,
+            )
+        resolution = None
+    if compensation_cny is not None and waiting is None and compensation_cny != ticket.compensation_cny:
+        changes["compensation_cny"] = compensation_cny
+    if resolution is not None:
+        changes["agreed_resolution"] = resolution
+    held = None
+    if status is not None:
+        if waiting is not None and status in FINISHED_STATUSES and status != ticket.status:
+            held = status
         else:
-            changes["compensation_cny"] = compensation_cny
+            changes["status"] = status
     if changes:
         try:
             ticket = update_ticket(
@@ -208,34 +343,117 @@ def change_ticket(
         except StaleTicket as error:
             raise Conflict("Someone changed this ticket a moment ago; please reload it.") from error
     if note:
-        record_ticket_event(
-            session, number=number, actor=agent.actor, action="note", data={"text": note.strip()}
-        )
+        record_ticket_event(session, number=number, actor=agent.actor, action="note", data={"text": note})
     result = ticket_to_dict(ticket)
-    if approval:
-        result["approval"] = approval
+    if waiting is not None:
+        result["approval"] = request_to_dict(waiting)
+        result["detail"] = (
+            f"Waiting for a supervisor's approval of {waiting.amount_cny} CNY; the ticket can be resolved "
+            "once it is decided."
+        )
+    if held is not None:
+        result["held_status"] = held
     return result
 
 
-def approve_compensation(session: Session, number: str, supervisor: AgentView) -> dict[str, Any]:
-    """Grant the newest compensation an agent asked approval for (supervisors only)."""
+@dataclass(frozen=True)
+class Decision:
+    """A supervisor's decision on a compensation request, and what the shipper is told of it."""
+
+    request: dict[str, Any]
+    conversation_id: str | None
+    shipper_text: str
+
+
+def decision_text(*, approved: bool, kind: str, number: str, amount: Decimal, language: str | None) -> str:
+    """The shipper's news of a decision, in their language: the agreed compensation, or a colleague's call."""
+    request = kind != "complaint"
+    if approved:
+        msgid = (
+            N_(
+                "Good news about your request {number}: we have approved a compensation of {amount}. "
+                "A colleague will confirm the payment with you."
+            )
+            if request
+            else N_(
+                "Good news about your complaint {number}: we have approved a compensation of {amount}. "
+                "A colleague will confirm the payment with you."
+            )
+        )
+    else:
+        msgid = (
+            N_(
+                "About your request {number}: we could not approve the compensation proposed so far. "
+                "A colleague will contact you shortly to agree on the next step. Thank you for your patience."
+            )
+            if request
+            else N_(
+                "About your complaint {number}: we could not approve the compensation proposed so far. "
+                "A colleague will contact you shortly to agree on the next step. Thank you for your patience."
+            )
+        )
+    return t(language, msgid, number=number, amount=Money(amount))
+
+
+def decide_compensation(
+    session: Session, request_id: int, supervisor: AgentView, *, approve: bool, amount: Decimal | None
+) -> Decision:
+    """Approve or reject one request, naming its amount: a changed or already decided request is a Conflict.
+
+    The decision is a conditional update (still pending, still this amount), so of two supervisors
+    deciding at once exactly one wins, and the shipper hears one decision.
+    """
     if not supervisor.is_supervisor:
         raise NotAllowed("Only supervisors may do this.")
-    _ticket(session, number)
-    requests = [e for e in list_ticket_events(session, number) if e.action == APPROVAL_REQUESTED]
-    request = requests[-1] if requests else None
-    if request is None or not request.data:
-        raise Conflict("No compensation is waiting for approval on this ticket.")
-    amount = Decimal(str(request.data["compensation_cny"]))
+    if amount is None:
+        raise InvalidInput("Name the amount you decide on, as the request shows it.")
+    amount = _cents(amount)
+    begin_write(session)
+    request = session.scalars(
+        select(CompensationRequest)
+        .where(CompensationRequest.id == request_id)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if request is None:
+        raise NotFound(f"No compensation request {request_id}.")
+    if request.status != "pending":
+        by = (request.decided_by or "").partition(":")[2] or request.decided_by
+        raise Conflict(f"Request {request_id} was {request.status} already (by {by}); nothing was changed.")
+    if request.amount_cny != amount:
+        raise Conflict(
+            f"Request {request_id} is now for {request.amount_cny} CNY, not {amount} CNY; "
+            "please look at it again before deciding."
+        )
+    decision = {
+        "status": "approved" if approve else "rejected",
+        "decided_by": supervisor.actor,
+        "decided_at": utcnow(),
+    }
+    _while_waiting(session, request_id, decision, amount=amount)
+    session.refresh(request)
+    ticket = request.ticket
+    changes: dict[str, Any] = {}
+    if approve:
+        changes["compensation_cny"] = amount
+        if request.resolution:
+            changes["agreed_resolution"] = request.resolution
     ticket = update_ticket(
         session,
-        number=number,
+        number=ticket.number,
         expected_version=None,
         actor=supervisor.actor,
-        action="compensation_approved",
-        compensation_cny=amount,
+        action=APPROVED if approve else REJECTED,
+        event_data={"request": request.id, "compensation_cny": amount, "requested_by": request.requested_by},
+        **changes,
     )
-    return ticket_to_dict(ticket)
+    conversation = session.get(Conversation, ticket.conversation_id) if ticket.conversation_id else None
+    language = (conversation.language if conversation else None) or ticket.language
+    text = decision_text(
+        approved=approve, kind=ticket.kind, number=ticket.number, amount=amount, language=language
+    )
+    return Decision(
+        request=request_to_dict(request), conversation_id=ticket.conversation_id, shipper_text=text
+    )
 
 
 def checked_text(text: str | None) -> str:
@@ -327,6 +545,14 @@ async def edit_ticket(
     return result
 
 
-async def approve(desk: Desk[M], number: str, supervisor: AgentView) -> dict[str, Any]:
-    """A supervisor grants the compensation an agent proposed above the agent's limit."""
-    return await desk.run_db(lambda s: approve_compensation(s, number, supervisor))
+async def decide(
+    desk: Desk[M], request_id: int, supervisor: AgentView, *, approve: bool, amount_cny: Any
+) -> dict[str, Any]:
+    """A supervisor approves or rejects a request; the shipper hears it once, on their own channel."""
+    amount = parse_amount(amount_cny)
+    decision = await desk.run_db(
+        lambda s: decide_compensation(s, request_id, supervisor, approve=approve, amount=amount)
+    )
+    if decision.conversation_id:
+        await desk.push(decision.conversation_id, decision.shipper_text, sender="system")
+    return decision.request

@@ -12,11 +12,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from backend.domain import OPEN_TICKET_STATUSES
-from backend.models import Attachment, Conversation, Customer, Ticket, TicketEvent, utcnow
+from backend.models import (
+    Attachment,
+    CompensationRequest,
+    Conversation,
+    Customer,
+    Ticket,
+    TicketEvent,
+    utcnow,
+)
 from backend.services import sla_watch
 from backend.services.conversations import list_messages, message_to_dict
 from backend.services.shipments import get_shipment, shipment_to_dict
-from backend.services.tickets import ticket_to_dict
+from backend.services.tickets import request_to_dict, ticket_to_dict
 
 PRIORITY_ORDER = {"P1": 0, "P2": 1, "P3": 2, "P4": 3}
 COMPLAINT_STAGES = ("calm", "confirm", "analyse", "negotiate")
@@ -165,6 +173,7 @@ def conversation_detail(
             complaint_summary(ticket, list(ticket.events)) if ticket.kind == "complaint" else None
         )
         row["events"] = [_event_dict(e) for e in ticket.events]
+        row["approval"] = latest_request(session, ticket)
         ticket_rows.append(row)
     waybill = next((t.waybill for t in tickets if t.waybill), None)
     shipment = get_shipment(session, waybill) if waybill else None
@@ -217,4 +226,38 @@ def conversation_detail(
             "class": customer.customer_class,
             "earlier_tickets": earlier,
         },
+    }
+
+
+def latest_request(session: Session, ticket: Ticket) -> dict[str, Any] | None:
+    """The ticket's compensation request that waits, else its newest decided one, else None."""
+    requests = list(
+        session.scalars(
+            select(CompensationRequest)
+            .where(CompensationRequest.ticket_id == ticket.id)
+            .order_by(CompensationRequest.id.desc())
+        )
+    )
+    chosen = next((r for r in requests if r.status == "pending"), requests[0] if requests else None)
+    return request_to_dict(chosen) if chosen is not None else None
+
+
+def approvals(session: Session, *, decided_limit: int = 20) -> dict[str, list[dict[str, Any]]]:
+    """Compensation requests for supervisors: every waiting one (oldest first) and the latest decided."""
+    waiting = session.scalars(
+        select(CompensationRequest)
+        .where(CompensationRequest.status == "pending")
+        .options(selectinload(CompensationRequest.ticket))
+        .order_by(CompensationRequest.requested_at, CompensationRequest.id)
+    )
+    decided = session.scalars(
+        select(CompensationRequest)
+        .where(CompensationRequest.status != "pending")
+        .options(selectinload(CompensationRequest.ticket))
+        .order_by(CompensationRequest.decided_at.desc(), CompensationRequest.id.desc())
+        .limit(decided_limit)
+    )
+    return {
+        "waiting": [request_to_dict(r) for r in waiting],
+        "decided": [request_to_dict(r) for r in decided],
     }

@@ -19,7 +19,7 @@ from backend.db import begin_write
 from backend.domain import OPEN_TICKET_STATUSES, TICKET_KINDS, TICKET_STATUSES
 from backend.formatting import json_value
 from backend.language import DEFAULT_LANGUAGE, language_from_hint
-from backend.models import Conversation, Ticket, TicketEvent, utcnow
+from backend.models import CompensationRequest, Conversation, Ticket, TicketEvent, utcnow
 from backend.services.conversations import parse_conversation_id
 from backend.waybill import normalise
 
@@ -128,6 +128,58 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "resolved": frozenset({"assigned", "closed"}),
     "closed": frozenset(),
 }
+
+
+class AwaitingApproval(InvalidTransition):
+    """A compensation waits for a supervisor: the ticket cannot be resolved or closed until it is decided."""
+
+    def __init__(self, number: str, old: str, new: str, amount: Decimal) -> None:
+        super().__init__(number, old, new)
+        self.amount = amount
+        self.args = (
+            f"A compensation of {amount} CNY is waiting for a supervisor's approval: ticket {number} "
+            f"can be {new} once the request is decided.",
+        )
+
+
+# Statuses that end the work on a ticket: never reached while a compensation request waits.
+FINISHED_STATUSES = frozenset({"resolved", "closed"})
+
+
+def waiting_request(session: Session, ticket_id: int) -> CompensationRequest | None:
+    """The ticket's compensation request that waits for a supervisor, if any (at most one waits)."""
+    return session.scalars(
+        select(CompensationRequest)
+        .where(CompensationRequest.ticket_id == ticket_id, CompensationRequest.status == "pending")
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def request_to_dict(request: CompensationRequest) -> dict[str, Any]:
+    """A compensation request as the console and its API show it, with its ticket's essentials."""
+    ticket = request.ticket
+    return {
+        "id": request.id,
+        "ticket": ticket.number,
+        "conversation_id": ticket.conversation_id,
+        "amount_cny": str(request.amount_cny),
+        "status": request.status,
+        "reason": request.reason,
+        "resolution": request.resolution,
+        "requested_by": request.requested_by,
+        "agent": request.requested_by.partition(":")[2] or request.requested_by,
+        "requested_at": _iso(request.requested_at),
+        "changed_at": _iso(request.changed_at),
+        "decided_by": request.decided_by,
+        "decided_at": _iso(request.decided_at),
+        "ticket_status": ticket.status,
+        "category": ticket.category,
+        "priority": ticket.priority,
+        "waybill": ticket.waybill,
+        "summary": ticket.summary,
+        "customer_id": ticket.customer_id,
+        "declared_value": str(ticket.declared_value) if ticket.declared_value is not None else None,
+    }
 
 
 def can_move(old: str, new: str) -> bool:
@@ -293,11 +345,14 @@ def update_ticket(
     actor: str,
     action: str | None = None,
     calendar: BusinessCalendar | None = None,
+    event_data: dict[str, Any] | None = None,
     **changes: Any,
 ) -> Ticket:
     """Change a ticket and audit it; raises StaleTicket when it is no longer at `expected_version`.
 
     Pass expected_version=None to skip the caller-side check (the database-side version check still runs).
+    `event_data` goes into the audit event beside the changes (which request a decision was about). A
+    ticket whose compensation waits for a supervisor is never resolved or closed (AwaitingApproval).
     """
     _check_fields(changes)
     changes = _clean(changes)
@@ -314,6 +369,10 @@ def update_ticket(
 
     if "status" in changes and not can_move(ticket.status, changes["status"]):
         raise InvalidTransition(ticket.number, ticket.status, changes["status"])
+    if changes.get("status") in FINISHED_STATUSES and changes["status"] != ticket.status:
+        waiting = waiting_request(session, ticket.id)
+        if waiting is not None:
+            raise AwaitingApproval(ticket.number, ticket.status, changes["status"], waiting.amount_cny)
     now = utcnow()
     old_status = ticket.status
     diff: dict[str, Any] = {}
@@ -348,7 +407,7 @@ def update_ticket(
             action=action or ("status_changed" if "status" in diff else "updated"),
             from_status=old_status,
             to_status=ticket.status,
-            data={"changes": diff} if diff else None,
+            data=({"changes": diff} if diff else {}) | json_value(event_data or {}) or None,
         )
     )
     session.flush()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
@@ -57,5 +59,46 @@ def test_the_migration_folds_old_hints_and_marks_old_tickets_english(tmp_path: o
             ticket_language = conn.execute(text("SELECT language FROM ticket")).scalar_one()
         assert languages == {"telegram:1": "zh", "telegram:2": "en", "web:3": "en"}
         assert ticket_language == "en"
+    finally:
+        engine.dispose()
+
+
+def test_old_unapproved_requests_become_waiting_requests(tmp_path: object) -> None:
+    url = f"sqlite:///{tmp_path}/requests.db"
+    upgrade(url, "0005")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            for n in (1, 2):
+                conn.execute(
+                    text(
+                        "INSERT INTO ticket (id, number, idempotency_key, version, kind, status, created_at, "
+                        "updated_at) VALUES (:id, :number, :key, 1, 'complaint', 'assigned', :now, :now)"
+                    ),
+                    {"id": n, "number": f"T-202611-0000{n}", "key": f"k{n}", "now": utcnow()},
+                )
+            events = [
+                (1, "agent:alice", "compensation_approval_requested", '{"compensation_cny": "800.00"}'),
+                (1, "agent:alice", "compensation_approval_requested", '{"compensation_cny": "900.00"}'),
+                (2, "agent:bob", "compensation_approval_requested", '{"compensation_cny": "700.00"}'),
+                (2, "supervisor:sue", "compensation_approved", None),
+            ]
+            for ticket_id, actor, action, data in events:
+                conn.execute(
+                    text(
+                        "INSERT INTO ticket_event (ticket_id, at, actor, action, data) "
+                        "VALUES (:ticket_id, :at, :actor, :action, :data)"
+                    ),
+                    {"ticket_id": ticket_id, "at": utcnow(), "actor": actor, "action": action, "data": data},
+                )
+        upgrade(url)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT ticket_id, amount_cny, status, requested_by FROM compensation_request")
+            ).all()
+        # Ticket 1's newest request waits; ticket 2's was approved under the old scheme.
+        assert [(r[0], Decimal(str(r[1])), r[2], r[3]) for r in rows] == [
+            (1, Decimal("900"), "pending", "agent:alice")
+        ]
     finally:
         engine.dispose()

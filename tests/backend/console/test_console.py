@@ -29,7 +29,8 @@ API_CHANGES = [
     "/console/api/conversations/web:x/release",
     "/console/api/conversations/web:x/hand-back",
     "/console/api/tickets/T-202601-00001",
-    "/console/api/tickets/T-202601-00001/approve-compensation",
+    "/console/api/approvals/1/approve",
+    "/console/api/approvals/1/reject",
 ]
 
 
@@ -71,8 +72,11 @@ def test_agents_cannot_open_supervisor_pages(people: dict[str, Console], path: s
 def test_agents_cannot_approve_compensation(
     people: dict[str, Console], db_factory: sessionmaker[Session]
 ) -> None:
-    _, number = escalated(db_factory)
-    assert people["alice"].post(f"/console/api/tickets/{number}/approve-compensation").status_code == 403
+    for path in ("/console/api/approvals", "/console/approvals"):
+        assert people["alice"].get(path).status_code == 403
+    for decision in ("approve", "reject"):
+        refused = people["alice"].post(f"/console/api/approvals/1/{decision}", {"amount_cny": "800"})
+        assert (refused.status_code, refused.json()) == (403, {"detail": "Only supervisors may do this."})
 
 
 # -- the queue and the takeover -------------------------------------------------------------------------
@@ -215,11 +219,14 @@ def test_compensation_above_500_waits_for_a_supervisor(
     small = people["alice"].post(f"/console/api/tickets/{number}", {"compensation_cny": "400"})
     assert small.status_code == 200 and small.json()["compensation_cny"] == "400.00"
     big = people["alice"].post(f"/console/api/tickets/{number}", {"compensation_cny": "1200"})
-    assert big.status_code == 202 and big.json()["approval"] == "pending"
+    assert big.status_code == 202 and big.json()["approval"]["status"] == "pending"
     assert big.json()["compensation_cny"] == "400.00"
-    approved = people["sue"].post(f"/console/api/tickets/{number}/approve-compensation")
-    assert approved.status_code == 200 and approved.json()["compensation_cny"] == "1200.00"
+    request_id = big.json()["approval"]["id"]
+    approved = people["sue"].post(f"/console/api/approvals/{request_id}/approve", {"amount_cny": "1200"})
+    assert approved.status_code == 200 and approved.json()["status"] == "approved"
     with session_scope(db_factory) as session:
+        ticket = get_ticket(session, number)
+        assert ticket is not None and str(ticket.compensation_cny) == "1200.00"
         actors = [(e.action, e.actor) for e in list_ticket_events(session, number)]
     assert ("compensation_approved", f"supervisor:{people['sue'].username}") in actors
 
@@ -300,13 +307,10 @@ def test_refusals_answer_with_the_status_and_sentence_on_the_api(
     assert (missing.status_code, missing.json()) == (404, {"detail": "No ticket T-190001-00001."})
     bad = people["alice"].post(f"/console/api/tickets/{number}", {"compensation_cny": "lots"})
     assert bad.json() == {"detail": "The compensation must be an amount in CNY, like 120 or 120.50."}
-    agent = people["alice"].post(f"/console/api/tickets/{number}/approve-compensation")
+    agent = people["alice"].post("/console/api/approvals/1/approve", {"amount_cny": "800"})
     assert agent.json() == {"detail": "Only supervisors may do this."}
-    nothing = people["sue"].post(f"/console/api/tickets/{number}/approve-compensation")
-    assert (nothing.status_code, nothing.json()) == (
-        409,
-        {"detail": "No compensation is waiting for approval on this ticket."},
-    )
+    nothing = people["sue"].post(f"/console/api/approvals/{10**9}/approve", {"amount_cny": "800"})
+    assert (nothing.status_code, nothing.json()) == (404, {"detail": f"No compensation request {10**9}."})
 
 
 def test_forms_land_back_on_the_conversation_with_the_refusal(
@@ -330,9 +334,7 @@ def test_forms_land_back_on_the_conversation_with_the_refusal(
     assert empty.headers["location"] == f"{page}?error={quote('The message is empty.')}"
     bad = form(alice, f"/console/tickets/{number}", conversation_id=cid, compensation_cny="-5")
     assert bad.headers["location"] == f"{page}?error={quote('The compensation must not be negative.')}"
-    nothing = form(people["sue"], f"/console/tickets/{number}/approve-compensation", conversation_id=cid)
-    assert nothing.headers["location"] == (
-        f"{page}?error={quote('No compensation is waiting for approval on this ticket.')}"
-    )
+    nothing = form(people["sue"], f"/console/approvals/{10**9}/approve", amount_cny="800", return_to=page)
+    assert nothing.headers["location"] == f"{page}?error={quote(f'No compensation request {10**9}.')}"
     shown = alice.get(f"{page}?error={quote('The message is empty.')}")
     assert '<p class="error" role="alert">The message is empty.</p>' in shown.text

@@ -13,9 +13,9 @@ from backend.services import conversations as conv
 from backend.services.agent_work import (
     AgentView,
     add_note,
-    approve_compensation,
     change_ticket,
     checked_text,
+    decide_compensation,
     ensure_holder,
     parse_amount,
     record_conversation_action,
@@ -130,23 +130,20 @@ def test_compensation_up_to_500_is_granted_and_above_it_waits_for_a_supervisor(d
     granted = change_ticket(db_session, number, ALICE, compensation_cny=Decimal("500.00"))
     assert granted["compensation_cny"] == "500.00" and "approval" not in granted
     pending = change_ticket(db_session, number, ALICE, compensation_cny=Decimal("500.01"))
-    assert pending["approval"] == "pending" and pending["compensation_cny"] == "500.00"
+    assert pending["approval"]["status"] == "pending" and pending["compensation_cny"] == "500.00"
+    request_id = pending["approval"]["id"]
     with pytest.raises(NotAllowed) as refused:
-        approve_compensation(db_session, number, ALICE)
+        decide_compensation(db_session, request_id, ALICE, approve=True, amount=Decimal("500.01"))
     assert refused.value.detail == "Only supervisors may do this."
-    assert approve_compensation(db_session, number, SUE)["compensation_cny"] == "500.01"
+    decision = decide_compensation(db_session, request_id, SUE, approve=True, amount=Decimal("500.01"))
+    assert decision.request["status"] == "approved"
+    ticket = get_ticket(db_session, number)
+    assert ticket is not None and ticket.compensation_cny == Decimal("500.01")
     # A supervisor's own amount needs nobody's approval.
     assert (
         change_ticket(db_session, number, SUE, compensation_cny=Decimal("900.00"))["compensation_cny"]
         == "900.00"
     )
-
-
-def test_approval_without_a_request_is_a_conflict(db_session: Session) -> None:
-    _, number = queued_complaint(db_session)
-    with pytest.raises(Conflict) as refused:
-        approve_compensation(db_session, number, SUE)
-    assert refused.value.detail == "No compensation is waiting for approval on this ticket."
 
 
 def test_another_agents_conversation_keeps_its_ticket(db_session: Session) -> None:
