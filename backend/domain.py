@@ -23,6 +23,9 @@ LEVELS = ("general", "serious", "expectation")
 PRIORITIES = ("P1", "P2", "P3", "P4")
 TICKET_STATUSES = ("open", "escalated", "assigned", "waiting_customer", "resolved", "closed")
 # The statuses of a ticket someone still has to finish (not resolved, not closed).
+# Channels whose conversations are practice, never a shipper's (`make chat` talks to Rasa as `cli:<uuid>`):
+# the agents' queue and the monthly report leave them out.
+PRACTICE_CHANNELS = ("cli",)
 OPEN_TICKET_STATUSES = ("open", "escalated", "assigned", "waiting_customer")
 TICKET_KINDS = ("complaint", "handoff", "service_request")
 RESPONSIBILITIES = ("carrier", "customer", "third_party", "force_majeure", "undetermined")

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from backend.domain import OPEN_TICKET_STATUSES
+from backend.domain import OPEN_TICKET_STATUSES, PRACTICE_CHANNELS
 from backend.models import (
     Attachment,
     CompensationRequest,
@@ -85,7 +85,10 @@ def queue(session: Session, *, agent: str | None, now: datetime | None = None) -
     now = now or utcnow()
     waiting = Conversation.state == "queued"
     mine = (Conversation.state == "agent") & (Conversation.owner == agent)
-    conversations = session.scalars(select(Conversation).where(waiting | mine if agent else waiting)).all()
+    shippers = Conversation.channel.not_in(PRACTICE_CHANNELS)
+    conversations = session.scalars(
+        select(Conversation).where(waiting | mine if agent else waiting, shippers)
+    ).all()
     items = [queue_item(c, _latest_ticket(session, c.id), now) for c in conversations]
     return sorted(items, key=_queue_key)
 

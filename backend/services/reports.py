@@ -27,14 +27,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from backend.domain import PRACTICE_CHANNELS
 from backend.i18n import N_, t
 from backend.models import Customer, Shipment, Ticket
 
 # Actors whose first event on a ticket is the first human response (tickets from before
 # first_responded_at was kept).
 HUMAN_ACTORS = ("agent:", "supervisor:")
-# Channels whose conversations are practice, never a shipper's: `make chat` talks to Rasa as `cli:<uuid>`.
-PRACTICE_CHANNELS = ("cli",)
 # How the report names the shipper's language (ticket.language); tickets before it was kept were English.
 LANGUAGE_LABELS = {"zh": "中文 (Chinese)", "en": "English"}
 # The headline figures are shown for the report's month and this many months before it.
