@@ -283,7 +283,7 @@ class Stack:
             [
                 str(APP_BIN / "python"),
                 "-m",
-                "rasa_sdk",
+                "bot.action_server",
                 "--actions",
                 "bot.actions",
                 "-p",
