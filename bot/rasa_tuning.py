@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import time
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import aiohttp
@@ -68,14 +70,45 @@ def apply() -> bool:
         validate=RemoteAction._validate_action_result,
         session=EndpointConfig.session,
         validation_action=ActionExtractSlots._execute_validation_action,
+        run=RemoteAction.run,
     )
     RemoteAction._validate_action_result = _validate_action_result
+    RemoteAction.run = _timed_run
     EndpointConfig.session = _kept_session
     ActionExtractSlots._execute_validation_action = _execute_validation_action
     _applied = True
     logger.info("Rasa %s tuning applied: one reply validator, kept-alive action calls, local language slot",
                 rasa.__version__)  # fmt: skip
     return True
+
+
+# ---------------------------------------------------------------- where a turn's time goes
+
+# Milliseconds and counts since start, per part of a turn: `turn` (the channel's whole handling),
+# `tracker_read`, `tracker_save`, `action_call` (a remote action as Rasa waits for it). Served by our
+# channels at GET /webhooks/<channel>/stats for `make bench`'s breakdown; sums, so reading is free.
+TIMINGS_MS: defaultdict[str, float] = defaultdict(float)
+COUNTS: Counter[str] = Counter()
+
+
+@contextmanager
+def timed(part: str) -> Iterator[None]:
+    """Adds the time of the block to TIMINGS_MS[part] and one to COUNTS[part]."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        TIMINGS_MS[part] += (time.perf_counter() - started) * 1000
+        COUNTS[part] += 1
+
+
+def timings() -> dict[str, dict[str, float]]:
+    return {"ms": {k: round(v, 2) for k, v in TIMINGS_MS.items()}, "count": dict(COUNTS)}
+
+
+async def _timed_run(self: RemoteAction, *args: Any, **kwargs: Any) -> Any:
+    with timed("action_call"):
+        return await _originals["run"](self, *args, **kwargs)
 
 
 # ---------------------------------------------------------------- the action reply validator, built once

@@ -92,6 +92,10 @@ class KeptSQLTrackerStore(SQLTrackerStore):
         return int(value or 0)
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        with rasa_tuning.timed("tracker_read"):
+            return await self._retrieve_kept(sender_id)
+
+    async def _retrieve_kept(self, sender_id: str) -> DialogueStateTracker | None:
         kept = self._kept.get(sender_id) if self.keeps else None
         if kept is not None:
             with self.session_scope() as session:
@@ -104,6 +108,10 @@ class KeptSQLTrackerStore(SQLTrackerStore):
         return await super().retrieve(sender_id)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
+        with rasa_tuning.timed("tracker_save"):
+            await self._save_kept(tracker)
+
+    async def _save_kept(self, tracker: DialogueStateTracker) -> None:
         if not self.keeps:
             await super().save(tracker)
             return
