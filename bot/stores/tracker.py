@@ -35,6 +35,7 @@ from bot import rasa_tuning
 logger = logging.getLogger(__name__)
 
 KEPT_CONVERSATIONS = 2000
+_LAST_ID = sa.text("SELECT max(id) FROM events WHERE sender_id = :sender_id")
 
 
 @dataclass
@@ -86,9 +87,8 @@ class KeptSQLTrackerStore(SQLTrackerStore):
         return self.tuned and self.event_broker is None
 
     def _last_id(self, session: Any, sender_id: str) -> int:
-        value = (
-            session.query(sa.func.max(self.SQLEvent.id)).filter(self.SQLEvent.sender_id == sender_id).scalar()
-        )
+        # A plain statement: the ORM query that says the same costs several times as much per turn.
+        value = session.execute(_LAST_ID, {"sender_id": sender_id}).scalar()
         return int(value or 0)
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
@@ -123,10 +123,13 @@ class KeptSQLTrackerStore(SQLTrackerStore):
                 self._remember(tracker, len(tracker.events), self._last_id(session, sender_id))
             return
         with self.session_scope() as session:
-            for event in list(tracker.events)[kept.stored :]:
-                session.add(self._row(sender_id, event))
+            rows = [self._row(sender_id, event) for event in list(tracker.events)[kept.stored :]]
+            session.add_all(rows)
+            # The ids the rows got are the conversation's newest: no query for them after the commit.
+            session.flush()
+            last_id = max((row.id for row in rows), default=kept.last_id)
             session.commit()
-            self._remember(tracker, len(tracker.events), self._last_id(session, sender_id))
+        self._remember(tracker, len(tracker.events), last_id)
 
     def _row(self, sender_id: str, event: Any) -> Any:
         # The row SQLTrackerStore.save writes (rasa/core/tracker_store.py, 3.6.21).
