@@ -93,6 +93,11 @@ class ReliableRestInput(RestInput):
 
         blueprint = super().blueprint(answered)
 
+        @blueprint.listener("before_server_stop")
+        async def close_action_sessions(_app: Sanic, _loop: object) -> None:
+            # The kept-alive sessions of bot.rasa_tuning end with the server, not at garbage collection.
+            await rasa_tuning.close_sessions()
+
         @blueprint.route("/stats", methods=["GET"])
         async def stats(request: Request) -> HTTPResponse:
             """Where this Rasa process's turns spent their time (bot.rasa_tuning.timed), for `make bench`."""
