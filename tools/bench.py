@@ -17,20 +17,25 @@ import json
 import math
 import os
 import platform
+import random
 import secrets
 import shutil
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
+import websockets.client
+import websockets.exceptions
 
+from backend.channels.telegram import SECRET_HEADER, WEBHOOK_PATH
+from tests.fakes.telegram_api import FakeBotApi, text_update
 from tools.stack import DEFAULT_MODEL, RASA_BIN, RASA_ENV, ROOT, VAR, Stack, free_port, kill_group, run_timed
 
 RESULTS = ROOT / "results"
@@ -40,7 +45,11 @@ STARTER_DIR = BENCH_VAR / "starter"
 OUR_MESSAGE = "where is EA100000025CN?"
 # Runs the starter's rule "Say 'I am a bot' anytime the user challenges" (one intent, one response).
 REFERENCE_MESSAGE = "are you a bot?"
+# A complaint turn: the start of the complaint and the form's first question, in a new conversation.
+COMPLAINT_MESSAGE = "I want to make a complaint"
 BOTS = ("ours", "reference")
+# Our channels besides REST, each through the backend's hub: (name, label).
+HUB_CHANNELS = (("widget", "web widget WebSocket"), ("telegram", "Telegram webhook → Bot API sendMessage"))
 
 
 # ---------------------------------------------------------------- pure helpers (tests/tools)
@@ -243,6 +252,37 @@ class Row:
         return ratio(self.ours, self.reference)
 
 
+def _level_rows(table: object, kind: str) -> list[Row]:
+    rows: list[Row] = []
+    if not isinstance(table, dict):
+        return rows
+    for level in sorted(table, key=int):
+        pair = table[level]
+        ours, reference = pair.get("ours", {}), pair.get("reference", {})
+        for key, label, unit, lower, decimals in (
+            ("p50_ms", "p50", "ms", True, 1),
+            ("p95_ms", "p95", "ms", True, 1),
+            ("turns_per_s", "throughput", "turns/s", False, 2),
+        ):
+            rows.append(
+                Row(
+                    f"{kind} {label} @ {level} conc.",
+                    unit,
+                    ours.get(key),
+                    reference.get(key),
+                    lower,
+                    decimals,
+                )
+            )
+    return rows
+
+
+def hub_overhead_ms(channels: dict[str, dict[str, float]], channel: str, key: str = "p50_ms") -> float | None:
+    """What the hub adds to a turn: ours through `channel` minus ours over REST, same run, interleaved."""
+    through, rest = channels.get(channel, {}).get(key), channels.get("rest", {}).get(key)
+    return None if through is None or rest is None else round(through - rest, 1)
+
+
 def build_rows(results: dict[str, object]) -> list[Row]:
     """The report's figures from the JSON-shaped results (so the tests need no server)."""
     rows: list[Row] = []
@@ -251,24 +291,43 @@ def build_rows(results: dict[str, object]) -> list[Row]:
         rows.append(
             Row("Training time (rasa train --force)", "s", training.get("ours"), training.get("reference"))
         )
-    load = results.get("load")
-    if isinstance(load, dict):
-        for level in sorted(load, key=int):
-            pair = load[level]
-            ours, reference = pair.get("ours", {}), pair.get("reference", {})
-            for key, label, unit, lower, decimals in (
-                ("p50_ms", "Latency p50", "ms", True, 1),
-                ("p95_ms", "Latency p95", "ms", True, 1),
-                ("turns_per_s", "Throughput", "turns/s", False, 2),
-            ):
+    rows += _level_rows(results.get("load"), "Status turn")
+    rows += _level_rows(results.get("complaint"), "Complaint turn")
+    channels = results.get("channels")
+    if isinstance(channels, dict):
+        for name, label in HUB_CHANNELS:
+            if name in channels:
                 rows.append(
-                    Row(f"{label} @ {level} conc.", unit, ours.get(key), reference.get(key), lower, decimals)
+                    Row(f"Status turn p50 via {label}, 1 conv.", "ms", channels[name].get("p50_ms"), None)
+                )
+                rows.append(
+                    Row(f"Hub overhead p50, {name} − REST", "ms", hub_overhead_ms(channels, name), None)
+                )
+                rows.append(
+                    Row(
+                        f"Hub overhead p95, {name} − REST",
+                        "ms",
+                        hub_overhead_ms(channels, name, "p95_ms"),
+                        None,
+                    )
+                )
+    calls = results.get("calls_per_turn")
+    if isinstance(calls, dict):
+        for kind in ("status", "complaint"):
+            if kind in calls:
+                rows.append(
+                    Row(f"Remote action calls per {kind} turn", "calls", calls[kind], None, decimals=2)
                 )
     memory = results.get("memory_mib")
     if isinstance(memory, dict):
         rows.append(
             Row("Rasa server RSS after load", "MiB", memory.get("ours_rasa"), memory.get("reference_rasa"))
         )
+        for part in ("actions", "backend"):
+            if part in memory or f"ours_{part}" in memory:
+                rows.append(
+                    Row(f"{part.capitalize()} server RSS after load", "MiB", memory.get(f"ours_{part}"), None)
+                )
         rows.append(
             Row(
                 "All processes RSS (ours: Rasa + actions + backend)",
@@ -278,6 +337,20 @@ def build_rows(results: dict[str, object]) -> list[Row]:
             )
         )
     return rows
+
+
+def render_breakdown(parts: dict[str, float]) -> str:
+    """One status turn inside our processes, ms per turn, from the timings they keep (bot.rasa_tuning)."""
+    labels = (
+        ("rasa_turn", "Rasa's whole turn (channel in to reply out)"),
+        ("nlu_policies_other", "  NLU, policies, responses, events"),
+        ("tracker_read", "  tracker read"),
+        ("tracker_save", "  tracker save"),
+        ("action_call", "  remote action calls, as Rasa waits"),
+        ("action_run", "    of which the actions' own run"),
+        ("action_transport", "    of which HTTP, JSON and validation"),
+    )
+    return "\n".join(f"{label:<46} {parts[key]:>8.1f} ms" for key, label in labels if key in parts)
 
 
 def render_text(rows: Sequence[Row]) -> str:
@@ -307,7 +380,12 @@ def render_text(rows: Sequence[Row]) -> str:
     )
 
 
-def render_markdown(rows: Sequence[Row], machine: dict[str, object], settings: dict[str, object]) -> str:
+def render_markdown(
+    rows: Sequence[Row],
+    machine: dict[str, object],
+    settings: dict[str, object],
+    breakdown_ms: dict[str, float] | None = None,
+) -> str:
     lines = [
         "| Figure | Ours | Rasa starter bot | Ours / starter |",
         "|---|---:|---:|---:|",
@@ -317,6 +395,14 @@ def render_markdown(rows: Sequence[Row], machine: dict[str, object], settings: d
             f"| {row.label} ({row.unit}) | {format_value(row.ours, row.decimals)} "
             f"| {format_value(row.reference, row.decimals)} | {format_ratio(row.ratio)} |"
         )
+    if breakdown_ms:
+        lines += [
+            "",
+            "One status turn (1 conversation, REST), ms per turn:",
+            "```",
+            render_breakdown(breakdown_ms),
+            "```",
+        ]
     lines.append("")
     lines.append(f"Machine: {describe_machine(machine)}.")
     lines.append(f"Load: {describe_settings(settings)}.")
@@ -337,7 +423,8 @@ def describe_settings(settings: dict[str, object]) -> str:
         f"{settings.get('turns')} turns per bot and level in conversations of "
         f"{settings.get('turns_per_conversation')} turns, {settings.get('rounds')} interleaved round(s), "
         f"{settings.get('warmup')} warm-up turns; ours: {settings.get('our_message')!r} "
-        f"(Rasa → action server → backend → SQLite, SQL tracker store), reference: "
+        f"(Rasa → action server → backend → SQLite, SQL tracker store) and, in new conversations, "
+        f"{settings.get('complaint_message')!r}; reference: "
         f"{settings.get('reference_message')!r} (a rule and a static response, in-memory tracker store)"
     )
 
@@ -422,7 +509,7 @@ def create_starter(workdir: Path) -> float:
 
 
 @contextmanager
-def our_stack(workdir: Path) -> Iterator[Stack]:
+def our_stack(workdir: Path, telegram: FakeBotApi) -> Iterator[Stack]:
     # Hex tokens: Stack passes `--auth-token <token>`, and a urlsafe token starting with "-" would be
     # read by Rasa's argument parser as an option (rasa run exits with 2).
     stack = Stack(
@@ -435,6 +522,15 @@ def our_stack(workdir: Path) -> Iterator[Stack]:
         rasa_port=free_port(),
         actions_port=free_port(),
         workdir=workdir / "stack",
+        # Telegram by webhook, its Bot API the fake one in this process (tests/fakes/telegram_api.py).
+        extra_env={
+            "TELEGRAM_MODE": "webhook",
+            "TELEGRAM_BOT_TOKEN": telegram.token,
+            "TELEGRAM_API_BASE_URL": telegram.base_url,
+            "TELEGRAM_WEBHOOK_SECRET": secrets.token_hex(16),
+            "TELEGRAM_WEBHOOK_URL": "https://care.example.com/telegram/webhook",
+            "UPLOAD_DIR": str(workdir / "uploads"),
+        },
     )
     stack.workdir.mkdir(parents=True, exist_ok=True)
     try:
@@ -482,8 +578,87 @@ def wait_reference(url: str, process: subprocess.Popen[bytes], log: Path, timeou
     raise TimeoutError(f"the reference Rasa did not load its model in {timeout:.0f} s; see {log}")
 
 
+Say = Callable[[str], Awaitable[bool]]
+# Opens one conversation (its unique tag given) on a shared HTTP client; yields how to say one message
+# and wait for the bot's answer (True when it came).
+Opener = Callable[[httpx.AsyncClient, str], AbstractAsyncContextManager[Say]]
+
+
+def rest_opener(url: str) -> Opener:
+    """A conversation over Rasa's REST channel: the answer is the HTTP response."""
+
+    @asynccontextmanager
+    async def conversation(client: httpx.AsyncClient, tag: str) -> AsyncIterator[Say]:
+        sender = f"rest:bench-{tag}"
+
+        async def say(text: str) -> bool:
+            try:
+                response = await client.post(
+                    f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text}
+                )
+                return response.status_code == 200 and bool(response.json())
+            except (httpx.HTTPError, ValueError):
+                return False
+
+        yield say
+
+    return conversation
+
+
+def widget_opener(backend_url: str) -> Opener:
+    """A conversation over the web widget's WebSocket: the answer is the bot's first message frame."""
+    ws_url = backend_url.replace("http", "ws", 1) + "/widget/ws"
+
+    @asynccontextmanager
+    async def conversation(client: httpx.AsyncClient, tag: str) -> AsyncIterator[Say]:
+        session = (await client.post(f"{backend_url}/widget/session", json={})).json()["session"]
+        async with websockets.client.connect(ws_url) as socket:
+            await socket.send(json.dumps({"type": "hello", "session": session, "after": 0}))
+            while json.loads(await asyncio.wait_for(socket.recv(), 30)).get("type") != "ready":
+                pass
+
+            async def say(text: str) -> bool:
+                await socket.send(json.dumps({"type": "text", "text": text, "client_id": uuid.uuid4().hex}))
+                while True:
+                    frame = json.loads(await asyncio.wait_for(socket.recv(), 60))
+                    if frame.get("type") == "failed":
+                        return False
+                    if frame.get("type") == "message" and frame["message"].get("role") != "user":
+                        return True
+
+            yield say
+
+    return conversation
+
+
+def telegram_opener(backend_url: str, secret: str, api: FakeBotApi) -> Opener:
+    """A Telegram chat by webhook: the answer is the backend's first sendMessage to the fake Bot API."""
+
+    @asynccontextmanager
+    async def conversation(client: httpx.AsyncClient, tag: str) -> AsyncIterator[Say]:
+        chat_id = random.randint(10**9, 8 * 10**9)
+
+        async def say(text: str) -> bool:
+            before = len(api.sent(chat_id))
+            response = await client.post(
+                backend_url + WEBHOOK_PATH, json=text_update(chat_id, text), headers={SECRET_HEADER: secret}
+            )
+            if response.status_code != 200:
+                return False
+            deadline = time.monotonic() + 60
+            while len(api.sent(chat_id)) <= before:
+                if time.monotonic() > deadline:
+                    return False
+                await asyncio.sleep(0.002)
+            return True
+
+        yield say
+
+    return conversation
+
+
 async def run_load(
-    url: str,
+    opener: Opener,
     message: str,
     *,
     concurrency: int,
@@ -505,22 +680,25 @@ async def run_load(
         nonlocal errors
         while pending and time.monotonic() < deadline:
             index, count = pending.pop(0)
-            sender = f"rest:bench-{tag}-{index}-{uuid.uuid4().hex[:8]}"
-            for _ in range(count):
-                if time.monotonic() >= deadline:
-                    return
-                started = time.perf_counter()
-                try:
-                    response = await client.post(
-                        f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": message}
-                    )
-                    ok = response.status_code == 200 and bool(response.json())
-                except (httpx.HTTPError, ValueError):
-                    ok = False
-                if ok:
-                    latencies.append((time.perf_counter() - started) * 1000)
-                else:
-                    errors += 1
+            try:
+                async with opener(client, f"{tag}-{index}-{uuid.uuid4().hex[:8]}") as say:
+                    for _ in range(count):
+                        if time.monotonic() >= deadline:
+                            return
+                        started = time.perf_counter()
+                        if await say(message):
+                            latencies.append((time.perf_counter() - started) * 1000)
+                        else:
+                            errors += 1
+            except (
+                httpx.HTTPError,
+                OSError,
+                ValueError,
+                KeyError,
+                asyncio.TimeoutError,
+                websockets.exceptions.WebSocketException,
+            ):
+                errors += 1
 
     started = time.perf_counter()
     async with httpx.AsyncClient(timeout=60, limits=limits, headers=headers) as client:
@@ -572,6 +750,98 @@ def log(text: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {text}", flush=True)
 
 
+@dataclass
+class Run:
+    """One kind of load: who answers, over what, with which message, in conversations of how many turns."""
+
+    opener: Opener
+    message: str
+    per_conversation: int
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def action_server_calls(stack: Stack) -> int:
+    """Remote action calls the action server has answered since it started (bot/action_server.py)."""
+    return int(httpx.get(f"{stack.actions_url}/stats", timeout=10).json()["total_calls"])
+
+
+def process_timings(stack: Stack) -> dict[str, dict[str, float]]:
+    """Where our processes' time went since they started: Rasa's (bot.rasa_tuning) and the actions'."""
+    rasa = httpx.get(f"{stack.rasa_url}/webhooks/rest/stats", headers=stack.rest_headers, timeout=10).json()
+    actions = httpx.get(f"{stack.actions_url}/stats", timeout=10).json()
+    return {
+        "ms": {**rasa["ms"], "action_run": sum(actions["ms"].values())},
+        "count": {**rasa["count"], "action_run": actions["total_calls"]},
+    }
+
+
+def breakdown(
+    before: dict[str, dict[str, float]], after: dict[str, dict[str, float]], turns: int
+) -> dict[str, float]:
+    """Milliseconds per turn of each part between two readings of process_timings."""
+
+    def per_turn(part: str) -> float:
+        return (after["ms"].get(part, 0.0) - before["ms"].get(part, 0.0)) / turns
+
+    parts = {
+        part: per_turn(part) for part in ("turn", "tracker_read", "tracker_save", "action_call", "action_run")
+    }
+    return {
+        "rasa_turn": round(parts["turn"], 2),
+        "tracker_read": round(parts["tracker_read"], 2),
+        "tracker_save": round(parts["tracker_save"], 2),
+        "action_call": round(parts["action_call"], 2),
+        "action_run": round(parts["action_run"], 2),
+        # The call as Rasa waits for it, less the action's own run: HTTP, JSON both ways, validation.
+        "action_transport": round(parts["action_call"] - parts["action_run"], 2),
+        # The rest of Rasa's handling of the turn: NLU, policies, responses, events.
+        "nlu_policies_other": round(
+            parts["turn"] - parts["tracker_read"] - parts["tracker_save"] - parts["action_call"], 2
+        ),
+    }
+
+
+def interleave(
+    runs: dict[str, Run],
+    *,
+    level: int,
+    turns: int,
+    rounds: int,
+    timeout: float,
+    tag: str,
+    stack: Stack,
+) -> tuple[dict[str, LevelResult], dict[str, float]]:
+    """Each run `turns` turns at `level` concurrent conversations, their rounds in ABBA order; returns the
+    results and our action server's remote calls per answered turn of each of our runs."""
+    merged: dict[str, LevelResult] = {}
+    calls: dict[str, int] = {}
+    names = list(runs)
+    for round_index, round_turns in enumerate(split_turns(turns, rounds)):
+        # Each run goes first in every other round, so drift in the machine's load falls on all alike.
+        for name in names if round_index % 2 == 0 else names[::-1]:
+            run = runs[name]
+            before = action_server_calls(stack)
+            result = asyncio.run(
+                run_load(
+                    run.opener, run.message, concurrency=level, turns=round_turns,
+                    per_conversation=run.per_conversation, timeout=timeout / rounds,
+                    tag=f"{tag}-{name}-r{round_index}", headers=run.headers,
+                )
+            )  # fmt: skip
+            calls[name] = calls.get(name, 0) + action_server_calls(stack) - before
+            merged[name] = merged[name].merge(result) if name in merged else result
+    per_turn = {name: round(calls[name] / merged[name].turns, 2) for name in names if merged[name].turns}
+    return merged, per_turn
+
+
+def describe(results: dict[str, LevelResult]) -> str:
+    return "; ".join(
+        f"{name} p50 {format_value(r.p50_ms)} ms, p95 {format_value(r.p95_ms)} ms, "
+        f"{format_value(r.throughput, 2)} turns/s, {r.errors} errors"
+        for name, r in results.items()
+    )
+
+
 def measure(args: argparse.Namespace) -> dict[str, object]:
     if not DEFAULT_MODEL.exists():
         raise RuntimeError(f"no trained model at {DEFAULT_MODEL}: run `make train`")
@@ -595,61 +865,74 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
     model = starter_model()
     assert model is not None
 
-    log("starting our stack and the reference Rasa ...")
-    with our_stack(workdir) as stack, reference_server(workdir, model) as (reference_url, reference_process):
+    log("starting our stack (Telegram by webhook to a fake Bot API) and the reference Rasa ...")
+    with (
+        FakeBotApi() as telegram,
+        our_stack(workdir, telegram) as stack,
+        reference_server(workdir, model) as (reference_url, reference_process),
+    ):
         stack.wait_healthy(timeout=300)
         wait_reference(reference_url, reference_process, workdir / "reference-rasa.log")
-        urls = {"ours": stack.rasa_url, "reference": reference_url}
-        messages = {"ours": OUR_MESSAGE, "reference": REFERENCE_MESSAGE}
+        secret = stack.extra_env["TELEGRAM_WEBHOOK_SECRET"]
+        rest = {"ours": rest_opener(stack.rasa_url), "reference": rest_opener(reference_url)}
         # Our REST channel asks for the channel secret; the starter bot's plain one takes no header.
         headers = {"ours": stack.rest_headers, "reference": {}}
-        for bot in BOTS:
-            reply = sample_reply(urls[bot], messages[bot], headers[bot])
-            log(f"{bot} answers {messages[bot]!r} with {reply!r}")
-        log(f"warm-up: {args.warmup} turns each ...")
-        for bot in BOTS:
+        per = args.turns_per_conversation
+        status = {
+            "ours": Run(rest["ours"], OUR_MESSAGE, per, headers["ours"]),
+            "reference": Run(rest["reference"], REFERENCE_MESSAGE, per),
+        }
+        complaint = {
+            "ours": Run(rest["ours"], COMPLAINT_MESSAGE, 1, headers["ours"]),
+            "reference": Run(rest["reference"], REFERENCE_MESSAGE, 1),
+        }
+        channels = {
+            "rest": status["ours"],
+            "widget": Run(widget_opener(stack.backend_url), OUR_MESSAGE, per),
+            "telegram": Run(telegram_opener(stack.backend_url, secret, telegram), OUR_MESSAGE, per),
+        }
+        for bot, message in (
+            ("ours", OUR_MESSAGE),
+            ("ours", COMPLAINT_MESSAGE),
+            ("reference", REFERENCE_MESSAGE),
+        ):
+            url = stack.rasa_url if bot == "ours" else reference_url
+            log(f"{bot} answers {message!r} with {sample_reply(url, message, headers[bot])!r}")
+        log(f"warm-up: {args.warmup} turns of each kind ...")
+        for name, run in (*status.items(), ("complaint", complaint["ours"]), *channels.items()):
             asyncio.run(
                 run_load(
-                    urls[bot], messages[bot], concurrency=1, turns=args.warmup,
-                    per_conversation=args.turns_per_conversation, timeout=args.level_timeout, tag="warmup",
-                    headers=headers[bot],
+                    run.opener, run.message, concurrency=1, turns=args.warmup,
+                    per_conversation=run.per_conversation, timeout=args.level_timeout, tag=f"warmup-{name}",
+                    headers=run.headers,
                 )
             )  # fmt: skip
 
+        common = {"turns": args.turns, "rounds": args.rounds, "timeout": args.level_timeout, "stack": stack}
         load: dict[str, dict[str, dict[str, float | int | None]]] = {}
+        complaints: dict[str, dict[str, dict[str, float | int | None]]] = {}
+        calls_per_turn: dict[str, float] = {}
         for level in args.concurrency:
-            merged: dict[str, LevelResult] = {}
-            for round_index, round_turns in enumerate(split_turns(args.turns, args.rounds)):
-                # ABBA order: each bot goes first in every other round, so drift in the machine's load
-                # falls on both alike.
-                order = BOTS if round_index % 2 == 0 else BOTS[::-1]
-                for bot in order:
-                    result = asyncio.run(
-                        run_load(
-                            urls[bot],
-                            messages[bot],
-                            concurrency=level,
-                            turns=round_turns,
-                            per_conversation=args.turns_per_conversation,
-                            timeout=args.level_timeout / args.rounds,
-                            tag=f"c{level}-r{round_index}",
-                            headers=headers[bot],
-                        )
-                    )
-                    merged[bot] = merged[bot].merge(result) if bot in merged else result
+            before = process_timings(stack)
+            merged, calls = interleave(status, level=level, tag=f"status-c{level}", **common)
+            if level == min(args.concurrency):
+                results["breakdown_ms"] = breakdown(before, process_timings(stack), merged["ours"].turns)
+                calls_per_turn["status"] = calls["ours"]
             load[str(level)] = {bot: merged[bot].summary() for bot in BOTS}
-            for bot, result in merged.items():
-                if result.turns + result.errors < args.turns:
-                    log(f"{bot} at {level} concurrent: stopped by --level-timeout after {result.turns} turns")
-            log(
-                f"{level} concurrent: "
-                + "; ".join(
-                    f"{bot} p50 {format_value(result.p50_ms)} ms, p95 {format_value(result.p95_ms)} ms, "
-                    f"{format_value(result.throughput, 2)} turns/s, {result.errors} errors"
-                    for bot, result in merged.items()
-                )
-            )
+            log(f"status turn, {level} concurrent: {describe(merged)}")
+            merged, calls = interleave(complaint, level=level, tag=f"complaint-c{level}", **common)
+            calls_per_turn.setdefault("complaint", calls["ours"])
+            complaints[str(level)] = {bot: merged[bot].summary() for bot in BOTS}
+            log(f"complaint turn, {level} concurrent: {describe(merged)}")
         results["load"] = load
+        results["complaint"] = complaints
+        # The hub's own cost: one conversation at a time, ours over REST interleaved with the hub's doors.
+        merged, calls = interleave(channels, level=1, tag="channels", **common)
+        log(f"status turn by channel, 1 conversation: {describe(merged)}")
+        results["channels"] = {name: result.summary() for name, result in merged.items()}
+        results["calls_per_turn"] = {**calls_per_turn, **{f"status_{k}": v for k, v in calls.items()}}
+        log(f"remote action calls per turn: {results['calls_per_turn']}")
+        log(f"one status turn in Rasa, ms: {results.get('breakdown_ms')}")
         results["memory_mib"] = {
             "ours_rasa": round(rss_mib(stack.processes["rasa"].pid), 1),
             "ours_actions": round(rss_mib(stack.processes["actions"].pid), 1),
@@ -674,6 +957,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "quick": args.quick,
         "skip_training": args.skip_training,
         "our_message": OUR_MESSAGE,
+        "complaint_message": COMPLAINT_MESSAGE,
         "reference_message": REFERENCE_MESSAGE,
     }
     try:
@@ -692,12 +976,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print()
     print(render_text(rows))
+    if isinstance(results.get("breakdown_ms"), dict):
+        print("\nOne status turn (1 conversation, REST), ms per turn:")
+        print(render_breakdown(results["breakdown_ms"]))  # type: ignore[arg-type]
     print(f"\nMachine: {describe_machine(machine)}.")
     print(f"Load: {describe_settings(settings)}.")
     print(f"Wall time {results['wall_s']} s.")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out / "bench.md").write_text(render_markdown(rows, machine, settings))
+    breakdown_ms = results.get("breakdown_ms")
+    (args.out / "bench.md").write_text(
+        render_markdown(rows, machine, settings, breakdown_ms if isinstance(breakdown_ms, dict) else None)
+    )
     print(f"Wrote {args.out / 'bench.json'} and {args.out / 'bench.md'}.")
     return 0
 

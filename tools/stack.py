@@ -108,14 +108,18 @@ def token(name: str, env: Mapping[str, str]) -> str:
     return value
 
 
+# Rasa's SQL tracker store, the same table, without the per-turn replay and row count (issue 17).
+TRACKER_STORE_TYPE = "bot.stores.tracker.KeptSQLTrackerStore"
+
+
 def tracker_store_config(url: str) -> dict[str, object]:
-    """Rasa's SQL tracker store section for a SQLAlchemy URL (SQLite file or PostgreSQL)."""
+    """The tracker store section for a SQLAlchemy URL (SQLite file or PostgreSQL)."""
     parsed = make_url(url)
     dialect = parsed.drivername.split("+", 1)[0]
     if dialect == "sqlite":
-        return {"type": "SQL", "dialect": "sqlite", "db": parsed.database}
+        return {"type": TRACKER_STORE_TYPE, "dialect": "sqlite", "db": parsed.database}
     config: dict[str, object] = {
-        "type": "SQL",
+        "type": TRACKER_STORE_TYPE,
         "dialect": dialect,
         "url": parsed.host or "127.0.0.1",
         "port": parsed.port or 5432,
@@ -281,7 +285,7 @@ class Stack:
             [
                 str(APP_BIN / "python"),
                 "-m",
-                "rasa_sdk",
+                "bot.action_server",
                 "--actions",
                 "bot.actions",
                 "-p",

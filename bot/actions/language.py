@@ -1,8 +1,10 @@
 """The shipper's language, kept in the `language` slot and read afresh from every message.
 
-Rasa runs `action_validate_slot_mappings` after each user message (the slot's custom mapping); it
-reads the language of the latest text with backend.language.detect_language, the slot's value so far
-as the fallback for a message without words, and the hub's `metadata["language"]` (the conversation's
+On Rasa 3.6.21 bot/rasa_tuning.py sets the slot inside Rasa with the same rule (bot/language_slot.py)
+and this action is not called; on any other Rasa version Rasa runs `action_validate_slot_mappings`
+after each user message (the slot's custom mapping) and this action does it. The rule reads the
+language of the latest text with backend.language.detect_language, the slot's value so far as the
+fallback for a message without words, and the hub's `metadata["language"]` (the conversation's
 language, from Telegram's language_code on a first message) as the hint. A shipper who switches
 language is answered in the new one from that message on.
 """
@@ -16,8 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from backend.i18n import language_of
-
-from .shipper_language import message_language
+from bot.language_slot import slot_value
 
 
 class ValidatePredefinedSlots(ValidationAction):
@@ -37,10 +38,7 @@ class ValidatePredefinedSlots(ValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """The language of the latest message."""
-        message = tracker.latest_message or {}
-        metadata = message.get("metadata") if isinstance(message.get("metadata"), dict) else {}
-        previous = tracker.get_slot("language")
-        return {"language": message_language(message.get("text") or "", metadata or {}, previous)}
+        return {"language": slot_value(tracker.latest_message, tracker.get_slot("language"))}
 
     async def validate_language(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -45,6 +45,12 @@ class HubInput(ReliableRestInput):
     async def before_message(self, message: UserMessage) -> None:
         agent = Sanic.get_app().ctx.agent
         sender = message.sender_id or ""
+        # Only a hand-back can leave the tracker paused, and the hub sends nothing while a person has the
+        # conversation: a look without the lock (the tracker store keeps the tracker, so no read of the
+        # table) settles almost every turn; the lock is taken only to resume.
+        tracker = await agent.tracker_store.retrieve(sender)
+        if tracker is None or not tracker.is_paused():
+            return
         async with agent.lock_store.lock(sender):
             tracker = await agent.tracker_store.retrieve(sender)
             if tracker is not None and tracker.is_paused():

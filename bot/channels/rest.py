@@ -25,6 +25,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from backend.i18n import N_, t
+from bot import rasa_tuning
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +78,9 @@ class ReliableRestInput(RestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         async def answered(message: UserMessage) -> None:
-            await self.before_message(message)
-            await on_new_message(message)
+            with rasa_tuning.timed("turn"):
+                await self.before_message(message)
+                await on_new_message(message)
             collector = message.output_channel
             # Streaming responses use a queue, not a list: those are left as Rasa sends them.
             if type(collector) is not CollectingOutputChannel or collector.messages:
@@ -90,6 +92,18 @@ class ReliableRestInput(RestInput):
             await collector.send_text_message(message.sender_id or "", t(language, APOLOGY))
 
         blueprint = super().blueprint(answered)
+
+        @blueprint.listener("before_server_stop")
+        async def close_action_sessions(_app: Sanic, _loop: object) -> None:
+            # The kept-alive sessions of bot.rasa_tuning end with the server, not at garbage collection.
+            await rasa_tuning.close_sessions()
+
+        @blueprint.route("/stats", methods=["GET"])
+        async def stats(request: Request) -> HTTPResponse:
+            """Where this Rasa process's turns spent their time (bot.rasa_tuning.timed), for `make bench`."""
+            if not authorised(request, self.secret):
+                return response.json({"error": "a valid channel secret is required"}, status=401)
+            return response.json(rasa_tuning.timings())
 
         @blueprint.middleware("request")
         async def require_secret(request: Request) -> HTTPResponse | None:

@@ -8,10 +8,12 @@ import pytest
 
 from tools.bench import (
     LevelResult,
+    breakdown,
     build_rows,
     conversation_plan,
     format_ratio,
     format_value,
+    hub_overhead_ms,
     parse_args,
     parse_concurrency,
     parse_cpu_model,
@@ -20,6 +22,7 @@ from tools.bench import (
     parse_vmrss_kib,
     percentile,
     ratio,
+    render_breakdown,
     render_markdown,
     render_text,
     split_turns,
@@ -143,7 +146,26 @@ RESULTS: dict[str, object] = {
             "reference": {"p50_ms": 20.0, "p95_ms": 30.0, "turns_per_s": 50.0},
         },
     },
-    "memory_mib": {"ours_rasa": 600.0, "ours_all": 900.0, "reference_rasa": 800.0},
+    "complaint": {
+        "1": {
+            "ours": {"p50_ms": 60.0, "p95_ms": 90.0, "turns_per_s": 15.0},
+            "reference": {"p50_ms": 30.0, "p95_ms": 45.0, "turns_per_s": 30.0},
+        },
+    },
+    "channels": {
+        "rest": {"p50_ms": 40.0, "p95_ms": 60.0},
+        "widget": {"p50_ms": 43.5, "p95_ms": 70.0},
+        "telegram": {"p50_ms": 52.0, "p95_ms": 61.0},
+    },
+    "calls_per_turn": {"status": 1.0, "complaint": 2.0},
+    "memory_mib": {
+        "ours_rasa": 600.0,
+        "ours_actions": 200.0,
+        "ours_backend": 100.0,
+        "ours_all": 900.0,
+        "reference_rasa": 800.0,
+    },
+    "breakdown_ms": {"rasa_turn": 30.0, "tracker_read": 1.0, "action_call": 12.0, "action_run": 8.0},
 }
 
 
@@ -151,12 +173,54 @@ def test_build_rows_orders_levels_numerically_and_computes_ratios() -> None:
     rows = build_rows(RESULTS)
     labels = [row.label for row in rows]
     assert labels[0].startswith("Training time")
-    assert labels.index("Latency p50 @ 1 conc.") < labels.index("Latency p50 @ 20 conc.")
+    assert labels.index("Status turn p50 @ 1 conc.") < labels.index("Status turn p50 @ 20 conc.")
     by_label = {row.label: row for row in rows}
     assert by_label["Training time (rasa train --force)"].ratio == pytest.approx(0.75)
-    assert by_label["Throughput @ 20 conc."].ratio == pytest.approx(0.5)
-    assert not by_label["Throughput @ 20 conc."].lower_is_better
+    assert by_label["Status turn throughput @ 20 conc."].ratio == pytest.approx(0.5)
+    assert not by_label["Status turn throughput @ 20 conc."].lower_is_better
+    assert by_label["Complaint turn p50 @ 1 conc."].ratio == pytest.approx(2.0)
     assert by_label["Rasa server RSS after load"].ratio == pytest.approx(0.75)
+    assert by_label["Actions server RSS after load"].ours == 200.0
+
+
+def test_the_hub_overhead_is_ours_through_the_hub_minus_ours_over_rest() -> None:
+    by_label = {row.label: row for row in build_rows(RESULTS)}
+    assert by_label["Hub overhead p50, widget − REST"].ours == pytest.approx(3.5)
+    assert by_label["Hub overhead p50, telegram − REST"].ours == pytest.approx(12.0)
+    assert by_label["Hub overhead p95, telegram − REST"].ours == pytest.approx(1.0)
+    assert by_label["Hub overhead p50, widget − REST"].ratio is None  # the starter has no hub
+    assert hub_overhead_ms({"widget": {"p50_ms": 5.0}}, "widget") is None  # no REST run, no figure
+
+
+def test_calls_per_turn_are_reported() -> None:
+    by_label = {row.label: row for row in build_rows(RESULTS)}
+    assert by_label["Remote action calls per status turn"].ours == 1.0
+    assert by_label["Remote action calls per complaint turn"].ours == 2.0
+
+
+def test_breakdown_of_one_turn_from_the_process_timings() -> None:
+    before = {
+        "ms": {"turn": 100.0, "tracker_read": 10.0, "action_call": 40.0, "action_run": 20.0},
+        "count": {},
+    }
+    after = {
+        "ms": {
+            "turn": 400.0,
+            "tracker_read": 25.0,
+            "tracker_save": 30.0,
+            "action_call": 190.0,
+            "action_run": 120.0,
+        },
+        "count": {},
+    }
+    parts = breakdown(before, after, turns=10)
+    assert parts["rasa_turn"] == pytest.approx(30.0)
+    assert parts["tracker_read"] == pytest.approx(1.5)
+    assert parts["tracker_save"] == pytest.approx(3.0)
+    assert parts["action_call"] == pytest.approx(15.0)
+    assert parts["action_transport"] == pytest.approx(5.0)
+    assert parts["nlu_policies_other"] == pytest.approx(30.0 - 1.5 - 3.0 - 15.0)
+    assert "tracker read" in render_breakdown(parts)
 
 
 def test_build_rows_without_training() -> None:
@@ -167,10 +231,10 @@ def test_build_rows_without_training() -> None:
 def test_render_text_and_markdown() -> None:
     rows = build_rows(RESULTS)
     text = render_text(rows)
-    assert "Latency p95 @ 20 conc." in text and "2.00×" in text
+    assert "Status turn p95 @ 20 conc." in text and "2.00×" in text
     assert len({len(line) for line in text.splitlines()[:2]}) == 1  # header and rule align
     machine = {"cpu": "X", "cores": 2, "ram_gib": 4.0, "python": "3.10.13", "rasa": "3.6.21"}
     markdown = render_markdown(rows, machine, {"turns": 200})
     assert markdown.startswith("| Figure | Ours | Rasa starter bot | Ours / starter |\n|---|")
-    assert "| Latency p50 @ 1 conc. (ms) | 40.0 | 20.0 | 2.00× |" in markdown
+    assert "| Status turn p50 @ 1 conc. (ms) | 40.0 | 20.0 | 2.00× |" in markdown
     assert "Rasa 3.6.21" in markdown

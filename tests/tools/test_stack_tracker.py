@@ -1,4 +1,4 @@
-"""tools.stack puts a SQLite tracker file in WAL mode before Rasa opens it, and leaves other stores alone."""
+"""tools.stack gives Rasa the kept SQL tracker store and puts a SQLite tracker file in WAL mode first."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from tools.stack import use_wal
+import yaml
+
+from tools.stack import ROOT, TRACKER_STORE_TYPE, tracker_store_config, use_wal
 
 
 def journal_mode(path: Path) -> str:
@@ -37,3 +39,17 @@ def test_other_stores_are_left_alone() -> None:
     assert use_wal("postgresql://rasa:secret@127.0.0.1:5432/tracker") is None
     assert use_wal("sqlite://") is None
     assert use_wal("sqlite:///:memory:") is None
+
+
+def test_rasa_is_given_the_kept_sql_tracker_store_for_sqlite_and_postgresql() -> None:
+    # A type Rasa cannot import falls back to its in-memory store with only a warning: conversations
+    # would not survive a restart. The class must exist where the configuration says.
+    module, _, name = TRACKER_STORE_TYPE.rpartition(".")
+    assert (ROOT / (module.replace(".", "/") + ".py")).read_text().count(
+        f"class {name}(SQLTrackerStore)"
+    ) == 1
+    sqlite = tracker_store_config("sqlite:////tmp/tracker.db")
+    assert sqlite == {"type": TRACKER_STORE_TYPE, "dialect": "sqlite", "db": "/tmp/tracker.db"}
+    postgres = tracker_store_config("postgresql://rasa:pw@db:5433/tracker")
+    assert postgres["type"] == TRACKER_STORE_TYPE and postgres["dialect"] == "postgresql"
+    assert yaml.safe_load((ROOT / "endpoints.yml").read_text())["tracker_store"]["type"] == TRACKER_STORE_TYPE

@@ -1,0 +1,1 @@
+"""Storage Rasa is configured to use (endpoints.yml): the tracker store."""

@@ -1,0 +1,157 @@
+"""Rasa's SQL tracker store without the per-turn replay and row count, and with one kept SQLite connection.
+
+endpoints.yml names it (`type: bot.stores.tracker.KeptSQLTrackerStore`, the SQL store's own settings);
+every event is still written to the same `events` table before the turn is answered, so a restarted
+Rasa resumes every conversation from the database exactly as with `type: SQL`.
+
+What a turn cost with Rasa 3.6.21's `SQLTrackerStore`, and what this store does instead:
+- `retrieve` read every event of the session, parsed it and replayed it into a new tracker; a tracker
+  this process saved is kept (bounded, least recently used first out) and handed back when the table
+  shows no event for the conversation newer than the ones it saved (one indexed `max(id)` lookup), so
+  another Rasa process writing the same conversation is still seen.
+- `save` counted the stored rows of the session to know which events were new; a kept tracker knows how
+  many of its events are stored.
+- On SQLite every statement opened a new connection (SQLAlchemy 1.4's `NullPool`); one connection is
+  kept, with `synchronous=NORMAL` when the file is in WAL mode (tools/stack.py sets it): a commit then
+  survives a crash of Rasa, only not a power cut of the machine in the same instant.
+Anything this store cannot vouch for (an event broker to feed, a new session, a tracker built
+elsewhere, another Rasa version) goes the SQL store's own way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import SessionStarted
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot import rasa_tuning
+
+logger = logging.getLogger(__name__)
+
+KEPT_CONVERSATIONS = 2000
+_LAST_ID = sa.text("SELECT max(id) FROM events WHERE sender_id = :sender_id")
+
+
+@dataclass
+class _Kept:
+    tracker: DialogueStateTracker
+    stored: int  # how many of tracker.events are in the table
+    last_id: int  # the largest events.id of the conversation after the save
+
+
+class KeptSQLTrackerStore(SQLTrackerStore):
+    """`SQLTrackerStore` that keeps the trackers it saved instead of reading them back every turn."""
+
+    def __init__(self, *args: Any, kept: int = KEPT_CONVERSATIONS, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tuned = rasa_tuning.supported()
+        self._kept: OrderedDict[str, _Kept] = OrderedDict()
+        self._capacity = int(kept)
+        if not self.tuned:
+            logger.warning(
+                "Rasa is not %s: the tracker store works as Rasa's SQL store", rasa_tuning.SUPPORTED_RASA
+            )
+            return
+        rasa_tuning.apply()
+        engine: Any = self.engine
+        if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+            self._keep_sqlite_connection(engine)
+
+    def _keep_sqlite_connection(self, engine: Any) -> None:
+        url = engine.url
+        engine.dispose()
+        # Rasa calls the store from Sanic's one event-loop thread; one connection serves every call.
+        self.engine = sa.create_engine(
+            url, poolclass=sa.pool.StaticPool, connect_args={"check_same_thread": False}
+        )
+
+        @sa.event.listens_for(self.engine, "connect")
+        def _pragmas(connection: Any, _record: Any) -> None:
+            cursor = connection.cursor()
+            mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() == "wal":
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+
+    @property
+    def keeps(self) -> bool:
+        """Trackers may be kept: Rasa is the tuned version and no event broker needs Rasa's diff."""
+        return self.tuned and self.event_broker is None
+
+    def _last_id(self, session: Any, sender_id: str) -> int:
+        # A plain statement: the ORM query that says the same costs several times as much per turn.
+        value = session.execute(_LAST_ID, {"sender_id": sender_id}).scalar()
+        return int(value or 0)
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        with rasa_tuning.timed("tracker_read"):
+            return await self._retrieve_kept(sender_id)
+
+    async def _retrieve_kept(self, sender_id: str) -> DialogueStateTracker | None:
+        kept = self._kept.get(sender_id) if self.keeps else None
+        if kept is not None:
+            with self.session_scope() as session:
+                fresh = self._last_id(session, sender_id) == kept.last_id
+            if fresh and len(kept.tracker.events) == kept.stored:
+                self._kept.move_to_end(sender_id)
+                return kept.tracker
+            # Written by someone else, or changed here and never saved: the table says what is true.
+            del self._kept[sender_id]
+        return await super().retrieve(sender_id)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        with rasa_tuning.timed("tracker_save"):
+            await self._save_kept(tracker)
+
+    async def _save_kept(self, tracker: DialogueStateTracker) -> None:
+        if not self.keeps:
+            await super().save(tracker)
+            return
+        sender_id = tracker.sender_id
+        kept = self._kept.pop(sender_id, None)
+        if kept is None or kept.tracker is not tracker:
+            await super().save(tracker)
+            with self.session_scope() as session:
+                self._remember(tracker, len(tracker.events), self._last_id(session, sender_id))
+            return
+        with self.session_scope() as session:
+            rows = [self._row(sender_id, event) for event in list(tracker.events)[kept.stored :]]
+            session.add_all(rows)
+            # The ids the rows got are the conversation's newest: no query for them after the commit.
+            session.flush()
+            last_id = max((row.id for row in rows), default=kept.last_id)
+            session.commit()
+        self._remember(tracker, len(tracker.events), last_id)
+
+    def _row(self, sender_id: str, event: Any) -> Any:
+        # The row SQLTrackerStore.save writes (rasa/core/tracker_store.py, 3.6.21).
+        import json
+
+        from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+        data = event.as_dict()
+        return self.SQLEvent(
+            sender_id=sender_id,
+            type_name=event.type_name,
+            timestamp=data.get("timestamp"),
+            intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            action_name=data.get("name"),
+            data=json.dumps(data),
+        )
+
+    def _remember(self, tracker: DialogueStateTracker, stored: int, last_id: int) -> None:
+        if sum(isinstance(event, SessionStarted) for event in tracker.events) > 1:
+            # It holds an earlier session too: the next turn reads only the latest one, as Rasa does.
+            return
+        self._kept[tracker.sender_id] = _Kept(tracker, stored, last_id)
+        self._kept.move_to_end(tracker.sender_id)
+        while len(self._kept) > self._capacity:
+            self._kept.popitem(last=False)
