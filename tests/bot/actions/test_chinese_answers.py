@@ -40,7 +40,7 @@ from bot.actions.language import ValidatePredefinedSlots
 from bot.actions.replies import STOCK_REPLIES
 from bot.actions.shipment_text import shipment_answer
 from bot.actions.shipments import ActionAnswerShipment, ActionDeclineOffer, ActionFindByPhone
-from bot.actions.shipper_language import message_language
+from bot.language_slot import message_language
 from tests.bot.trackers import make_tracker, new_sender, run, shipment
 from tests.text_checks import latin_words
 
