@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     # A console login ends after this long without a request, and this long after it began in any case.
     console_idle_minutes: int = 120
     console_session_hours: int = 12
+    # The console's language for an agent who has not chosen one and whose browser asks for neither
+    # Chinese nor English: this carrier's agents read Chinese.
+    console_language: Literal["zh", "en"] = "zh"
     # Seconds between two runs of the SLA watch (breach events on tickets); 0 turns it off.
     sla_watch_interval_s: float = 60.0
 

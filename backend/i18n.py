@@ -11,7 +11,7 @@ a value may be a `Money`, `Weight`, `Days`, `Day`, `Moment`, `LocalTime`, a nest
 Constants that hold a msgid are marked `N_("...")` so that the catalog test finds every msgid in the
 code (Babel's extractor with the keywords `t:2`, `N_` and `phrase`). A new or changed text:
 
-    .venv/bin/pybabel extract -F backend/locale/babel.cfg -k t:2 -k N_ -k phrase --no-default-keywords \
+    .venv/bin/pybabel extract -F backend/locale/babel.cfg -k t:2 -k N_ -k phrase -k _ --no-default-keywords \
         -o /tmp/messages.pot backend bot
     .venv/bin/pybabel update -i /tmp/messages.pot -d backend/locale -l zh --no-fuzzy-matching
 

@@ -412,6 +412,8 @@ class Agent(Base):
     # argon2id in PHC format (backend.security.passwords), or UNUSABLE_HASH for an account without one.
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The console's language, "zh" or "en", once the agent picks one; None follows the browser.
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @validates("role")

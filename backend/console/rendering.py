@@ -1,4 +1,4 @@
-"""The console's templates and how a page is rendered: the agent, the CSRF token and the security headers."""
+"""The console's templates and how a page is rendered: agent, language, CSRF token, security headers."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+
+from backend.console.language import reader_language, translator
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 # Console pages are never framed (clickjacking), cached, or sent as a referrer elsewhere.
@@ -34,7 +36,9 @@ def render(
     request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200
 ) -> HTMLResponse:
     """A console template with `agent` and `csrf_token` filled in, and the console's security headers."""
-    values = {"agent": getattr(request.state, "console_agent", None), "csrf_token": csrf_token(request)}
+    agent = getattr(request.state, "console_agent", None)
+    language = reader_language(request, agent)
+    values = {"agent": agent, "csrf_token": csrf_token(request), "lang": language, "_": translator(language)}
     values.update(context or {})
     response = templates.TemplateResponse(request, name, values, status_code=status_code)
     response.headers.update(PAGE_HEADERS)

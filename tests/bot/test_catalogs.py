@@ -1,7 +1,7 @@
 """The message catalogs and the domain's responses: every text in Chinese, and no English in it.
 
-Every msgid the code says (Babel's extractor over backend/ and bot/, keywords `t`, `N_`, `phrase`, and
-the `!N_` entries of the seed's data file) has a Chinese translation with the same placeholders; every
+Every msgid the code says (Babel's extractor over backend/ and bot/, keywords `t`, `N_`, `phrase`, the
+console templates' `_`, and the `!N_` entries of the seed's data file) has a Chinese translation with the same placeholders; every
 Chinese catalog entry and every Chinese response variation is free of Latin words other than waybill
 numbers, ticket numbers, units and quoted person names.
 """
@@ -21,9 +21,14 @@ from backend.i18n import catalog_path, t, translations
 from tests.text_checks import PLACEHOLDER, latin_words
 
 ROOT = Path(__file__).resolve().parents[2]
-KEYWORDS: dict[str, Any] = {"t": (2,), "N_": None, "phrase": None}
-# Python through Babel's own extractor; the seed's data file through its loader's (`!N_` marks a msgid).
-METHOD_MAP = [("**.py", "python"), ("**/seed/*.yaml", "backend.seed.data:extract_msgids")]
+KEYWORDS: dict[str, Any] = {"t": (2,), "N_": None, "phrase": None, "_": None}
+# Python through Babel's own extractor; the seed's data file through its loader's (`!N_` marks a msgid);
+# the console's templates through Jinja's (`{{ _("Queue") }}`, backend.console.language).
+METHOD_MAP = [
+    ("**.py", "python"),
+    ("**/seed/*.yaml", "backend.seed.data:extract_msgids"),
+    ("**/templates/**.html", "jinja2.ext:babel_extract"),
+]
 
 
 def code_msgids() -> dict[str, str]:
