@@ -1,9 +1,9 @@
 """The message catalogs and the domain's responses: every text in Chinese, and no English in it.
 
 Every msgid the code says (Babel's extractor over backend/ and bot/, keywords `t`, `N_`, `phrase`, the
-console templates' `_`, and the `!N_` entries of the seed's data file) has a Chinese translation with the same placeholders; every
-Chinese catalog entry and every Chinese response variation is free of Latin words other than waybill
-numbers, ticket numbers, units and quoted person names.
+console templates' `_`, and the `!N_` entries of the seed's data file) has a Chinese translation with
+the same placeholders; every Chinese catalog entry and every Chinese response variation is free of
+Latin words other than waybill numbers, ticket numbers, units and quoted person names.
 """
 
 from __future__ import annotations
