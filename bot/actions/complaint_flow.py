@@ -15,6 +15,7 @@ from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotS
 from rasa_sdk.executor import CollectingDispatcher
 
 from backend.clock import utcnow
+from backend.complaints.goods import named_extent
 from backend.complaints.record import record_prefills
 from backend.complaints.signals import read_signals
 from backend.domain import ShipmentView
@@ -51,6 +52,8 @@ COMPLAINT_SLOTS = (
     "requested_slot",
 )
 NO_WAYBILL = "none"
+# The complaints whose extent (what was damaged or is missing) and goods' value the form asks for.
+GOODS_CATEGORIES = frozenset({"damage", "loss"})
 # A question with a closed set of answers is asked at most this many times, then the complaint goes on
 # (the form without the fact; the summary or an offer to a person, with everything kept).
 MAX_TRIES = 2
@@ -96,6 +99,23 @@ def prefill_slots(view: ShipmentView | None, category: str | None, slots: dict[s
     if prefill.extent is not None:
         filled["complaint_extent"] = prefill.extent
     return filled
+
+
+def extent_from_story(category: str | None, story: str | None) -> dict[str, Any]:
+    """The extent a damage or loss story already names ("the vase inside is smashed"), so the form
+    does not ask "What exactly was damaged?" right after it was said."""
+    if category not in GOODS_CATEGORIES or not story:
+        return {}
+    extent = named_extent(story)
+    return {"complaint_extent": extent} if extent else {}
+
+
+def value_beside_record(value: str | None, view: ShipmentView | None) -> Decimal | None:
+    """The record's declared value when the shipper's own figure differs from it, else None."""
+    said = decimal_value(value)
+    if view is None or view.declared_value is None or said is None:
+        return None
+    return view.declared_value if said != view.declared_value else None
 
 
 def decimal_value(value: str | None) -> Decimal | None:

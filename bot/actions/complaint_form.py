@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from backend.complaints.record import is_description
+from backend.complaints.signals import read_signals
 from backend.domain import PHOTO_FOR_BOT
 from backend.i18n import N_, sentences, t
 from backend.waybill import find_in_text
@@ -24,10 +25,12 @@ from .base import say_backend_down, slots_when_backend_down
 from .client import BackendUnavailable
 from .complaint_flow import (
     FORM_SLOTS,
+    GOODS_CATEGORIES,
     MAX_TRIES,
     NO_WAYBILL,
     apply_correction,
     complaint_waybill,
+    extent_from_story,
     lookup,
     prefill_slots,
 )
@@ -74,7 +77,7 @@ class ValidateComplaintForm(FormValidationAction):
         needed += ["complaint_category", "complaint_waybill"]
         if category in {"staff_conduct", "other"}:
             needed.append("complaint_when")
-        if category in {"damage", "loss"}:
+        if category in GOODS_CATEGORIES:
             needed += ["complaint_extent", "complaint_value"]
         if category == "damage":
             needed.append("complaint_photo")
@@ -206,12 +209,14 @@ class ValidateComplaintForm(FormValidationAction):
         if not tracker.get_slot("complaint_description") and is_description(text):
             # A story, not the name of a category ("late"): the customer's own description.
             slots["complaint_description"] = text[:2000]
+            if not tracker.get_slot("complaint_extent"):
+                slots.update(extent_from_story(category, text))
         try:
             view = lookup(tracker.get_slot("complaint_waybill"))
         except BackendUnavailable:
             # The category stands without the record; the form asks for what the record would answer.
             view = None
-        current = {slot: tracker.get_slot(slot) for slot in FORM_SLOTS}
+        current = {slot: tracker.get_slot(slot) for slot in FORM_SLOTS} | slots
         slots.update(prefill_slots(view, category, current))
         return slots
 
@@ -224,8 +229,13 @@ class ValidateComplaintForm(FormValidationAction):
     def validate_complaint_extent(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """What was damaged or is missing, in the customer's words."""
-        return {"complaint_extent": _open_answer(value, limit=500)}
+        """What was damaged or is missing, in the customer's words; an amount said with it ("a vase
+        worth 800 yuan") is the shipper's own value of the goods, kept beside the record's."""
+        slots: dict[str, Any] = {"complaint_extent": _open_answer(value, limit=500)}
+        amounts = read_signals(str(value or "")).amounts if slots["complaint_extent"] else ()
+        if amounts:
+            slots["complaint_value"] = str(max(amounts))
+        return slots
 
     def validate_complaint_value(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

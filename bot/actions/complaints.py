@@ -36,9 +36,11 @@ from .complaint_flow import (
     complaint_waybill,
     decimal_value,
     escalate_complaint,
+    extent_from_story,
     lookup,
     prefill_slots,
     render_escalation,
+    value_beside_record,
 )
 from .complaint_parsing import (
     after_yes_no,
@@ -142,6 +144,7 @@ class ActionStartComplaint(BlockingAction):
         slots["complaint_category"] = category
         if story and signals.amounts:
             slots["complaint_value"] = str(max(signals.amounts))
+        slots.update(extent_from_story(category, story))
         if story and signals.wants:
             slots["complaint_wants"] = signals.wants
         if said_yes:
@@ -188,11 +191,22 @@ class ActionComplaintSummary(BlockingAction):
             lines.append(t(lang, "- Your own description: none given yet"))
         if tracker.get_slot("complaint_when"):
             lines.append(t(lang, "- When: {when}", when=shown(tracker.get_slot("complaint_when"), lang)))
-        if tracker.get_slot("complaint_extent"):
+        if tracker.get_slot("complaint_extent") and tracker.get_slot("complaint_extent") != description:
             extent = shown(tracker.get_slot("complaint_extent"), lang)
             lines.append(t(lang, "- Damaged or missing: {extent}", extent=extent))
         value = decimal_value(tracker.get_slot("complaint_value"))
-        if tracker.get_slot("complaint_value"):
+        declared = value_beside_record(tracker.get_slot("complaint_value"), view)
+        if value is not None and declared is not None:
+            # The shipper's figure stands; the record's is shown beside it, for them and for the agent.
+            lines.append(
+                t(
+                    lang,
+                    "- Value of the goods: {value} by your account; {declared} declared on the waybill",
+                    value=Money(value),
+                    declared=Money(declared),
+                )
+            )
+        elif tracker.get_slot("complaint_value"):
             worth = Money(value) if value is not None else t(lang, NOT_KNOWN)
             lines.append(t(lang, "- Value of the goods: {value}", value=worth))
         photo = tracker.get_slot("complaint_photo")

@@ -312,3 +312,43 @@ def test_a_stale_press_changes_nothing_and_a_double_press_acts_once(
     [done] = shipper.tickets()
     assert done["status"] == "open"
     assert_never_three_alike(shipper.transcript)
+
+
+@pytest.mark.parametrize(
+    ("story", "form", "beside"),
+    [
+        (
+            "{w} arrived today and the ceramic vase inside is smashed, it was worth 800 yuan!!",
+            {k: v for k, v in EN_FORM.items() if k != "what exactly"},
+            "by your account",
+        ),
+        (
+            "{w} 今天到了，里面的花瓶碎了，这个花瓶值800元！！",
+            {k: v for k, v in ZH_FORM.items() if k != "哪些物品"},
+            "按您所说",
+        ),
+    ],
+    ids=["en", "zh"],
+)
+def test_goods_named_in_the_story_are_not_asked_again_and_the_shippers_value_stands_beside_the_record(
+    stack: Stack, tg: Telegram, parcels: Iterator[str], story: str, form: dict[str, str], beside: str
+) -> None:
+    waybill = next(parcels)
+    engine = make_engine(stack.database_url)
+    try:
+        with Session(engine) as session:
+            declared = session.scalars(
+                select(Shipment.declared_value).where(Shipment.waybill == waybill)
+            ).one()
+    finally:
+        engine.dispose()
+    shipper = Shipper(tg)
+    # The form's questions are the answers given above; "What exactly was damaged?" is not among them.
+    summary = start(shipper, story.format(w=waybill), form)
+    assert "vase" in summary or "花瓶" in summary, summary
+    assert f"{declared:.2f}" in summary and "800.00" in summary, summary
+    if declared != 800:
+        assert beside in summary, summary
+    shipper.say("yes" if story.isascii() else "对", expect=OFFER + HANDED_OVER)
+    [ticket] = shipper.tickets()
+    assert float(ticket["declared_value"]) == 800.0

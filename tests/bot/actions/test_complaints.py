@@ -127,7 +127,44 @@ def test_damage_story_prefills_the_declared_value_from_the_record() -> None:
         "damage",
         "400.00",
     )
-    assert slots["complaint_extent"] is None and slots["complaint_wants"] is None
+    assert slots["complaint_wants"] is None
+    # The story said what was damaged: the form does not ask "What exactly was damaged?" again.
+    assert slots["complaint_extent"] == "the vase inside is smashed into pieces"
+
+
+@pytest.mark.parametrize(
+    ("story", "extent"),
+    [
+        ("EA100000065CN arrived today and my TV screen is cracked!!", "my TV screen is cracked"),
+        ("EA100000065CN 收到了，里面的花瓶碎了，太过分了", "里面的花瓶碎了"),
+        ("EA100000065CN 外箱压扁了，摔坏了一台咖啡机", "摔坏了一台咖啡机"),
+        ("My parcel EA100000065CN arrived damaged", None),
+        ("EA100000065CN the box is crushed, what a mess", None),
+        ("EA100000065CN 快递送来的时候就坏了", None),
+        ("EA100000065CN 包装破了一个洞", None),
+    ],
+)
+def test_a_damage_story_that_names_the_goods_gives_the_extent(story: str, extent: str | None) -> None:
+    slots = start(new_sender(), story)
+    assert slots["complaint_category"] == "damage"
+    assert slots["complaint_extent"] == extent
+
+
+def test_the_shippers_own_value_is_kept_beside_the_declared_one() -> None:
+    slots = start(new_sender(), "EA100000065CN arrived smashed, it was a vase worth 800 yuan, I'm so upset")
+    assert slots["complaint_value"] == "800"
+    tracker = make_tracker(slots={**slots, "complaint_wants": "compensation", "complaint_photo": "later"})
+    _, texts = run(ActionComplaintSummary(), tracker)
+    assert "- Value of the goods: 800.00 CNY by your account; 400.00 CNY declared on the waybill" in texts[0]
+    chinese = make_tracker(slots={**slots, "language": "zh", "complaint_photo": "later"})
+    _, texts = run(ActionComplaintSummary(), chinese)
+    assert "- 货物价值：按您所说是 800.00 元；运单上的申报价值是 400.00 元" in texts[0]
+
+
+def test_a_value_that_matches_the_record_is_shown_once() -> None:
+    slots = start(new_sender(), "EA100000065CN arrived smashed, a vase worth 400 yuan")
+    _, texts = run(ActionComplaintSummary(), make_tracker(slots=slots))
+    assert "- Value of the goods: 400.00 CNY\n" in texts[0]
 
 
 def test_accepting_the_offer_with_yes_takes_the_waybill_and_category_from_the_record() -> None:
@@ -414,6 +451,13 @@ def test_validate_when_and_extent_take_the_customers_words() -> None:
         [],
     )
     assert validate(FORM, "validate_complaint_extent", "", make_tracker()) == ({"complaint_extent": None}, [])
+    # An amount said with the extent is the shipper's value of the goods (the record's stays beside it).
+    assert validate(
+        FORM,
+        "validate_complaint_extent",
+        "a ceramic vase, worth about 800 yuan",
+        make_tracker(slots={"complaint_value": "400.00"}),
+    ) == ({"complaint_extent": "a ceramic vase, worth about 800 yuan", "complaint_value": "800"}, [])
     assert validate(FORM, "validate_complaint_when", "no idea", make_tracker()) == (
         {"complaint_when": "not known"},
         [],
