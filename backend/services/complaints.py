@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from backend.complaints.analysis import Analysis, ComplaintFacts, analyse, next_remedy
-from backend.complaints.remedies import Remedy
+from backend.complaints.findings import to_json
+from backend.complaints.remedies import Remedy, remedy_to_json
 from backend.complaints.signals import read_complaint
 from backend.config import carrier_today
 from backend.domain import ShipmentView
@@ -112,7 +113,7 @@ def offer_remedy(
     """The customer confirmed the summary: a ticket with the first remedy offered, or a person at once."""
     view, analysis = analyse_draft(session, draft, now=now, calendar=calendar)
     if analysis.escalate_now or not analysis.remedies:
-        reason = analysis.escalate_reason or "serious complaint"
+        reason = analysis.escalate_reason.text("en") if analysis.escalate_reason else "serious complaint"
         return escalate(session, draft, now=now, calendar=calendar, reason=reason, analysed=(view, analysis))
     remedy = analysis.remedies[0]
     ticket = _open(
@@ -167,7 +168,11 @@ def refuse_remedy(
     remedy = None if analysis.escalate_now else next_remedy(analysis, refusals)
     ticket = get_ticket(session, ticket_number) if ticket_number else None
     if remedy is None or ticket is None:
-        reason = analysis.escalate_reason if analysis.escalate_now else None
+        reason = (
+            analysis.escalate_reason.text("en")
+            if analysis.escalate_now and analysis.escalate_reason
+            else None
+        )
         return escalate(
             session,
             draft,
@@ -295,12 +300,13 @@ def _reassessed(ticket: Ticket, analysis: Analysis) -> dict[str, Any]:
 
 
 def _record_analysis(session: Session, number: str, analysis: Analysis) -> None:
-    """The findings go on the ticket's audit trail for the agent, not to the customer."""
+    """The findings go on the ticket's audit trail for the agent, not to the customer: as phrases with
+    their facts (backend.complaints.findings), so each reader reads them in their own language."""
     data = {
-        "findings": list(analysis.reasons),
+        "findings": [to_json(reason) for reason in analysis.reasons],
         "responsibility": analysis.responsibility,
-        "escalate_reason": analysis.escalate_reason,
-        "remedies": [remedy.description for remedy in analysis.remedies],
+        "escalate_reason": to_json(analysis.escalate_reason),
+        "remedies": [remedy_to_json(remedy) for remedy in analysis.remedies],
     }
     # A retried action must not write the same findings twice.
     if any(e.action == "analysed" and e.data == data for e in list_ticket_events(session, number)):

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from backend.complaints.findings import said
 from backend.domain import OPEN_TICKET_STATUSES, PRACTICE_CHANNELS
 from backend.models import (
     Attachment,
@@ -93,8 +94,9 @@ def queue(session: Session, *, agent: str | None, now: datetime | None = None) -
     return sorted(items, key=_queue_key)
 
 
-def complaint_summary(ticket: Ticket, events: list[TicketEvent]) -> dict[str, Any]:
-    """The complaint script as an agent reads it: stage reached, facts, analysis, offers."""
+def complaint_summary(ticket: Ticket, events: list[TicketEvent], language: str = "en") -> dict[str, Any]:
+    """The complaint script as an agent reads it: stage reached, facts, analysis, offers; the findings
+    and the escalation reason in the reader's `language` (old plain-string findings as they are)."""
     offers: list[str] = []
     for event in events:
         if event.action == "created" and event.data and event.data.get("remedy_offered"):
@@ -134,8 +136,8 @@ def complaint_summary(ticket: Ticket, events: list[TicketEvent]) -> dict[str, An
             "level": ticket.level,
             "responsibility": ticket.responsibility,
             "priority": ticket.priority,
-            "findings": list(analysed[-1].get("findings", [])) if analysed else [],
-            "escalate_reason": analysed[-1].get("escalate_reason") if analysed else None,
+            "findings": [said(f, language) for f in analysed[-1].get("findings", [])] if analysed else [],
+            "escalate_reason": said(analysed[-1].get("escalate_reason"), language) if analysed else None,
         },
         "offers": {"made": offers, "refused": refused, "accepted": accepted},
     }
