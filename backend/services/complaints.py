@@ -124,7 +124,7 @@ def offer_remedy(
         now=now,
         calendar=calendar,
         stage_reached="negotiate",
-        remedy_offered=remedy.description,
+        **_offered(remedy),
     )
     return Outcome(
         ticket.number, analysis, view, offer=remedy, priority=ticket.priority, due=ticket.sla_due_at
@@ -148,6 +148,7 @@ def accept_remedy(session: Session, ticket_number: str) -> Accepted:
             actor="customer",
             status="open",
             agreed_resolution=ticket.remedy_offered,
+            agreed_resolution_facts=ticket.remedy_offered_facts,
         )
     view = get_shipment(session, ticket.waybill) if ticket.waybill else None
     return Accepted(ticket.number, view.customer_class if view else None)
@@ -186,7 +187,7 @@ def refuse_remedy(
         number=ticket.number,
         expected_version=None,
         actor="bot",
-        remedy_offered=remedy.description,
+        **_offered(remedy),
         **_reassessed(ticket, analysis),
     )
     _record_analysis(session, ticket.number, analysis)
@@ -287,6 +288,11 @@ def ticket_fields(draft: ComplaintDraft, analysis: Analysis, view: ShipmentView 
     if view is not None:
         fields["customer_id"] = view.customer_id
     return fields
+
+
+def _offered(remedy: Remedy) -> dict[str, Any]:
+    """The offer as the ticket keeps it: English words for the API, the code and facts for every reader."""
+    return {"remedy_offered": remedy.description, "remedy_offered_facts": remedy_to_json(remedy)}
 
 
 def _reassessed(ticket: Ticket, analysis: Analysis) -> dict[str, Any]:
