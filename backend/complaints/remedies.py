@@ -36,7 +36,8 @@ class Remedy:
 
     @property
     def description(self) -> str:
-        """The remedy in English, as the ticket records it for the agents."""
+        """The remedy in English, as the ticket's text column and the API keep it (readers in other
+        languages read it from its facts, `remedy_said`)."""
         return self.words.text("en")
 
     def text(self, language: str | None) -> str:
