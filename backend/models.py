@@ -288,6 +288,10 @@ class Ticket(Base):
     photo_status: Mapped[str | None] = mapped_column(String(16))
     remedy_offered: Mapped[str | None] = mapped_column(Text)
     agreed_resolution: Mapped[str | None] = mapped_column(Text)
+    # The bot's remedies as a code and its facts (backend.complaints.remedies.remedy_to_json), read in each
+    # reader's language; NULL when the text is an agent's own words (migration 0010).
+    remedy_offered_facts: Mapped[dict[str, Any] | None] = mapped_column(JSONData)
+    agreed_resolution_facts: Mapped[dict[str, Any] | None] = mapped_column(JSONData)
     stage_reached: Mapped[str | None] = mapped_column(String(16))
     contact_phone: Mapped[str | None] = mapped_column(String(20))
     recorded_by: Mapped[str | None] = mapped_column(String(100))

@@ -2,7 +2,9 @@
 
 Pure functions: a `ShipmentView`, the confirmed `ComplaintFacts`, the text's `TextSignals` and the
 clock go in; the level, the responsibility, the priority with its SLA, the remedy ladder and whether to
-escalate come out, with human-readable reasons an agent can check against the record.
+escalate come out, with reasons an agent can check against the record. Each reason is a `Phrase` (a
+catalog msgid with typed values), so it is stored as facts (backend.complaints.findings) and read in the
+reader's language.
 """
 
 from __future__ import annotations
@@ -13,17 +15,20 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+from backend.complaints.findings import CATEGORY_WORDS, INTENSITY_WORDS, WANTS_WORDS, Listing, Quoted
+from backend.complaints.record import WHOLE_SHIPMENT
 from backend.complaints.remedies import (
     BOT_GRANT_LIMIT,
     LOSS_ESCALATE_ABOVE,
     Remedy,
     build_ladder,
 )
-from backend.complaints.signals import TextSignals, describe_intensity, read_signals
+from backend.complaints.signals import TextSignals, read_signals
 from backend.complaints.sla import WORKING_WEEK, BusinessCalendar, sla_due
 from backend.domain import CATEGORIES, ShipmentView
-from backend.formatting import days_text, format_cny, format_kg, record_time_text
+from backend.i18n import N_, DayAndTime, Days, FullDate, Money, Phrase, Weight, phrase
 from backend.lateness import days_past_promise
+from backend.record_words import Place, Scan, Signer, Stored
 
 SERIOUS_VALUE_ABOVE = Decimal("2000")
 # Billed weight may exceed the declared weight by this fraction before the bill is in question (DOMAIN.md
@@ -32,6 +37,8 @@ WEIGHT_TOLERANCE = Decimal("0.10")
 PHOTO_STATUSES = ("received", "later")
 # Categories where the declared value is what the customer stands to lose ("large loss" in DOMAIN.md).
 GOODS_AT_STAKE = ("damage", "loss", "wrong_delivery")
+_PHOTO_FINDINGS = {"received": N_("Photo of the damage received"), "later": N_("Photo promised later")}
+_NO_PHOTO = N_("No photo of the damage yet")
 
 # Causes in the record that lie with the shipper or the recipient, not the carrier.
 
@@ -98,8 +105,8 @@ class Analysis:
     sla_due_at: datetime
     remedies: tuple[Remedy, ...]
     escalate_now: bool
-    escalate_reason: str | None
-    reasons: tuple[str, ...]
+    escalate_reason: Phrase | None
+    reasons: tuple[Phrase, ...]
     # The category the analysis worked with: the record can show that a "delay" is really a loss.
     category: str | None = None
 
@@ -144,7 +151,7 @@ def analyse(
     zone = calendar.tz
     rec = _record(shipment, facts, sig, now, zone)
 
-    reasons: list[str] = []
+    reasons: list[Phrase] = []
     if rec.category != facts.category:
         reasons.append(_reclassified(rec, facts.category))
     reasons.extend(_findings(rec))
@@ -166,13 +173,13 @@ def analyse(
     a_class = shipment is not None and shipment.customer_class == "A"
     priority = priority_of(level, a_class=a_class)
     if a_class:
-        reasons.append("A-class customer: handled first, follow-up call required")
+        reasons.append(phrase("A-class customer: handled first, follow-up call required"))
     if facts.customer_wants:
-        reasons.append(f"Customer wants: {facts.customer_wants.replace('_', ' ')}")
+        reasons.append(phrase("Customer wants: {wants}", wants=_wish(facts.customer_wants)))
     elif sig.wants:
-        reasons.append(f"Customer seems to want: {sig.wants.replace('_', ' ')}")
+        reasons.append(phrase("Customer seems to want: {wants}", wants=_wish(sig.wants)))
     if sig.anger and sig.anger < 3:
-        reasons.append(f"Tone: {describe_intensity(sig.anger)}")
+        reasons.append(phrase("Tone: {tone}", tone=phrase(INTENSITY_WORDS[min(3, sig.anger)])))
 
     remedies = build_ladder(
         category=rec.category,
@@ -276,68 +283,127 @@ def _record_text(shipment: ShipmentView) -> str:
     return " | ".join(p for p in parts if p)
 
 
-def _reclassified(rec: _Record, said: str) -> str:
+def _reclassified(rec: _Record, said: str) -> Phrase:
     """Why the analysis works with another category than the one confirmed."""
-    return f"Reported as {said.replace('_', ' ')}, but the record shows {rec.category.replace('_', ' ')}"
+    return phrase(
+        "Reported as {said}, but the record shows {found}",
+        said=_category(said),
+        found=_category(rec.category),
+    )
 
 
-def _findings(rec: _Record) -> list[str]:
+def _category(code: str) -> Phrase | str:
+    return phrase(CATEGORY_WORDS[code]) if code in CATEGORY_WORDS else code
+
+
+def _wish(code: str) -> Phrase | Quoted:
+    """What the shipper wants, in words; a wish outside the table is kept as they gave it."""
+    return phrase(WANTS_WORDS[code]) if code in WANTS_WORDS else Quoted(code.replace("_", " "))
+
+
+def _findings(rec: _Record) -> list[Phrase]:
     """What the record says about this complaint."""
     s = rec.shipment
     if s is None:
-        return ["Shipment record not available"]
-    out: list[str] = []
+        return [phrase("Shipment record not available")]
+    out: list[Phrase] = []
     cat = rec.category
     if cat in ("delay", "loss") and s.promised_date is not None and rec.days_late is not None:
-        promised = s.promised_date.isoformat()
+        promised = FullDate(s.promised_date)
         if s.delivered_at is not None:
-            when = record_time_text(s.delivered_at, rec.zone)
-            late = f"{days_text(rec.days_late)} late" if rec.days_late > 0 else "on time"
-            out.append(f"Promised {promised}; delivered {when} ({late})")
+            when = DayAndTime(s.delivered_at, rec.zone)
+            if rec.days_late > 0:
+                out.append(
+                    phrase(
+                        "Promised {promised}; delivered {delivered} ({days} late)",
+                        promised=promised,
+                        delivered=when,
+                        days=Days(rec.days_late),
+                    )
+                )
+            else:
+                out.append(
+                    phrase(
+                        "Promised {promised}; delivered {delivered} (on time)",
+                        promised=promised,
+                        delivered=when,
+                    )
+                )
         elif rec.days_late > 0:
-            out.append(f"Promised {promised}; {days_text(rec.days_late)} late")
+            out.append(
+                phrase("Promised {promised}; {days} late", promised=promised, days=Days(rec.days_late))
+            )
         elif rec.days_late == 0:
-            out.append(f"Promised {promised}; due today, not late yet")
+            out.append(phrase("Promised {promised}; due today, not late yet", promised=promised))
         else:
-            out.append(f"Promised {promised}; not due for another {days_text(-rec.days_late)}")
+            out.append(
+                phrase(
+                    "Promised {promised}; not due for another {days}",
+                    promised=promised,
+                    days=Days(-rec.days_late),
+                )
+            )
     if cat in ("delay", "loss") and s.last_event is not None and s.delivered_at is None:
         last = s.last_event
         idle = (rec.today - last.occurred_at.astimezone(rec.zone).date()).days
-        since = f" ({days_text(idle)} without a scan)" if cat == "loss" and idle > 0 else ""
-        scanned = record_time_text(last.occurred_at, rec.zone)
-        out.append(f"Last scan: {last.location}, {scanned}: {last.description}{since}")
+        scan = {
+            "place": Place(last.location),
+            "when": DayAndTime(last.occurred_at, rec.zone),
+            "scan": Scan(last),
+        }
+        if cat == "loss" and idle > 0:
+            out.append(
+                phrase("Last scan: {place}, {when}: {scan} ({days} without a scan)", days=Days(idle), **scan)
+            )
+        else:
+            out.append(phrase("Last scan: {place}, {when}: {scan}", **scan))
     if rec.force_majeure and cat == "delay":
-        out.append(f"{_sentence(rec.force_majeure)} (force majeure)")
+        out.append(phrase("{cause} (force majeure)", cause=Stored(_sentence(rec.force_majeure))))
     elif cat == "delay" and s.delay_reason:
-        out.append(f"Cause in the record: {s.delay_reason}")
+        out.append(phrase("Cause in the record: {cause}", cause=Stored(s.delay_reason)))
     if cat == "delay" and s.exception_reason and s.exception_reason != s.delay_reason:
-        out.append(f"Exception in the record: {s.exception_reason}")
+        out.append(phrase("Exception in the record: {cause}", cause=Stored(s.exception_reason)))
     if cat == "missed_pickup" and s.pickup_due_at is not None:
-        state = (
-            "not collected" if s.status in ("pickup_missed", "pickup_booked") else s.status.replace("_", " ")
-        )
-        out.append(f"Pickup booked by {record_time_text(s.pickup_due_at, rec.zone)}; {state}")
+        due = DayAndTime(s.pickup_due_at, rec.zone)
+        if s.status in ("pickup_missed", "pickup_booked"):
+            out.append(phrase("Pickup booked by {due}; not collected", due=due))
+        else:
+            out.append(phrase("Pickup booked by {due}; collected", due=due))
     if cat in ("wrong_delivery", "loss", "damage") and s.delivered_at is not None:
-        who = f', signed by "{s.signed_by}"' if s.signed_by else ""
-        recipient = ""
-        if s.signer_is_recipient is False:
-            recipient = " (not the recipient)"
-        elif s.signer_is_recipient:
-            recipient = " (the recipient)"
-        out.append(f"Delivered {record_time_text(s.delivered_at, rec.zone)}{who}{recipient}")
+        out.append(_delivered(s, rec.zone))
     if cat == "wrong_delivery" and s.courier_note:
-        out.append(f"Courier's note: {s.courier_note}")
+        out.append(phrase("Courier's note: {note}", note=Stored(s.courier_note)))
     if cat == "billing":
         out.extend(_billing_findings(s))
     if cat in GOODS_AT_STAKE and rec.declared_value is not None:
-        goods = f" ({s.goods_description})" if s.goods_description else ""
-        out.append(f"Declared value {format_cny(rec.declared_value)}{goods}")
+        value = Money(rec.declared_value)
+        if s.goods_description:
+            out.append(
+                phrase("Declared value {value} ({goods})", value=value, goods=Stored(s.goods_description))
+            )
+        else:
+            out.append(phrase("Declared value {value}", value=value))
     if cat == "damage":
-        photo = {"received": "Photo of the damage received", "later": "Photo promised later"}
-        out.append(photo.get(rec.facts.photo_status or "", "No photo of the damage yet"))
+        out.append(phrase(_PHOTO_FINDINGS.get(rec.facts.photo_status or "", _NO_PHOTO)))
     if rec.facts.extent:
-        out.append(f"Extent: {rec.facts.extent}")
+        extent = rec.facts.extent
+        out.append(
+            phrase("Extent: {extent}", extent=phrase(extent) if extent == WHOLE_SHIPMENT else Quoted(extent))
+        )
     return out
+
+
+def _delivered(s: ShipmentView, zone: ZoneInfo) -> Phrase:
+    """When the record says it was delivered, and who signed."""
+    when = DayAndTime(s.delivered_at, zone) if s.delivered_at else None
+    if not s.signed_by:
+        return phrase("Delivered {when}", when=when)
+    signer = Signer(s.signed_by)
+    if s.signer_is_recipient is False:
+        return phrase('Delivered {when}, signed by "{signer}" (not the recipient)', when=when, signer=signer)
+    if s.signer_is_recipient:
+        return phrase('Delivered {when}, signed by "{signer}" (the recipient)', when=when, signer=signer)
+    return phrase('Delivered {when}, signed by "{signer}"', when=when, signer=signer)
 
 
 def _sentence(text: str) -> str:
@@ -352,19 +418,31 @@ def _weight_excess(s: ShipmentView) -> Decimal | None:
     return (s.charged_weight_kg - s.declared_weight_kg) / s.declared_weight_kg
 
 
-def _billing_findings(s: ShipmentView) -> list[str]:
+def _billing_findings(s: ShipmentView) -> list[Phrase]:
     """Charged against declared weight and quoted against charged amount."""
-    out: list[str] = []
+    out: list[Phrase] = []
     excess = _weight_excess(s)
     if excess is not None:
         pct = (excess * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
         sign = "+" if pct >= 0 else ""
-        charged, declared = format_kg(s.charged_weight_kg), format_kg(s.declared_weight_kg)
-        out.append(f"Charged {charged} against {declared} declared ({sign}{pct}%)")
+        out.append(
+            phrase(
+                "Charged {charged} against {declared} declared ({percent}%)",
+                charged=Weight(s.charged_weight_kg),
+                declared=Weight(s.declared_weight_kg),
+                percent=f"{sign}{pct}",
+            )
+        )
     else:
-        out.append("The record has no charged and declared weights to compare")
+        out.append(phrase("The record has no charged and declared weights to compare"))
     if s.quoted_amount is not None and s.charged_amount is not None:
-        out.append(f"Quoted {format_cny(s.quoted_amount)}, charged {format_cny(s.charged_amount)}")
+        out.append(
+            phrase(
+                "Quoted {quoted}, charged {charged}",
+                quoted=Money(s.quoted_amount),
+                charged=Money(s.charged_amount),
+            )
+        )
     return out
 
 
@@ -373,7 +451,7 @@ def _billing_findings(s: ShipmentView) -> list[str]:
 # --------------------------------------------------------------------------------------------------
 
 
-def _responsibility(rec: _Record) -> tuple[str, str | None]:
+def _responsibility(rec: _Record) -> tuple[str, Phrase | None]:
     """Who is responsible and, when the record says so, why."""
     s = rec.shipment
     cat = rec.category
@@ -386,9 +464,11 @@ def _responsibility(rec: _Record) -> tuple[str, str | None]:
             return "force_majeure", None
         text = _record_text(s)
         if any(p.search(text) for p in _CUSTOMER_CAUSES):
-            return "customer", "The cause lies with the waybill details or documents, not with the transport"
+            return "customer", phrase(
+                "The cause lies with the waybill details or documents, not with the transport"
+            )
         if any(p.search(text) for p in _THIRD_PARTY_CAUSES):
-            return "third_party", "The hold lies with a third party"
+            return "third_party", phrase("The hold lies with a third party")
         if rec.days_late is not None and rec.days_late > 0:
             return "carrier", None
         if s.status in ("held", "missing"):
@@ -434,79 +514,95 @@ def _pickup_pending(rec: _Record) -> bool:
     )
 
 
-def _serious_reasons(rec: _Record) -> list[str]:
+def _serious_reasons(rec: _Record) -> list[Phrase]:
     """Every ground for a serious complaint (DOMAIN.md level table)."""
-    out: list[str] = []
+    out: list[Phrase] = []
     sig = rec.signals
     value = rec.declared_value
     if rec.category in GOODS_AT_STAKE and value is not None and value > SERIOUS_VALUE_ABOVE:
         out.append(
-            f"Large loss: declared value {format_cny(value)} is above {format_cny(SERIOUS_VALUE_ABOVE)}"
+            phrase(
+                "Large loss: declared value {value} is above {limit}",
+                value=Money(value),
+                limit=Money(SERIOUS_VALUE_ABOVE),
+            )
         )
     if sig.injury:
-        out.append("Injury reported")
+        out.append(phrase("Injury reported"))
     if sig.safety:
-        out.append("Safety hazard reported")
+        out.append(phrase("Safety hazard reported"))
     if sig.legal_threat:
-        out.append("Legal action or a report to the authorities mentioned")
+        out.append(phrase("Legal action or a report to the authorities mentioned"))
     if _false_signature(rec):
-        signer = rec.shipment.signed_by if rec.shipment and rec.shipment.signed_by else "someone"
-        out.append(f'Possible false signature: signed by "{signer}", the customer says it never reached them')
+        signed_by = rec.shipment.signed_by if rec.shipment else None
+        out.append(
+            phrase(
+                'Possible false signature: signed by "{signer}", the customer says it never reached them',
+                signer=Signer(signed_by) if signed_by else phrase("someone"),
+            )
+        )
     if rec.facts.previous_complaints_on_waybill >= 1:
         n = rec.facts.previous_complaints_on_waybill + 1
-        out.append(f"Repeat complaint: complaint no. {n} on this waybill")
+        out.append(phrase("Repeat complaint: complaint no. {n} on this waybill", n=n))
     if sig.anger >= 3:
-        out.append("Strong, repeated anger (" + "; ".join(sig.anger_cues[:3]) + ")")
+        out.append(phrase("Strong, repeated anger ({cues})", cues=Listing(tuple(sig.anger_cues[:3]))))
     return out
 
 
-def _expectation_reasons(rec: _Record, responsibility: str) -> list[str]:
+def _expectation_reasons(rec: _Record, responsibility: str) -> list[Phrase]:
     """Grounds for an expectation complaint: beyond what was promised, or a misunderstanding."""
     s = rec.shipment
     if s is None:
         return []
     if rec.category == "delay":
         if rec.force_majeure:
-            return ["Delay caused by force majeure"]
+            return [phrase("Delay caused by force majeure")]
         if responsibility == "customer":
-            return ["Delay caused by the waybill details or documents, not by the carrier"]
+            return [phrase("Delay caused by the waybill details or documents, not by the carrier")]
         if rec.days_late is not None and rec.days_late <= 0:
             if s.delivered_at is not None:
-                return ["Delivered by the promised date"]
-            return ["Not yet past the promised date"]
+                return [phrase("Delivered by the promised date")]
+            return [phrase("Not yet past the promised date")]
     if rec.category == "billing":
         excess = _weight_excess(s)
         if excess is not None and abs(excess) <= WEIGHT_TOLERANCE:
-            return ["Charged weight matches the declared weight (within 10%)"]
+            return [phrase("Charged weight matches the declared weight (within 10%)")]
     if rec.category == "missed_pickup" and _pickup_pending(rec) and s.pickup_due_at is not None:
-        return [f"The pickup window is still open (until {record_time_text(s.pickup_due_at, rec.zone)})"]
+        return [
+            phrase("The pickup window is still open (until {due})", due=DayAndTime(s.pickup_due_at, rec.zone))
+        ]
     return []
 
 
 def _escalation(
-    rec: _Record, level: str, serious: list[str], remedies: tuple[Remedy, ...]
-) -> tuple[bool, str | None]:
+    rec: _Record, level: str, serious: list[Phrase], remedies: tuple[Remedy, ...]
+) -> tuple[bool, Phrase | None]:
     """Whether a person must take over right after the acknowledgement, and why."""
     cat = rec.category
     if level == "serious":
-        return True, f"Serious complaint: {serious[0]}"
+        return True, phrase("Serious complaint: {reason}", reason=serious[0])
     if cat == "staff_conduct":
-        return True, "Staff conduct complaints always go to a supervisor ticket"
+        return True, phrase("Staff conduct complaints always go to a supervisor ticket")
     if cat == "other":
-        return True, "No standard remedy for this complaint: a person looks into it"
+        return True, phrase("No standard remedy for this complaint: a person looks into it")
     if rec.shipment is None:
-        return True, "Shipment record not available: a person looks into it"
+        return True, phrase("Shipment record not available: a person looks into it")
     if cat == "billing" and _weight_excess(rec.shipment) is None:
-        return True, "The record has no weights to re-check the bill against: a person re-checks it"
+        return True, phrase("The record has no weights to re-check the bill against: a person re-checks it")
     value = rec.declared_value
     if cat == "loss" and value is not None and value > LOSS_ESCALATE_ABOVE:
-        return True, f"Loss with declared value {format_cny(value)}, above {format_cny(LOSS_ESCALATE_ABOVE)}"
+        return True, phrase(
+            "Loss with declared value {value}, above {limit}",
+            value=Money(value),
+            limit=Money(LOSS_ESCALATE_ABOVE),
+        )
     first = remedies[0] if remedies else None
     if first is not None and not first.bot_may_grant:
         if first.amount is None:
-            return True, "The amount of the remedy is not known: a person sets it"
-        return (
-            True,
-            f"{format_cny(first.amount)} is above the {format_cny(BOT_GRANT_LIMIT)} the bot may grant",
+            return True, phrase("The amount of the remedy is not known: a person sets it")
+        return True, phrase(
+            "{amount} is above the {limit} the bot may grant",
+            amount=Money(first.amount),
+            limit=Money(BOT_GRANT_LIMIT),
         )
     return False, None

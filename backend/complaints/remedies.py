@@ -1,15 +1,18 @@
 """The remedy ladder of DOMAIN.md: what the bot may offer on its own, step by step, with amounts.
 
 Each remedy's words are a Phrase (a catalog msgid and its values), so the offer is put to the shipper
-in their language while the ticket keeps the English description that agents read.
+in their language; the ticket keeps the remedy as its code and facts (`remedy_to_json`) beside the
+English description, and every reader reads it in their own language (`remedy_said`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from backend.complaints.findings import from_json, to_json
 from backend.domain import ShipmentView
 from backend.formatting import clock_text
 from backend.i18n import N_, DayAndTime, FullDate, Money, Phrase, Weight, phrase
@@ -33,12 +36,46 @@ class Remedy:
 
     @property
     def description(self) -> str:
-        """The remedy in English, as the ticket records it for the agents."""
+        """The remedy in English, as the ticket's text column and the API keep it (readers in other
+        languages read it from its facts, `remedy_said`)."""
         return self.words.text("en")
 
     def text(self, language: str | None) -> str:
         """The remedy in the shipper's language."""
         return self.words.text(language)
+
+
+def remedy_to_json(remedy: Remedy) -> dict[str, Any]:
+    """The remedy as its code and facts, JSON-safe (`remedy_from_json` gives the same remedy back)."""
+    return {
+        "code": remedy.code,
+        "words": to_json(remedy.words),
+        "amount": None if remedy.amount is None else str(remedy.amount),
+        "bot_may_grant": remedy.bot_may_grant,
+    }
+
+
+def remedy_from_json(data: dict[str, Any]) -> Remedy:
+    words = from_json(data["words"])
+    if not isinstance(words, Phrase):
+        raise ValueError("a stored remedy's words must be a phrase")
+    amount = data.get("amount")
+    return Remedy(
+        str(data["code"]),
+        words,
+        None if amount is None else Decimal(amount),
+        bool(data.get("bot_may_grant", True)),
+    )
+
+
+def remedy_said(stored: Any, language: str | None) -> str | None:
+    """A stored remedy in the reader's language: its code and facts in words, or a plain string (typed by
+    an agent, or stored before remedies were codes) as it is."""
+    if stored is None:
+        return None
+    if isinstance(stored, dict):
+        return remedy_from_json(stored).text(language)
+    return str(stored)
 
 
 def _money(value: Decimal) -> Decimal:

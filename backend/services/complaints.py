@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from backend.complaints.analysis import Analysis, ComplaintFacts, analyse, next_remedy
-from backend.complaints.remedies import Remedy
+from backend.complaints.findings import to_json
+from backend.complaints.remedies import Remedy, remedy_to_json
 from backend.complaints.signals import read_complaint
 from backend.config import carrier_today
 from backend.domain import ShipmentView
@@ -112,7 +113,7 @@ def offer_remedy(
     """The customer confirmed the summary: a ticket with the first remedy offered, or a person at once."""
     view, analysis = analyse_draft(session, draft, now=now, calendar=calendar)
     if analysis.escalate_now or not analysis.remedies:
-        reason = analysis.escalate_reason or "serious complaint"
+        reason = analysis.escalate_reason.text("en") if analysis.escalate_reason else "serious complaint"
         return escalate(session, draft, now=now, calendar=calendar, reason=reason, analysed=(view, analysis))
     remedy = analysis.remedies[0]
     ticket = _open(
@@ -123,7 +124,7 @@ def offer_remedy(
         now=now,
         calendar=calendar,
         stage_reached="negotiate",
-        remedy_offered=remedy.description,
+        **_offered(remedy),
     )
     return Outcome(
         ticket.number, analysis, view, offer=remedy, priority=ticket.priority, due=ticket.sla_due_at
@@ -147,6 +148,7 @@ def accept_remedy(session: Session, ticket_number: str) -> Accepted:
             actor="customer",
             status="open",
             agreed_resolution=ticket.remedy_offered,
+            agreed_resolution_facts=ticket.remedy_offered_facts,
         )
     view = get_shipment(session, ticket.waybill) if ticket.waybill else None
     return Accepted(ticket.number, view.customer_class if view else None)
@@ -167,7 +169,11 @@ def refuse_remedy(
     remedy = None if analysis.escalate_now else next_remedy(analysis, refusals)
     ticket = get_ticket(session, ticket_number) if ticket_number else None
     if remedy is None or ticket is None:
-        reason = analysis.escalate_reason if analysis.escalate_now else None
+        reason = (
+            analysis.escalate_reason.text("en")
+            if analysis.escalate_now and analysis.escalate_reason
+            else None
+        )
         return escalate(
             session,
             draft,
@@ -181,7 +187,7 @@ def refuse_remedy(
         number=ticket.number,
         expected_version=None,
         actor="bot",
-        remedy_offered=remedy.description,
+        **_offered(remedy),
         **_reassessed(ticket, analysis),
     )
     _record_analysis(session, ticket.number, analysis)
@@ -284,6 +290,11 @@ def ticket_fields(draft: ComplaintDraft, analysis: Analysis, view: ShipmentView 
     return fields
 
 
+def _offered(remedy: Remedy) -> dict[str, Any]:
+    """The offer as the ticket keeps it: English words for the API, the code and facts for every reader."""
+    return {"remedy_offered": remedy.description, "remedy_offered_facts": remedy_to_json(remedy)}
+
+
 def _reassessed(ticket: Ticket, analysis: Analysis) -> dict[str, Any]:
     """Level and priority re-evaluated from what the customer has said since the ticket was opened."""
     changes: dict[str, Any] = {}
@@ -295,12 +306,13 @@ def _reassessed(ticket: Ticket, analysis: Analysis) -> dict[str, Any]:
 
 
 def _record_analysis(session: Session, number: str, analysis: Analysis) -> None:
-    """The findings go on the ticket's audit trail for the agent, not to the customer."""
+    """The findings go on the ticket's audit trail for the agent, not to the customer: as phrases with
+    their facts (backend.complaints.findings), so each reader reads them in their own language."""
     data = {
-        "findings": list(analysis.reasons),
+        "findings": [to_json(reason) for reason in analysis.reasons],
         "responsibility": analysis.responsibility,
-        "escalate_reason": analysis.escalate_reason,
-        "remedies": [remedy.description for remedy in analysis.remedies],
+        "escalate_reason": to_json(analysis.escalate_reason),
+        "remedies": [remedy_to_json(remedy) for remedy in analysis.remedies],
     }
     # A retried action must not write the same findings twice.
     if any(e.action == "analysed" and e.data == data for e in list_ticket_events(session, number)):

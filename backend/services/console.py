@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from backend.complaints.findings import said
+from backend.complaints.remedies import remedy_said
 from backend.domain import OPEN_TICKET_STATUSES, PRACTICE_CHANNELS
 from backend.models import (
     Attachment,
@@ -24,7 +26,7 @@ from backend.models import (
 from backend.services import sla_watch
 from backend.services.conversations import list_messages, message_to_dict
 from backend.services.shipments import get_shipment, shipment_to_dict
-from backend.services.tickets import request_to_dict, ticket_to_dict
+from backend.services.tickets import agreed_resolution_text, request_to_dict, ticket_to_dict
 
 PRIORITY_ORDER = {"P1": 0, "P2": 1, "P3": 2, "P4": 3}
 COMPLAINT_STAGES = ("calm", "confirm", "analyse", "negotiate")
@@ -93,17 +95,22 @@ def queue(session: Session, *, agent: str | None, now: datetime | None = None) -
     return sorted(items, key=_queue_key)
 
 
-def complaint_summary(ticket: Ticket, events: list[TicketEvent]) -> dict[str, Any]:
-    """The complaint script as an agent reads it: stage reached, facts, analysis, offers."""
-    offers: list[str] = []
+def complaint_summary(ticket: Ticket, events: list[TicketEvent], language: str = "en") -> dict[str, Any]:
+    """The complaint script as an agent reads it: stage reached, facts, analysis, offers; the findings,
+    the escalation reason and the bot's offers in the reader's `language` (old plain-string findings and
+    an agent's typed resolution as they are)."""
+    # Each offer as the ticket recorded it: its English words, and its code and facts when the bot made it.
+    offers: list[tuple[str, Any]] = []
     for event in events:
-        if event.action == "created" and event.data and event.data.get("remedy_offered"):
-            offers.append(str(event.data["remedy_offered"]))
-        changes = (event.data or {}).get("changes", {})
+        data = event.data or {}
+        if event.action == "created" and data.get("remedy_offered"):
+            offers.append((str(data["remedy_offered"]), data.get("remedy_offered_facts")))
+        changes = data.get("changes", {})
         if "remedy_offered" in changes and changes["remedy_offered"].get("to"):
-            offers.append(str(changes["remedy_offered"]["to"]))
+            facts = changes.get("remedy_offered_facts", {}).get("to")
+            offers.append((str(changes["remedy_offered"]["to"]), facts))
     accepted = ticket.agreed_resolution
-    refused = [offer for offer in offers if offer != accepted and (accepted or offer != offers[-1])]
+    refused = [o for o in offers if o[0] != accepted and (accepted or o[0] != offers[-1][0])]
     if ticket.status == "escalated" and offers and not accepted:
         refused = offers[:]  # escalated after the last offer: every offer was turned down
     analysed = [e.data for e in events if e.action == "analysed" and e.data]
@@ -134,10 +141,14 @@ def complaint_summary(ticket: Ticket, events: list[TicketEvent]) -> dict[str, An
             "level": ticket.level,
             "responsibility": ticket.responsibility,
             "priority": ticket.priority,
-            "findings": list(analysed[-1].get("findings", [])) if analysed else [],
-            "escalate_reason": analysed[-1].get("escalate_reason") if analysed else None,
+            "findings": [said(f, language) for f in analysed[-1].get("findings", [])] if analysed else [],
+            "escalate_reason": said(analysed[-1].get("escalate_reason"), language) if analysed else None,
         },
-        "offers": {"made": offers, "refused": refused, "accepted": accepted},
+        "offers": {
+            "made": [remedy_said(facts or words, language) for words, facts in offers],
+            "refused": [remedy_said(facts or words, language) for words, facts in refused],
+            "accepted": agreed_resolution_text(ticket, language),
+        },
     }
 
 

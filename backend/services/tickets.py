@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from backend.complaints.remedies import remedy_said
 from backend.complaints.sla import BusinessCalendar
 from backend.config import get_settings
 from backend.db import begin_write
@@ -42,7 +43,9 @@ EDITABLE_FIELDS = frozenset(
         "declared_value",
         "photo_status",
         "remedy_offered",
+        "remedy_offered_facts",
         "agreed_resolution",
+        "agreed_resolution_facts",
         "stage_reached",
         "contact_phone",
         "recorded_by",
@@ -94,6 +97,8 @@ EXTRA_KEYS = (
     "resolution_due_at",
     "first_responded_at",
 )
+# The remedy texts (English, as the API gives them) and their codes and facts (any reader's language).
+REMEDY_FACTS = {"remedy_offered": "remedy_offered_facts", "agreed_resolution": "agreed_resolution_facts"}
 _NUMBER = re.compile(r"T-(\d{6})-(\d{5})")
 _NUMBER_ATTEMPTS = 8
 # Advisory-lock namespace for ticket numbering ("TK"); the month (YYYYMM) is the key within it.
@@ -373,6 +378,9 @@ def update_ticket(
         waiting = waiting_request(session, ticket.id)
         if waiting is not None:
             raise AwaitingApproval(ticket.number, ticket.status, changes["status"], waiting.amount_cny)
+    for words, facts in REMEDY_FACTS.items():
+        if words in changes and changes[words] != getattr(ticket, words) and facts not in changes:
+            changes[facts] = None  # new words without facts (an agent's own): the old facts no longer hold
     now = utcnow()
     old_status = ticket.status
     diff: dict[str, Any] = {}
@@ -537,3 +545,21 @@ def ticket_to_dict(ticket: Ticket) -> dict[str, Any]:
             value = str(value)
         out[key] = value
     return out
+
+
+def remedy_offered_text(ticket: Ticket, language: str | None) -> str | None:
+    """The remedy last offered, in the reader's language (an agent's own words as written)."""
+    return _remedy_text(ticket, "remedy_offered", language)
+
+
+def agreed_resolution_text(ticket: Ticket, language: str | None) -> str | None:
+    """The agreed resolution in the reader's language: the bot's remedy from its code and facts, an
+    agent's typed resolution (or one stored before remedies had facts) as written."""
+    return _remedy_text(ticket, "agreed_resolution", language)
+
+
+def _remedy_text(ticket: Ticket, field: str, language: str | None) -> str | None:
+    facts = getattr(ticket, REMEDY_FACTS[field])
+    if facts:
+        return remedy_said(facts, language)
+    return cast(str | None, getattr(ticket, field))

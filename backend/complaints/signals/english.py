@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
+from backend.complaints.findings import Quoted
 from backend.complaints.signals import tables
 from backend.complaints.signals.pipeline import Pipeline
+from backend.i18n import N_, Phrase, phrase
 from backend.waybill import looks_like_waybill
 
 if TYPE_CHECKING:
@@ -67,11 +69,18 @@ def parse_amount(span: Span) -> Decimal | None:
     return None
 
 
-def anger(doc: Doc, pipe: Pipeline, legal: bool, chinese: dict[str, set[str]]) -> tuple[int, tuple[str, ...]]:
+def _quoted(words: set[str]) -> Quoted:
+    """The shipper's words behind a cue, as they wrote them (never translated)."""
+    return Quoted(", ".join(sorted(words)))
+
+
+def anger(
+    doc: Doc, pipe: Pipeline, legal: bool, chinese: dict[str, set[str]]
+) -> tuple[int, tuple[Phrase, ...]]:
     """Anger 0..3 from capitals, exclamation marks, the lexicon (English and Chinese words by the same
     labels), repetition and threats."""
     points = 0
-    cues: list[str] = []
+    cues: list[Phrase] = []
     words = [
         t.text
         for t in doc
@@ -83,13 +92,13 @@ def anger(doc: Doc, pipe: Pipeline, legal: bool, chinese: dict[str, set[str]]) -
     upper = [w for w in words if w.isupper()]
     if len(words) >= 3 and len(upper) / len(words) >= 0.6:
         points += 2
-        cues.append("written in capitals")
+        cues.append(phrase("written in capitals"))
     elif sum(1 for w in upper if len(w) >= 3) >= 2:
         points += 1
-        cues.append("words in capitals")
+        cues.append(phrase("words in capitals"))
     if doc.text.count("!") >= 3:
         points += 1
-        cues.append("repeated '!'")
+        cues.append(phrase("repeated '!'"))
 
     found: dict[str, set[str]] = {label: set(words) for label, words in chinese.items()}
     for match_id, start, end in pipe.anger(doc):
@@ -97,20 +106,20 @@ def anger(doc: Doc, pipe: Pipeline, legal: bool, chinese: dict[str, set[str]]) -
     strong, moderate = found.get("strong", set()), found.get("moderate", set())
     if strong:
         points += min(5, 3 * len(strong))
-        cues.append("insults or swearing: " + ", ".join(sorted(strong)))
+        cues.append(phrase("insults or swearing: {words}", words=_quoted(strong)))
     if moderate:
         points += min(2, len(moderate))
-        cues.append("strong words: " + ", ".join(sorted(moderate)))
+        cues.append(phrase("strong words: {words}", words=_quoted(moderate)))
     for label, weight, cue in (
-        ("mild", 1, "annoyance"),
-        ("repeat", 1, "repeated complaint"),
-        ("threat", 1, "threat to leave or go public"),
+        ("mild", 1, N_("annoyance: {words}")),
+        ("repeat", 1, N_("repeated complaint: {words}")),
+        ("threat", 1, N_("threat to leave or go public: {words}")),
     ):
         if found.get(label):
             points += weight
-            cues.append(f"{cue}: " + ", ".join(sorted(found[label])))
+            cues.append(phrase(cue, words=_quoted(found[label])))
     if legal:
         points += 1
-        cues.append("legal threat")
+        cues.append(phrase("legal threat"))
     anger = 0 if points == 0 else 1 if points <= 2 else 2 if points <= 4 else 3
     return anger, tuple(cues)

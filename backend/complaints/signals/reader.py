@@ -14,6 +14,7 @@ from backend.complaints.signals.chinese import ChineseReading, read_chinese
 from backend.complaints.signals.pipeline import Pipeline, pipeline
 from backend.complaints.signals.result import TextSignals
 from backend.domain import CATEGORIES
+from backend.i18n import phrase
 from backend.language import CHINESE_CHARACTER, HAN
 
 _reading = threading.Lock()
@@ -157,5 +158,5 @@ def read_complaint(messages: Sequence[str]) -> TextSignals:
         anger = 3
     cues = list(dict.fromkeys(cue for tone in tones for cue in tone.anger_cues))
     if anger == 3 and max(angers, default=0) < 3:
-        cues.insert(0, f"strong anger in {sum(1 for value in angers if value >= 2)} messages")
+        cues.insert(0, phrase("strong anger in {n} messages", n=sum(1 for value in angers if value >= 2)))
     return replace(whole, anger=anger, anger_cues=tuple(cues))

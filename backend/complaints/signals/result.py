@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from backend.i18n import Phrase
+
 WANTS = ("refund", "redelivery", "compensation", "apology", "report_only", "replacement")
 
 INTENSITIES = ("calm", "annoyed", "angry", "furious")
@@ -26,7 +28,7 @@ class TextSignals:
     not_received: bool = False
     photo_offered: bool = False
     # The cues behind the anger score, so an agent can see why the bot judged the tone as it did.
-    anger_cues: tuple[str, ...] = ()
+    anger_cues: tuple[Phrase, ...] = ()
 
 
 def describe_intensity(anger: int) -> str:

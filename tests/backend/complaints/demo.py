@@ -8,6 +8,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from backend.domain import EventView, ShipmentView
+from backend.i18n import Words
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # D = Wednesday 18 November 2026; "now" is 10:00 in Shanghai, inside business hours.
@@ -20,6 +21,11 @@ CUSTOMERS = {
     "C003": ("Lin Mei (individual)", "C"),
     "C004": ("Nanning Textile Trading", "A"),
 }
+
+
+def english(reasons: tuple[Words, ...] | list[Words]) -> list[str]:
+    """The analysis's reasons as an English-reading agent reads them."""
+    return [reason.text("en") for reason in reasons]
 
 
 def at(days: int, hour: int = 10, minute: int = 0) -> datetime:

@@ -10,7 +10,7 @@ import pytest
 from backend.complaints import ComplaintFacts, analyse, escalate_after_refusals, read_signals
 from backend.domain import ShipmentView
 
-from .demo import DEMO, NOW
+from .demo import DEMO, NOW, english
 
 
 @pytest.mark.parametrize(
@@ -66,7 +66,7 @@ def test_demo_text_reads_as_the_confirmed_category(waybill: str, text: str) -> N
 def test_034_second_offer_is_the_full_freight(shipments: dict[str, ShipmentView]) -> None:
     analysis = analyse(shipments["EA100000034CN"], ComplaintFacts("delay", "late"), now=NOW)
     assert [r.amount for r in analysis.remedies] == [Decimal("36.00"), Decimal("180.00")]
-    assert "Promised 2026-11-16; 2 days late" in analysis.reasons
+    assert "Promised 16 November 2026; 2 days late" in english(analysis.reasons)
     assert not escalate_after_refusals(analysis, 1)
     assert escalate_after_refusals(analysis, 2)
 
@@ -75,7 +75,7 @@ def test_048_force_majeure_is_explained_and_escalated_if_the_customer_insists(
     shipments: dict[str, ShipmentView],
 ) -> None:
     analysis = analyse(shipments["EA100000048CN"], ComplaintFacts("delay", "late"), now=NOW)
-    assert "Ferry suspended by typhoon (force majeure)" in analysis.reasons
+    assert "Ferry suspended by typhoon (force majeure)" in english(analysis.reasons)
     assert len(analysis.remedies) == 1 and analysis.remedies[0].amount is None
     assert escalate_after_refusals(analysis, 1)
 
@@ -86,7 +86,7 @@ def test_051_reported_as_a_delay_is_still_a_serious_loss(shipments: dict[str, Sh
     )
     assert analysis.category == "loss"
     assert (analysis.level, analysis.priority, analysis.escalate_now) == ("serious", "P1", True)
-    assert any("8 days without a scan" in r for r in analysis.reasons)
+    assert any("8 days without a scan" in r for r in english(analysis.reasons))
 
 
 def test_065_bot_may_grant_the_vase(shipments: dict[str, ShipmentView]) -> None:
@@ -99,13 +99,13 @@ def test_079_reason_names_the_signer(shipments: dict[str, ShipmentView]) -> None
     analysis = analyse(
         shipments["EA100000079CN"], ComplaintFacts("wrong_delivery", "I never got it"), now=NOW
     )
-    assert analysis.escalate_reason and "front desk" in analysis.escalate_reason
+    assert analysis.escalate_reason and "front desk" in analysis.escalate_reason.text("en")
 
 
 def test_096_reasons_compare_weights(shipments: dict[str, ShipmentView]) -> None:
     analysis = analyse(shipments["EA100000096CN"], ComplaintFacts("billing", "overcharged"), now=NOW)
-    assert "Charged 12 kg against 5 kg declared (+140%)" in analysis.reasons
-    assert "Quoted 60.00 CNY, charged 144.00 CNY" in analysis.reasons
+    assert "Charged 12 kg against 5 kg declared (+140%)" in english(analysis.reasons)
+    assert "Quoted 60.00 CNY, charged 144.00 CNY" in english(analysis.reasons)
 
 
 def test_second_complaint_on_a_demo_waybill_is_serious(shipments: dict[str, ShipmentView]) -> None:

@@ -10,6 +10,7 @@ import pytest
 from backend.complaints import ComplaintFacts, analyse
 from backend.complaints.signals import chinese_number, read_complaint, read_signals
 from backend.domain import ShipmentView
+from backend.i18n import phrase
 
 from .demo import DEMO, NOW
 
@@ -47,8 +48,8 @@ def test_anger(text: str, anger: int) -> None:
 def test_anger_cues_explain_the_score() -> None:
     s = read_signals("垃圾快递！！！一群骗子")
     assert s.anger == 3
-    assert "repeated '!'" in s.anger_cues
-    assert any("垃圾" in c and "骗子" in c for c in s.anger_cues)
+    assert phrase("repeated '!'") in s.anger_cues
+    assert any("垃圾" in c.text("zh") and "骗子" in c.text("zh") for c in s.anger_cues)
 
 
 @pytest.mark.parametrize(
@@ -317,7 +318,9 @@ def test_mixed_chinese_and_english(text: str, category: str, anger: int, wants: 
 
 def test_full_width_text_is_folded() -> None:
     s = read_signals("ＥＡ１０００００００３４ＣＮ还没到！！！货值１２００元")
-    assert s.category == "delay" and s.amounts == (Decimal("1200"),) and "repeated '!'" in s.anger_cues
+    assert (
+        s.category == "delay" and s.amounts == (Decimal("1200"),) and phrase("repeated '!'") in s.anger_cues
+    )
 
 
 def test_a_long_angry_message() -> None:

@@ -19,7 +19,7 @@ from backend.complaints import (
     sla_due,
 )
 
-from .demo import NOW, at, base_shipment, ev
+from .demo import NOW, at, base_shipment, english, ev
 
 LATE_2 = {"promised_date": -2}
 DELIVERED = {
@@ -243,7 +243,7 @@ def test_priority_table(changes: dict[str, Any] | None, category: str, priority:
 
 
 def test_a_class_note_in_reasons() -> None:
-    assert any("A-class" in r for r in run({"customer_class": "A"} | LATE_2, "delay").reasons)
+    assert any("A-class" in r for r in english(run({"customer_class": "A"} | LATE_2, "delay").reasons))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -446,7 +446,8 @@ def test_remedy_table(
 def test_voucher_above_the_bot_limit_escalates_now() -> None:
     analysis = run({"promised_date": -2, "freight_amount": Decimal("3000")}, "delay", "late")
     assert analysis.remedies[0].amount == Decimal("600.00")
-    assert analysis.escalate_now and "500.00 CNY" in (analysis.escalate_reason or "")
+    assert analysis.escalate_now and analysis.escalate_reason
+    assert "500.00 CNY" in analysis.escalate_reason.text("en")
 
 
 def test_voucher_and_refund_amounts_are_in_the_wording() -> None:
@@ -567,12 +568,12 @@ def test_responsibility(changes: dict[str, Any] | None, category: str, responsib
 
 def test_reasons_state_the_findings() -> None:
     late = run({"promised_date": -2, "delay_reason": "capacity shortage"}, "delay", "late")
-    assert "Promised 2026-11-16; 2 days late" in late.reasons
-    assert "Cause in the record: capacity shortage" in late.reasons
+    assert "Promised 16 November 2026; 2 days late" in english(late.reasons)
+    assert "Cause in the record: capacity shortage" in english(late.reasons)
     fm = run(FM_EVENT, "delay", "late")
-    assert "Ferry suspended by typhoon (force majeure)" in fm.reasons
+    assert "Ferry suspended by typhoon (force majeure)" in english(fm.reasons)
     bill = run({"declared_weight_kg": Decimal("5"), "charged_weight_kg": Decimal("12")}, "billing", "")
-    assert "Charged 12 kg against 5 kg declared (+140%)" in bill.reasons
+    assert "Charged 12 kg against 5 kg declared (+140%)" in english(bill.reasons)
 
 
 def test_days_late_follows_the_clock_not_a_stale_field() -> None:
@@ -590,7 +591,9 @@ def test_delay_on_a_missing_shipment_is_analysed_as_a_loss() -> None:
     analysis = run(MISSING | {"declared_value": Decimal("300")}, "delay", "Where is it?")
     assert analysis.category == "loss"
     assert analysis.remedies[0].code == "trace_then_compensation"
-    assert analysis.reasons[0].startswith("Reported as delay")
+    assert analysis.reasons[0].text("en") == (
+        "Reported as a late shipment, but the record shows a lost shipment or missing items"
+    )
 
 
 def test_signals_are_read_from_the_text_when_not_given() -> None:

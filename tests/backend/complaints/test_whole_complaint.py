@@ -35,7 +35,7 @@ def test_mild_words_in_every_message_stay_mild() -> None:
 def test_strong_anger_in_two_messages_is_repeated_anger() -> None:
     signals = read_complaint([ANGRY, "ok", ANGRIER])
     assert signals.anger == 3
-    assert signals.anger_cues[0] == "strong anger in 2 messages"
+    assert signals.anger_cues[0].text("en") == "strong anger in 2 messages"
     assert level([ANGRY, "ok", ANGRIER]) == "serious"
 
 

@@ -13,7 +13,9 @@ import pytest
 from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from backend.complaints.findings import said
 from backend.complaints.wording import calm_message
+from backend.i18n import full_date_text
 from backend.models import Conversation
 from backend.services import complaints as use_cases
 from backend.services.attachments import store_attachment
@@ -663,8 +665,8 @@ def test_analyse_a_delay_offers_the_voucher_and_opens_a_ticket(now: datetime, to
         # The findings are for the agent, on the audit trail, not for the customer.
         [analysed] = [e for e in list_ticket_events(session, number) if e.action == "analysed"]
         assert analysed.data is not None
-        promised = (today - timedelta(days=2)).isoformat()
-        assert analysed.data["findings"][0] == f"Promised {promised}; 2 days late"
+        promised = full_date_text(today - timedelta(days=2), "en")
+        assert said(analysed.data["findings"][0], "en") == f"Promised {promised}; 2 days late"
         assert analysed.data["responsibility"] == "carrier"
         ticket = get_ticket(session, number)
         assert ticket is not None
@@ -709,7 +711,8 @@ def test_a_large_loss_is_escalated_at_once(now: datetime) -> None:
     with transaction() as session:
         [analysed] = [e for e in list_ticket_events(session, number) if e.action == "analysed"]
         assert analysed.data is not None
-        assert "Large loss: declared value 3,000.00 CNY is above 2,000.00 CNY" in analysed.data["findings"]
+        findings = [said(finding, "en") for finding in analysed.data["findings"]]
+        assert "Large loss: declared value 3,000.00 CNY is above 2,000.00 CNY" in findings
         ticket = get_ticket(session, number)
         assert ticket is not None
         assert (ticket.status, ticket.category, ticket.level, ticket.priority, ticket.customer_id) == (
@@ -738,7 +741,8 @@ def test_a_second_complaint_on_the_same_waybill_is_serious(now: datetime) -> Non
     with transaction() as session:
         [analysed] = [e for e in list_ticket_events(session, events[0]["value"]) if e.action == "analysed"]
         assert analysed.data is not None
-        assert "Repeat complaint: complaint no. 2 on this waybill" in analysed.data["findings"]
+        findings = [said(finding, "en") for finding in analysed.data["findings"]]
+        assert "Repeat complaint: complaint no. 2 on this waybill" in findings
 
 
 def test_accept_the_first_offer() -> None:

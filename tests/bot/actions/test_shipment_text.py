@@ -179,7 +179,7 @@ def test_a_returned_demo_shipment_past_its_promise_is_late_in_the_answer_and_the
         now=datetime.now(timezone.utc),
         calendar=replace(WORKING_WEEK, tz=tz),
     )
-    assert any(reason.endswith("; 2 days late") for reason in analysis.reasons)
+    assert any(reason.text("en").endswith("; 2 days late") for reason in analysis.reasons)
 
 
 # --- complaint_parsing ------------------------------------------------------------------------------
