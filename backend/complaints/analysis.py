@@ -383,6 +383,11 @@ def _findings(rec: _Record) -> list[Phrase]:
             )
         else:
             out.append(phrase("Declared value {value}", value=value))
+        said = rec.facts.declared_value
+        if said is not None and said != rec.declared_value:
+            # The shipper's own figure is kept beside the record's: the claim rests on the declared
+            # value, and the agent sees the disagreement before talking to them.
+            out.append(phrase("The customer values the goods at {value}", value=Money(said)))
     if cat == "damage":
         out.append(phrase(_PHOTO_FINDINGS.get(rec.facts.photo_status or "", _NO_PHOTO)))
     if rec.facts.extent:

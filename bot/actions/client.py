@@ -48,6 +48,8 @@ class TicketView:
     waybill: str | None
     agreed_resolution: str | None
     sla_due_at: datetime | None
+    # The agreed remedy as a code and its facts (None when an agent typed it): said in any language.
+    agreed_resolution_facts: dict[str, Any] | None = None
 
 
 @lru_cache(maxsize=1)
@@ -93,6 +95,7 @@ def _ticket_view(ticket: Any) -> TicketView:
         waybill=ticket.waybill,
         agreed_resolution=ticket.agreed_resolution,
         sla_due_at=ticket.sla_due_at,
+        agreed_resolution_facts=ticket.agreed_resolution_facts,
     )
 
 

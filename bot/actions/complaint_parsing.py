@@ -12,9 +12,10 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
+from backend.complaints import findings
 from backend.complaints.signals import chinese_number, read_signals
 from backend.domain import CATEGORIES
-from backend.i18n import N_, t
+from backend.i18n import t
 
 # Short answers to "what happened?" that the category matcher would not see as a story.
 CATEGORY_WORDS = {
@@ -55,25 +56,9 @@ WANTS_WORDS_ZH = {
     "report_only": ("反映", "反馈", "告诉你们", "说一下", "知道一下"),
     "replacement": ("补发", "补寄", "换一个", "换新", "换货"),
 }
-# The wishes and categories in words (msgids; the summary says them in the shipper's language).
-WANTS_TEXT = {
-    "refund": N_("a refund"),
-    "compensation": N_("compensation"),
-    "redelivery": N_("re-delivery"),
-    "apology": N_("an apology"),
-    "report_only": N_("just to report it"),
-    "replacement": N_("a replacement"),
-}
-CATEGORY_TEXT = {
-    "delay": N_("a late shipment"),
-    "missed_pickup": N_("a missed pickup"),
-    "damage": N_("damaged goods"),
-    "loss": N_("a lost shipment or missing items"),
-    "wrong_delivery": N_("a wrong delivery"),
-    "billing": N_("a billing problem"),
-    "staff_conduct": N_("the conduct of our staff"),
-    "other": N_("another problem"),
-}
+# The wishes and categories in words: the same msgids as the findings the agent reads.
+WANTS_TEXT = findings.WANTS_WORDS
+CATEGORY_TEXT = findings.CATEGORY_WORDS
 NO_NUMBER = re.compile(
     r"\b(don'?t|do not|dont|didn'?t|no|not|never|can'?t|cannot|haven'?t)\b.*"
     r"\b(have|know|got|number|sure|remember|find|recall|get|kept)\b"

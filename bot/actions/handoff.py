@@ -9,6 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from backend.complaints.remedies import remedy_said
 from backend.i18n import N_, sentences, t
 
 from . import client
@@ -136,10 +137,13 @@ def ticket_status_text(ticket: TicketView, *, own: bool, lang: str = "en") -> st
     else:
         mine = N_("Your request {number}: {state}.") if request else N_("Your complaint {number}: {state}.")
     parts = [t(lang, mine, number=ticket.number, waybill=ticket.waybill, state=state)]
-    agreed = ticket.agreed_resolution
-    # The ticket keeps the agreed remedy as the agents read it (English): said only in English.
-    if agreed and ticket.status in {"open", "resolved", "closed"} and lang == "en":
-        parts.append(f"Agreed: {agreed}" + ("" if agreed.endswith(".") else "."))
+    facts = ticket.agreed_resolution_facts
+    agreed = remedy_said(facts, lang) if facts else ticket.agreed_resolution
+    # A remedy the bot agreed is a code with its facts, said in the shipper's language; one an agent
+    # typed is kept as typed, so it is quoted only to a shipper of that language (English).
+    if agreed and ticket.status in {"open", "resolved", "closed"} and (facts or lang == "en"):
+        agreed = agreed.rstrip(".。")
+        parts.append(t(lang, "Agreed: {remedy}.", remedy=agreed))
     elif agreed and ticket.status in {"open", "resolved", "closed"}:
         parts.append(t(lang, "The remedy we agreed is on your ticket."))
     if ticket.sla_due_at and ticket.status in {"escalated", "assigned"}:

@@ -163,6 +163,22 @@ def test_the_shippers_own_value_is_kept_beside_the_declared_one() -> None:
     assert "- 货物价值：按您所说是 800.00 元；运单上的申报价值是 400.00 元" in texts[0]
 
 
+def test_the_analysis_records_the_disagreement_for_the_agent() -> None:
+    sender = new_sender()
+    slots = start(sender, "EA100000065CN arrived smashed, it was a vase worth 800 yuan, I'm so upset")
+    slots.update(complaint_wants="compensation", complaint_photo="later")
+    _, _, after = analyse(sender, slots)
+    with transaction() as session:
+        (analysed,) = [
+            e for e in list_ticket_events(session, after["ticket_number"]) if e.action == "analysed"
+        ]
+        findings = [said(finding, "en") for finding in analysed.data["findings"]]
+        chinese = [said(finding, "zh") for finding in analysed.data["findings"]]
+    assert any(finding.startswith("Declared value 400.00 CNY") for finding in findings)
+    assert "The customer values the goods at 800.00 CNY" in findings
+    assert "客户自述货物价值为 800.00 元" in chinese
+
+
 def test_a_value_that_matches_the_record_is_shown_once() -> None:
     slots = start(new_sender(), "EA100000065CN arrived smashed, a vase worth 400 yuan")
     _, texts = run(ActionComplaintSummary(), make_tracker(slots=slots))

@@ -14,6 +14,7 @@ from bot.actions.escalation import business_calendar, local_time_text, who_answe
 from bot.actions.handoff import ActionEscalate, ActionTicketStatus
 from tests.bot.actions.stories import DELAY_STORY, VOUCHER
 from tests.bot.trackers import applied, make_tracker, new_sender, run
+from tests.text_checks import latin_words
 
 ESCALATE = ActionEscalate()
 STATUS = ActionTicketStatus()
@@ -181,6 +182,10 @@ def test_ticket_status_after_an_agreed_remedy() -> None:
             f"the remedy we agreed is being carried out. Agreed: {VOUCHER}"
         ],
     )
+    # A Chinese shipper hears the same remedy in Chinese (it is kept as a code and its facts).
+    _, (chinese,) = run(STATUS, make_tracker("现在怎么样了？", sender_id=sender, slots={"language": "zh"}))
+    assert "已商定的处理方案：" in chinese and "36.00 元" in chinese, chinese
+    assert not latin_words(chinese.replace(number, "").replace("EA100000034CN", "")), chinese
 
 
 def test_ticket_status_unknown_number() -> None:
