@@ -107,7 +107,11 @@ def token(name: str, env: Mapping[str, str]) -> str:
         value = path.read_text().strip()
     # make run writes the API token it uses, whichever source it came from (ARCHITECTURE.md).
     if name == "api_token":
-        (VAR / "api_token").write_text(value)
+        kept = VAR / "api_token"
+        VAR.mkdir(exist_ok=True)
+        kept.touch(mode=0o600)
+        kept.chmod(0o600)  # a file made earlier with looser bits, too
+        kept.write_text(value)
     return value
 
 
@@ -231,13 +235,16 @@ class Stack:
         return env
 
     def prepare_database(self) -> None:
-        """Migrates and seeds the demo carrier; outside production, the demo logins (all idempotent).
+        """Migrates; outside production, seeds the demo carrier and the demo logins (all idempotent).
 
         The demo logins `demo` and `demo-supervisor` get random passwords in the workdir (var/ for make run).
         """
         env = self.env()
-        subprocess.run([str(APP_BIN / "python"), "-m", "backend.seed"], cwd=ROOT, env=env, check=True)
-        if env.get("APP_ENV", "").strip().lower() != "production":
+        if env.get("APP_ENV", "").strip().lower() == "production":
+            # A production database gets the schema only: the demo carrier is not the carrier's data.
+            subprocess.run([str(APP_BIN / "python"), "-m", "backend.migrate"], cwd=ROOT, env=env, check=True)
+        else:
+            subprocess.run([str(APP_BIN / "python"), "-m", "backend.seed"], cwd=ROOT, env=env, check=True)
             # The command refuses production by itself too (APP_ENV may come from .env alone).
             subprocess.run(
                 [
