@@ -138,8 +138,14 @@ class Settings(BaseSettings):
                     raise ValueError(
                         f"{name.upper()} is missing or a placeholder; refusing to start in production"
                     )
+            # Rasa's HTTP API (tracker reads, hand-back) is open to anyone on the host without it.
+            if is_placeholder(self.rasa_token):
+                raise ValueError("RASA_TOKEN is missing or a placeholder; refusing to start in production")
+            if self.effective_telegram_mode == "polling":
+                # Polling runs once per bot: with several backends two pollers would fight over updates.
+                raise ValueError("TELEGRAM_MODE must be webhook or off in production (polling: local use)")
             # Optional, but a value that is set must be a real one.
-            for name in ("session_secret", "rasa_token"):
+            for name in ("session_secret",):
                 if getattr(self, name) is not None and is_placeholder(getattr(self, name)):
                     raise ValueError(f"{name.upper()} is a placeholder; refusing to start in production")
         if self.console_idle_minutes <= 0 or self.console_session_hours <= 0:

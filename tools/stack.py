@@ -15,7 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,12 +25,15 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from backend.security.accounts import DEMO_ACCOUNTS
+from tools.supervise import Supervisor, shielded_shutdown
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 APP_BIN = ROOT / ".venv" / "bin"
 RASA_BIN = ROOT / ".venv-rasa" / "bin"
 DEFAULT_MODEL = ROOT / "models" / "carrier.tar.gz"
+# How often `make run` looks for a process that died.
+SUPERVISE_EVERY_S = 1.0
 # The environment every Rasa command runs with: no telemetry (it would try to reach the internet),
 # and quiet TensorFlow and SQLAlchemy deprecation banners.
 RASA_ENV = {
@@ -104,7 +107,11 @@ def token(name: str, env: Mapping[str, str]) -> str:
         value = path.read_text().strip()
     # make run writes the API token it uses, whichever source it came from (ARCHITECTURE.md).
     if name == "api_token":
-        (VAR / "api_token").write_text(value)
+        kept = VAR / "api_token"
+        VAR.mkdir(exist_ok=True)
+        kept.touch(mode=0o600)
+        kept.chmod(0o600)  # a file made earlier with looser bits, too
+        kept.write_text(value)
     return value
 
 
@@ -228,13 +235,16 @@ class Stack:
         return env
 
     def prepare_database(self) -> None:
-        """Migrates and seeds the demo carrier; outside production, the demo logins (all idempotent).
+        """Migrates; outside production, seeds the demo carrier and the demo logins (all idempotent).
 
         The demo logins `demo` and `demo-supervisor` get random passwords in the workdir (var/ for make run).
         """
         env = self.env()
-        subprocess.run([str(APP_BIN / "python"), "-m", "backend.seed"], cwd=ROOT, env=env, check=True)
-        if env.get("APP_ENV", "").strip().lower() != "production":
+        if env.get("APP_ENV", "").strip().lower() == "production":
+            # A production database gets the schema only: the demo carrier is not the carrier's data.
+            subprocess.run([str(APP_BIN / "python"), "-m", "backend.migrate"], cwd=ROOT, env=env, check=True)
+        else:
+            subprocess.run([str(APP_BIN / "python"), "-m", "backend.seed"], cwd=ROOT, env=env, check=True)
             # The command refuses production by itself too (APP_ENV may come from .env alone).
             subprocess.run(
                 [
@@ -339,6 +349,21 @@ class Stack:
             time.sleep(1)
         raise TimeoutError(f"the stack did not become healthy in {timeout:.0f} s: {last}")
 
+    def supervisor(self) -> Supervisor:
+        """Watches the running children; one that dies is started again the same way (make run)."""
+        starts = {"rasa": self.start_rasa, "actions": self.start_actions, "backend": self.start_backend}
+        supervisor = Supervisor()
+        for name, process in self.processes.items():
+            supervisor.add(name, self._restarter(name, starts[name]), process)
+        return supervisor
+
+    def _restarter(self, name: str, start: Callable[[], None]) -> Callable[[], subprocess.Popen[bytes]]:
+        def restart() -> subprocess.Popen[bytes]:
+            start()
+            return self.processes[name]
+
+        return restart
+
     def stop(self, names: tuple[str, ...] | None = None) -> None:
         for name in names or tuple(self.processes):
             process = self.processes.pop(name, None)
@@ -422,13 +447,14 @@ def start_banner(stack: Stack) -> str:
         f"  action server    {stack.actions_url}",
         "  API token        in var/api_token",
         "  logs             var/*.log",
-        "Talk to the bot with `make chat` in another terminal. Ctrl-C stops everything.",
+        "A process that dies is started again. Talk to the bot with `make chat` in another terminal. "
+        "Ctrl-C stops everything.",
     ]
     return "\n".join(lines)
 
 
 def run_foreground() -> int:
-    """`make run`: start everything, print the URLs, stop everything on Ctrl-C or SIGTERM."""
+    """`make run`: start everything, print the URLs, keep it up, stop everything on Ctrl-C or SIGTERM."""
     # make forwards SIGTERM to this process; the children run in their own sessions, so only an
     # orderly stop here ends them.
     signal.signal(signal.SIGTERM, _stop_on_signal)
@@ -439,18 +465,20 @@ def run_foreground() -> int:
         stack.start()
         stack.wait_healthy()
         print(start_banner(stack), flush=True)
-        while all(p.poll() is None for p in stack.processes.values()):
-            time.sleep(1)
-        dead = [name for name, p in stack.processes.items() if p.poll() is not None]
-        print(f"{', '.join(dead)} stopped; see var/{dead[0]}.log", file=sys.stderr)
-        return 1
+        supervisor = stack.supervisor()
+        while True:
+            time.sleep(SUPERVISE_EVERY_S)
+            supervisor.check()
     except (KeyboardInterrupt, Stopped):
         return 0
     except (RuntimeError, TimeoutError) as error:
         print(f"start-up failed: {error}", file=sys.stderr)
         return 1
     finally:
-        stack.stop()
+        # A second signal (Ctrl-C again, a kill to the whole process group) must not cut the stop
+        # short and leave servers running.
+        with shielded_shutdown():
+            stack.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

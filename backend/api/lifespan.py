@@ -39,6 +39,15 @@ def check_schema(engine: Engine) -> None:
         )
 
 
+# FastAPI's interactive docs and schema: a map of every route for whoever asks, so not in production.
+API_DOC_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+
+
+def hide_api_docs(app: FastAPI) -> None:
+    """Take the docs and the OpenAPI schema off the app (settings are known only at start-up)."""
+    app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) not in API_DOC_PATHS]
+
+
 def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """A lifespan that resolves settings at start-up (not import) and owns the engine."""
 
@@ -52,6 +61,8 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
             engine.dispose()
             raise
         app.state.settings = resolved
+        if resolved.app_env == "production":
+            hide_api_docs(app)
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
         app.state.http_client = httpx.AsyncClient(timeout=2.0)

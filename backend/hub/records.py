@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -13,6 +14,9 @@ class Button:
 
     title: str
     payload: str
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,12 @@ class Inbound:
     # A button of one of our own messages was pressed: (message id, index of the button). The hub
     # looks the payload up in the stored message, so a client can only press what it was offered.
     button: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        # Half an emoji (a UTF-16 surrogate alone, from a client that cut a message in the middle of
+        # one) cannot be stored as UTF-8: it becomes the replacement character, and the rest is kept.
+        if self.text and _LONE_SURROGATE.search(self.text):
+            object.__setattr__(self, "text", _LONE_SURROGATE.sub("\ufffd", self.text))
 
     @property
     def conversation_id(self) -> str:

@@ -38,7 +38,11 @@ def hash_password(password: str) -> str:
 
 def verify_password(password: str, stored: str) -> bool:
     """True when `password` matches `stored`; False for a wrong password or a hash that is not argon2."""
-    if len(password) > MAX_PASSWORD_LENGTH or not stored.startswith("$argon2"):
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return False
+    if not stored.startswith("$argon2"):
+        # An account without a usable password answers as slowly as a wrong one: no timing tells it.
+        spend_verify_time(password)
         return False
     try:
         return _hasher.verify(stored, password)

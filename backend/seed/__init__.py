@@ -169,9 +169,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-migrate", action="store_true", help="do not run migrations first")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    url = args.url or get_settings().database_url
+    settings = get_settings()
+    url = args.url or settings.database_url
     if not args.no_migrate:
         upgrade(url)
+    if settings.app_env == "production":
+        # The demo carrier never lands in the carrier's own database (APP_ENV may come from .env alone).
+        logger.info("APP_ENV=production: the database is migrated, and no demo data is written")
+        return
     engine = make_engine(url)
     try:
         with session_scope(make_session_factory(engine)) as session:

@@ -11,14 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.__main__ import main
 from backend.config import PROJECT_ROOT, get_settings
 from backend.db import make_engine, make_session_factory, session_scope
 from backend.migrate import upgrade
-from backend.models import Agent, AuditEvent
+from backend.models import Agent, AuditEvent, Customer
 from backend.security.accounts import DEMO_ACCOUNTS
 from backend.security.passwords import verify_password
 from backend.security.sessions import load_session, start_session
@@ -185,7 +185,7 @@ def test_no_demo_agents_in_production(
     url: str, factory: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("APP_ENV", "production")
-    for name in ("API_TOKEN", "RASA_CHANNEL_SECRET", "WEB_SESSION_SECRET"):
+    for name in ("API_TOKEN", "RASA_CHANNEL_SECRET", "WEB_SESSION_SECRET", "RASA_TOKEN"):
         monkeypatch.setenv(name, f"{name.lower()}-a-real-secret-0123456789")
     get_settings.cache_clear()
     code, out = run(url, "ensure-demo-agents", "--var-dir", str(tmp_path / "var"))
@@ -236,6 +236,13 @@ def test_make_run_prepares_the_demo_logins_outside_production(tmp_path: Path, ap
     if app_env == "production":
         assert names == set()
         assert not (tmp_path / "demo_agent_password").exists()
+        # The schema is there, and none of the demo carrier's data.
+        engine = make_engine(stack.database_url)
+        try:
+            with Session(engine) as session:
+                assert session.scalar(select(func.count()).select_from(Customer)) == 0
+        finally:
+            engine.dispose()
     else:
         assert names == {"demo", "demo-supervisor"}
         assert mode(tmp_path / "demo_agent_password") == mode(tmp_path / "demo_supervisor_password") == 0o600

@@ -41,6 +41,7 @@ def test_production_refuses_placeholder_token(token: str | None) -> None:
 REAL_SECRETS = {
     "api_token": "k3J9-a-real-random-token",
     "rasa_channel_secret": "Qv8-another-real-secret",
+    "rasa_token": "Rt5-a-fourth-real-secret",
     "web_session_secret": "Zp2-a-third-real-secret",
 }
 
@@ -54,6 +55,26 @@ def test_production_accepts_real_secrets() -> None:
 def test_production_refuses_placeholder_hub_secrets(name: str, value: str | None) -> None:
     with pytest.raises(ValidationError, match=name.upper()):
         make(app_env="production", **{**REAL_SECRETS, name: value})
+
+
+@pytest.mark.parametrize("value", [None, "changeme", "short"])
+def test_production_refuses_to_start_without_a_real_rasa_token(value: str | None) -> None:
+    with pytest.raises(ValidationError, match="RASA_TOKEN"):
+        make(app_env="production", **{**REAL_SECRETS, "rasa_token": value})
+
+
+@pytest.mark.parametrize("mode", [None, "polling"])
+def test_production_refuses_telegram_polling(mode: str | None) -> None:
+    with pytest.raises(ValidationError, match="TELEGRAM_MODE must be webhook"):
+        make(app_env="production", **REAL_SECRETS, telegram_bot_token="123:abc", telegram_mode=mode)
+    webhook = make(
+        app_env="production",
+        **REAL_SECRETS,
+        telegram_bot_token="123:abc",
+        telegram_mode="webhook",
+        telegram_webhook_secret="a-webhook-secret-of-some-length",
+    )
+    assert webhook.effective_telegram_mode == "webhook"
 
 
 def test_telegram_is_off_without_a_token() -> None:

@@ -1,4 +1,5 @@
-"""`make run` as a user starts it: everything comes up, and SIGTERM (or Ctrl-C) stops all three processes."""
+"""`make run` as a user starts it: everything comes up, a process that dies comes back, and SIGTERM (or
+Ctrl-C, even twice) stops all three processes."""
 
 from __future__ import annotations
 
@@ -17,6 +18,28 @@ from tests.fakes.server import free_port
 from tools.stack import DEFAULT_MODEL, ROOT
 
 pytestmark = pytest.mark.e2e
+
+
+def server_pid(*argv_parts: str) -> int | None:
+    """The process whose command line holds every one of `argv_parts` (they are our own children)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        words = [part.decode(errors="replace") for part in argv]
+        if all(part in words for part in argv_parts):
+            return int(entry.name)
+    return None
+
+
+def healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=5).json()["status"] == "ok"
+    except (httpx.HTTPError, ValueError, KeyError):
+        return False
 
 
 def listening(port: int) -> bool:
@@ -77,10 +100,23 @@ def test_make_run_starts_everything_and_a_signal_stops_it_all(tmp_path: Path, st
             assert "\n     [Yes, please] [No, thanks]\n" in said, said
             after = said.split("[Yes, please] [No, thanks]", 1)[1]
             assert "bot> " in after and "did not answer" not in after and "no reply" not in after, said
-        health = httpx.get(f"http://127.0.0.1:{ports['BACKEND_PORT']}/api/health", timeout=5)
-        assert health.json()["status"] == "ok"
+        assert healthy(ports["BACKEND_PORT"])
         if stop_signal == signal.SIGINT:
+            # The action server dies: it is started again, and the backend serves on meanwhile.
+            actions = server_pid("bot.action_server", str(ports["ACTIONS_PORT"]))
+            backend = server_pid("backend.main:app", str(ports["BACKEND_PORT"]))
+            assert actions and backend
+            os.kill(actions, signal.SIGKILL)
+            deadline = time.monotonic() + 120
+            while not healthy(ports["BACKEND_PORT"]) or server_pid(
+                "bot.action_server", str(ports["ACTIONS_PORT"])
+            ) in (None, actions):
+                assert time.monotonic() < deadline, "the action server did not come back"
+                time.sleep(1)
+            assert server_pid("backend.main:app", str(ports["BACKEND_PORT"])) == backend
             os.killpg(make.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole job
+            time.sleep(0.3)
+            os.killpg(make.pid, signal.SIGINT)  # and again, impatiently: the stop still finishes
         else:
             make.send_signal(signal.SIGTERM)  # `kill <pid of make>`, or a service manager
         make.wait(timeout=90)

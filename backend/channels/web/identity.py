@@ -51,10 +51,10 @@ def sign_conversation(app: FastAPI, conversation_id: str) -> str:
     return str(_serializer(app).dumps(conversation_id))
 
 
-def conversation_for(app: FastAPI, token: str | None) -> str | None:
+def conversation_for(app: FastAPI, token: object) -> str | None:
     """The web conversation a token was issued for, or None for a forged, altered or expired token."""
-    if not token or len(token) > 300:
-        return None
+    if not isinstance(token, str) or not token or len(token) > 300:
+        return None  # a number, a list or an object in the session field is no token either
     try:
         value = _serializer(app).loads(token, max_age=SESSION_MAX_AGE_S)
     except BadSignature:  # SignatureExpired is one too

@@ -118,7 +118,7 @@ async def _receive_frames(
         raw = received.get("text")
         try:
             frame = json.loads(raw) if isinstance(raw, str) and len(raw) <= MAX_FRAME_CHARS else None
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
             frame = None
         if isinstance(frame, dict) and frame.get("type") == "ping":
             continue  # the widget's keep-alive through proxies that drop idle connections
@@ -143,8 +143,8 @@ async def _hello(websocket: WebSocket) -> tuple[str, int] | None:
     """The first frame: {"type": "hello", "session": token, "after": last message id the widget has}."""
     try:
         raw = await asyncio.wait_for(websocket.receive_text(), HELLO_TIMEOUT_S)
-        frame = json.loads(raw)
-    except (asyncio.TimeoutError, ValueError, KeyError, WebSocketDisconnect):
+        frame = json.loads(raw) if len(raw) <= MAX_FRAME_CHARS else None
+    except (asyncio.TimeoutError, ValueError, KeyError, RecursionError, WebSocketDisconnect):
         return None
     if not isinstance(frame, dict) or frame.get("type") != "hello":
         return None

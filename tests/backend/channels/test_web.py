@@ -205,9 +205,20 @@ def test_history_needs_a_session(client: TestClient) -> None:
     assert response.status_code == 401
 
 
-def test_a_socket_without_hello_is_closed(client: TestClient) -> None:
+@pytest.mark.parametrize(
+    "first",
+    [
+        "not json",
+        '{"type": "hello", "session": 12345, "after": 0}',
+        '{"type": "hello", "session": ["a", "list"], "after": 0}',
+        '{"type": "hello", "session": {"an": "object"}}',
+        "[" * 100_000 + "]" * 100_000,  # nested far deeper than the JSON parser's recursion allows
+    ],
+    ids=["not-json", "numeric-session", "list-session", "object-session", "deeply-nested"],
+)
+def test_a_socket_without_a_proper_hello_is_closed_politely(client: TestClient, first: str) -> None:
     with client.websocket_connect("/widget/ws") as ws:
-        ws.send_text("not json")
+        ws.send_text(first)
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
     assert closed.value.code == CLOSE_UNAUTHORISED
@@ -332,6 +343,7 @@ def test_a_button_of_another_conversation_cannot_be_pressed(
         '{"type": "button", "message_id": true, "index": 0}',
         '{"type": "text", "text": 42}',
         '{"type": "shout"}',
+        '{"type": "text", "text": ' + "[" * 5000 + "]" * 5000 + "}",
     ],
 )
 def test_frames_we_do_not_understand_are_answered_and_ignored(client: TestClient, frame: str) -> None:
@@ -343,6 +355,17 @@ def test_frames_we_do_not_understand_are_answered_and_ignored(client: TestClient
         ws.send_json({"type": "text", "text": "still here", "client_id": "after-bad-01"})
         frames_until(ws, acked("after-bad-01"))
     assert history(client, token)[0]["text"] == "still here"
+
+
+def test_half_an_emoji_is_stored_with_the_rest_of_the_message(client: TestClient) -> None:
+    token, _ = new_session(client)
+    with client.websocket_connect("/widget/ws") as ws:
+        hello(ws, token)
+        # What a client that cut "thanks 😀" in the middle of the emoji sends: a lone high surrogate.
+        ws.send_text('{"type": "text", "text": "thanks \\ud83d", "client_id": "half-emoji-01"}')
+        frames = frames_until(ws, acked("half-emoji-01"))
+    assert not [f for f in frames if f["type"] == "failed"]
+    assert history(client, token)[0]["text"] == "thanks \ufffd"
 
 
 def test_the_wire_format_maps_senders_to_roles() -> None:

@@ -39,6 +39,7 @@ from tests.backend.factories import new_account
 REAL_SECRETS = {
     "api_token": "k3J9-a-real-random-token",
     "rasa_channel_secret": "Qv8-another-real-secret",
+    "rasa_token": "Rt5-a-fourth-real-secret",
     "web_session_secret": WEB_SECRET,
 }
 
@@ -491,3 +492,11 @@ def test_an_old_weaker_hash_is_redone_at_login(client: TestClient, db_factory: s
     with session_scope(db_factory) as session:
         stored = session.scalars(select(Agent.password_hash).where(Agent.username == name)).one()
     assert stored != weak and stored.startswith("$argon2id$") and "m=65536" in stored
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc", "/openapi.json"])
+def test_the_api_docs_are_not_public_in_production(db_url: str, seeded_today: date, path: str) -> None:
+    with client_for(build_app(db_url, app_env="production", **REAL_SECRETS)) as production:
+        assert production.get(path).status_code == 404
+    with client_for(build_app(db_url)) as development:
+        assert development.get(path).status_code == 200

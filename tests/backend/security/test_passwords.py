@@ -121,3 +121,23 @@ def test_unknown_names_cost_a_full_verification_too(monkeypatch: pytest.MonkeyPa
     (dummy,) = stored
     assert dummy.startswith("$argon2id$v=19$m=65536,t=3,p=4$") and not needs_rehash(dummy)
     assert not verify_password(PASSWORD, dummy)
+
+
+def test_an_unusable_hash_costs_a_whole_verification(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An account without a password answers a login as slowly as a wrong password (no timing oracle)."""
+    calls: list[str] = []
+    real = passwords._hasher
+
+    class Counting:
+        def verify(self, stored: str, password: str) -> bool:
+            calls.append(stored)
+            return real.verify(stored, password)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+    monkeypatch.setattr(passwords, "_hasher", Counting())
+    assert verify_password(PASSWORD, UNUSABLE_HASH) is False
+    assert len(calls) == 1 and calls[0].startswith("$argon2id$")
+    assert verify_password(PASSWORD, hash_password("another password entirely")) is False
+    assert len(calls) == 2
