@@ -161,21 +161,47 @@ def use_wal(tracker_url: str) -> Path | None:
     return path
 
 
+# What a Redis URL's query may carry for Rasa's RedisLockStore (redis-py's own names).
+REDIS_LOCK_OPTIONS = ("ssl_certfile", "ssl_keyfile", "ssl_ca_certs", "key_prefix", "socket_timeout")
+
+
+def lock_store_config(redis_url: str | None) -> dict[str, object]:
+    """Rasa's lock store: in memory for one Rasa process, else Redis with all of REDIS_URL.
+
+    `rediss://user:password@host:6380/2?key_prefix=carrier&ssl_ca_certs=/etc/ssl/ca.pem`: TLS from the
+    scheme, the database number from the path, user, password and the query's options all reach Rasa.
+    """
+    if not redis_url:
+        return {"type": "in_memory"}
+    parsed = make_url(redis_url)
+    if parsed.drivername not in ("redis", "rediss"):
+        raise ValueError(f"REDIS_URL must start with redis:// or rediss://, not {parsed.drivername}://")
+    host, port = parsed.host or "127.0.0.1", parsed.port or 6379
+    lock: dict[str, object] = {"type": "redis", "url": host, "port": port}
+    if parsed.database:
+        lock["db"] = int(parsed.database)
+    if parsed.username:
+        lock["username"] = parsed.username
+    if parsed.password:
+        lock["password"] = parsed.password
+    if parsed.drivername == "rediss":
+        lock["use_ssl"] = True
+    for name in REDIS_LOCK_OPTIONS:
+        value = parsed.query.get(name)
+        if isinstance(value, str):
+            lock[name] = float(value) if name == "socket_timeout" else value
+    return lock
+
+
 def write_endpoints(path: Path, *, action_url: str, tracker_url: str, redis_url: str | None = None) -> Path:
     """The endpoints file Rasa is started with, from the same settings the backend reads.
 
     Written by a YAML library: a password with `#` or `: ` in it stays one string.
     """
-    lock: dict[str, object] = {"type": "in_memory"}
-    if redis_url:
-        parsed = make_url(redis_url)
-        lock = {"type": "redis", "url": parsed.host, "port": parsed.port or 6379}
-        if parsed.password:
-            lock["password"] = parsed.password
     config = {
         "action_endpoint": {"url": f"{action_url}/webhook"},
         "tracker_store": tracker_store_config(tracker_url),
-        "lock_store": lock,
+        "lock_store": lock_store_config(redis_url),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(config, sort_keys=False))
