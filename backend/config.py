@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     # python-telegram-bot's base_url (tests point it at a fake Bot API server on loopback).
     telegram_api_base_url: str = "https://api.telegram.org/bot"
 
+    # Redis, for several backend processes: live events reach every process (backend.hub.broker).
+    # Unset: one process, events in memory.
+    redis_url: str | None = None
+
     # Signs the web widget's conversation ids (make run generates var/web_session_secret when unset).
     web_session_secret: str | None = None
     # Photos and other files shippers send.
@@ -97,6 +101,15 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None
+        if value is not None and not value.startswith(("redis://", "rediss://")):
+            raise ValueError("REDIS_URL must start with redis:// or rediss://")
         return value
 
     @field_validator("business_days")

@@ -15,7 +15,7 @@ from backend.channels import telegram
 from backend.config import Settings, get_settings
 from backend.db import make_engine, make_session_factory
 from backend.hub import Hub
-from backend.hub.broker import Broker
+from backend.hub.broker import RedisBroker, make_broker
 from backend.hub.rasa import RasaGateway
 from backend.models import Base
 from backend.services.sla_watch import SlaWatcher
@@ -75,7 +75,7 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
                 api_token=resolved.rasa_token,
                 timeout_s=resolved.rasa_timeout_s,
             ),
-            Broker(),
+            make_broker(resolved.redis_url),
             upload_dir=resolved.upload_dir,
             upload_max_bytes=resolved.upload_max_bytes,
             calendar=BusinessCalendar.from_settings(resolved),
@@ -89,6 +89,9 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
         app.state.sla_watcher = SlaWatcher(
             app.state.session_factory, interval_s=resolved.sla_watch_interval_s
         )
+        broker = app.state.hub.broker
+        if isinstance(broker, RedisBroker):
+            await broker.start()
         try:
             async with telegram.running(app, resolved, app.state.hub):
                 app.state.sla_watcher.start()
@@ -97,6 +100,8 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
                 finally:
                     await app.state.sla_watcher.stop()
         finally:
+            if isinstance(broker, RedisBroker):
+                await broker.stop()
             await app.state.http_client.aclose()
             engine.dispose()
 
