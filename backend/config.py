@@ -83,6 +83,14 @@ class Settings(BaseSettings):
     upload_dir: Path = PROJECT_ROOT / "var" / "uploads"
     upload_max_bytes: int = 10 * 1024 * 1024
 
+    # Budgets on the public doors (backend.security.limits), per window; 0 turns one off. Generous for a
+    # person, small for a script: a shipper types far fewer than 20 messages a minute.
+    limit_sessions_per_address_hour: int = 60
+    limit_messages_per_conversation_minute: int = 20
+    limit_messages_per_address_minute: int = 120
+    limit_uploads_per_conversation_day: int = 30
+    limit_upload_mb_per_conversation_day: int = 100
+
     # Signs the console's login form (CSRF); WEB_SESSION_SECRET is used when unset.
     session_secret: str | None = None
     # A console login ends after this long without a request, and this long after it began in any case.
@@ -163,6 +171,9 @@ class Settings(BaseSettings):
                     raise ValueError(f"{name.upper()} is a placeholder; refusing to start in production")
         if self.console_idle_minutes <= 0 or self.console_session_hours <= 0:
             raise ValueError("CONSOLE_IDLE_MINUTES and CONSOLE_SESSION_HOURS must be positive")
+        limits = [name for name in type(self).model_fields if name.startswith("limit_")]
+        if any(getattr(self, name) < 0 for name in limits):
+            raise ValueError("the LIMIT_* settings are counts: 0 (no limit) or more")
         if self.sla_watch_interval_s < 0:
             raise ValueError("SLA_WATCH_INTERVAL_S must be 0 (off) or a number of seconds")
         if self.effective_telegram_mode == "webhook" and is_placeholder(self.telegram_webhook_secret):

@@ -32,6 +32,14 @@ VAR = ROOT / "var"
 APP_BIN = ROOT / ".venv" / "bin"
 RASA_BIN = ROOT / ".venv-rasa" / "bin"
 DEFAULT_MODEL = ROOT / "models" / "carrier.tar.gz"
+# The budgets of the public doors (backend.security.limits), all set to 0 (off) in test stacks.
+DOOR_LIMITS = (
+    "LIMIT_SESSIONS_PER_ADDRESS_HOUR",
+    "LIMIT_MESSAGES_PER_CONVERSATION_MINUTE",
+    "LIMIT_MESSAGES_PER_ADDRESS_MINUTE",
+    "LIMIT_UPLOADS_PER_CONVERSATION_DAY",
+    "LIMIT_UPLOAD_MB_PER_CONVERSATION_DAY",
+)
 # How often `make run` looks for a process that died.
 SUPERVISE_EVERY_S = 1.0
 # The environment every Rasa command runs with: no telemetry (it would try to reach the internet),
@@ -225,6 +233,9 @@ class Stack:
     actions_port: int = 5055
     workdir: Path = VAR
     extra_env: dict[str, str] = field(default_factory=dict)
+    # The public doors' budgets (LIMIT_* settings). Off for the tests' and the benchmark's stacks, which
+    # send from one address faster than any person; make run keeps the defaults (or what is set).
+    door_limits: bool = False
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -246,6 +257,8 @@ class Stack:
 
     def env(self) -> dict[str, str]:
         env = {**os.environ, **self.extra_env}
+        if not self.door_limits:
+            env.update({name: "0" for name in DOOR_LIMITS if name not in self.extra_env})
         env.update(
             PYTHONPATH=str(ROOT),
             DATABASE_URL=self.database_url,
@@ -426,7 +439,10 @@ def stack_from_environment() -> Stack:
         rasa_port=int(env.get("RASA_PORT", 5005)),
         actions_port=int(env.get("ACTIONS_PORT", 5055)),
         # Everything else of ours (Telegram, business hours, uploads, ...) reaches the backend as set.
-        extra_env={k: v for k, v in env.items() if k in PASSED_SETTINGS or k.startswith("TELEGRAM_")},
+        extra_env={
+            k: v for k, v in env.items() if k in PASSED_SETTINGS or k.startswith(("TELEGRAM_", "LIMIT_"))
+        },
+        door_limits=True,
     )
 
 

@@ -18,6 +18,7 @@ from backend.hub import Hub
 from backend.hub.broker import RedisBroker, make_broker
 from backend.hub.rasa import RasaGateway
 from backend.models import Base
+from backend.security.limits import DoorBudgets, make_limiter
 from backend.services.sla_watch import SlaWatcher
 from backend.services.tickets import BusinessCalendar
 
@@ -64,6 +65,9 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
         if resolved.app_env == "production":
             hide_api_docs(app)
         app.state.engine = engine
+        # Budgets on the public doors, counted in Redis when several processes share them.
+        app.state.limiter = make_limiter(resolved.redis_url)
+        app.state.door_budgets = DoorBudgets.from_settings(resolved)
         app.state.session_factory = make_session_factory(engine)
         app.state.http_client = httpx.AsyncClient(timeout=2.0)
         app.state.hub = Hub(
