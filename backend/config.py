@@ -73,11 +73,23 @@ class Settings(BaseSettings):
     # python-telegram-bot's base_url (tests point it at a fake Bot API server on loopback).
     telegram_api_base_url: str = "https://api.telegram.org/bot"
 
+    # Redis, for several backend processes: live events reach every process (backend.hub.broker).
+    # Unset: one process, events in memory.
+    redis_url: str | None = None
+
     # Signs the web widget's conversation ids (make run generates var/web_session_secret when unset).
     web_session_secret: str | None = None
     # Photos and other files shippers send.
     upload_dir: Path = PROJECT_ROOT / "var" / "uploads"
     upload_max_bytes: int = 10 * 1024 * 1024
+
+    # Budgets on the public doors (backend.security.limits), per window; 0 turns one off. Generous for a
+    # person, small for a script: a shipper types far fewer than 20 messages a minute.
+    limit_sessions_per_address_hour: int = 60
+    limit_messages_per_conversation_minute: int = 20
+    limit_messages_per_address_minute: int = 120
+    limit_uploads_per_conversation_day: int = 30
+    limit_upload_mb_per_conversation_day: int = 100
 
     # Signs the console's login form (CSRF); WEB_SESSION_SECRET is used when unset.
     session_secret: str | None = None
@@ -97,6 +109,15 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None
+        if value is not None and not value.startswith(("redis://", "rediss://")):
+            raise ValueError("REDIS_URL must start with redis:// or rediss://")
         return value
 
     @field_validator("business_days")
@@ -150,6 +171,9 @@ class Settings(BaseSettings):
                     raise ValueError(f"{name.upper()} is a placeholder; refusing to start in production")
         if self.console_idle_minutes <= 0 or self.console_session_hours <= 0:
             raise ValueError("CONSOLE_IDLE_MINUTES and CONSOLE_SESSION_HOURS must be positive")
+        limits = [name for name in type(self).model_fields if name.startswith("limit_")]
+        if any(getattr(self, name) < 0 for name in limits):
+            raise ValueError("the LIMIT_* settings are counts: 0 (no limit) or more")
         if self.sla_watch_interval_s < 0:
             raise ValueError("SLA_WATCH_INTERVAL_S must be 0 (off) or a number of seconds")
         if self.effective_telegram_mode == "webhook" and is_placeholder(self.telegram_webhook_secret):

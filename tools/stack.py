@@ -32,6 +32,14 @@ VAR = ROOT / "var"
 APP_BIN = ROOT / ".venv" / "bin"
 RASA_BIN = ROOT / ".venv-rasa" / "bin"
 DEFAULT_MODEL = ROOT / "models" / "carrier.tar.gz"
+# The budgets of the public doors (backend.security.limits), all set to 0 (off) in test stacks.
+DOOR_LIMITS = (
+    "LIMIT_SESSIONS_PER_ADDRESS_HOUR",
+    "LIMIT_MESSAGES_PER_CONVERSATION_MINUTE",
+    "LIMIT_MESSAGES_PER_ADDRESS_MINUTE",
+    "LIMIT_UPLOADS_PER_CONVERSATION_DAY",
+    "LIMIT_UPLOAD_MB_PER_CONVERSATION_DAY",
+)
 # How often `make run` looks for a process that died.
 SUPERVISE_EVERY_S = 1.0
 # The environment every Rasa command runs with: no telemetry (it would try to reach the internet),
@@ -161,21 +169,47 @@ def use_wal(tracker_url: str) -> Path | None:
     return path
 
 
+# What a Redis URL's query may carry for Rasa's RedisLockStore (redis-py's own names).
+REDIS_LOCK_OPTIONS = ("ssl_certfile", "ssl_keyfile", "ssl_ca_certs", "key_prefix", "socket_timeout")
+
+
+def lock_store_config(redis_url: str | None) -> dict[str, object]:
+    """Rasa's lock store: in memory for one Rasa process, else Redis with all of REDIS_URL.
+
+    `rediss://user:password@host:6380/2?key_prefix=carrier&ssl_ca_certs=/etc/ssl/ca.pem`: TLS from the
+    scheme, the database number from the path, user, password and the query's options all reach Rasa.
+    """
+    if not redis_url:
+        return {"type": "in_memory"}
+    parsed = make_url(redis_url)
+    if parsed.drivername not in ("redis", "rediss"):
+        raise ValueError(f"REDIS_URL must start with redis:// or rediss://, not {parsed.drivername}://")
+    host, port = parsed.host or "127.0.0.1", parsed.port or 6379
+    lock: dict[str, object] = {"type": "redis", "url": host, "port": port}
+    if parsed.database:
+        lock["db"] = int(parsed.database)
+    if parsed.username:
+        lock["username"] = parsed.username
+    if parsed.password:
+        lock["password"] = parsed.password
+    if parsed.drivername == "rediss":
+        lock["use_ssl"] = True
+    for name in REDIS_LOCK_OPTIONS:
+        value = parsed.query.get(name)
+        if isinstance(value, str):
+            lock[name] = float(value) if name == "socket_timeout" else value
+    return lock
+
+
 def write_endpoints(path: Path, *, action_url: str, tracker_url: str, redis_url: str | None = None) -> Path:
     """The endpoints file Rasa is started with, from the same settings the backend reads.
 
     Written by a YAML library: a password with `#` or `: ` in it stays one string.
     """
-    lock: dict[str, object] = {"type": "in_memory"}
-    if redis_url:
-        parsed = make_url(redis_url)
-        lock = {"type": "redis", "url": parsed.host, "port": parsed.port or 6379}
-        if parsed.password:
-            lock["password"] = parsed.password
     config = {
         "action_endpoint": {"url": f"{action_url}/webhook"},
         "tracker_store": tracker_store_config(tracker_url),
-        "lock_store": lock,
+        "lock_store": lock_store_config(redis_url),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -199,6 +233,9 @@ class Stack:
     actions_port: int = 5055
     workdir: Path = VAR
     extra_env: dict[str, str] = field(default_factory=dict)
+    # The public doors' budgets (LIMIT_* settings). Off for the tests' and the benchmark's stacks, which
+    # send from one address faster than any person; make run keeps the defaults (or what is set).
+    door_limits: bool = False
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -220,6 +257,8 @@ class Stack:
 
     def env(self) -> dict[str, str]:
         env = {**os.environ, **self.extra_env}
+        if not self.door_limits:
+            env.update({name: "0" for name in DOOR_LIMITS if name not in self.extra_env})
         env.update(
             PYTHONPATH=str(ROOT),
             DATABASE_URL=self.database_url,
@@ -400,7 +439,10 @@ def stack_from_environment() -> Stack:
         rasa_port=int(env.get("RASA_PORT", 5005)),
         actions_port=int(env.get("ACTIONS_PORT", 5055)),
         # Everything else of ours (Telegram, business hours, uploads, ...) reaches the backend as set.
-        extra_env={k: v for k, v in env.items() if k in PASSED_SETTINGS or k.startswith("TELEGRAM_")},
+        extra_env={
+            k: v for k, v in env.items() if k in PASSED_SETTINGS or k.startswith(("TELEGRAM_", "LIMIT_"))
+        },
+        door_limits=True,
     )
 
 

@@ -15,9 +15,10 @@ from backend.channels import telegram
 from backend.config import Settings, get_settings
 from backend.db import make_engine, make_session_factory
 from backend.hub import Hub
-from backend.hub.broker import Broker
+from backend.hub.broker import RedisBroker, make_broker
 from backend.hub.rasa import RasaGateway
 from backend.models import Base
+from backend.security.limits import DoorBudgets, make_limiter
 from backend.services.sla_watch import SlaWatcher
 from backend.services.tickets import BusinessCalendar
 
@@ -64,6 +65,9 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
         if resolved.app_env == "production":
             hide_api_docs(app)
         app.state.engine = engine
+        # Budgets on the public doors, counted in Redis when several processes share them.
+        app.state.limiter = make_limiter(resolved.redis_url)
+        app.state.door_budgets = DoorBudgets.from_settings(resolved)
         app.state.session_factory = make_session_factory(engine)
         app.state.http_client = httpx.AsyncClient(timeout=2.0)
         app.state.hub = Hub(
@@ -75,7 +79,7 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
                 api_token=resolved.rasa_token,
                 timeout_s=resolved.rasa_timeout_s,
             ),
-            Broker(),
+            make_broker(resolved.redis_url),
             upload_dir=resolved.upload_dir,
             upload_max_bytes=resolved.upload_max_bytes,
             calendar=BusinessCalendar.from_settings(resolved),
@@ -89,6 +93,9 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
         app.state.sla_watcher = SlaWatcher(
             app.state.session_factory, interval_s=resolved.sla_watch_interval_s
         )
+        broker = app.state.hub.broker
+        if isinstance(broker, RedisBroker):
+            await broker.start()
         try:
             async with telegram.running(app, resolved, app.state.hub):
                 app.state.sla_watcher.start()
@@ -97,6 +104,8 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
                 finally:
                     await app.state.sla_watcher.stop()
         finally:
+            if isinstance(broker, RedisBroker):
+                await broker.stop()
             await app.state.http_client.aclose()
             engine.dispose()
 

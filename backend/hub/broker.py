@@ -3,19 +3,29 @@
 Topics are strings: `conversation:<id>` carries every message of one conversation, `agents` carries
 what any console shows (new messages, state changes). A slow subscriber loses its oldest events rather
 than slowing the hub down; the transcript in the database stays complete and is re-read on reconnect.
-Several backend processes would fan out through PostgreSQL LISTEN/NOTIFY or Redis instead.
+With several backend processes (REDIS_URL set), `RedisBroker` also sends every event through one
+Redis pub/sub channel, so an agent on one process sees a shipper's message that arrived on another.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
+import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
 AGENTS_TOPIC = "agents"
 QUEUE_SIZE = 256
+# The Redis channel every backend process publishes its events on and listens to.
+REDIS_CHANNEL = "carrier:live-events"
+# How long the listener waits before it connects again after Redis went away.
+RECONNECT_S = 1.0
+
+logger = logging.getLogger(__name__)
 
 
 def conversation_topic(conversation_id: str) -> str:
@@ -35,6 +45,10 @@ class Broker:
         )
 
     def publish(self, topic: str, event: dict[str, Any]) -> None:
+        self.deliver(topic, event)
+
+    def deliver(self, topic: str, event: dict[str, Any]) -> None:
+        """Hand the event to this process's subscribers of the topic."""
         for queue, loop in list(self._subscribers.get(topic, ())):
             with contextlib.suppress(RuntimeError):  # the subscriber's loop has closed
                 loop.call_soon_threadsafe(_offer, queue, event)
@@ -54,6 +68,84 @@ class Broker:
 
     def subscriber_count(self, topic: str) -> int:
         return len(self._subscribers.get(topic, ()))
+
+
+class RedisBroker(Broker):
+    """A Broker whose events also reach every other backend process through Redis pub/sub.
+
+    Each process delivers its own events at once (as the in-process broker does) and publishes them
+    with its origin id; its listener delivers the events of the others and skips its own. While Redis
+    is away, events stay local and the listener keeps trying; live views re-read the transcript on
+    reconnect, so nothing is lost, only shown later.
+    """
+
+    def __init__(self, redis_url: str) -> None:
+        import redis
+
+        super().__init__()
+        self.origin = uuid.uuid4().hex
+        self._url = redis_url
+        # Synchronous: the hub publishes from the worker thread that stored the message.
+        self._publisher = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self._listener: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    def publish(self, topic: str, event: dict[str, Any]) -> None:
+        self.deliver(topic, event)
+        payload = json.dumps({"origin": self.origin, "topic": topic, "event": event}, default=str)
+        try:
+            self._publisher.publish(REDIS_CHANNEL, payload)
+        except Exception:  # Redis down: this process's views still get it, the others on reconnect
+            logger.warning("live event not shared through Redis (it is kept in the transcript)")
+
+    async def start(self) -> None:
+        """Listen for the other processes' events until stop(); returns once subscribed (or failed once)."""
+        self._listener = asyncio.create_task(self._listen(), name="redis-broker")
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._ready.wait(), timeout=5)
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        self._publisher.close()
+
+    async def _listen(self) -> None:
+        import redis.asyncio as aioredis
+
+        while True:
+            client = aioredis.Redis.from_url(self._url)
+            try:
+                async with client.pubsub() as pubsub:
+                    await pubsub.subscribe(REDIS_CHANNEL)
+                    self._ready.set()
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            self._receive(message["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("live events from other processes paused: Redis unreachable; retrying")
+                self._ready.set()
+                await asyncio.sleep(RECONNECT_S)
+            finally:
+                await client.aclose()
+
+    def _receive(self, data: bytes | str) -> None:
+        try:
+            shared = json.loads(data)
+            origin, topic, event = shared["origin"], shared["topic"], shared["event"]
+        except (ValueError, KeyError, TypeError):
+            logger.warning("a malformed live event on %s was ignored", REDIS_CHANNEL)
+            return
+        if origin != self.origin and isinstance(topic, str) and isinstance(event, dict):
+            self.deliver(topic, event)
+
+
+def make_broker(redis_url: str | None) -> Broker:
+    """The broker for this process: in-process alone, through Redis when REDIS_URL is set."""
+    return RedisBroker(redis_url) if redis_url else Broker()
 
 
 def _offer(queue: asyncio.Queue[dict[str, Any]], event: dict[str, Any]) -> None:

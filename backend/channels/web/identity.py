@@ -17,8 +17,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from backend.channels.web.budgets import TOO_MANY_SESSIONS_TEXT, new_session_allowed
 from backend.channels.web.cors import WidgetRoute
 from backend.channels.web.wire import CHANNEL, SESSION_HEADER, TooLarge, capped
+from backend.i18n import t
+from backend.language import language_from_hint
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +93,14 @@ async def widget_session(request: Request) -> dict[str, Any]:
     conversation_id = conversation_for(request.app, previous if isinstance(previous, str) else None)
     resumed = conversation_id is not None
     if conversation_id is None:
+        address = request.client.host if request.client else "unknown"
+        if not new_session_allowed(request.app, address):
+            language = language_from_hint(request.headers.get("accept-language", "").split(",")[0])
+            raise HTTPException(
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                t(language, TOO_MANY_SESSIONS_TEXT),
+                headers={"Retry-After": "600"},
+            )
         conversation_id = f"{CHANNEL}:{uuid.uuid4()}"
     return {
         "session": sign_conversation(request.app, conversation_id),

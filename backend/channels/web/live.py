@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from backend.channels.web.budgets import CLOSE_AFTER_REFUSALS, CLOSE_POLICY_VIOLATION, message_allowed
 from backend.channels.web.cors import WidgetRoute
 from backend.channels.web.identity import ConversationDep, conversation_for
 from backend.channels.web.wire import (
@@ -111,6 +112,8 @@ async def _receive_frames(
     websocket: WebSocket, hub: Hub, conversation_id: str, queue: asyncio.Queue[dict[str, Any]]
 ) -> None:
     """Hand each frame to the hub in order; the widget shows "typing" while the hub works."""
+    address = websocket.client.host if websocket.client else "unknown"
+    refused_in_a_row = 0
     while True:
         received = await websocket.receive()
         if received["type"] == "websocket.disconnect":
@@ -127,6 +130,15 @@ async def _receive_frames(
             _queue_local(queue, {"type": "error", "error": "That message was not understood."})
             continue
         message_id = inbound.channel_message_id
+        if not message_allowed(websocket.app, conversation_id, address):
+            # Over budget: the widget says "please wait a minute" and keeps nothing half-sent.
+            refused_in_a_row += 1
+            if refused_in_a_row >= CLOSE_AFTER_REFUSALS:
+                await websocket.close(code=CLOSE_POLICY_VIOLATION, reason="too many messages")
+                return
+            _queue_local(queue, {"type": "limited", "client_id": message_id})
+            continue
+        refused_in_a_row = 0
         _queue_local(queue, {"type": "typing", "on": True})
         try:
             turn = await hub.receive(inbound)

@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse, Response
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
+from backend.channels.web.budgets import TOO_MANY_UPLOADS_TEXT, upload_allowed
 from backend.channels.web.cors import WidgetRoute
 from backend.channels.web.identity import ConversationDep
 from backend.channels.web.wire import (
@@ -98,6 +99,8 @@ async def widget_upload(request: Request, conversation_id: ConversationDep) -> d
             status.HTTP_413_REQUEST_ENTITY_TOO_LARGE if too_big else status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             refusal,
         )
+    if not upload_allowed(request.app, conversation_id, len(data)):
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, t(language, TOO_MANY_UPLOADS_TEXT))
     turn = await hub_of(request.app).receive(
         Inbound(
             channel=CHANNEL,

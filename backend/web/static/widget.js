@@ -59,6 +59,7 @@
       photoFailed: 'Sorry, the photo could not be sent. Please try again.',
       photosOnly: 'I can only take photos (JPEG, PNG, GIF or WebP). Could you send it as a photo?',
       failed: 'Sorry, that message could not be delivered. Please send it again.',
+      slowDown: "You're sending messages faster than we can read them. Please wait a minute, then send it again.",
       states: {
         bot: 'Customer service',
         queued: 'Waiting for a colleague',
@@ -85,6 +86,7 @@
       photoFailed: '非常抱歉，照片没有发送成功，请您再试一次。',
       photosOnly: '非常抱歉，我这里只能接收照片。麻烦您以照片的形式发送。',
       failed: '非常抱歉，这条消息没有发送成功，请您再发一次。',
+      slowDown: '您发送消息的速度太快了，我们来不及处理。请稍等一分钟，再发送这条消息。',
       states: {
         bot: '在线客服',
         queued: '正在为您转接客服人员',
@@ -507,6 +509,10 @@
       } else if (frame.type === 'failed') {
         outbox.delete(frame.client_id);
         drawing = drawing.then(() => say(TEXT.failed));
+      } else if (frame.type === 'limited') {
+        // Over the conversation's message budget (a script, or a stuck key): not stored, not resent.
+        outbox.delete(frame.client_id);
+        drawing = drawing.then(() => say(TEXT.slowDown));
       } else if (frame.type === 'state') {
         stateText = TEXT.states[frame.state] || TEXT.states.bot;
         updateSubtitle();

@@ -523,3 +523,62 @@ def test_the_widget_passes_the_browsers_language_as_a_hint() -> None:
     assert button is not None and button.language_hint == "en-GB"
     bare = _inbound("web:abc", {"type": "text", "text": "hi", "language": 42})
     assert bare is not None and bare.language_hint is None
+
+
+# -- budgets on the widget's doors --------------------------------------------------------------------
+
+
+@pytest.fixture
+def tight_client(db_url: str, seeded_today: date, tmp_path: Path) -> Iterator[TestClient]:
+    app = make_app(
+        db_url,
+        tmp_path / "uploads",
+        limit_sessions_per_address_hour=3,
+        limit_messages_per_conversation_minute=4,
+        limit_uploads_per_conversation_day=1,
+    )
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def test_new_sessions_from_one_address_are_budgeted_and_resuming_is_free(tight_client: TestClient) -> None:
+    tokens = [new_session(tight_client)[0] for _ in range(3)]
+    refused = tight_client.post("/widget/session", json={}, headers={"Accept-Language": "zh-CN"})
+    assert refused.status_code == 429 and refused.headers["retry-after"]
+    assert refused.json()["error"] == "您所在的网络刚刚发起了太多新对话，请稍后再试。"
+    resumed = tight_client.post("/widget/session", json={"session": tokens[0]})
+    assert resumed.status_code == 200 and resumed.json()["resumed"] is True
+
+
+def test_a_flood_of_messages_is_told_to_slow_down_then_cut_off(tight_client: TestClient) -> None:
+    token, _ = new_session(tight_client)
+    other, _ = new_session(tight_client)
+    with tight_client.websocket_connect("/widget/ws") as ws:
+        hello(ws, token)
+        for n in range(4):
+            ws.send_json({"type": "text", "text": f"message {n}", "client_id": f"flood-{n:06d}"})
+            frames_until(ws, acked(f"flood-{n:06d}"))
+        ws.send_json({"type": "text", "text": "one too many", "client_id": "flood-000099"})
+        limited = frames_until(ws, lambda f: f["type"] == "limited")
+        assert limited[-1]["client_id"] == "flood-000099"
+        for n in range(100, 140):
+            ws.send_json({"type": "text", "text": "spam", "client_id": f"flood-{n:06d}"})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            for _ in range(200):
+                ws.receive_json()
+    assert closed.value.code == 1008
+    # The four within budget are stored (each with the bot's apology: no Rasa here); nothing after them.
+    shipper = [m["text"] for m in history(tight_client, token) if m["role"] == "user"]
+    assert shipper == [f"message {n}" for n in range(4)]
+    # Another conversation has its own budget.
+    with tight_client.websocket_connect("/widget/ws") as ws:
+        hello(ws, other)
+        ws.send_json({"type": "text", "text": "hello", "client_id": "other-000001"})
+        assert acked("other-000001")(frames_until(ws, acked("other-000001"))[-1])
+
+
+def test_photos_per_conversation_are_budgeted(tight_client: TestClient) -> None:
+    token, _ = new_session(tight_client)
+    assert upload(tight_client, token, PNG_1PX).status_code == 200
+    refused = upload(tight_client, token, PNG_1PX)
+    assert refused.status_code == 429 and "photos" in refused.json()["error"]

@@ -1,0 +1,69 @@
+"""Live events across backend processes: what one process publishes, another's subscribers receive."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from backend.config import Settings
+from backend.hub.broker import AGENTS_TOPIC, Broker, RedisBroker, conversation_topic, make_broker
+
+
+async def next_event(queue: asyncio.Queue[dict[str, Any]], timeout: float = 2.0) -> dict[str, Any]:
+    return await asyncio.wait_for(queue.get(), timeout)
+
+
+def test_one_process_alone_keeps_its_events_in_memory() -> None:
+    assert type(make_broker(None)) is Broker
+
+
+def test_an_event_published_on_one_process_reaches_the_subscribers_of_another(redis_url: str) -> None:
+    async def scenario() -> None:
+        first, second = RedisBroker(redis_url), RedisBroker(redis_url)
+        await first.start()
+        await second.start()
+        try:
+            topic = conversation_topic("web:shared-across-processes")
+            async with (
+                first.subscribe(topic) as here,
+                second.subscribe(topic) as there,
+                second.subscribe(AGENTS_TOPIC) as console,
+            ):
+                first.publish(topic, {"type": "message", "n": 1})
+                first.publish(AGENTS_TOPIC, {"type": "message", "n": 1})
+                assert await next_event(there) == {"type": "message", "n": 1}
+                assert await next_event(console) == {"type": "message", "n": 1}
+                # The publishing process delivers its own event once, not again from Redis.
+                assert await next_event(here) == {"type": "message", "n": 1}
+                second.publish(topic, {"type": "message", "n": 2})
+                assert await next_event(here) == {"type": "message", "n": 2}
+                await asyncio.sleep(0.3)
+                assert here.empty() and there.qsize() == 1  # its own, delivered locally, once
+        finally:
+            await first.stop()
+            await second.stop()
+
+    asyncio.run(scenario())
+
+
+def test_without_redis_events_still_reach_this_processs_views() -> None:
+    async def scenario() -> None:
+        broker = RedisBroker("redis://127.0.0.1:1/0")  # nothing listens there
+        await broker.start()
+        try:
+            async with broker.subscribe("conversation:web:x") as queue:
+                broker.publish("conversation:web:x", {"type": "state"})
+                assert await next_event(queue) == {"type": "state"}
+        finally:
+            await broker.stop()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:6379", "127.0.0.1:6379"])
+def test_a_redis_url_that_is_not_one_stops_start_up(url: str) -> None:
+    with pytest.raises(ValidationError, match="REDIS_URL must start with redis://"):
+        Settings(_env_file=None, redis_url=url)  # type: ignore[call-arg]
