@@ -1,0 +1,140 @@
+"""The console's conversation page: the live transcript, the agent's forms on it, and its event stream.
+
+Forms post here (with the CSRF field) and land back on the conversation's page (post, redirect, get);
+they call the same use cases as the JSON API, and a refusal lands back there too, with its sentence.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+
+from backend.api.deps import SessionDep, refusals_return_to
+from backend.console.deps import PageAgent, as_view, hub_of, require_csrf
+from backend.console.pages import _events, local, render, sse
+from backend.console.rendering import templates
+from backend.hub.broker import conversation_topic
+from backend.services import agent_work as work
+from backend.services import console as reads
+
+router = APIRouter(prefix="/console", tags=["console pages"], include_in_schema=False)
+
+
+def conversation_url(conversation_id: str) -> str:
+    """The conversation's page."""
+    return f"/console/conversations/{quote(conversation_id, safe='')}"
+
+
+def back_to(conversation_id: str) -> RedirectResponse:
+    """After a form: back to the conversation's page (post, redirect, get)."""
+    return RedirectResponse(conversation_url(conversation_id), status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/conversations/{conversation_id}", response_class=HTMLResponse)
+def conversation_page(
+    conversation_id: str, request: Request, agent: PageAgent, session: SessionDep, error: str | None = None
+) -> HTMLResponse:
+    """One conversation: live transcript, complaint summary, shipment, customer, and the agent's tools."""
+    detail = reads.conversation_detail(session, conversation_id)
+    if detail is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"No conversation {conversation_id}.")
+    return render(request, "console/conversation.html", c=detail, error=error)
+
+
+def _return_to(request: Request, conversation_id: str) -> None:
+    refusals_return_to(request, conversation_url(conversation_id))
+
+
+def return_to_conversation(request: Request, conversation_id: str) -> None:
+    """A refused form on /conversations/{conversation_id}/... lands back on that conversation's page."""
+    _return_to(request, conversation_id)
+
+
+def return_to_form_conversation(request: Request, conversation_id: Annotated[str, Form()]) -> None:
+    """A refused ticket form lands back on the conversation page it was posted from."""
+    _return_to(request, conversation_id)
+
+
+CONVERSATION_FORM = [Depends(require_csrf), Depends(return_to_conversation)]
+TICKET_FORM = [Depends(require_csrf), Depends(return_to_form_conversation)]
+
+
+@router.post("/conversations/{conversation_id}/claim", dependencies=CONVERSATION_FORM)
+async def claim_form(conversation_id: str, request: Request, agent: PageAgent) -> RedirectResponse:
+    await work.claim(hub_of(request), conversation_id, as_view(agent))
+    return back_to(conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/reply", dependencies=CONVERSATION_FORM)
+async def reply_form(
+    conversation_id: str, request: Request, agent: PageAgent, text: Annotated[str, Form()] = ""
+) -> RedirectResponse:
+    await work.reply(hub_of(request), conversation_id, as_view(agent), text)
+    return back_to(conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/note", dependencies=CONVERSATION_FORM)
+async def note_form(
+    conversation_id: str, request: Request, agent: PageAgent, text: Annotated[str, Form()] = ""
+) -> RedirectResponse:
+    await work.note(hub_of(request), conversation_id, as_view(agent), text)
+    return back_to(conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/release", dependencies=CONVERSATION_FORM)
+async def release_form(conversation_id: str, request: Request, agent: PageAgent) -> RedirectResponse:
+    await work.release(hub_of(request), conversation_id, as_view(agent))
+    return back_to(conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/hand-back", dependencies=CONVERSATION_FORM)
+async def hand_back_form(conversation_id: str, request: Request, agent: PageAgent) -> RedirectResponse:
+    await work.hand_back(hub_of(request), conversation_id, as_view(agent))
+    return back_to(conversation_id)
+
+
+@router.post("/tickets/{number}", dependencies=TICKET_FORM)
+async def ticket_form(
+    number: str,
+    request: Request,
+    agent: PageAgent,
+    conversation_id: Annotated[str, Form()],
+    ticket_status: Annotated[str, Form()] = "",
+    resolution: Annotated[str, Form()] = "",
+    compensation_cny: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    await work.edit_ticket(
+        hub_of(request),
+        number,
+        as_view(agent),
+        status=ticket_status or None,
+        resolution=resolution or None,
+        compensation_cny=compensation_cny,
+        note=note or None,
+    )
+    return back_to(conversation_id)
+
+
+@router.get("/events/conversations/{conversation_id}")
+async def conversation_events(conversation_id: str, request: Request, agent: PageAgent) -> StreamingResponse:
+    """Each new transcript line as it is stored, and a notice when who speaks changes."""
+    template = templates.get_template("console/_message.html")
+
+    async def stream() -> AsyncIterator[str]:
+        async for event in _events(request, conversation_topic(conversation_id)):
+            if event["type"] == "message":
+                yield sse("message", template.render(m=event["message"], local=lambda t: local(t, request)))
+            elif event["type"] == "state":
+                state = json.dumps({"state": event["state"], "owner": event["owner"]})
+                yield sse("state", html.escape(state))
+            else:
+                yield ": keepalive\n\n"
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
