@@ -9,21 +9,36 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
 from backend.api.deps import SessionDep, refusals_return_to
+from backend.console.conversation_words import ConversationWords
 from backend.console.deps import PageAgent, as_view, hub_of, require_csrf
-from backend.console.pages import _events, local, render, sse
+from backend.console.language import reader_language, translator
+from backend.console.pages import _events, sse
+from backend.console.rendering import render as render_page
 from backend.console.rendering import templates
 from backend.hub.broker import conversation_topic
 from backend.services import agent_work as work
 from backend.services import console as reads
 
 router = APIRouter(prefix="/console", tags=["console pages"], include_in_schema=False)
+
+
+def words(request: Request, agent: Any) -> dict[str, Any]:
+    """What the conversation's templates say things with, in the reader's language and the carrier's clock."""
+    language = reader_language(request, agent)
+    say = ConversationWords.for_reader(language, request.app.state.settings.tz)
+    return {"say": say, "local": say.when, "lang": language, "_": translator(language)}
+
+
+def render(request: Request, agent: Any, name: str, **context: Any) -> HTMLResponse:
+    """A console page with the conversation's words (times relative to today, in the reader's language)."""
+    return render_page(request, name, words(request, agent) | context)
 
 
 def conversation_url(conversation_id: str) -> str:
@@ -44,7 +59,7 @@ def conversation_page(
     detail = reads.conversation_detail(session, conversation_id)
     if detail is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"No conversation {conversation_id}.")
-    return render(request, "console/conversation.html", c=detail, error=error)
+    return render(request, agent, "console/conversation.html", c=detail, error=error)
 
 
 def _return_to(request: Request, conversation_id: str) -> None:
@@ -126,11 +141,12 @@ async def ticket_form(
 async def conversation_events(conversation_id: str, request: Request, agent: PageAgent) -> StreamingResponse:
     """Each new transcript line as it is stored, and a notice when who speaks changes."""
     template = templates.get_template("console/_message.html")
+    said = words(request, agent)
 
     async def stream() -> AsyncIterator[str]:
         async for event in _events(request, conversation_topic(conversation_id)):
             if event["type"] == "message":
-                yield sse("message", template.render(m=event["message"], local=lambda t: local(t, request)))
+                yield sse("message", template.render(m=event["message"], **said))
             elif event["type"] == "state":
                 state = json.dumps({"state": event["state"], "owner": event["owner"]})
                 yield sse("state", html.escape(state))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from backend.domain import OPEN_TICKET_STATUSES, PRACTICE_CHANNELS
 from backend.models import (
+    Agent,
     Attachment,
     CompensationRequest,
     Conversation,
@@ -141,15 +142,25 @@ def complaint_summary(ticket: Ticket, events: list[TicketEvent]) -> dict[str, An
     }
 
 
-def _event_dict(event: TicketEvent) -> dict[str, Any]:
+def _event_dict(event: TicketEvent, names: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "at": event.at.isoformat(),
         "actor": event.actor,
+        # A person's display name ("Li Wei", 李伟) for `role:username` actors; None for the bot and others.
+        "actor_name": (names or {}).get(event.actor.partition(":")[2]) if ":" in event.actor else None,
         "action": event.action,
         "from_status": event.from_status,
         "to_status": event.to_status,
         "data": event.data,
     }
+
+
+def _display_names(session: Session, usernames: set[str]) -> dict[str, str]:
+    """Each agent's display name by username (the console shows people by name, not login)."""
+    if not usernames:
+        return {}
+    rows = session.execute(select(Agent.username, Agent.display_name).where(Agent.username.in_(usernames)))
+    return {username: name for username, name in rows}
 
 
 def conversation_detail(
@@ -168,6 +179,11 @@ def conversation_detail(
             .order_by(Ticket.created_at.desc(), Ticket.id.desc())
         )
     )
+    names = _display_names(
+        session,
+        {e.actor.partition(":")[2] for t in tickets for e in t.events if ":" in e.actor}
+        | ({conversation.owner} if conversation.owner else set()),
+    )
     ticket_rows = []
     for ticket in tickets:
         row = ticket_to_dict(ticket)
@@ -175,7 +191,7 @@ def conversation_detail(
         row["complaint"] = (
             complaint_summary(ticket, list(ticket.events)) if ticket.kind == "complaint" else None
         )
-        row["events"] = [_event_dict(e) for e in ticket.events]
+        row["events"] = [_event_dict(e, names) for e in ticket.events]
         row["approval"] = latest_request(session, ticket)
         ticket_rows.append(row)
     waybill = next((t.waybill for t in tickets if t.waybill), None)
@@ -213,6 +229,7 @@ def conversation_detail(
         "channel": conversation.channel,
         "state": conversation.state,
         "owner": conversation.owner,
+        "owner_name": names.get(conversation.owner or ""),
         "language": conversation.language,
         "handoff_reason": conversation.handoff_reason,
         "messages": [
