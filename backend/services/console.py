@@ -236,6 +236,20 @@ def conversation_detail(
             message_to_dict(m) for m in list_messages(session, conversation_id=conversation_id, limit=500)
         ],
         "tickets": ticket_rows,
+        # Internal notes, for the timeline beside the transcript (agents only, never the shipper).
+        "notes": [
+            {
+                "id": e.id,
+                "ticket": t.number,
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "actor_name": names.get(e.actor.partition(":")[2]),
+                "text": (e.data or {}).get("text", ""),
+            }
+            for t in tickets
+            for e in t.events
+            if e.action == "note"
+        ],
         "photos": photos,
         "shipment": shipment_to_dict(shipment) if shipment else None,
         "customer": None
