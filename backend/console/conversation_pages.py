@@ -32,6 +32,7 @@ from backend.models import Conversation
 from backend.services import agent_work as work
 from backend.services import canned_replies as canned
 from backend.services import console as reads
+from backend.services import transfer as transfers
 
 router = APIRouter(prefix="/console", tags=["console pages"], include_in_schema=False)
 
@@ -102,6 +103,7 @@ def conversation_page(
         c=detail,
         timeline=timeline,
         canned=replies,
+        colleagues=transfers.colleagues(session, besides=detail["owner"]),
         error=error,
         saved=saved,
     )
@@ -157,6 +159,19 @@ async def release_form(conversation_id: str, request: Request, agent: PageAgent)
 @router.post("/conversations/{conversation_id}/hand-back", dependencies=CONVERSATION_FORM)
 async def hand_back_form(conversation_id: str, request: Request, agent: PageAgent) -> RedirectResponse:
     await work.hand_back(hub_of(request), conversation_id, as_view(agent))
+    return back_to(conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/transfer", dependencies=CONVERSATION_FORM)
+async def transfer_form(
+    conversation_id: str,
+    request: Request,
+    agent: PageAgent,
+    to: Annotated[str, Form()] = "",
+    holder: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    """Hand the conversation to a named colleague; `holder` is who had it when the page was drawn."""
+    await transfers.transfer(hub_of(request), conversation_id, as_view(agent), to=to, holder=holder)
     return back_to(conversation_id)
 
 

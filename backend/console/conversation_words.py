@@ -100,6 +100,7 @@ HISTORY = {
     "claimed": N_("claimed the conversation"),
     "released": N_("released it to the queue"),
     "handed_back": N_("handed it back to the bot"),
+    "transferred": N_("transferred the conversation"),
     "replied": N_("replied to the shipper"),
     "note": N_("added a note"),
     "status_changed": N_("changed the status"),

@@ -440,6 +440,18 @@ class Hub:
         """An event for the agents watching one conversation (a note): never reaches the shipper."""
         self.broker.publish(conversation_topic(conversation_id), event)
 
+    def changed_hands(self, conversation_id: str, owner: str, *, by: str) -> None:
+        """A transfer: every console hears it, so the new holder's queue and page show it at once."""
+        event = {
+            "type": "state",
+            "conversation_id": conversation_id,
+            "state": "agent",
+            "owner": owner,
+            "transferred_by": by,
+        }
+        self.broker.publish(conversation_topic(conversation_id), event)
+        self.broker.publish(AGENTS_TOPIC, event)
+
     def _publish_state(self, cid: str, state: str, owner: str | None) -> None:
         event = {"type": "state", "conversation_id": cid, "state": state, "owner": owner}
         self.broker.publish(conversation_topic(cid), event)

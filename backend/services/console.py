@@ -148,6 +148,8 @@ def _event_dict(event: TicketEvent, names: dict[str, str] | None = None) -> dict
         "actor": event.actor,
         # A person's display name ("Li Wei", 李伟) for `role:username` actors; None for the bot and others.
         "actor_name": (names or {}).get(event.actor.partition(":")[2]) if ":" in event.actor else None,
+        # A transfer's new holder by name.
+        "to_name": (names or {}).get(str((event.data or {}).get("to"))) if event.data else None,
         "action": event.action,
         "from_status": event.from_status,
         "to_status": event.to_status,
@@ -182,6 +184,7 @@ def conversation_detail(
     names = _display_names(
         session,
         {e.actor.partition(":")[2] for t in tickets for e in t.events if ":" in e.actor}
+        | {str(e.data["to"]) for t in tickets for e in t.events if e.data and e.data.get("to")}
         | ({conversation.owner} if conversation.owner else set()),
     )
     ticket_rows = []
