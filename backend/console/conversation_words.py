@@ -121,6 +121,11 @@ HISTORY = {
     "compensation_approved": N_("approved the compensation"),
     "compensation_rejected": N_("rejected the compensation"),
 }
+# The SLA countdown's words (the page gives them to conversation.js too, so the live count reads alike).
+HOURS_MINUTES = N_("{hours} h {minutes} min")
+MINUTES = N_("{minutes} min")
+LEFT = N_("{time} left")
+OVERDUE = N_("{time} overdue")
 # Who did it, when it is not a person with a name.
 ACTOR = {"bot": N_("Bot"), "shipper": N_("Shipper"), "system": N_("System")}
 
@@ -211,6 +216,21 @@ class ConversationWords:
             return str(localise(Money(Decimal(str(amount))), self.language))
         except InvalidOperation:
             return str(amount)
+
+    def countdown(self, due: str | datetime, now: datetime | None = None) -> str:
+        """Time left to a deadline ("2 h 5 min left"), or how far past it ("15 min overdue")."""
+        seconds = int((_moment(due) - (now or utcnow())).total_seconds())
+        minutes = abs(seconds) // 60
+        hours, minutes = divmod(minutes, 60)
+        span = (
+            t(self.language, HOURS_MINUTES, hours=hours, minutes=minutes)
+            if hours
+            else t(self.language, MINUTES, minutes=minutes)
+        )
+        return t(self.language, LEFT if seconds >= 0 else OVERDUE, time=span)
+
+    def overdue(self, due: str | datetime, now: datetime | None = None) -> bool:
+        return _moment(due) < (now or utcnow())
 
     def days_late(self, count: int) -> str:
         return t(self.language, "{days} late", days=Days(count))

@@ -157,6 +157,15 @@ def _event_dict(event: TicketEvent, names: dict[str, str] | None = None) -> dict
     }
 
 
+def countdown(ticket: Ticket) -> dict[str, str] | None:
+    """The deadline the agent works against now: first response until someone answered, then resolution."""
+    if ticket.first_responded_at is None and ticket.sla_due_at is not None:
+        return {"target": "first_response", "due": ticket.sla_due_at.isoformat()}
+    if ticket.resolution_due_at is not None:
+        return {"target": "resolution", "due": ticket.resolution_due_at.isoformat()}
+    return None
+
+
 def _display_names(session: Session, usernames: set[str]) -> dict[str, str]:
     """Each agent's display name by username (the console shows people by name, not login)."""
     if not usernames:
@@ -196,6 +205,7 @@ def conversation_detail(
         )
         row["events"] = [_event_dict(e, names) for e in ticket.events]
         row["approval"] = latest_request(session, ticket)
+        row["countdown"] = countdown(ticket) if ticket.status in OPEN_TICKET_STATUSES else None
         ticket_rows.append(row)
     waybill = next((t.waybill for t in tickets if t.waybill), None)
     shipment = get_shipment(session, waybill) if waybill else None

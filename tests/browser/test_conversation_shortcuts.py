@@ -11,15 +11,19 @@ import re
 import secrets
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from backend.channels.web.wire import SESSION_HEADER
 from backend.db import make_engine, make_session_factory, session_scope
 from backend.security.accounts import create_agent
 from backend.services import canned_replies as canned
+from backend.services import conversations as conv
 from backend.services.agent_work import AgentView
 from backend.services.conversations import list_messages
-from tests.backend.factories import queued_complaint
+from tests.backend.factories import a_ticket, queued_complaint
+from tests.fakes.images import png_bytes
 from tools.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -63,6 +67,9 @@ def test_shortcuts_canned_reply_and_note_on_the_conversation_page(
     page, cid, number, code = chinese_agent
     page.goto(f"{stack.backend_url}/console/conversations/{cid}")
     expect(page).to_have_title(re.compile(re.escape(number)))
+    # The first-response countdown, in Chinese, counted by the page.
+    countdown = page.locator(".countdown .countdown-text")
+    expect(countdown).to_have_text(re.compile(r"^(剩余|已超时)(\d+小时)?\d+分钟$"))
 
     # "?" shows the shortcuts, Esc closes them.
     overlay = page.locator("#shortcuts")
@@ -99,3 +106,42 @@ def test_shortcuts_canned_reply_and_note_on_the_conversation_page(
     expect(page.locator("#note-status")).to_have_text("备注已保存。")
     expect(page.locator("#transcript .line.note")).to_contain_text("已致电武汉转运中心")
     expect(page).to_have_url(re.compile(re.escape(cid.split(":")[1]) + "$"))  # no reload, no ?saved
+
+
+def test_a_photo_sent_while_the_agent_watches_joins_the_photos_panel(
+    stack: Stack, chinese_agent: tuple[Page, str, str, str]
+) -> None:
+    page = chinese_agent[0]
+    # A shipper on the widget, waiting for a person with a complaint ticket open.
+    opened = httpx.post(f"{stack.backend_url}/widget/session", json={}, timeout=10).json()
+    cid, token = opened["conversation_id"], opened["session"]
+    engine = make_engine(stack.database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            conv.record_message(
+                session, conversation_id=cid, direction="in", sender="shipper", text="箱子破了"
+            )
+            a_ticket(
+                session, conversation_id=cid, status="escalated", category="damage", waybill="EA100000034CN"
+            )
+            conv.mark_for_agent(session, conversation_id=cid, reason="damage")
+    finally:
+        engine.dispose()
+    page.goto(f"{stack.backend_url}/console/conversations/{cid}")
+    panel = page.locator("#photos-panel")
+    expect(panel).to_be_hidden()
+    # The live stream is open before the shipper sends the photo.
+    page.wait_for_function(
+        "() => { const d = document.querySelector('[sse-connect]')['htmx-internal-data'];"
+        " return d && d.sseEventSource && d.sseEventSource.readyState === 1; }"
+    )
+    sent = httpx.post(
+        f"{stack.backend_url}/widget/upload",
+        headers={SESSION_HEADER: token},
+        files={"file": ("crack.png", png_bytes(), "image/png")},
+        timeout=10,
+    )
+    assert sent.status_code == 200, sent.text
+    expect(page.locator("#transcript img")).to_have_count(1)
+    expect(panel).to_be_visible()
+    expect(page.locator("#photos a.photo")).to_have_count(1)

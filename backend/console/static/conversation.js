@@ -11,6 +11,41 @@
       document.getElementById("changed").hidden = false;
     }
   });
+  // A photo the shipper sends while the agent watches joins the Photos panel too, not only the transcript.
+  const photosPanel = document.getElementById("photos-panel");
+  const photos = document.getElementById("photos");
+  document.body.addEventListener("htmx:sseMessage", (event) => {
+    if (event.detail.type !== "message" || !photos) return;
+    const line = transcript.lastElementChild;
+    if (!line) return;
+    line.querySelectorAll("a.photo").forEach((link) => {
+      if (photos.querySelector(`a.photo[href="${link.getAttribute("href")}"]`)) return;
+      photos.appendChild(link.cloneNode(true));
+      photosPanel.hidden = false;
+    });
+  });
+
+  // SLA countdowns: time left to the deadline the agent works against, counted down live; red once past.
+  // The words come from the page (data-*), in the reader's language.
+  const fill = (pattern, values) => pattern.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? values[name] : whole));
+  const countdowns = document.querySelectorAll(".countdown[data-due]");
+  const tick = () => {
+    countdowns.forEach((element) => {
+      const seconds = Math.trunc((new Date(element.dataset.due) - Date.now()) / 1000);
+      const minutes = Math.floor(Math.abs(seconds) / 60);
+      const hours = Math.floor(minutes / 60);
+      const span = hours
+        ? fill(element.dataset.hm, {hours, minutes: minutes % 60})
+        : fill(element.dataset.m, {minutes});
+      element.querySelector(".countdown-text").textContent = fill(seconds >= 0 ? element.dataset.left : element.dataset.over, {time: span});
+      element.classList.toggle("breached", seconds < 0);
+    });
+  };
+  if (countdowns.length) {
+    tick();
+    setInterval(tick, 15000);
+  }
+
   // The live stream may deliver the same line twice (a reconnect): keep the first.
   document.body.addEventListener("htmx:sseBeforeMessage", (event) => {
     const probe = document.createElement("template");
