@@ -233,8 +233,17 @@ def return_to_canned(request: Request) -> None:
 CANNED_FORM = [Depends(require_csrf), Depends(return_to_canned)]
 
 
-def _draft(title: str, code: str, language: str, body: str) -> canned.Draft:
+def draft_form(
+    title: Annotated[str, Form()] = "",
+    code: Annotated[str, Form()] = "",
+    language: Annotated[str, Form()] = "",
+    body: Annotated[str, Form()] = "",
+) -> canned.Draft:
+    """The reply as the add and change forms post it (checked by the service)."""
     return canned.Draft(title=title, code=code, language=language, body=body)
+
+
+DraftForm = Annotated[canned.Draft, Depends(draft_form)]
 
 
 @router.get("/canned-replies", response_class=HTMLResponse)
@@ -261,31 +270,17 @@ def canned_page(
 
 @router.post("/canned-replies", dependencies=CANNED_FORM)
 def canned_create(
-    request: Request,
-    agent: PageAgent,
-    title: Annotated[str, Form()] = "",
-    code: Annotated[str, Form()] = "",
-    language: Annotated[str, Form()] = "",
-    body: Annotated[str, Form()] = "",
-    shared: Annotated[str, Form()] = "",
+    request: Request, agent: PageAgent, draft: DraftForm, shared: Annotated[str, Form()] = ""
 ) -> RedirectResponse:
     with session_scope(request.app.state.session_factory) as session:
-        canned.create_reply(session, as_view(agent), _draft(title, code, language, body), shared=bool(shared))
+        canned.create_reply(session, as_view(agent), draft, shared=bool(shared))
     return RedirectResponse(CANNED_URL, status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/canned-replies/{reply_id}", dependencies=CANNED_FORM)
-def canned_update(
-    reply_id: int,
-    request: Request,
-    agent: PageAgent,
-    title: Annotated[str, Form()] = "",
-    code: Annotated[str, Form()] = "",
-    language: Annotated[str, Form()] = "",
-    body: Annotated[str, Form()] = "",
-) -> RedirectResponse:
+def canned_update(reply_id: int, request: Request, agent: PageAgent, draft: DraftForm) -> RedirectResponse:
     with session_scope(request.app.state.session_factory) as session:
-        canned.update_reply(session, as_view(agent), reply_id, _draft(title, code, language, body))
+        canned.update_reply(session, as_view(agent), reply_id, draft)
     return RedirectResponse(CANNED_URL, status_code=status.HTTP_303_SEE_OTHER)
 
 
