@@ -68,7 +68,7 @@ def test_the_transfer_form_moves_it_and_a_stale_one_lands_back_with_409s_sentenc
     page = f"/console/conversations/{quote(cid, safe='')}"
     alice.post(f"/console/api/conversations/{cid}/claim")
     shown = alice.get(page, headers={"Accept-Language": "en"}).text
-    assert f'<option value="{bob.username}">Agent {bob.username}</option>' in shown
+    assert f'<option class="person" value="{bob.username}">Agent {bob.username}</option>' in shown
     moved = form(alice, f"/console/conversations/{cid}/transfer", to=bob.username, holder=alice.username)
     assert (moved.status_code, moved.headers["location"]) == (303, page)
     # Bob holds it now: he replies; Alice's second (stale) transfer is refused with who has it.
