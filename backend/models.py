@@ -228,6 +228,8 @@ class Message(Base):
     channel_message_id: Mapped[str | None] = mapped_column(String(100))
     # Buttons offered with a bot message: [{"title": ..., "payload": ...}], so history can redraw them.
     buttons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONData)
+    # The display name the shipper saw on an agent's message ("Li Wei"); None for the bot and older ones.
+    author: Mapped[str | None] = mapped_column(String(100), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
@@ -289,7 +291,7 @@ class Ticket(Base):
     remedy_offered: Mapped[str | None] = mapped_column(Text)
     agreed_resolution: Mapped[str | None] = mapped_column(Text)
     # The bot's remedies as a code and its facts (backend.complaints.remedies.remedy_to_json), read in each
-    # reader's language; NULL when the text is an agent's own words (migration 0010).
+    # reader's language; NULL when the text is an agent's own words (migration 0009).
     remedy_offered_facts: Mapped[dict[str, Any] | None] = mapped_column(JSONData)
     agreed_resolution_facts: Mapped[dict[str, Any] | None] = mapped_column(JSONData)
     stage_reached: Mapped[str | None] = mapped_column(String(16))
@@ -498,3 +500,19 @@ def _refuse_change(_mapper: Any, _connection: Any, target: Any) -> None:
 for _audit in (TicketEvent, AuditEvent):
     event.listen(_audit, "before_update", _refuse_change)
     event.listen(_audit, "before_delete", _refuse_change)
+
+
+class CannedReply(Base):
+    """A ready-made answer (快捷回复): shared (owner None, kept by supervisors) or one agent's own."""
+
+    __tablename__ = "canned_reply"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    title: Mapped[str] = mapped_column(String(100))
+    code: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8))
+    body: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -449,7 +449,7 @@ class TelegramChannel:
         """Sends one stored message to its chat: in Telegram-sized parts, the keyboard under the last."""
         chat_id = int(external_id)
         markup = self._markup(chat_id, message)
-        parts = split_text(message.text)
+        parts = split_text(message.signed_text(detect_language(message.text)))
         if not parts and markup is not None:
             parts = [t(detect_language(" ".join(b.title for b in message.buttons)), CHOOSE_TEXT)]
         try:

@@ -1,4 +1,4 @@
-"""The console's pages: the queue, one conversation, the monthly report. Server-rendered, live by SSE.
+"""The console's pages: the queue, approvals, the monthly report (a conversation's are in conversation_pages).
 
 Forms post to the routes here (with the CSRF field) and land back on the page they came from (post,
 redirect, get); they call the same use cases as the JSON API, and a refusal lands back there too, with
@@ -10,12 +10,9 @@ each new transcript line as it is stored.
 from __future__ import annotations
 
 import asyncio
-import html
-import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -25,7 +22,7 @@ from backend.config import PROJECT_ROOT
 from backend.console.deps import PageAgent, as_view, hub_of, require_csrf, require_supervisor_page
 from backend.console.rendering import render as render_page
 from backend.console.rendering import templates
-from backend.hub.broker import AGENTS_TOPIC, conversation_topic
+from backend.hub.broker import AGENTS_TOPIC
 from backend.services import agent_work as work
 from backend.services import console as reads
 from backend.services.reports import monthly_report, report_csv, tickets_csv
@@ -56,16 +53,6 @@ def render(request: Request, name: str, **context: Any) -> HTMLResponse:
     return render_page(request, name, context)
 
 
-def conversation_url(conversation_id: str) -> str:
-    """The conversation's page."""
-    return f"/console/conversations/{quote(conversation_id, safe='')}"
-
-
-def back_to(conversation_id: str) -> RedirectResponse:
-    """After a form: back to the conversation's page (post, redirect, get)."""
-    return RedirectResponse(conversation_url(conversation_id), status_code=status.HTTP_303_SEE_OTHER)
-
-
 @router.get("/static/vendor/{name}")
 def vendor(name: str) -> FileResponse:
     """htmx, its SSE extension and Chart.js from node_modules."""
@@ -79,92 +66,6 @@ def vendor(name: str) -> FileResponse:
 def queue_page(request: Request, agent: PageAgent, session: SessionDep) -> HTMLResponse:
     """The queue: waiting conversations and the agent's own, live."""
     return render(request, "console/queue.html", rows=reads.queue(session, agent=agent.username))
-
-
-@router.get("/conversations/{conversation_id}", response_class=HTMLResponse)
-def conversation_page(
-    conversation_id: str, request: Request, agent: PageAgent, session: SessionDep, error: str | None = None
-) -> HTMLResponse:
-    """One conversation: live transcript, complaint summary, shipment, customer, and the agent's tools."""
-    detail = reads.conversation_detail(session, conversation_id)
-    if detail is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"No conversation {conversation_id}.")
-    return render(request, "console/conversation.html", c=detail, error=error)
-
-
-def _return_to(request: Request, conversation_id: str) -> None:
-    refusals_return_to(request, conversation_url(conversation_id))
-
-
-def return_to_conversation(request: Request, conversation_id: str) -> None:
-    """A refused form on /conversations/{conversation_id}/... lands back on that conversation's page."""
-    _return_to(request, conversation_id)
-
-
-def return_to_form_conversation(request: Request, conversation_id: Annotated[str, Form()]) -> None:
-    """A refused ticket form lands back on the conversation page it was posted from."""
-    _return_to(request, conversation_id)
-
-
-CONVERSATION_FORM = [Depends(require_csrf), Depends(return_to_conversation)]
-TICKET_FORM = [Depends(require_csrf), Depends(return_to_form_conversation)]
-
-
-@router.post("/conversations/{conversation_id}/claim", dependencies=CONVERSATION_FORM)
-async def claim_form(conversation_id: str, request: Request, agent: PageAgent) -> RedirectResponse:
-    await work.claim(hub_of(request), conversation_id, as_view(agent))
-    return back_to(conversation_id)
-
-
-@router.post("/conversations/{conversation_id}/reply", dependencies=CONVERSATION_FORM)
-async def reply_form(
-    conversation_id: str, request: Request, agent: PageAgent, text: Annotated[str, Form()] = ""
-) -> RedirectResponse:
-    await work.reply(hub_of(request), conversation_id, as_view(agent), text)
-    return back_to(conversation_id)
-
-
-@router.post("/conversations/{conversation_id}/note", dependencies=CONVERSATION_FORM)
-async def note_form(
-    conversation_id: str, request: Request, agent: PageAgent, text: Annotated[str, Form()] = ""
-) -> RedirectResponse:
-    await work.note(hub_of(request), conversation_id, as_view(agent), text)
-    return back_to(conversation_id)
-
-
-@router.post("/conversations/{conversation_id}/release", dependencies=CONVERSATION_FORM)
-async def release_form(conversation_id: str, request: Request, agent: PageAgent) -> RedirectResponse:
-    await work.release(hub_of(request), conversation_id, as_view(agent))
-    return back_to(conversation_id)
-
-
-@router.post("/conversations/{conversation_id}/hand-back", dependencies=CONVERSATION_FORM)
-async def hand_back_form(conversation_id: str, request: Request, agent: PageAgent) -> RedirectResponse:
-    await work.hand_back(hub_of(request), conversation_id, as_view(agent))
-    return back_to(conversation_id)
-
-
-@router.post("/tickets/{number}", dependencies=TICKET_FORM)
-async def ticket_form(
-    number: str,
-    request: Request,
-    agent: PageAgent,
-    conversation_id: Annotated[str, Form()],
-    ticket_status: Annotated[str, Form()] = "",
-    resolution: Annotated[str, Form()] = "",
-    compensation_cny: Annotated[str, Form()] = "",
-    note: Annotated[str, Form()] = "",
-) -> RedirectResponse:
-    await work.edit_ticket(
-        hub_of(request),
-        number,
-        as_view(agent),
-        status=ticket_status or None,
-        resolution=resolution or None,
-        compensation_cny=compensation_cny,
-        note=note or None,
-    )
-    return back_to(conversation_id)
 
 
 @router.get("/approvals", response_class=HTMLResponse, dependencies=[Depends(require_supervisor_page)])
@@ -241,24 +142,6 @@ async def queue_events(request: Request, agent: PageAgent) -> StreamingResponse:
                 yield ": keepalive\n\n"
             else:
                 yield sse("queue", await asyncio.to_thread(rows_html))
-
-    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
-
-
-@router.get("/events/conversations/{conversation_id}")
-async def conversation_events(conversation_id: str, request: Request, agent: PageAgent) -> StreamingResponse:
-    """Each new transcript line as it is stored, and a notice when who speaks changes."""
-    template = templates.get_template("console/_message.html")
-
-    async def stream() -> AsyncIterator[str]:
-        async for event in _events(request, conversation_topic(conversation_id)):
-            if event["type"] == "message":
-                yield sse("message", template.render(m=event["message"], local=lambda t: local(t, request)))
-            elif event["type"] == "state":
-                state = json.dumps({"state": event["state"], "owner": event["owner"]})
-                yield sse("state", html.escape(state))
-            else:
-                yield ": keepalive\n\n"
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 

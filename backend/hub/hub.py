@@ -388,6 +388,7 @@ class Hub:
         sender: str,
         buttons: tuple[Button, ...] = (),
         request_contact: bool = False,
+        author: str | None = None,
     ) -> Outbound:
         """Store one outbound message, deliver it on the shipper's channel and publish it."""
 
@@ -399,6 +400,7 @@ class Hub:
                 sender=sender,
                 text=text,
                 buttons=[{"title": b.title, "payload": b.payload} for b in buttons],
+                author=author,
             )
             assert message is not None  # outbound messages carry no channel id, so never a replay
             if sender == "agent":
@@ -412,6 +414,7 @@ class Hub:
                 created_at=message.created_at,
                 buttons=buttons,
                 request_contact=request_contact,
+                author=author,
             )
 
         outbound = await self.run_db(store)
@@ -433,6 +436,22 @@ class Hub:
         self.broker.publish(conversation_topic(cid), event)
         self.broker.publish(AGENTS_TOPIC, event)
 
+    def announce(self, conversation_id: str, event: dict[str, Any]) -> None:
+        """An event for the agents watching one conversation (a note): never reaches the shipper."""
+        self.broker.publish(conversation_topic(conversation_id), event)
+
+    def changed_hands(self, conversation_id: str, owner: str, *, by: str) -> None:
+        """A transfer: every console hears it, so the new holder's queue and page show it at once."""
+        event = {
+            "type": "state",
+            "conversation_id": conversation_id,
+            "state": "agent",
+            "owner": owner,
+            "transferred_by": by,
+        }
+        self.broker.publish(conversation_topic(conversation_id), event)
+        self.broker.publish(AGENTS_TOPIC, event)
+
     def _publish_state(self, cid: str, state: str, owner: str | None) -> None:
         event = {"type": "state", "conversation_id": cid, "state": state, "owner": owner}
         self.broker.publish(conversation_topic(cid), event)
@@ -447,11 +466,15 @@ class Hub:
         *,
         sender: str = "agent",
         buttons: tuple[Button, ...] = (),
+        author: str | None = None,
     ) -> Outbound:
-        """Send a message into any conversation on its own channel (an agent's reply, a follow-up)."""
+        """Send a message into any conversation on its own channel (an agent's reply, a follow-up).
+
+        `author` is the agent's display name: the shipper sees who writes, not "Agent".
+        """
         async with self._lock(conversation_id):
             await self.run_db(lambda s: conv.ensure_conversation(s, conversation_id))
-            return await self._say(conversation_id, text, sender=sender, buttons=buttons)
+            return await self._say(conversation_id, text, sender=sender, buttons=buttons, author=author)
 
     async def ask_follow_up(self, ticket_number: str) -> Outbound | None:
         """Ask the shipper, once, how satisfied they are with a resolved ticket; None when not due."""

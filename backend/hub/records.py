@@ -7,6 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from backend.i18n import N_, t
+
+# How an agent's message opens where the chat cannot label it (Telegram): "客服 李伟：".
+AUTHOR_LINE = N_("{name} (customer service):")
+
 
 @dataclass(frozen=True)
 class Button:
@@ -74,6 +79,14 @@ class Outbound:
     # Ask the channel to offer the shipper a way to share their own phone number (Telegram's
     # contact button), because the bot needs it to list their shipments.
     request_contact: bool = False
+    # The display name of the agent who wrote it ("Li Wei"), shown to the shipper instead of "Agent".
+    author: str | None = None
+
+    def signed_text(self, language: str | None) -> str:
+        """The text as a chat without name labels shows it: an agent's message opens with their name."""
+        if self.sender != "agent" or not self.author:
+            return self.text
+        return f"{t(language, AUTHOR_LINE, name=self.author)}\n{self.text}"
 
     def to_json(self) -> dict[str, Any]:
         """The shape the widget and the console read."""
@@ -83,6 +96,7 @@ class Outbound:
             "sender": self.sender,
             "text": self.text,
             "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons],
+            "author": self.author,
             "created_at": self.created_at.isoformat(),
         }
 

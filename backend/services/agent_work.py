@@ -22,7 +22,7 @@ from backend.db import begin_write
 from backend.domain import OPEN_TICKET_STATUSES, TICKET_STATUSES
 from backend.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from backend.i18n import N_, Money, t
-from backend.models import CompensationRequest, Conversation, Ticket, utcnow
+from backend.models import Agent, CompensationRequest, Conversation, Ticket, utcnow
 from backend.services.audit import record_agent_action
 from backend.services.conversations import AlreadyClaimed
 from backend.services.tickets import (
@@ -63,7 +63,11 @@ class Desk(Protocol[M]):
 
     async def hand_back(self, conversation_id: str) -> list[M]: ...
 
-    async def push(self, conversation_id: str, text: str, *, sender: str = "agent") -> M: ...
+    async def push(
+        self, conversation_id: str, text: str, *, sender: str = "agent", author: str | None = None
+    ) -> M: ...
+
+    def announce(self, conversation_id: str, event: dict[str, Any]) -> None: ...
 
     async def ask_follow_up(self, ticket_number: str) -> M | None: ...
 
@@ -96,6 +100,11 @@ def _ticket(session: Session, number: str) -> Ticket:
     if ticket is None:
         raise NotFound(f"No ticket {number}.")
     return ticket
+
+
+def display_name(session: Session, username: str) -> str | None:
+    """The name an agent shows the shipper ("Li Wei"); None for an account that no longer exists."""
+    return session.scalar(select(Agent.display_name).where(Agent.username == username))
 
 
 def ensure_holder(session: Session, conversation_id: str, agent: AgentView) -> Conversation:
@@ -159,7 +168,14 @@ def add_note(session: Session, conversation_id: str, agent: AgentView, text: str
     event = record_ticket_event(
         session, number=ticket.number, actor=agent.actor, action="note", data={"text": text}
     )
-    return {"ticket": ticket.number, "at": event.at.isoformat(), "actor": event.actor, "text": text}
+    return {
+        "id": event.id,
+        "ticket": ticket.number,
+        "at": event.at.isoformat(),
+        "actor": event.actor,
+        "actor_name": display_name(session, agent.username),
+        "text": text,
+    }
 
 
 def _may_change(session: Session, ticket: Ticket, agent: AgentView) -> None:
@@ -497,7 +513,8 @@ async def reply(desk: Desk[M], conversation_id: str, agent: AgentView, text: str
     """The agent's message, delivered on the shipper's own channel."""
     text = checked_text(text)
     await desk.run_db(lambda s: ensure_holder(s, conversation_id, agent))
-    message = await desk.push(conversation_id, text, sender="agent")
+    name = await desk.run_db(lambda s: display_name(s, agent.username))
+    message = await desk.push(conversation_id, text, sender="agent", author=name)
     await desk.run_db(lambda s: record_conversation_action(s, conversation_id, agent, "replied"))
     return message
 
@@ -520,7 +537,10 @@ async def hand_back(desk: Desk[M], conversation_id: str, agent: AgentView) -> li
 async def note(desk: Desk[M], conversation_id: str, agent: AgentView, text: str) -> dict[str, Any]:
     """An internal note on the conversation's ticket."""
     text = checked_text(text)
-    return await desk.run_db(lambda s: add_note(s, conversation_id, agent, text))
+    saved = await desk.run_db(lambda s: add_note(s, conversation_id, agent, text))
+    # Everyone watching the conversation sees the note in its timeline at once (never the shipper).
+    desk.announce(conversation_id, {"type": "note", "conversation_id": conversation_id, "note": saved})
+    return saved
 
 
 async def edit_ticket(

@@ -15,6 +15,7 @@ from backend.complaints.findings import said
 from backend.complaints.remedies import remedy_said
 from backend.domain import OPEN_TICKET_STATUSES, PRACTICE_CHANNELS
 from backend.models import (
+    Agent,
     Attachment,
     CompensationRequest,
     Conversation,
@@ -152,15 +153,36 @@ def complaint_summary(ticket: Ticket, events: list[TicketEvent], language: str =
     }
 
 
-def _event_dict(event: TicketEvent) -> dict[str, Any]:
+def _event_dict(event: TicketEvent, names: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "at": event.at.isoformat(),
         "actor": event.actor,
+        # A person's display name ("Li Wei", 李伟) for `role:username` actors; None for the bot and others.
+        "actor_name": (names or {}).get(event.actor.partition(":")[2]) if ":" in event.actor else None,
+        # A transfer's new holder by name.
+        "to_name": (names or {}).get(str((event.data or {}).get("to"))) if event.data else None,
         "action": event.action,
         "from_status": event.from_status,
         "to_status": event.to_status,
         "data": event.data,
     }
+
+
+def countdown(ticket: Ticket) -> dict[str, str] | None:
+    """The deadline the agent works against now: first response until someone answered, then resolution."""
+    if ticket.first_responded_at is None and ticket.sla_due_at is not None:
+        return {"target": "first_response", "due": ticket.sla_due_at.isoformat()}
+    if ticket.resolution_due_at is not None:
+        return {"target": "resolution", "due": ticket.resolution_due_at.isoformat()}
+    return None
+
+
+def _display_names(session: Session, usernames: set[str]) -> dict[str, str]:
+    """Each agent's display name by username (the console shows people by name, not login)."""
+    if not usernames:
+        return {}
+    rows = session.execute(select(Agent.username, Agent.display_name).where(Agent.username.in_(usernames)))
+    return {username: name for username, name in rows}
 
 
 def conversation_detail(
@@ -179,6 +201,12 @@ def conversation_detail(
             .order_by(Ticket.created_at.desc(), Ticket.id.desc())
         )
     )
+    names = _display_names(
+        session,
+        {e.actor.partition(":")[2] for t in tickets for e in t.events if ":" in e.actor}
+        | {str(e.data["to"]) for t in tickets for e in t.events if e.data and e.data.get("to")}
+        | ({conversation.owner} if conversation.owner else set()),
+    )
     ticket_rows = []
     for ticket in tickets:
         row = ticket_to_dict(ticket)
@@ -186,8 +214,9 @@ def conversation_detail(
         row["complaint"] = (
             complaint_summary(ticket, list(ticket.events)) if ticket.kind == "complaint" else None
         )
-        row["events"] = [_event_dict(e) for e in ticket.events]
+        row["events"] = [_event_dict(e, names) for e in ticket.events]
         row["approval"] = latest_request(session, ticket)
+        row["countdown"] = countdown(ticket) if ticket.status in OPEN_TICKET_STATUSES else None
         ticket_rows.append(row)
     waybill = next((t.waybill for t in tickets if t.waybill), None)
     shipment = get_shipment(session, waybill) if waybill else None
@@ -224,12 +253,27 @@ def conversation_detail(
         "channel": conversation.channel,
         "state": conversation.state,
         "owner": conversation.owner,
+        "owner_name": names.get(conversation.owner or ""),
         "language": conversation.language,
         "handoff_reason": conversation.handoff_reason,
         "messages": [
             message_to_dict(m) for m in list_messages(session, conversation_id=conversation_id, limit=500)
         ],
         "tickets": ticket_rows,
+        # Internal notes, for the timeline beside the transcript (agents only, never the shipper).
+        "notes": [
+            {
+                "id": e.id,
+                "ticket": t.number,
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "actor_name": names.get(e.actor.partition(":")[2]),
+                "text": (e.data or {}).get("text", ""),
+            }
+            for t in tickets
+            for e in t.events
+            if e.action == "note"
+        ],
         "photos": photos,
         "shipment": shipment_to_dict(shipment) if shipment else None,
         "customer": None

@@ -163,6 +163,7 @@ def record_message(
     text: str,
     channel_message_id: str | None = None,
     buttons: list[dict[str, Any]] | None = None,
+    author: str | None = None,
 ) -> Message | None:
     """Append a message to the transcript; None when this channel message was stored before (a replay)."""
     ensure_conversation(session, conversation_id)
@@ -184,6 +185,7 @@ def record_message(
         text=text,
         channel_message_id=channel_message_id,
         buttons=buttons or None,
+        author=author,
     )
     try:
         with session.begin_nested():
@@ -214,6 +216,7 @@ def message_to_dict(message: Message) -> dict[str, Any]:
         "sender": message.sender,
         "text": message.text,
         "buttons": message.buttons or [],
+        "author": message.author,
         "attachments": [
             {"id": a.id, "content_type": a.content_type, "size": a.size} for a in message.attachments
         ],

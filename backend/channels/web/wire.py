@@ -51,6 +51,8 @@ def widget_message(message: dict[str, Any]) -> dict[str, Any]:
         "role": role,
         "text": text,
         "buttons": [str(b.get("title", "")) for b in message.get("buttons") or []],
+        # An agent's display name, shown on the bubble instead of "Agent".
+        "author": message.get("author") if role == "agent" else None,
         "attachments": attachments,
         "created_at": message.get("created_at"),
     }

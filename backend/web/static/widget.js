@@ -47,6 +47,7 @@
       sendPhoto: 'Send a photo',
       send: 'Send',
       agent: 'Agent',
+      agentNamed: (name) => name,
       newMessages: (n) => ` (${n} new message${n === 1 ? '' : 's'})`,
       intro: 'Hello! I can track your parcel, register a complaint or find you a colleague. ' +
         'Send a waybill number such as EA100000025CN to start.',
@@ -75,6 +76,7 @@
       sendPhoto: '发送照片',
       send: '发送',
       agent: '客服',
+      agentNamed: (name) => `客服 ${name}`,
       newMessages: (n) => `（${n}条新消息）`,
       intro: '您好！我可以帮您查询快递、登记投诉，或者为您转接人工客服。请发送运单号（例如 EA100000025CN）开始。',
       starting: '正在连接…',
@@ -175,8 +177,19 @@
   // Shipper and agent text is shown as text, never as HTML or Markdown: deep-chat renders `text` with
   // Remarkable (links of any scheme allowed), so every text message goes through this renderer instead.
   // deep-chat only reads plugins from this global, so other deep-chat elements on the page get it too.
+  // An agent's message starts with AUTHOR_MARK, their name and a line break: the name becomes the
+  // bubble's small label ("客服 李伟"), so the shipper sees who writes.
+  const AUTHOR_MARK = '\u2063';
+  const lines = (text) => escapeHtml(text).replace(/\n/g, '<br>');
   function plainTextRenderer(md) {
-    md.render = (source) => '<p>' + escapeHtml(source == null ? '' : source).replace(/\n/g, '<br>') + '</p>';
+    md.render = (source) => {
+      const text = source == null ? '' : String(source);
+      if (text.startsWith(AUTHOR_MARK) && text.includes('\n')) {
+        const cut = text.indexOf('\n');
+        return `<p><span class="cc-author">${escapeHtml(text.slice(1, cut))}</span>${lines(text.slice(cut + 1))}</p>`;
+      }
+      return '<p>' + lines(text) + '</p>';
+    };
   }
   window.remarkable_plugins = window.remarkable_plugins || [];
   window.remarkable_plugins.push({plugin: plainTextRenderer});
@@ -334,6 +347,9 @@
     const files = await photos(message.attachments);
     const item = {role: message.role};
     if (message.text) item.text = message.text;
+    if (message.text && message.role === 'agent') {
+      item.text = AUTHOR_MARK + (message.author ? TEXT.agentNamed(message.author) : TEXT.agent) + '\n' + message.text;
+    }
     if (files.length) item.files = files;
     if (item.text || item.files) items.push(item);
     if (message.buttons && message.buttons.length) {
@@ -573,7 +589,7 @@
   }
 
   const AUXILIARY_STYLE = `
-    .agent-message::before { content: "${TEXT.agent}"; display: block; font-size: 11px; font-weight: 600;
+    .cc-author { display: block; font-size: 11px; font-weight: 600;
       letter-spacing: .02em; color: #3d5a80; margin-bottom: 2px; }
     .text-message p { margin: 0; overflow-wrap: anywhere; }
     .cc-choices { display: flex; flex-wrap: wrap; gap: 8px; }

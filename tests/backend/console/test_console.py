@@ -176,7 +176,7 @@ def test_the_conversation_page_shows_shipper_text_as_text(
     people: dict[str, Console], db_factory: sessionmaker[Session]
 ) -> None:
     cid, number = escalated(db_factory)
-    page = people["alice"].get(f"/console/conversations/{cid}")
+    page = people["alice"].get(f"/console/conversations/{cid}", headers={"Accept-Language": "en"})
     assert page.status_code == 200
     assert "&lt;b&gt;help&lt;/b&gt; me" in page.text and "<b>help</b>" not in page.text
     assert number in page.text and "Wuhan" in page.text  # the shipment's record beside the transcript

@@ -1,7 +1,7 @@
 """Tickets keep the offered and the agreed remedy as a code and its facts, beside their English text.
 
-Revision ID: 0010_remedy_facts
-Revises: 0007_agent_language
+Revision ID: 0009_remedy_facts
+Revises: 0008_canned_replies
 Create Date: 2026-12-03
 
 `remedy_offered_facts` and `agreed_resolution_facts` hold the bot's remedy as JSON (its code, the
@@ -18,9 +18,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0010_remedy_facts"
-# The revisions 0008 and 0009 of this session's other branches come in between when they merge.
-down_revision: str | None = "0007_agent_language"
+revision: str = "0009_remedy_facts"
+down_revision: str | None = "0008_canned_replies"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
