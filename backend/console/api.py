@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from backend.api.deps import SessionDep, SettingsDep
 from backend.console.deps import as_view, current_agent_api, hub_of, require_csrf, require_supervisor
+from backend.console.language import reader_language
 from backend.models import Agent
 from backend.services import agent_work as work
 from backend.services import console as reads
@@ -32,9 +33,12 @@ def read_queue(agent: AgentDep, session: SessionDep) -> dict[str, Any]:
 
 
 @router.get("/conversations/{conversation_id}")
-def read_conversation(conversation_id: str, agent: AgentDep, session: SessionDep) -> dict[str, Any]:
-    """Transcript, tickets with their complaint summary, photos, shipment and customer."""
-    detail = reads.conversation_detail(session, conversation_id)
+def read_conversation(
+    conversation_id: str, agent: AgentDep, session: SessionDep, request: Request
+) -> dict[str, Any]:
+    """Transcript, tickets with their complaint summary (in the agent's language), photos, shipment and
+    customer."""
+    detail = reads.conversation_detail(session, conversation_id, language=reader_language(request, agent))
     if detail is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"No conversation {conversation_id}.")
     return detail

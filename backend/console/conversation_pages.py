@@ -82,7 +82,7 @@ def conversation_page(
     saved: str | None = None,
 ) -> HTMLResponse:
     """One conversation: live transcript, complaint summary, shipment, customer, and the agent's tools."""
-    detail = reads.conversation_detail(session, conversation_id)
+    detail = reads.conversation_detail(session, conversation_id, language=reader_language(request, agent))
     if detail is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"No conversation {conversation_id}.")
     timeline = sorted(

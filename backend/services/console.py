@@ -186,9 +186,10 @@ def _display_names(session: Session, usernames: set[str]) -> dict[str, str]:
 
 
 def conversation_detail(
-    session: Session, conversation_id: str, *, now: datetime | None = None
+    session: Session, conversation_id: str, *, now: datetime | None = None, language: str = "en"
 ) -> dict[str, Any] | None:
-    """Everything the conversation view shows (the shape of GET /console/api/conversations/{id})."""
+    """Everything the conversation view shows (the shape of GET /console/api/conversations/{id}), the
+    bot's findings and remedies in the reader's `language`."""
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
         return None
@@ -212,7 +213,9 @@ def conversation_detail(
         row = ticket_to_dict(ticket)
         row["sla"] = sla_state(ticket, now) if ticket.status in OPEN_TICKET_STATUSES else None
         row["complaint"] = (
-            complaint_summary(ticket, list(ticket.events)) if ticket.kind == "complaint" else None
+            complaint_summary(ticket, list(ticket.events), language=language)
+            if ticket.kind == "complaint"
+            else None
         )
         row["events"] = [_event_dict(e, names) for e in ticket.events]
         row["approval"] = latest_request(session, ticket)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.complaints.remedies import Remedy, remedy_to_json
 from backend.config import Settings
 from backend.db import session_scope
+from backend.i18n import Money, phrase
 from backend.models import Ticket
 from backend.security.accounts import create_agent
 from backend.services import conversations as conv
@@ -83,6 +86,13 @@ def a_ticket(session: Session, **overrides: Any) -> Ticket:
     return open_ticket(session, **values)
 
 
+VOUCHER = Remedy(
+    "voucher",
+    phrase("We'll add a voucher of {voucher} for this shipment.", voucher=Money(Decimal("36.00"))),
+    Decimal("36.00"),
+)
+
+
 def queued_complaint(session: Session, *, priority: str = "P3", category: str = "delay") -> tuple[str, str]:
     """A web conversation queued for a person, with its escalated complaint ticket: (id, ticket number)."""
     cid = f"web:{uuid.uuid4()}"
@@ -97,7 +107,9 @@ def queued_complaint(session: Session, *, priority: str = "P3", category: str = 
         level="serious" if priority == "P1" else "general",
         waybill="EA100000034CN",
         stage_reached="negotiate",
-        remedy_offered="A voucher of 36.00 CNY.",
+        # As the bot offers it: the English text for the API, the code and facts for every reader.
+        remedy_offered=VOUCHER.description,
+        remedy_offered_facts=remedy_to_json(VOUCHER),
     )
     conv.mark_for_agent(session, conversation_id=cid, reason="customer refused 2 offer(s)")
     return cid, ticket.number

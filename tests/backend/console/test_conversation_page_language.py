@@ -19,9 +19,8 @@ from tests.text_checks import latin_words
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 # What the scan leaves out: what people wrote (the transcript, notes, the shipper's own words) is theirs;
-# colleagues' names and key caps (<kbd>Ctrl</kbd>) are names; and the findings and offers are stored as
-# English sentences until the complaint work renders them per reader (issue 16, another branch).
-NOT_OURS = {"text", "button-chip", "note-text", "person", "findings", "offers", "approval"}
+# colleagues' names and key caps (<kbd>Ctrl</kbd>) are names.
+NOT_OURS = {"text", "button-chip", "note-text", "person", "approval"}
 
 
 class PageText(HTMLParser):
