@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from backend.console.language import reader_language, translator
+from backend.console.vocabulary import labeller
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 # Console pages are never framed (clickjacking), cached, or sent as a referrer elsewhere.
@@ -38,7 +39,13 @@ def render(
     """A console template with `agent` and `csrf_token` filled in, and the console's security headers."""
     agent = getattr(request.state, "console_agent", None)
     language = reader_language(request, agent)
-    values = {"agent": agent, "csrf_token": csrf_token(request), "lang": language, "_": translator(language)}
+    values = {
+        "agent": agent,
+        "csrf_token": csrf_token(request),
+        "lang": language,
+        "_": translator(language),
+        "word": labeller(language),
+    }
     values.update(context or {})
     response = templates.TemplateResponse(request, name, values, status_code=status_code)
     response.headers.update(PAGE_HEADERS)
