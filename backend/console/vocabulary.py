@@ -12,6 +12,7 @@ names of things (categories, levels, kinds) are capitalised.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -134,7 +135,52 @@ LANGUAGES: Mapping[str, str] = {
     "zh": N_("Chinese"),
     "en": N_("English"),
 }
+# The channel a conversation came in on (backend.channels): channel names are words too (电报, 网页).
+CHANNELS: Mapping[str, str] = {
+    "telegram": N_("Telegram"),
+    "web": N_("Web chat"),
+    "cli": N_("Practice chat"),
+}
 LANGUAGE_OWN_NAMES: Mapping[str, str] = {"zh": "中文", "en": "English"}
+
+# Why a conversation waits for a person. The hub, the bot and the complaint analysis store this as an
+# English sentence (conversation.handoff_reason); the console reads the sentences it knows into the
+# reader's language, values and all. An unknown one is shown as stored.
+HANDOFF_REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), msgid)
+    for pattern, msgid in (
+        (r"(?:the )?customer asked for a person", N_("The customer asked for a person")),
+        (r"serious complaint", N_("Serious complaint")),
+        (r"serious complaint: .*", N_("Serious complaint")),
+        (r"customer refused (?P<count>\d+) offer\(s\)", N_("The customer turned down {count} offer(s)")),
+        (
+            r"no clear answer to the offer after (?P<count>\d+) tries",
+            N_("No clear answer to the offer after {count} tries"),
+        ),
+        (
+            r"no clear answer to the summary after (?P<count>\d+) tries",
+            N_("No clear answer to the summary after {count} tries"),
+        ),
+        (r"staff conduct complaints always go to .*", N_("Staff conduct: always for a supervisor")),
+        (r"no standard remedy for this complaint.*", N_("No standard remedy: a person looks into it")),
+        (r"shipment record not available.*", N_("No shipment record: a person looks into it")),
+        (r"the record has no weights.*", N_("No weights on record to re-check the bill")),
+        (r"loss with declared value .*", N_("Loss above the declared-value limit")),
+        (r"the amount of the remedy is not known.*", N_("The remedy's amount is unknown: a person sets it")),
+        (r".* is above the .* the bot may grant", N_("Compensation above what the bot may grant")),
+    )
+)
+
+
+def handoff_reason(reason: str | None, language: str | None) -> str:
+    """Why the conversation waits for a person, in the reader's language when the sentence is known."""
+    text = " ".join((reason or "").split()).rstrip(".")
+    for pattern, msgid in HANDOFF_REASONS:
+        found = pattern.fullmatch(text)
+        if found:
+            return t(language, msgid, **found.groupdict())
+    return reason or ""
+
 
 # The tables by the name templates use: {{ word("status", t.status) }}.
 KINDS: Mapping[str, Mapping[str, str]] = {
@@ -154,6 +200,7 @@ KINDS: Mapping[str, Mapping[str, str]] = {
     "sender": SENDERS,
     "role": ROLES,
     "language": LANGUAGES,
+    "channel": CHANNELS,
 }
 
 

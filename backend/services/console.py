@@ -63,6 +63,7 @@ def queue_item(conversation: Conversation, ticket: Ticket | None, now: datetime)
         if ticket is None
         else {
             "number": ticket.number,
+            "kind": ticket.kind,
             "priority": ticket.priority,
             "sla_due_at": ticket.sla_due_at.isoformat() if ticket.sla_due_at else None,
             "sla": sla_state(ticket, now),

@@ -180,13 +180,14 @@ def test_an_escalated_telegram_complaint_is_taken_over_answered_resolved_and_rep
     supervisor = person(accounts["supervisor"])
     supervisor.goto(stack.backend_url + "/console/reports")
     expect(supervisor.locator("#table-satisfaction")).to_contain_text("5")
-    expect(supervisor.locator("#table-category")).to_contain_text("loss")
+    expect(supervisor.locator("#table-category")).to_contain_text("Lost or missing goods")
     assert supervisor.locator("#chart-category").is_visible()
     snapshot(supervisor, "report")
     with supervisor.expect_download() as download:
         supervisor.get_by_role("link", name="Download all as CSV").click()
     csv = download.value.path().read_text(encoding="utf-8-sig")  # the BOM is for Excel, not a header
-    assert csv.startswith("month,table,label,value,unit") and ",satisfaction,5,1," in csv
+    assert csv.startswith("Month,Table,Label,Value,Unit")
+    assert '"Satisfaction (follow-up answers, 1 to 5)",5,1,' in csv
 
 
 def test_an_agent_reply_reaches_a_widget_conversation(
