@@ -18,6 +18,7 @@ from backend.models import Agent
 from backend.services import agent_work as work
 from backend.services import console as reads
 from backend.services.attachments import attachment_file
+from backend.services.search import QueueFilter, find_conversations
 
 router = APIRouter(prefix="/console/api", tags=["console"])
 AgentDep = Annotated[Agent, Depends(current_agent_api)]
@@ -26,9 +27,22 @@ CHANGES = [Depends(require_csrf)]
 
 
 @router.get("/queue")
-def read_queue(agent: AgentDep, session: SessionDep) -> dict[str, Any]:
-    """Waiting conversations and the ones this agent holds, by priority then SLA due time."""
-    return {"conversations": reads.queue(session, agent=agent.username)}
+def read_queue(
+    agent: AgentDep,
+    session: SessionDep,
+    q: str | None = None,
+    mine: bool = False,
+    unassigned: bool = False,
+    language: str | None = None,
+    priority: str | None = None,
+    status: str | None = None,
+) -> dict[str, Any]:
+    """Waiting conversations and the ones this agent holds, by priority then SLA due time; with `q`
+    (waybill, phone, ticket number, customer id or name) or a filter, what they find."""
+    wanted = QueueFilter.of(
+        query=q, mine=mine, unassigned=unassigned, language=language, priority=priority, status=status
+    )
+    return {"conversations": find_conversations(session, wanted, agent=agent.username)}
 
 
 @router.get("/conversations/{conversation_id}")

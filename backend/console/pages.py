@@ -22,6 +22,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from backend.api.deps import SessionDep, SettingsDep, refusals_return_to
 from backend.config import PROJECT_ROOT
+from backend.console import vocabulary as words
 from backend.console.deps import PageAgent, as_view, hub_of, require_csrf, require_supervisor_page
 from backend.console.language import reader_language
 from backend.console.rendering import fragment, local_time, templates
@@ -33,6 +34,7 @@ from backend.language import LANGUAGES
 from backend.services import agent_work as work
 from backend.services import console as reads
 from backend.services.reports import monthly_report, report_csv, tickets_csv
+from backend.services.search import QueueFilter, find_conversations
 
 # Front-end libraries come from npm (`npm ci`), served as files; nothing is fetched from a CDN.
 VENDOR_FILES = {
@@ -75,10 +77,42 @@ def vendor(name: str) -> FileResponse:
     return FileResponse(path, media_type="text/javascript")
 
 
+def queue_filter(
+    q: str | None = None,
+    mine: bool = False,
+    unassigned: bool = False,
+    language: str | None = None,
+    priority: str | None = None,
+    status: str | None = None,
+) -> QueueFilter:
+    """The queue's search box and filters from the query string (the page, its live updates, the API)."""
+    return QueueFilter.of(
+        query=q, mine=mine, unassigned=unassigned, language=language, priority=priority, status=status
+    )
+
+
+FilterDep = Annotated[QueueFilter, Depends(queue_filter)]
+
+
 @router.get("", response_class=HTMLResponse)
-def queue_page(request: Request, agent: PageAgent, session: SessionDep) -> HTMLResponse:
-    """The queue: waiting conversations and the agent's own, live."""
-    return render(request, "console/queue.html", rows=reads.queue(session, agent=agent.username))
+def queue_page(request: Request, agent: PageAgent, session: SessionDep, wanted: FilterDep) -> HTMLResponse:
+    """The queue: waiting conversations and the agent's own, live; or what the search and filters find."""
+    rows = find_conversations(session, wanted, agent=agent.username)
+    language = reader_language(request, agent)
+    return render(
+        request,
+        "console/queue.html",
+        rows=rows,
+        wanted=wanted,
+        query_string=request.url.query,
+        options={
+            "language": words.choices(words.LANGUAGES, language),
+            "priority": [
+                (code, f"{code} {label}") for code, label in words.choices(words.PRIORITIES, language)
+            ],
+            "status": words.choices(words.TICKET_STATUSES, language),
+        },
+    )
 
 
 @router.get("/conversations/{conversation_id}", response_class=HTMLResponse)
@@ -250,14 +284,14 @@ async def _events(request: Request, topic: str) -> AsyncIterator[dict[str, Any]]
 
 
 @router.get("/events/queue")
-async def queue_events(request: Request, agent: PageAgent) -> StreamingResponse:
-    """The queue table, re-rendered for this agent whenever a conversation changes."""
+async def queue_events(request: Request, agent: PageAgent, wanted: FilterDep) -> StreamingResponse:
+    """The queue table (with the page's search and filters), re-rendered whenever a conversation changes."""
     factory = request.app.state.session_factory
 
     def rows_html() -> str:
         with factory() as session:
-            rows = reads.queue(session, agent=agent.username)
-        return fragment(request, "console/_queue_rows.html", rows=rows)
+            rows = find_conversations(session, wanted, agent=agent.username)
+        return fragment(request, "console/_queue_rows.html", rows=rows, wanted=wanted)
 
     async def stream() -> AsyncIterator[str]:
         async for event in _events(request, AGENTS_TOPIC):

@@ -66,7 +66,8 @@ def queue_item(conversation: Conversation, ticket: Ticket | None, now: datetime)
             "kind": ticket.kind,
             "priority": ticket.priority,
             "sla_due_at": ticket.sla_due_at.isoformat() if ticket.sla_due_at else None,
-            "sla": sla_state(ticket, now),
+            # A finished ticket (in a search's results) has no deadline left to watch.
+            "sla": sla_state(ticket, now) if ticket.status in OPEN_TICKET_STATUSES else None,
             "category": ticket.category,
             "level": ticket.level,
             "status": ticket.status,
