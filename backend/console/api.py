@@ -14,6 +14,8 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from backend.api.deps import SessionDep, SettingsDep
 from backend.console.deps import as_view, current_agent_api, hub_of, require_csrf, require_supervisor
+from backend.errors import NotFound
+from backend.i18n import N_
 from backend.models import Agent
 from backend.services import agent_work as work
 from backend.services import console as reads
@@ -52,6 +54,15 @@ def read_conversation(conversation_id: str, agent: AgentDep, session: SessionDep
     if detail is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"No conversation {conversation_id}.")
     return detail
+
+
+@router.get("/customers/{customer_id}")
+def read_customer(customer_id: str, agent: AgentDep, session: SessionDep) -> dict[str, Any]:
+    """A customer's class, masked phone, conversations and tickets, newest first."""
+    customer = reads.customer_view(session, customer_id)
+    if customer is None:
+        raise NotFound(N_("No customer {customer}."), customer=customer_id)
+    return customer
 
 
 @router.post("/conversations/{conversation_id}/claim", dependencies=CHANGES)

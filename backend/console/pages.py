@@ -201,6 +201,20 @@ async def ticket_form(
     return back_to(conversation_id)
 
 
+def customer_url(customer_id: str) -> str:
+    """The customer's page."""
+    return f"/console/customers/{quote(customer_id, safe='')}"
+
+
+@router.get("/customers/{customer_id}", response_class=HTMLResponse)
+def customer_page(customer_id: str, request: Request, agent: PageAgent, session: SessionDep) -> HTMLResponse:
+    """One customer: class, masked phone, every conversation and every ticket, newest first."""
+    customer = reads.customer_view(session, customer_id)
+    if customer is None:
+        raise NotFound(N_("No customer {customer}."), customer=customer_id)
+    return render(request, "console/customer.html", customer=customer)
+
+
 @router.get("/approvals", response_class=HTMLResponse, dependencies=[Depends(require_supervisor_page)])
 def approvals_page(
     request: Request, agent: PageAgent, session: SessionDep, error: str | None = None
