@@ -138,7 +138,7 @@ def test_an_escalated_telegram_complaint_is_taken_over_answered_resolved_and_rep
     snapshot(agent, "queue")
 
     # Claim, and reply: the text reaches the shipper's Telegram chat.
-    row.get_by_role("link").click()
+    row.get_by_role("link").first.click()  # the ticket; the customer's link follows
     agent.get_by_role("button", name="Claim this conversation").click()
     mark = len(browser_telegram.sent(shipper.chat_id))
     agent.get_by_label("Reply to the shipper").fill("Hello, this is Alice. I'm tracing EA100000051CN now.")
@@ -202,10 +202,89 @@ def test_an_agent_reply_reaches_a_widget_conversation(
     agent = person(accounts["agent"])
     row = agent.locator(f'tr[data-conversation="{cid}"]')
     expect(row).to_be_visible(timeout=REPLY_TIMEOUT_MS)
-    row.get_by_role("link").click()
+    row.get_by_role("link").first.click()  # the ticket; the customer's link follows
     agent.get_by_role("button", name="Claim this conversation").click()
     agent.get_by_label("Reply to the shipper").fill("Hi, Bob here from customer service. How can I help?")
     agent.get_by_role("button", name="Send to shipper").click()
     # The agent's words arrive in the open widget by themselves, marked as a person's.
     bubble = shipper.bubbles("agent").filter(has_text="Bob here from customer service").last
     expect(bubble).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+
+
+# Stand-ins for the browser's sound and desktop notifications that count what the page asked of them.
+# The notification permission lives in sessionStorage, so that it survives a reload like the real one.
+ALERT_FAKES = """
+window.__beeps = 0; window.__notes = []; window.__asked = 0;
+class FakeAudio {
+  constructor() { this.state = "running"; this.currentTime = 0; this.destination = {}; }
+  resume() {}
+  createGain() {
+    const ramp = { setValueAtTime() {}, exponentialRampToValueAtTime() {} };
+    return { gain: ramp, connect: (next) => next };
+  }
+  createOscillator() {
+    return { type: "", frequency: {}, connect: (next) => next, start() { window.__beeps += 1; }, stop() {} };
+  }
+}
+window.AudioContext = FakeAudio;
+class FakeNotification {
+  constructor(title, options) { window.__notes.push({ title, body: options.body }); }
+  static get permission() { return sessionStorage.getItem("fake-permission") || "default"; }
+  static requestPermission() {
+    window.__asked += 1;
+    sessionStorage.setItem("fake-permission", "granted");
+    return Promise.resolve("granted");
+  }
+  close() {}
+}
+window.Notification = FakeNotification;
+"""
+QUEUE_TITLE = "Queue · Customer service console"
+
+
+def _asks_for_a_person(stack: Stack, api: FakeBotApi) -> str:
+    shipper = TelegramShipper(stack, api, random.randint(10**9, 8 * 10**9))
+    shipper.say("I want to talk to a real person", expect="person")
+    return f"telegram:{shipper.chat_id}"
+
+
+def test_new_conversations_sound_notify_and_count_in_the_title_until_muted(
+    stack: Stack, browser_telegram: FakeBotApi, accounts: dict[str, tuple[str, str]], person: Any
+) -> None:
+    agent = person(accounts["agent"])
+    agent.context.add_init_script(ALERT_FAKES)
+    agent.reload()
+    waiting = agent.locator('tr.queue-row[data-state="queued"]')
+    before = waiting.count()
+    expect(agent).to_have_title(f"({before}) {QUEUE_TITLE}" if before else QUEUE_TITLE)
+    # Permission for desktop notifications is asked on a click, never on load.
+    assert agent.evaluate("window.__asked") == 0
+    agent.get_by_role("button", name="Turn on desktop notifications").click()
+    expect(agent.get_by_role("button", name="Turn on desktop notifications")).to_be_hidden()
+    assert agent.evaluate("window.__asked") == 1
+
+    # A new conversation: its row, a sound, a notification, and the title counts it.
+    first = _asks_for_a_person(stack, browser_telegram)
+    expect(agent.locator(f'tr[data-conversation="{first}"]')).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+    expect(agent).to_have_title(f"({before + 1}) {QUEUE_TITLE}")
+    assert agent.evaluate("window.__beeps") == 1
+    notes = agent.evaluate("window.__notes")
+    assert len(notes) == 1 and notes[0]["title"] == "A new conversation is waiting"
+    assert notes[0]["body"] == f"{before + 1} waiting for a person"
+
+    # Muted: the title stops counting at once, and stays muted after a reload (localStorage).
+    agent.get_by_role("button", name="Alerts on").click()
+    expect(agent.get_by_role("button", name="Alerts muted")).to_have_attribute("aria-pressed", "true")
+    expect(agent).to_have_title(QUEUE_TITLE)
+    agent.reload()
+    expect(agent.get_by_role("button", name="Alerts muted")).to_be_visible()
+    expect(agent).to_have_title(QUEUE_TITLE)
+    second = _asks_for_a_person(stack, browser_telegram)
+    expect(agent.locator(f'tr[data-conversation="{second}"]')).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+    expect(agent).to_have_title(QUEUE_TITLE)
+    assert agent.evaluate("window.__beeps") == 0 and agent.evaluate("window.__notes") == []
+
+    # Back on: the count returns (both conversations wait).
+    agent.get_by_role("button", name="Alerts muted").click()
+    expect(agent).to_have_title(f"({waiting.count()}) {QUEUE_TITLE}")
+    assert waiting.count() >= before + 2
