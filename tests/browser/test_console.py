@@ -22,8 +22,10 @@ from playwright.sync_api import Browser, Page, expect
 
 from backend.channels.telegram import SECRET_HEADER, WEBHOOK_PATH
 from backend.db import make_engine, make_session_factory, session_scope
+from backend.models import CompensationRequest
 from backend.security.accounts import create_agent
-from tests.browser.conftest import REPLY_TIMEOUT_MS, Shipper
+from backend.services.tickets import open_ticket
+from tests.browser.conftest import PHONE, REPLY_TIMEOUT_MS, Shipper
 from tests.fakes.telegram_api import FakeBotApi, callback_update, text_update
 from tools.stack import Stack
 
@@ -288,3 +290,91 @@ def test_new_conversations_sound_notify_and_count_in_the_title_until_muted(
     agent.get_by_role("button", name="Alerts muted").click()
     expect(agent).to_have_title(f"({waiting.count()}) {QUEUE_TITLE}")
     assert waiting.count() >= before + 2
+
+
+# Every element that shows, with its box: those reaching past the viewport's sides are cut off. A box
+# that scrolls by itself (the report's trend table) may hold wider content; the box itself may not.
+CUT_OFF = """(scrolling) => {
+  const width = document.documentElement.clientWidth;
+  const cut = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0 || getComputedStyle(el).visibility === "hidden") continue;
+    if (scrolling && el.parentElement.closest(scrolling)) continue;
+    if (box.left < -1 || box.right > width + 1) {
+      const name = `${el.tagName.toLowerCase()}.${el.className}`;
+      cut.push(`${name} ${Math.round(box.left)}..${Math.round(box.right)}`);
+    }
+  }
+  return { width, scrollWidth: document.documentElement.scrollWidth, cut };
+}"""
+
+
+def _waiting_request(stack: Stack, supervisor_name: str) -> str:
+    """A compensation request waiting for a supervisor, on a ticket of a queued conversation."""
+    engine = make_engine(stack.database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            ticket = open_ticket(
+                session,
+                idempotency_key=f"phone:{secrets.token_hex(4)}",
+                conversation_id=f"web:{secrets.token_hex(8)}",
+                kind="complaint",
+                status="assigned",
+                actor="bot",
+                category="damage",
+                priority="P2",
+                waybill="EA100000034CN",
+            )
+            session.add(
+                CompensationRequest(
+                    ticket_id=ticket.id,
+                    amount_cny=800,
+                    reason="The invoice for the coffee machine shows 800 CNY; its casing is cracked.",
+                    requested_by="agent:someone-with-a-rather-long-username",
+                )
+            )
+            return ticket.number
+    finally:
+        engine.dispose()
+
+
+def test_at_390_px_the_queue_approvals_and_report_are_not_cut_off(
+    stack: Stack, browser_telegram: FakeBotApi, browser: Browser, accounts: dict[str, tuple[str, str]]
+) -> None:
+    waiting = _asks_for_a_person(stack, browser_telegram)
+    number = _waiting_request(stack, accounts["supervisor"][0])
+    context = browser.new_context(viewport=PHONE, locale="zh-CN")
+    try:
+        page = context.new_page()
+        page.goto(stack.backend_url + "/console")
+        page.get_by_label("用户名").fill(accounts["supervisor"][0])
+        page.get_by_label("密码").fill(accounts["supervisor"][1])
+        page.get_by_role("button", name="登录").click()
+        expect(page.get_by_role("heading", name="待办队列")).to_be_visible()
+        row = page.locator(f'tr[data-conversation="{waiting}"]')
+        expect(row).to_be_visible()
+        for path, scrolling, shown in (
+            ("/console", None, row),
+            ("/console/approvals", None, page.locator("#waiting-approvals tr", has_text=number)),
+            ("/console/reports", ".trend-wrap", page.locator("#table-category")),
+        ):
+            page.goto(stack.backend_url + path)
+            expect(shown).to_be_visible()
+            layout = page.evaluate(CUT_OFF, scrolling)
+            assert layout["scrollWidth"] <= layout["width"] == PHONE["width"], (path, layout)
+            assert layout["cut"] == [], (path, layout["cut"])
+        # The queue's row is a card: every cell under the other, each labelled by its column.
+        page.goto(stack.backend_url + "/console")
+        cells = row.locator("td")
+        lefts = {
+            round(box["x"]) for box in (cells.nth(i).bounding_box() for i in range(cells.count())) if box
+        }
+        assert len(lefts) == 1, lefts
+        label = page.evaluate(
+            "(cell) => getComputedStyle(cell, '::before').content", row.locator("td").first.element_handle()
+        )
+        assert "优先级" in label
+        snapshot(page, "queue-phone")
+    finally:
+        context.close()
