@@ -30,20 +30,11 @@ CHANGES = [Depends(require_csrf)]
 
 @router.get("/queue")
 def read_queue(
-    agent: AgentDep,
-    session: SessionDep,
-    q: str | None = None,
-    mine: bool = False,
-    unassigned: bool = False,
-    language: str | None = None,
-    priority: str | None = None,
-    status: str | None = None,
+    agent: AgentDep, session: SessionDep, wanted: Annotated[QueueFilter, Depends(QueueFilter.of)]
 ) -> dict[str, Any]:
     """Waiting conversations and the ones this agent holds, by priority then SLA due time; with `q`
-    (waybill, phone, ticket number, customer id or name) or a filter, what they find."""
-    wanted = QueueFilter.of(
-        query=q, mine=mine, unassigned=unassigned, language=language, priority=priority, status=status
-    )
+    (waybill, phone, ticket number, customer id or name) or a filter (mine, unassigned, language,
+    priority, status), what they find."""
     return {"conversations": find_conversations(session, wanted, agent=agent.username)}
 
 

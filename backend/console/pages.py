@@ -77,21 +77,7 @@ def vendor(name: str) -> FileResponse:
     return FileResponse(path, media_type="text/javascript")
 
 
-def queue_filter(
-    q: str | None = None,
-    mine: bool = False,
-    unassigned: bool = False,
-    language: str | None = None,
-    priority: str | None = None,
-    status: str | None = None,
-) -> QueueFilter:
-    """The queue's search box and filters from the query string (the page, its live updates, the API)."""
-    return QueueFilter.of(
-        query=q, mine=mine, unassigned=unassigned, language=language, priority=priority, status=status
-    )
-
-
-FilterDep = Annotated[QueueFilter, Depends(queue_filter)]
+FilterDep = Annotated[QueueFilter, Depends(QueueFilter.of)]
 
 
 @router.get("", response_class=HTMLResponse)

@@ -49,16 +49,17 @@ class QueueFilter:
     def of(
         cls,
         *,
-        query: str | None = None,
+        q: str | None = None,
         mine: bool = False,
         unassigned: bool = False,
         language: str | None = None,
         priority: str | None = None,
         status: str | None = None,
     ) -> QueueFilter:
-        """The filter from a form's fields; a value we do not know is no filter rather than an error."""
+        """The filter from a form's fields (also the console routes' dependency: `q` and the filters as
+        the query string has them); a value we do not know is no filter rather than an error."""
         return cls(
-            query=" ".join((query or "").split())[:200],
+            query=" ".join((q or "").split())[:200],
             mine=mine,
             unassigned=unassigned,
             language=language if language in LANGUAGES else None,

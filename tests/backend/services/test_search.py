@@ -56,22 +56,22 @@ def test_each_key_finds_the_conversation_however_it_is_typed(db_session: Session
     db_session.flush()
 
     spaced = f"{waybill[:2].lower()} {waybill[2:6]} {waybill[6:11]} {waybill[11:].lower()}"
-    assert _ids(db_session, query=spaced) == [by_waybill]
-    assert _ids(db_session, query=waybill) == [by_waybill]
-    assert _ids(db_session, query=ticket.number.lower()) == [by_number]
-    assert _ids(db_session, query=ticket.number.replace("-", " ")) == [by_number]
+    assert _ids(db_session, q=spaced) == [by_waybill]
+    assert _ids(db_session, q=waybill) == [by_waybill]
+    assert _ids(db_session, q=ticket.number.lower()) == [by_number]
+    assert _ids(db_session, q=ticket.number.replace("-", " ")) == [by_number]
     mobile = customer.phone[3:]  # 139xxxxxxxx
     full_width = "".join(chr(ord(d) + 0xFEE0) for d in mobile)
     spaced_phone = f"+86 {mobile[:3]} {mobile[3:7]} {mobile[7:]}"
     for typed in (mobile, spaced_phone, f"{mobile[:3]}-{mobile[3:7]}-{mobile[7:]}", full_width):
-        assert _ids(db_session, query=typed) == [by_phone], typed
+        assert _ids(db_session, q=typed) == [by_phone], typed
     # The number the shipper gave in the complaint, typed with spaces.
-    assert _ids(db_session, query=f"{contact[:3]} {contact[3:7]} {contact[7:]}") == [by_contact]
-    assert _ids(db_session, query=customer.id.lower()) == [by_phone]
-    assert _ids(db_session, query=customer.name.split()[-1]) == [by_phone]
-    assert _ids(db_session, query=customer.name.upper()) == [by_phone]
-    assert unrelated not in _ids(db_session, query="EZ000000000CN")
-    assert _ids(db_session, query="no such thing anywhere") == []
+    assert _ids(db_session, q=f"{contact[:3]} {contact[3:7]} {contact[7:]}") == [by_contact]
+    assert _ids(db_session, q=customer.id.lower()) == [by_phone]
+    assert _ids(db_session, q=customer.name.split()[-1]) == [by_phone]
+    assert _ids(db_session, q=customer.name.upper()) == [by_phone]
+    assert unrelated not in _ids(db_session, q="EZ000000000CN")
+    assert _ids(db_session, q="no such thing anywhere") == []
 
 
 def test_the_filters_narrow_the_queue_and_resolved_ones_show_only_when_asked(db_session: Session) -> None:
@@ -99,9 +99,9 @@ def test_the_filters_narrow_the_queue_and_resolved_ones_show_only_when_asked(db_
     resolved = _ids(db_session, status="resolved")
     assert done in resolved and mine not in resolved
     # A search looks at every conversation: another agent's, and finished ones, with their status.
-    [row] = find_conversations(db_session, QueueFilter.of(query=done_ticket.number), agent="alice")
+    [row] = find_conversations(db_session, QueueFilter.of(q=done_ticket.number), agent="alice")
     assert row["ticket"]["status"] == "resolved" and row["ticket"]["sla"] is None
-    assert _ids(db_session, query=done_ticket.number, status="escalated") == []
+    assert _ids(db_session, q=done_ticket.number, status="escalated") == []
     # Filters combine; an unknown value is no filter rather than an error.
     assert _ids(db_session, unassigned=True, language="zh", priority="P4") == [
         i for i in _ids(db_session, unassigned=True, language="zh") if i == waiting_zh
@@ -113,4 +113,4 @@ def test_practice_conversations_are_never_found(db_session: Session) -> None:
     practice = f"cli:{uuid.uuid4()}"
     ticket = a_ticket(db_session, conversation_id=practice, status="escalated")
     mark_for_agent(db_session, conversation_id=practice, reason="customer asked for a person")
-    assert _ids(db_session, query=ticket.number) == []
+    assert _ids(db_session, q=ticket.number) == []
