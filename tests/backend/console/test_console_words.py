@@ -278,7 +278,7 @@ def test_the_csv_files_are_written_in_the_supervisors_language(
     header = tickets[0]
     assert header[:3] == ["工单编号", "类型", "创建时间"]
     rows = [dict(zip(header, row, strict=True)) for row in tickets[1:]]
-    assert {"投诉"} == {row["类型"] for row in rows}
+    assert "投诉" in {row["类型"] for row in rows}
     assert {"货物破损", "延误", "丢件或少件", "计费问题"} <= {row["投诉类别"] for row in rows}
     assert {"等待客户回复", "已分配专人", "已转交人工"} & {row["状态"] for row in rows}
     # Every column of codes is in words (the shippers' and agents' own text is theirs).

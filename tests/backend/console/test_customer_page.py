@@ -16,6 +16,7 @@ from backend.services.conversations import mark_for_agent, record_message
 from tests.backend.console.clients import Console
 from tests.backend.console.test_console_words import HEADERS, assert_in_language, names_of, visible
 from tests.backend.factories import a_ticket
+from tests.backend.services.test_search import forget_customer
 
 
 def test_the_customer_page_lists_every_conversation_and_ticket_newest_first(
@@ -80,3 +81,5 @@ def test_the_customer_page_lists_every_conversation_and_ticket_newest_first(
 
     missing = alice.get("/console/customers/C0000000", headers=HEADERS["zh"])
     assert missing.status_code == 404 and "没有客户" in missing.text
+    with session_scope(db_factory) as session:
+        forget_customer(session, customer_id)

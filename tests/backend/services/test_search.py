@@ -7,9 +7,10 @@ import random
 import uuid
 from typing import Any
 
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from backend.models import Conversation, Customer
+from backend.models import Conversation, Customer, Ticket
 from backend.services.conversations import claim_conversation, mark_for_agent, record_message
 from backend.services.search import QueueFilter, find_conversations
 from backend.waybill import make_waybill
@@ -32,6 +33,15 @@ def _customer(session: Session) -> Customer:
     session.add(customer)
     session.flush()
     return customer
+
+
+def forget_customer(session: Session, customer_id: str) -> None:
+    """Take a test's own customer out again (other tests count the seeded customers)."""
+    session.execute(
+        update(Conversation).where(Conversation.customer_id == customer_id).values(customer_id=None)
+    )
+    session.execute(update(Ticket).where(Ticket.customer_id == customer_id).values(customer_id=None))
+    session.execute(delete(Customer).where(Customer.id == customer_id))
 
 
 def _conversation(session: Session, **ticket: Any) -> tuple[str, Any]:
@@ -72,6 +82,7 @@ def test_each_key_finds_the_conversation_however_it_is_typed(db_session: Session
     assert _ids(db_session, q=customer.name.upper()) == [by_phone]
     assert unrelated not in _ids(db_session, q="EZ000000000CN")
     assert _ids(db_session, q="no such thing anywhere") == []
+    forget_customer(db_session, customer.id)
 
 
 def test_the_filters_narrow_the_queue_and_resolved_ones_show_only_when_asked(db_session: Session) -> None:
