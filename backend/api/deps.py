@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import Settings
 from backend.db import session_scope
-from backend.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
+from backend.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound, NotLoggedIn
 
 _bearer = HTTPBearer(auto_error=False)
 # The HTTP status of each kind of refusal; a bare DomainError is a bad request.
 DOMAIN_ERROR_STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (NotLoggedIn, status.HTTP_401_UNAUTHORIZED),
     (NotFound, status.HTTP_404_NOT_FOUND),
     (NotAllowed, status.HTTP_403_FORBIDDEN),
     (Conflict, status.HTTP_409_CONFLICT),
@@ -76,14 +77,35 @@ def refusals_return_to(request: Request, url: str) -> None:
     request.state.refusals_return_to = url
 
 
+CONSOLE_PREFIX = "/console"
+CONSOLE_API_PREFIX = "/console/api/"
+
+
 async def domain_error_handler(request: Request, error: Exception) -> Response:
-    """The one mapping of a domain error to HTTP: a JSON body on the API, the form's page for forms."""
+    """The one mapping of a domain error to HTTP: a JSON body on the API, the form's page for forms.
+
+    The API under /api answers in English (its callers are programs); the console answers in the
+    reader's language: a refused form lands back on its page with the sentence, a console page shows
+    an error page, the console's JSON API a translated `detail`.
+    """
     assert isinstance(error, DomainError)
+    code = next((code for kind, code in DOMAIN_ERROR_STATUS if isinstance(error, kind)), 400)
+    path = request.url.path
+    console = path == CONSOLE_PREFIX or path.startswith(CONSOLE_PREFIX + "/")
+    detail = error.detail
+    if console:
+        # Imported here: the console's modules depend on this one.
+        from backend.console.language import reader_language
+
+        detail = error.text(reader_language(request))
     page: str | None = getattr(request.state, "refusals_return_to", None)
     if page is not None:
-        return RedirectResponse(f"{page}?error={quote(error.detail)}", status_code=status.HTTP_303_SEE_OTHER)
-    body: dict[str, Any] = {"detail": error.detail}
+        return RedirectResponse(f"{page}?error={quote(detail)}", status_code=status.HTTP_303_SEE_OTHER)
+    if console and not path.startswith(CONSOLE_API_PREFIX):
+        from backend.console.rendering import render_error
+
+        return render_error(request, detail, status_code=code)
+    body: dict[str, Any] = {"detail": detail}
     if isinstance(error, Conflict) and error.owner is not None:
         body["owner"] = error.owner
-    code = next((code for kind, code in DOMAIN_ERROR_STATUS if isinstance(error, kind)), 400)
     return JSONResponse(body, status_code=code)

@@ -15,10 +15,13 @@ from fastapi.responses import FileResponse, JSONResponse
 from backend.api.deps import SessionDep, SettingsDep
 from backend.console.deps import as_view, current_agent_api, hub_of, require_csrf, require_supervisor
 from backend.console.language import reader_language
+from backend.errors import NotFound
+from backend.i18n import N_
 from backend.models import Agent
 from backend.services import agent_work as work
 from backend.services import console as reads
 from backend.services.attachments import attachment_file
+from backend.services.search import QueueFilter, find_conversations
 
 router = APIRouter(prefix="/console/api", tags=["console"])
 AgentDep = Annotated[Agent, Depends(current_agent_api)]
@@ -27,9 +30,13 @@ CHANGES = [Depends(require_csrf)]
 
 
 @router.get("/queue")
-def read_queue(agent: AgentDep, session: SessionDep) -> dict[str, Any]:
-    """Waiting conversations and the ones this agent holds, by priority then SLA due time."""
-    return {"conversations": reads.queue(session, agent=agent.username)}
+def read_queue(
+    agent: AgentDep, session: SessionDep, wanted: Annotated[QueueFilter, Depends(QueueFilter.of)]
+) -> dict[str, Any]:
+    """Waiting conversations and the ones this agent holds, by priority then SLA due time; with `q`
+    (waybill, phone, ticket number, customer id or name) or a filter (mine, unassigned, language,
+    priority, status), what they find."""
+    return {"conversations": find_conversations(session, wanted, agent=agent.username)}
 
 
 @router.get("/conversations/{conversation_id}")
@@ -42,6 +49,15 @@ def read_conversation(
     if detail is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"No conversation {conversation_id}.")
     return detail
+
+
+@router.get("/customers/{customer_id}")
+def read_customer(customer_id: str, agent: AgentDep, session: SessionDep) -> dict[str, Any]:
+    """A customer's class, masked phone, conversations and tickets, newest first."""
+    customer = reads.customer_view(session, customer_id)
+    if customer is None:
+        raise NotFound(N_("No customer {customer}."), customer=customer_id)
+    return customer
 
 
 @router.post("/conversations/{conversation_id}/claim", dependencies=CHANGES)

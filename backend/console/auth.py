@@ -13,8 +13,10 @@ import secrets
 from typing import Annotated
 from urllib.parse import urlsplit
 
+from anyio import to_thread
 from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import Settings
 from backend.console.deps import (
@@ -26,8 +28,12 @@ from backend.console.deps import (
     require_csrf,
     session_policy,
 )
+from backend.console.language import chosen_language, reader_language
 from backend.console.rendering import render
+from backend.db import session_scope
+from backend.i18n import N_, sentences, t
 from backend.security import throttle
+from backend.security.accounts import get_agent
 from backend.security.login import Locked, LoggedIn, LoginRequest, log_in, log_out
 from backend.security.sessions import (
     LOGIN_CSRF_COOKIE,
@@ -39,6 +45,13 @@ from backend.security.sessions import (
 
 LOGOUT_PATH = "/console/logout"
 HOME_PATH = "/console"
+# What the login form says when it refuses (msgids: the page is in the reader's language).
+FORM_EXPIRED = N_("The form had expired. Please log in again.")
+FIELDS_MISSING = N_("Enter your name and your password.")
+LOCKED_ONE_MINUTE = N_("Too many failed logins. Please wait a minute and try again.")
+LOCKED_MINUTES = N_("Too many failed logins. Please wait {minutes} minutes and try again.")
+WRONG_LOGIN = N_("Wrong name or password.")
+NOW_LOCKED = N_("Too many failed logins: logging in is paused for a few minutes.")
 
 router = APIRouter(tags=["console auth"], include_in_schema=False)
 
@@ -95,7 +108,13 @@ def _login_form(
     response = render(
         request,
         "console/login.html",
-        {"agent": None, "error": error, "username": username, "next": safe_next(next_path)},
+        {
+            "agent": None,
+            "error": error,
+            "username": username,
+            "next": safe_next(next_path),
+            "chosen_language": chosen_language(request),
+        },
         status_code=status_code,
     )
     response.set_cookie(
@@ -108,6 +127,13 @@ def _login_form(
     )
     response.headers.update(headers or {})
     return response
+
+
+def _keep_language(factory: sessionmaker[Session], username: str, language: str) -> None:
+    with session_scope(factory) as session:
+        agent = get_agent(session, username)
+        if agent is not None:
+            agent.language = language
 
 
 @router.get(LOGIN_PATH, response_class=HTMLResponse)
@@ -140,7 +166,7 @@ async def login(
             request,
             settings,
             status_code=status.HTTP_403_FORBIDDEN,
-            error="The form had expired. Please log in again.",
+            error=t(reader_language(request), FORM_EXPIRED),
             username=name,
             next_path=next,
         )
@@ -149,7 +175,7 @@ async def login(
             request,
             settings,
             status_code=status.HTTP_401_UNAUTHORIZED,
-            error="Enter your name and your password.",
+            error=t(reader_language(request), FIELDS_MISSING),
             username=name,
             next_path=next,
         )
@@ -173,15 +199,20 @@ async def login(
             request,
             settings,
             status_code=status.HTTP_429_TOO_MANY_REQUESTS,
-            error=f"Too many failed logins. Please wait {minutes} minute{'s' * (minutes > 1)} and try again.",
+            error=t(
+                reader_language(request),
+                LOCKED_MINUTES if minutes > 1 else LOCKED_ONE_MINUTE,
+                minutes=minutes,
+            ),
             username=name,
             next_path=next,
             headers={"Retry-After": str(retry)},
         )
     if not isinstance(outcome, LoggedIn):
-        error = "Wrong name or password."
+        language = reader_language(request)
+        error = t(language, WRONG_LOGIN)
         if outcome.now_locked:
-            error += " Too many failed logins: logging in is paused for a few minutes."
+            error = sentences(language, [error, t(language, NOW_LOCKED)])
         return _login_form(
             request,
             settings,
@@ -190,6 +221,11 @@ async def login(
             username=name,
             next_path=next,
         )
+    picked = chosen_language(request)
+    if picked:
+        # The language picked on the login page is the agent's choice from now on (the header's switch
+        # changes it again).
+        await to_thread.run_sync(_keep_language, factory, name, picked)
     response = RedirectResponse(safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
     response.set_cookie(
         SESSION_COOKIE, outcome.token, path="/", httponly=True, samesite="strict", secure=_secure(settings)

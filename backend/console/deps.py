@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.api.deps import get_app_settings, get_session_factory
 from backend.config import Settings
+from backend.errors import NotAllowed, NotLoggedIn
 from backend.hub import Hub
+from backend.i18n import N_
 from backend.models import Agent, ConsoleSession
 from backend.security import throttle
 from backend.security.login import find_session
@@ -65,16 +67,22 @@ def _login_redirect(request: Request) -> HTTPException:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return HTTPException(
         status_code=status.HTTP_303_SEE_OTHER,
-        detail="Log in to the console first.",
+        detail=LOG_IN_FIRST,
         headers={"Location": f"{LOGIN_PATH}?next={quote(target, safe='')}"},
     )
 
 
-def _unauthorised() -> HTTPException:
-    return HTTPException(status_code=status.HTTP_401_UNAUTHORIZED, detail="Log in to the console first.")
+# Refusals the console words in the reader's language (backend.errors; the app's handler answers them).
+LOG_IN_FIRST = N_("Log in to the console first.")
+SUPERVISORS_ONLY = N_("Only supervisors may do this.")
+CSRF_REFUSED = N_("This page has expired (its security token is missing or wrong); reload it and try again.")
 
 
-def _anonymous(request: Request) -> HTTPException:
+def _unauthorised() -> NotLoggedIn:
+    return NotLoggedIn(LOG_IN_FIRST)
+
+
+def _anonymous(request: Request) -> Exception:
     """401 on the JSON API, a redirect to the login page on pages."""
     return _unauthorised() if _is_api(request) else _login_redirect(request)
 
@@ -113,7 +121,7 @@ def require_supervisor(request: Request, console: ConsoleSessionDep) -> Agent:
     if console is None:
         raise _anonymous(request)
     if console.agent.role != "supervisor":
-        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="Only supervisors may do this.")
+        raise NotAllowed(SUPERVISORS_ONLY)
     return console.agent
 
 
@@ -140,10 +148,7 @@ async def require_csrf(request: Request, console: ConsoleSessionDep) -> None:
         value = (await request.form()).get(CSRF_FIELD)
         given = value if isinstance(value, str) else None
     if not tokens_match(console.csrf_token, given):
-        raise HTTPException(
-            status_code=status.HTTP_403_FORBIDDEN,
-            detail="The CSRF token is missing or wrong; reload the page and try again.",
-        )
+        raise NotAllowed(CSRF_REFUSED)
 
 
 PageAgent = Annotated[Agent, Depends(current_agent_page)]

@@ -34,13 +34,23 @@ def browser_language(accept_language: str | None) -> str | None:
     return min(ranked)[2] if ranked else None
 
 
+def chosen_language(request: Request) -> str | None:
+    """A language picked on a page before logging in (the switch's `?lang=zh` link), or None."""
+    value = request.query_params.get("lang")
+    return value if value in LANGUAGES else None
+
+
 def reader_language(request: Request, agent: Any = None) -> str:
-    """The console's language for this request: the agent's choice, the browser's, the carrier's default."""
+    """The console's language for this request: the agent's choice (else one picked on the page), the
+    browser's, the carrier's default."""
     if agent is None:
         agent = getattr(request.state, "console_agent", None)
     chosen = getattr(agent, "language", None)
     if chosen in LANGUAGES:
         return str(chosen)
+    picked = chosen_language(request)
+    if picked:
+        return picked
     browser = browser_language(request.headers.get("accept-language"))
     return browser or request.app.state.settings.console_language
 

@@ -13,19 +13,26 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Form, Query, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from backend.api.deps import SessionDep, SettingsDep, refusals_return_to
 from backend.config import PROJECT_ROOT
+from backend.console import vocabulary as words
 from backend.console.deps import PageAgent, as_view, hub_of, require_csrf, require_supervisor_page
+from backend.console.language import reader_language
+from backend.console.rendering import fragment, local_time
 from backend.console.rendering import render as render_page
-from backend.console.rendering import templates
+from backend.errors import InvalidInput, NotFound
 from backend.hub.broker import AGENTS_TOPIC
+from backend.i18n import N_
+from backend.language import LANGUAGES
 from backend.services import agent_work as work
 from backend.services import console as reads
 from backend.services.reports import monthly_report, report_csv, tickets_csv
+from backend.services.search import QueueFilter, find_conversations
 
 # Front-end libraries come from npm (`npm ci`), served as files; nothing is fetched from a CDN.
 VENDOR_FILES = {
@@ -40,16 +47,12 @@ router = APIRouter(prefix="/console", tags=["console pages"], include_in_schema=
 
 
 def local(moment: str | datetime | None, request: Request) -> str:
-    """A stored UTC time as the carrier's local wall clock, for people."""
-    if moment is None:
-        return ""
-    value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
-    return value.astimezone(request.app.state.settings.tz).strftime("%a %d %b %H:%M")
+    """A stored UTC time on the carrier's clock, in the reader's language ('today at 14:05', '昨天 09:30')."""
+    return local_time(moment, request, reader_language(request))
 
 
 def render(request: Request, name: str, **context: Any) -> HTMLResponse:
-    """A console page, with times shown on the carrier's clock."""
-    context["local"] = lambda moment: local(moment, request)
+    """A console page (times on the carrier's clock, words in the reader's language)."""
     return render_page(request, name, context)
 
 
@@ -58,14 +61,46 @@ def vendor(name: str) -> FileResponse:
     """htmx, its SSE extension and Chart.js from node_modules."""
     path = VENDOR_FILES.get(name)
     if path is None or not path.exists():
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Run `npm ci` (make run does) to install it.")
+        raise NotFound(N_("Run `npm ci` (make run does) to install it."))
     return FileResponse(path, media_type="text/javascript")
 
 
+FilterDep = Annotated[QueueFilter, Depends(QueueFilter.of)]
+
+
 @router.get("", response_class=HTMLResponse)
-def queue_page(request: Request, agent: PageAgent, session: SessionDep) -> HTMLResponse:
-    """The queue: waiting conversations and the agent's own, live."""
-    return render(request, "console/queue.html", rows=reads.queue(session, agent=agent.username))
+def queue_page(request: Request, agent: PageAgent, session: SessionDep, wanted: FilterDep) -> HTMLResponse:
+    """The queue: waiting conversations and the agent's own, live; or what the search and filters find."""
+    rows = find_conversations(session, wanted, agent=agent.username)
+    language = reader_language(request, agent)
+    return render(
+        request,
+        "console/queue.html",
+        rows=rows,
+        wanted=wanted,
+        query_string=request.url.query,
+        options={
+            "language": words.choices(words.LANGUAGES, language),
+            "priority": [
+                (code, f"{code} {label}") for code, label in words.choices(words.PRIORITIES, language)
+            ],
+            "status": words.choices(words.TICKET_STATUSES, language),
+        },
+    )
+
+
+def customer_url(customer_id: str) -> str:
+    """The customer's page."""
+    return f"/console/customers/{quote(customer_id, safe='')}"
+
+
+@router.get("/customers/{customer_id}", response_class=HTMLResponse)
+def customer_page(customer_id: str, request: Request, agent: PageAgent, session: SessionDep) -> HTMLResponse:
+    """One customer: class, masked phone, every conversation and every ticket, newest first."""
+    customer = reads.customer_view(session, customer_id)
+    if customer is None:
+        raise NotFound(N_("No customer {customer}."), customer=customer_id)
+    return render(request, "console/customer.html", customer=customer)
 
 
 @router.get("/approvals", response_class=HTMLResponse, dependencies=[Depends(require_supervisor_page)])
@@ -100,11 +135,36 @@ async def decide_form(
 ) -> RedirectResponse:
     """The approve and reject buttons without JavaScript: decide, then back to the page they were on."""
     if decision not in ("approve", "reject"):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Approve or reject.")
+        raise NotFound(N_("Approve or reject."))
     await work.decide(
         hub_of(request), request_id, as_view(agent), approve=decision == "approve", amount_cny=amount_cny
     )
     return RedirectResponse(_console_page(return_to), status_code=status.HTTP_303_SEE_OTHER)
+
+
+# -- the agent's language ---------------------------------------------------------------------------
+
+
+def _back_to_page(url: str) -> str:
+    # Only the console's own pages: a form field must not send the agent anywhere else.
+    return url if url.startswith("/console") and "//" not in url and "\\" not in url else "/console"
+
+
+@router.post("/language", dependencies=[Depends(require_csrf)])
+def language_form(
+    request: Request,
+    agent: PageAgent,
+    session: SessionDep,
+    language: Annotated[str, Form()] = "",
+    return_to: Annotated[str, Form()] = "/console",
+) -> RedirectResponse:
+    """The header's 中文 / English switch: the agent's language from now on, then back to the page."""
+    if language not in LANGUAGES:
+        raise InvalidInput(N_("Choose Chinese or English."))
+    stored = session.get(type(agent), agent.id)
+    if stored is not None:
+        stored.language = language
+    return RedirectResponse(_back_to_page(return_to), status_code=status.HTTP_303_SEE_OTHER)
 
 
 # -- live updates ------------------------------------------------------------------------------------
@@ -126,15 +186,14 @@ async def _events(request: Request, topic: str) -> AsyncIterator[dict[str, Any]]
 
 
 @router.get("/events/queue")
-async def queue_events(request: Request, agent: PageAgent) -> StreamingResponse:
-    """The queue table, re-rendered for this agent whenever a conversation changes."""
-    template = templates.get_template("console/_queue_rows.html")
+async def queue_events(request: Request, agent: PageAgent, wanted: FilterDep) -> StreamingResponse:
+    """The queue table (with the page's search and filters), re-rendered whenever a conversation changes."""
     factory = request.app.state.session_factory
 
     def rows_html() -> str:
         with factory() as session:
-            rows = reads.queue(session, agent=agent.username)
-        return template.render(rows=rows, local=lambda m: local(m, request))
+            rows = find_conversations(session, wanted, agent=agent.username)
+        return fragment(request, "console/_queue_rows.html", rows=rows, wanted=wanted)
 
     async def stream() -> AsyncIterator[str]:
         async for event in _events(request, AGENTS_TOPIC):
@@ -155,16 +214,8 @@ def _month(request: Request, month: str | None) -> str:
     try:
         datetime.strptime(month, "%Y-%m")
     except ValueError as error:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY, detail="month must look like 2026-11."
-        ) from error
+        raise InvalidInput(N_("The month must look like 2026-11.")) from error
     return month
-
-
-def _reader_language(agent: Any) -> str | None:
-    """The language the agent reads the console in, once agents have one (English until then)."""
-    language = getattr(agent, "language", None)
-    return language if isinstance(language, str) else None
 
 
 def _csv_download(text: str, name: str) -> Response:
@@ -185,7 +236,9 @@ def reports_page(
     month: str | None = Query(None),
 ) -> HTMLResponse:
     """The monthly complaint report: the headline figures beside six months, a chart per table."""
-    report = monthly_report(session, _month(request, month), tz=settings.tz, language=_reader_language(agent))
+    report = monthly_report(
+        session, _month(request, month), tz=settings.tz, language=reader_language(request, agent)
+    )
     charts = [
         {
             "key": t.key,
@@ -221,9 +274,11 @@ def reports_csv(
     table: str | None = Query(None),
 ) -> Response:
     """The same report as CSV, whole (with the headline figures' months) or one table."""
-    report = monthly_report(session, _month(request, month), tz=settings.tz, language=_reader_language(agent))
+    report = monthly_report(
+        session, _month(request, month), tz=settings.tz, language=reader_language(request, agent)
+    )
     if table is not None and table not in {t.key for t in report.tables}:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"The report has no table {table!r}.")
+        raise NotFound(N_("The report has no table {table}."), table=table)
     return _csv_download(
         report_csv(report, table), f"complaints-{report.month}{'-' + table if table else ''}.csv"
     )
@@ -239,5 +294,5 @@ def reports_tickets_csv(
 ) -> Response:
     """Every ticket opened in the month, one row each with its fields."""
     chosen = _month(request, month)
-    text = tickets_csv(session, chosen, tz=settings.tz, language=_reader_language(agent))
+    text = tickets_csv(session, chosen, tz=settings.tz, language=reader_language(request, agent))
     return _csv_download(text, f"tickets-{chosen}.csv")

@@ -20,10 +20,12 @@ from backend.models import (
     CompensationRequest,
     Conversation,
     Customer,
+    Shipment,
     Ticket,
     TicketEvent,
     utcnow,
 )
+from backend.phones import mask_phone
 from backend.services import sla_watch
 from backend.services.conversations import list_messages, message_to_dict
 from backend.services.shipments import get_shipment, shipment_to_dict
@@ -62,13 +64,19 @@ def queue_item(conversation: Conversation, ticket: Ticket | None, now: datetime)
         "language": conversation.language,
         "handoff_reason": conversation.handoff_reason,
         "updated_at": conversation.updated_at.isoformat(),
+        # Whose conversation it is, when known (the queue links the customer's page).
+        "customer_id": conversation.customer_id
+        or conversation.verified_customer_id
+        or (ticket.customer_id if ticket is not None else None),
         "ticket": None
         if ticket is None
         else {
             "number": ticket.number,
+            "kind": ticket.kind,
             "priority": ticket.priority,
             "sla_due_at": ticket.sla_due_at.isoformat() if ticket.sla_due_at else None,
-            "sla": sla_state(ticket, now),
+            # A finished ticket (in a search's results) has no deadline left to watch.
+            "sla": sla_state(ticket, now) if ticket.status in OPEN_TICKET_STATUSES else None,
             "category": ticket.category,
             "level": ticket.level,
             "status": ticket.status,
@@ -321,4 +329,73 @@ def approvals(session: Session, *, decided_limit: int = 20) -> dict[str, list[di
     return {
         "waiting": [request_to_dict(r) for r in waiting],
         "decided": [request_to_dict(r) for r in decided],
+    }
+
+
+def customer_view(session: Session, customer_id: str) -> dict[str, Any] | None:
+    """A customer as the console shows them: class, masked phone, and every conversation and ticket,
+    newest first. A conversation is theirs when it is on their account (or they proved it is), or holds
+    a ticket of theirs; a ticket is theirs when it names them or one of their waybills."""
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        return None
+    waybills = select(Shipment.waybill).where(Shipment.customer_id == customer.id)
+    tickets = list(
+        session.scalars(
+            select(Ticket)
+            .where((Ticket.customer_id == customer.id) | Ticket.waybill.in_(waybills))
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        )
+    )
+    with_tickets = {t.conversation_id for t in tickets if t.conversation_id}
+    conversations = list(
+        session.scalars(
+            select(Conversation)
+            .where(
+                (Conversation.customer_id == customer.id)
+                | (Conversation.verified_customer_id == customer.id)
+                | Conversation.id.in_(with_tickets)
+            )
+            .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+        )
+    )
+    numbers: dict[str, list[str]] = {}
+    for ticket in tickets:
+        if ticket.conversation_id:
+            numbers.setdefault(ticket.conversation_id, []).append(ticket.number)
+    return {
+        "id": customer.id,
+        "name": customer.name,
+        "class": customer.customer_class,
+        # Masked as everywhere but the shipper's own chat: the last four digits.
+        "phone": mask_phone(customer.phone) if customer.phone else None,
+        "conversations": [
+            {
+                "id": c.id,
+                "channel": c.channel,
+                "state": c.state,
+                "owner": c.owner,
+                "language": c.language,
+                "created_at": c.created_at.isoformat(),
+                "updated_at": c.updated_at.isoformat(),
+                "tickets": numbers.get(c.id, []),
+                "practice": c.channel in PRACTICE_CHANNELS,
+            }
+            for c in conversations
+        ],
+        "tickets": [
+            {
+                "number": t.number,
+                "kind": t.kind,
+                "status": t.status,
+                "category": t.category,
+                "level": t.level,
+                "priority": t.priority,
+                "waybill": t.waybill,
+                "conversation_id": t.conversation_id,
+                "created_at": t.created_at.isoformat(),
+                "resolved_at": t.resolved_at.isoformat() if t.resolved_at else None,
+            }
+            for t in tickets
+        ],
     }

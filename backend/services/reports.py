@@ -27,15 +27,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from backend.console import vocabulary as words
 from backend.domain import PRACTICE_CHANNELS
 from backend.i18n import N_, t
 from backend.models import Customer, Shipment, Ticket
+from backend.record_words import record_text
 
 # Actors whose first event on a ticket is the first human response (tickets from before
 # first_responded_at was kept).
 HUMAN_ACTORS = ("agent:", "supervisor:")
-# How the report names the shipper's language (ticket.language); tickets before it was kept were English.
-LANGUAGE_LABELS = {"zh": "中文 (Chinese)", "en": "English"}
 # The headline figures are shown for the report's month and this many months before it.
 TREND_MONTHS = 6
 # A spreadsheet opened by Excel on a Chinese Windows reads CSV without a byte-order mark as GBK.
@@ -124,18 +124,24 @@ def months_before(month: str, count: int) -> list[str]:
     return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index - count, index + 1)]
 
 
-def _cause(ticket: Ticket, shipment: Shipment | None) -> str:
+NOT_RECORDED = N_("not recorded")
+NOT_ANALYSED = N_("not analysed")
+
+
+def _cause(ticket: Ticket, shipment: Shipment | None, language: str | None) -> str:
+    """The complaint's cause in the reader's words: the record's reason, read like the bot reads it."""
     if ticket.responsibility == "force_majeure":
-        return "force majeure"
+        return words.label(words.RESPONSIBILITIES, "force_majeure", language)
     if shipment is not None and (shipment.delay_reason or shipment.exception_reason):
         # Whole: a chart wraps a long cause over lines rather than cutting it.
-        return " ".join(str(shipment.delay_reason or shipment.exception_reason).split())
-    return "not recorded"
+        stored = " ".join(str(shipment.delay_reason or shipment.exception_reason).split())
+        return record_text(stored, language)
+    return t(language, NOT_RECORDED)
 
 
-def _language(ticket: Ticket) -> str:
-    code = ticket.language or "en"
-    return LANGUAGE_LABELS.get(code, code)
+def _language(ticket: Ticket, language: str | None) -> str:
+    # Tickets from before the shipper's language was kept were English.
+    return words.label(words.LANGUAGES, ticket.language or "en", language)
 
 
 def _first_response(ticket: Ticket) -> datetime | None:
@@ -241,6 +247,9 @@ def monthly_report(
     def say(msgid: str) -> str:
         return t(language, msgid)
 
+    def say_with(msgid: str, **values: Any) -> str:
+        return t(language, msgid, **values)
+
     def counted(key: str, title: str, labels: list[str], *, long_labels: bool = False) -> Table:
         return Table(key, say(title), say(COMPLAINTS), Counter(labels).most_common(), long_labels)
 
@@ -258,20 +267,31 @@ def monthly_report(
     by_waybill = Counter(t.waybill for t in tickets if t.waybill)
     by_customer = Counter(t.customer_id for t in tickets if t.customer_id)
 
+    def word(table: Any, code: str | None) -> str:
+        return words.label(table, code, language)
+
     tables = [
-        counted("category", N_("By category"), [t.category or "other" for t in tickets]),
-        counted("level", N_("By level"), [t.level or "not analysed" for t in tickets]),
-        counted("language", N_("By language"), [_language(t) for t in tickets]),
+        counted(
+            "category", N_("By category"), [word(words.CATEGORIES, t.category or "other") for t in tickets]
+        ),
+        counted(
+            "level",
+            N_("By level"),
+            [word(words.LEVELS, t.level) if t.level else say(NOT_ANALYSED) for t in tickets],
+        ),
+        counted("language", N_("By language"), [_language(t, language) for t in tickets]),
         counted(
             "cause",
             N_("By cause"),
-            [_cause(t, shipments.get(t.waybill or "")) for t in tickets],
+            [_cause(t, shipments.get(t.waybill or ""), language) for t in tickets],
             long_labels=True,
         ),
         counted(
-            "responsibility", N_("By responsibility"), [t.responsibility or "undetermined" for t in tickets]
+            "responsibility",
+            N_("By responsibility"),
+            [word(words.RESPONSIBILITIES, t.responsibility or "undetermined") for t in tickets],
         ),
-        counted("status", N_("By status"), [t.status for t in tickets]),
+        counted("status", N_("By status"), [word(words.TICKET_STATUSES, t.status) for t in tickets]),
         Table(
             "timing",
             say(N_("Time to first response and to resolution (median)")),
@@ -312,7 +332,16 @@ def monthly_report(
             say(N_("Top customers by complaints")),
             say(COMPLAINTS),
             [
-                (f"{customers[c].name} ({customers[c].customer_class})" if c in customers else c, count)
+                (
+                    say_with(
+                        N_("{name} (class {grade})"),
+                        name=customers[c].name,
+                        grade=customers[c].customer_class,
+                    )
+                    if c in customers
+                    else c,
+                    count,
+                )
                 for c, count in by_customer.most_common(10)
             ],
             long_labels=True,
@@ -346,22 +375,29 @@ def _csv(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
     return out.getvalue()
 
 
+# The report's CSV: its header (msgids) and the name of the headline figures' "table".
+REPORT_COLUMNS = (N_("Month"), N_("Table"), N_("Label"), N_("Value"), N_("Unit"))
+TREND_TABLE = N_("Headline figures")
+
+
 def report_csv(report: MonthlyReport, table: str | None = None) -> str:
-    """The report (or one table of it) as CSV: month, table, label, value, unit (then the trend)."""
+    """The report (or one table of it) as CSV: month, table, label, value, unit (then the trend), all in
+    the report's language."""
     rows: list[list[Any]] = [
-        [report.month, current.key, label, value, current.unit]
+        [report.month, current.title, label, value, current.unit]
         for current in report.tables
         if not table or current.key == table
         for label, value in current.rows
     ]
     if not table:
-        # The headline figures of every month shown, as the table "trend" with the month in the first column.
+        # The headline figures of every month shown, as one more table with the month in the first column.
+        trend = t(report.language, TREND_TABLE)
         rows += [
-            [month, "trend", headline.title, value, headline.unit]
+            [month, trend, headline.title, value, headline.unit]
             for headline in report.headlines
             for month, value in headline.values
         ]
-    return _csv(["month", "table", "label", "value", "unit"], rows)
+    return _csv([t(report.language, column) for column in REPORT_COLUMNS], rows)
 
 
 def _local(moment: datetime | None, tz: ZoneInfo) -> str | None:
@@ -419,26 +455,30 @@ def tickets_csv(session: Session, month: str, *, tz: ZoneInfo, language: str | N
     customers = {c.id: c for c in session.scalars(select(Customer))}
     shipments = _shipments(session, tickets)
 
+    def word(table: Any, code: str | None) -> str | None:
+        return words.label(table, code, language) or None
+
     def row(ticket: Ticket) -> list[Any]:
         customer = customers.get(ticket.customer_id or "")
         first = _first_response(ticket)
+        cause = _cause(ticket, shipments.get(ticket.waybill or ""), language)
         return [
             ticket.number,
-            ticket.kind,
+            word(words.TICKET_KINDS, ticket.kind),
             _local(ticket.created_at, tz),
-            ticket.channel,
+            word(words.CHANNELS, ticket.channel),
             ticket.conversation_id,
-            ticket.language or "en",
+            _language(ticket, language),
             ticket.customer_id,
             customer.name if customer else None,
             customer.customer_class if customer else None,
             ticket.waybill,
-            ticket.category,
-            ticket.level,
+            word(words.CATEGORIES, ticket.category),
+            word(words.LEVELS, ticket.level),
             ticket.priority,
-            ticket.responsibility,
-            _cause(ticket, shipments.get(ticket.waybill or "")) if ticket.kind == "complaint" else None,
-            ticket.status,
+            word(words.RESPONSIBILITIES, ticket.responsibility),
+            cause if ticket.kind == "complaint" else None,
+            word(words.TICKET_STATUSES, ticket.status),
             ticket.summary,
             ticket.description,
             ticket.incident_when,
@@ -448,7 +488,7 @@ def tickets_csv(session: Session, month: str, *, tz: ZoneInfo, language: str | N
             ticket.remedy_offered,
             ticket.agreed_resolution,
             _money(ticket.compensation_cny),
-            ticket.stage_reached,
+            word(words.COMPLAINT_STAGES, ticket.stage_reached),
             ticket.recorded_by,
             _local(ticket.sla_due_at, tz),
             _local(first, tz),

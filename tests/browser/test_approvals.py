@@ -81,7 +81,7 @@ def test_800_by_an_agent_waits_for_the_supervisor_and_the_shipper_hears_the_deci
     agent = log_in(accounts["agent"])
     row = agent.locator(f'tr[data-conversation="{cid}"]')
     expect(row).to_be_visible(timeout=REPLY_TIMEOUT_MS)
-    row.get_by_role("link").click()
+    row.get_by_role("link").first.click()  # the ticket; the customer's link follows
     agent.get_by_role("button", name="Claim this conversation").click()
     mark = len(browser_telegram.sent(chat.id))
     form = agent.locator("form.ticket-form").first

@@ -121,7 +121,7 @@ def test_the_report_charts_one_unit_per_axis_whole_counts_and_whole_labels(
     supervisor: Page, stack: Stack
 ) -> None:
     supervisor.goto(f"{stack.backend_url}/console/reports?month={MONTH}")
-    expect(supervisor.locator("#table-category")).to_contain_text("delay")
+    expect(supervisor.locator("#table-category")).to_contain_text("Late delivery")
 
     for key in ("category", "status", "sla", "satisfaction", "cause", "customers", "repeat"):
         chart = drawn(supervisor, f"chart-{key}")
@@ -161,11 +161,11 @@ def test_both_csv_files_open_in_excel_as_chinese(supervisor: Page, stack: Stack)
     text = raw.decode("utf-8-sig")
     lines = text.splitlines()
     assert lines[0].startswith("Ticket number,Kind,Opened,")
-    assert len(lines) == 4 and all(re.match(r"T-203506-\d{5},complaint,", line) for line in lines[1:])
+    assert len(lines) == 4 and all(re.match(r"T-203506-\d{5},Complaint,", line) for line in lines[1:])
     assert "货还没到，已经晚了三天" in text and LONG_CAUSE in text
 
     with supervisor.expect_download() as download:
         supervisor.get_by_role("link", name="Download all as CSV").click()
     raw = download.value.path().read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
-    assert f"{MONTH},trend,Complaints,3,complaints" in raw.decode("utf-8-sig").splitlines()
+    assert f"{MONTH},Headline figures,Complaints,3,complaints" in raw.decode("utf-8-sig").splitlines()

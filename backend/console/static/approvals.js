@@ -1,11 +1,13 @@
 // The approve and reject buttons: decide through the JSON API (naming the request and its amount), then
 // show the outcome in place of the buttons, so a decided request never keeps a button to press again.
+// Every sentence shown comes from the page (the box's data-said-* attributes, in the reader's language).
 (function () {
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
-  const words = { approve: "Approved", reject: "Rejected" };
+  const outcome = { approve: "saidApproved", reject: "saidRejected" };
 
   async function decide(form) {
     const box = form.closest(".approval");
+    const said = box.dataset;
     const result = box.querySelector(".decision-result");
     const buttons = box.querySelectorAll(".decide button");
     buttons.forEach((b) => { b.disabled = true; });
@@ -20,7 +22,7 @@
       });
     } catch (error) {
       buttons.forEach((b) => { b.disabled = false; });
-      result.textContent = "The console could not be reached; please try again.";
+      result.textContent = said.saidUnreachable;
       result.hidden = false;
       return;
     }
@@ -29,12 +31,12 @@
     if (response.ok) {
       box.classList.remove("approval-pending");
       box.classList.add(`approval-${body.status}`);
-      box.querySelector(".approval-state").textContent =
-        `${words[decision]}: ${body.amount_cny} CNY for ${body.ticket}. The shipper has been told.`;
+      box.querySelector(".approval-state").textContent = said[outcome[decision]];
       result.hidden = true;
     } else {
       // 409: changed or decided by someone else since this page was drawn; the page must be read again.
-      result.textContent = `${body.detail || "That did not work."} Reload the page to see the request as it is now.`;
+      // The API's refusal is in the reader's language already.
+      result.textContent = `${body.detail || said.saidFailed} ${said.saidReload}`;
       result.hidden = false;
     }
   }

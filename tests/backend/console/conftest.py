@@ -13,6 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.backend.console.clients import Console, build_app, client_for, log_in
 from tests.backend.factories import new_account
 
+# The fixtures' browsers read the console in English (the tests assert English wording); the tests of
+# the console's languages (test_console_words, test_reader_language) say which language they ask for.
+ENGLISH = {"Accept-Language": "en"}
+
 
 @pytest.fixture
 def app(db_url: str, seeded_today: date) -> FastAPI:
@@ -21,14 +25,14 @@ def app(db_url: str, seeded_today: date) -> FastAPI:
 
 @pytest.fixture
 def client(app: FastAPI) -> Iterator[TestClient]:
-    with client_for(app) as test_client:
+    with client_for(app, headers=ENGLISH) as test_client:
         yield test_client
 
 
 @pytest.fixture
 def other_client(db_url: str, seeded_today: date) -> Iterator[TestClient]:
     """A second browser, elsewhere (its own app instance, so each has its own lifespan)."""
-    with client_for(build_app(db_url)) as test_client:
+    with client_for(build_app(db_url), headers=ENGLISH) as test_client:
         yield test_client
 
 
@@ -48,7 +52,7 @@ def people(app: FastAPI, db_factory: sessionmaker[Session]) -> Iterator[dict[str
     opened = []
     for name, role in (("alice", "agent"), ("bob", "agent"), ("sue", "supervisor")):
         account = new_account(db_factory, role)
-        client = client_for(app)
+        client = client_for(app, headers=ENGLISH)
         client.__enter__()
         opened.append(client)
         clients[name] = Console(client, log_in(client, account), account[0])

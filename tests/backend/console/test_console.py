@@ -257,8 +257,8 @@ def test_the_monthly_report_and_its_csv(
     # The byte-order mark makes Excel on a Chinese Windows read the file as UTF-8.
     assert csv.content.startswith(b"\xef\xbb\xbf")
     lines = csv.content.decode("utf-8-sig").splitlines()
-    assert lines[0] == "month,table,label,value,unit"
-    assert any(",category,billing," in line for line in lines[1:])
+    assert lines[0] == "Month,Table,Label,Value,Unit"
+    assert any(",By category,Billing," in line for line in lines[1:])
     tickets = people["sue"].get("/console/reports/tickets.csv")
     assert tickets.status_code == 200 and tickets.content.startswith(b"\xef\xbb\xbf")
     assert tickets.content.decode("utf-8-sig").startswith("Ticket number,Kind,Opened,")
@@ -285,7 +285,7 @@ def test_the_queue_marks_breached_and_nearly_breached_tickets(
     assert rows[late]["ticket"]["sla"] == "breached"
     assert rows[soon]["ticket"]["sla"] == "near"
     page = people["alice"].get("/console").text
-    assert "SLA breached" in page and "SLA soon" in page
+    assert "SLA breached" in page and "SLA due soon" in page
 
 
 # -- refusals: the same sentence on the JSON API and back on the form's page -----------------------------

@@ -25,8 +25,11 @@ def test_the_console_shows_each_conversations_language(
     assert rows[chinese]["ticket"]["language"] == "en"
     detail = people["alice"].get(f"/console/api/conversations/{chinese}").json()
     assert detail["language"] == "zh" and detail["tickets"][0]["language"] == "en"
+    # The badge says the shipper's language in the reader's: Chinese / English, 中文 / 英文.
     queue_page = people["alice"].get("/console").text
-    assert 'class="badge lang lang-zh"' in queue_page and ">中文</span>" in queue_page
-    assert ">EN</span>" in queue_page
+    assert 'class="badge lang lang-zh"' in queue_page and ">Chinese</span>" in queue_page
+    assert ">English</span>" in queue_page
+    chinese_page = people["alice"].get("/console", headers={"Accept-Language": "zh-CN"}).text
+    assert ">中文</span>" in chinese_page and ">英文</span>" in chinese_page
     page = people["alice"].get(f"/console/conversations/{chinese}").text
-    assert ">中文</span>" in page and ">EN</span>" not in page
+    assert ">Chinese</span>" in page and "lang-en" not in page

@@ -95,7 +95,7 @@ def test_the_months_figures_the_trend_and_one_unit_per_chart(db_session: Session
     report = monthly_report(db_session, "2033-07", tz=CARRIER_TZ)
 
     assert report.complaints == 3
-    assert dict(report.table("category").rows) == {"delay": 2, "damage": 1}
+    assert dict(report.table("category").rows) == {"Late delivery": 2, "Damaged goods": 1}
     assert report.months == ["2033-01", "2033-02", "2033-03", "2033-04", "2033-05", "2033-06", "2033-07"]
     assert report.headline("complaints").values == list(
         zip(report.months, [1, 0, 0, 0, 2, 0, 3], strict=True)
@@ -130,17 +130,25 @@ def test_the_months_figures_the_trend_and_one_unit_per_chart(db_session: Session
 
     # The whole report's CSV: BOM, the tables, and the trend with one row per figure and month.
     rows = rows_of(report_csv(report))
-    assert rows[0] == ["month", "table", "label", "value", "unit"]
-    assert ["2033-07", "cause", LONG_CAUSE, "2", "complaints"] in rows
-    assert ["2033-05", "trend", "Complaints", "2", "complaints"] in rows
-    assert ["2033-01", "trend", "Satisfaction, average", "", "average score (1 to 5)"] in rows
-    assert ["2033-07", "language", "中文 (Chinese)", "1", "complaints"] in rows
-    assert not any(row[1] == "trend" for row in rows_of(report_csv(report, "category")))
+    assert rows[0] == ["Month", "Table", "Label", "Value", "Unit"]
+    assert ["2033-07", "By cause", LONG_CAUSE, "2", "complaints"] in rows
+    assert ["2033-05", "Headline figures", "Complaints", "2", "complaints"] in rows
+    assert ["2033-01", "Headline figures", "Satisfaction, average", "", "average score (1 to 5)"] in rows
+    assert ["2033-07", "By language", "Chinese", "1", "complaints"] in rows
+    assert ["2033-07", "By status", "resolved", "2", "complaints"] in rows
+    assert not any(row[1] == "Headline figures" for row in rows_of(report_csv(report, "category")))
 
     # The report in Chinese: titles and units from the catalog.
     chinese = monthly_report(db_session, "2033-07", tz=CARRIER_TZ, language="zh")
     assert chinese.table("category").unit == "投诉数"
     assert chinese.headline("complaints").title == "投诉数量"
+    # ... and so are the rows' words: categories, statuses, languages, causes read from the record.
+    assert dict(chinese.table("category").rows) == {"延误": 2, "货物破损": 1}
+    assert dict(chinese.table("status").rows) == {"已解决": 2, "处理中": 1}
+    assert dict(chinese.table("language").rows) == {"英文": 2, "中文": 1}
+    chinese_csv = rows_of(report_csv(chinese))
+    assert chinese_csv[0] == ["月份", "表", "项目", "数值", "单位"]
+    assert ["2033-05", "主要指标", "投诉数量", "2", "投诉数"] in chinese_csv
 
 
 def test_the_months_tickets_file_has_one_row_per_ticket_with_its_fields(db_session: Session) -> None:
@@ -176,10 +184,10 @@ def test_the_months_tickets_file_has_one_row_per_ticket_with_its_fields(db_sessi
     header, body = rows[0], rows[1:]
     assert [row[0] for row in body] == [first.number, handoff.number]
     row = dict(zip(header, body[0], strict=True))
-    assert row["Kind"] == "complaint"
+    assert row["Kind"] == "Complaint"
     assert row["Opened"] == "2034-03-05 09:00"
     assert row["Customer"] == "Wang's Hardware" and row["Customer class"] == "B"
-    assert row["Waybill"] == "EA100000034CN" and row["Shipper's language"] == "zh"
+    assert row["Waybill"] == "EA100000034CN" and row["Shipper's language"] == "Chinese"
     # A shipper's text that looks like a formula stays text in a spreadsheet; Chinese stays Chinese.
     assert row["Shipper's account"] == '\'=HYPERLINK("http://evil") 我的快递说好前天到，现在还卡在武汉'
     assert row["Customer wants"] == "退款"
@@ -189,9 +197,14 @@ def test_the_months_tickets_file_has_one_row_per_ticket_with_its_fields(db_sessi
     assert row["Satisfaction (1 to 5)"] == "5" and row["Satisfaction comment"] == "谢谢，处理得很快"
     assert row["Cause"].startswith("Held at Wuhan hub")
     handoff_row = dict(zip(header, body[1], strict=True))
-    assert handoff_row["Kind"] == "handoff" and handoff_row["Channel"] == "web"
+    assert handoff_row["Kind"] == "Handover to an agent" and handoff_row["Channel"] == "Web chat"
 
     # Headers in the reader's language.
     chinese = rows_of(tickets_csv(db_session, "2034-03", tz=CARRIER_TZ, language="zh"))
     assert chinese[0][:3] == ["工单编号", "类型", "创建时间"]
     assert len(chinese) == 3
+    # ... and the codes in its words: kind, language, category, status, the record's cause.
+    first_zh = dict(zip(chinese[0], chinese[1], strict=True))
+    assert (first_zh["类型"], first_zh["投诉类别"], first_zh["状态"]) == ("投诉", "延误", "已解决")
+    assert first_zh[chinese[0][5]] == "中文"
+    assert first_zh[chinese[0][14]].startswith("暂扣在武汉转运中心")
