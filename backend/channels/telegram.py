@@ -327,6 +327,9 @@ class TelegramChannel:
         self._starter: asyncio.Task[None] | None = None
         # Chats shown the contact keyboard: the next message without one takes it away again.
         self._contact_keyboard: set[int] = set()
+        # The "typing..." request of each chat's message in hand: it goes out while the hub and the bot
+        # work, and the chat's first answer waits for it (so the indicator never outlives the answer).
+        self._typing_sent: dict[int, asyncio.Task[None]] = {}
         self.add_handlers()
 
     def add_handlers(self) -> None:
@@ -405,8 +408,15 @@ class TelegramChannel:
         inbound = inbound_from_update(update, files, file_problem)
         if inbound is None:
             return
-        await self._typing(int(inbound.external_id))
-        await self._hub.receive(inbound)
+        chat_id = int(inbound.external_id)
+        typing = asyncio.create_task(self._typing(chat_id))
+        self._typing_sent[chat_id] = typing
+        try:
+            await self._hub.receive(inbound)
+        finally:
+            await typing
+            if self._typing_sent.get(chat_id) is typing:
+                del self._typing_sent[chat_id]
 
     async def _typing(self, chat_id: int) -> None:
         """'typing...' while the bot thinks: sent before the answer (Telegram clears it when the answer
@@ -448,6 +458,9 @@ class TelegramChannel:
     async def deliver(self, external_id: str, message: Outbound) -> None:
         """Sends one stored message to its chat: in Telegram-sized parts, the keyboard under the last."""
         chat_id = int(external_id)
+        typing = self._typing_sent.get(chat_id)
+        if typing is not None:
+            await typing  # bounded by TYPING_TIMEOUT_S, and it never raises
         markup = self._markup(chat_id, message)
         parts = split_text(message.signed_text(detect_language(message.text)))
         if not parts and markup is not None:

@@ -219,10 +219,12 @@ class Hub:
                 return turn
             if (inbound.files or inbound.file_problem) and not stored.photos and not inbound.text.strip():
                 return turn  # only refused files: the polite refusal above is the whole answer
-            turn.replies += await self._ask_bot(
+            replies, state = await self._ask_bot(
                 inbound, stored.button_payload, photos=stored.photos, language=stored.language
             )
-            state = await self.run_db(lambda s: conv.ensure_conversation(s, cid).state)
+            turn.replies += replies
+            if state is None:
+                state = await self.run_db(lambda s: conv.ensure_conversation(s, cid).state)
             if state != "bot":
                 turn.state = state
                 self._publish_state(cid, state, owner=None)
@@ -333,10 +335,11 @@ class Hub:
         *,
         photos: int = 0,
         language: str = DEFAULT_LANGUAGE,
-    ) -> list[Outbound]:
+    ) -> tuple[list[Outbound], str | None]:
+        """The turn's answers, and the conversation's state after them when it was read on the way."""
         cid = inbound.conversation_id
         if inbound.other_phone and not inbound.own_phone:
-            return [await self._say(cid, t(language, OTHER_CONTACT_TEXT), sender="bot")]
+            return [await self._say(cid, t(language, OTHER_CONTACT_TEXT), sender="bot")], None
         metadata: dict[str, Any] = {"channel": inbound.channel, "language": language}
         if button_payload is not None:
             # Our own button: its payload may be an intent ("/affirm"); the hub channel trusts it.
@@ -345,13 +348,13 @@ class Hub:
         text = plain_text(inbound.text)
         if inbound.button is not None and not text:
             # A button we did not offer in this conversation (an old keyboard, or someone else's).
-            return [await self._say(cid, t(language, STALE_BUTTON_TEXT), sender="bot")]
+            return [await self._say(cid, t(language, STALE_BUTTON_TEXT), sender="bot")], None
         if inbound.own_phone and not text:
             text = inbound.own_phone
         if not text and photos:
             text = PHOTO_FOR_BOT
         if not text:
-            return [await self._say(cid, t(language, EMPTY_TEXT), sender="bot")]
+            return [await self._say(cid, t(language, EMPTY_TEXT), sender="bot")], None
         replies: list[Outbound] = []
         if len(inbound.text) > MAX_BOT_TEXT:
             replies.append(await self._say(cid, t(language, CUT_TEXT), sender="bot"))
@@ -361,24 +364,38 @@ class Hub:
 
     async def _bot_answers(
         self, cid: str, text: str, metadata: dict[str, Any], replies: list[Outbound]
-    ) -> list[Outbound]:
+    ) -> tuple[list[Outbound], str | None]:
         try:
             answers = await self._rasa.send(cid, text, metadata)
         except RasaUnavailable:
             try_again = t(metadata.get("language"), TRY_AGAIN_TEXT)
-            return [*replies, await self._say(cid, try_again, sender="system")]
+            return [*replies, await self._say(cid, try_again, sender="system")], None
         if not answers:
             # Rasa answered nothing: the conversation may have just been handed to a person.
-            return replies
-        return replies + await self._say_all(cid, answers)
+            return replies, None
+        said, state = await self._say_all(cid, answers)
+        return replies + said, state
 
     # -- outbound -----------------------------------------------------------------------------------
 
-    async def _say_all(self, cid: str, answers: list[BotReply]) -> list[Outbound]:
-        return [
-            await self._say(cid, a.text, sender="bot", buttons=a.buttons, request_contact=a.request_contact)
-            for a in answers
-        ]
+    async def _say_all(self, cid: str, answers: list[BotReply]) -> tuple[list[Outbound], str]:
+        """The bot's answers stored in one transaction, which also reads the conversation's state after
+        them (an answer may have handed it to a person), then delivered in order: one trip to the
+        database per turn instead of one per answer and another for the state."""
+
+        def store(session: Session) -> tuple[list[Outbound], str]:
+            said = [
+                self._store_outbound(
+                    session, cid, a.text, sender="bot", buttons=a.buttons, request_contact=a.request_contact
+                )
+                for a in answers
+            ]
+            return said, conv.ensure_conversation(session, cid).state
+
+        said, state = await self.run_db(store)
+        for outbound in said:
+            await self._deliver(outbound)
+        return said, state
 
     async def _say(
         self,
@@ -391,35 +408,55 @@ class Hub:
         author: str | None = None,
     ) -> Outbound:
         """Store one outbound message, deliver it on the shipper's channel and publish it."""
-
-        def store(session: Session) -> Outbound:
-            message = conv.record_message(
+        outbound = await self.run_db(
+            lambda session: self._store_outbound(
                 session,
-                conversation_id=cid,
-                direction="out",
+                cid,
+                text,
                 sender=sender,
-                text=text,
-                buttons=[{"title": b.title, "payload": b.payload} for b in buttons],
-                author=author,
-            )
-            assert message is not None  # outbound messages carry no channel id, so never a replay
-            if sender == "agent":
-                conv.mark_person_answered(session, conversation_id=cid)
-            self._publish_message(cid, message)
-            return Outbound(
-                conversation_id=cid,
-                message_id=message.id,
-                sender=sender,
-                text=text,
-                created_at=message.created_at,
                 buttons=buttons,
                 request_contact=request_contact,
                 author=author,
             )
-
-        outbound = await self.run_db(store)
+        )
         await self._deliver(outbound)
         return outbound
+
+    def _store_outbound(
+        self,
+        session: Session,
+        cid: str,
+        text: str,
+        *,
+        sender: str,
+        buttons: tuple[Button, ...] = (),
+        request_contact: bool = False,
+        author: str | None = None,
+    ) -> Outbound:
+        """One outbound message stored (and published to the console) in the caller's transaction."""
+        message = conv.record_message(
+            session,
+            conversation_id=cid,
+            direction="out",
+            sender=sender,
+            text=text,
+            buttons=[{"title": b.title, "payload": b.payload} for b in buttons],
+            author=author,
+        )
+        assert message is not None  # outbound messages carry no channel id, so never a replay
+        if sender == "agent":
+            conv.mark_person_answered(session, conversation_id=cid)
+        self._publish_message(cid, message)
+        return Outbound(
+            conversation_id=cid,
+            message_id=message.id,
+            sender=sender,
+            text=text,
+            created_at=message.created_at,
+            buttons=buttons,
+            request_contact=request_contact,
+            author=author,
+        )
 
     async def _deliver(self, outbound: Outbound) -> None:
         channel, external = conv.parse_conversation_id(outbound.conversation_id)
@@ -529,7 +566,8 @@ class Hub:
                     "hand-back of %s: Rasa unreachable; it resumes on the next message", conversation_id
                 )
                 return []
-            return await self._say_all(conversation_id, answers)
+            said, _ = await self._say_all(conversation_id, answers)
+            return said
 
     async def attachment_file(
         self, attachment_id: int, *, conversation_id: str | None = None

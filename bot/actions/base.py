@@ -7,7 +7,7 @@ import asyncio
 import functools
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from rasa_sdk import Action, Tracker
@@ -29,6 +29,7 @@ BACKEND_DOWN_TEXT = N_(
 
 Work = Callable[[CollectingDispatcher, Tracker, dict[str, Any]], list[EventType]]
 Method = TypeVar("Method", bound=Callable[..., dict[str, Any]])
+Result = TypeVar("Result")
 
 
 def say_backend_down(dispatcher: CollectingDispatcher, tracker: Tracker, failure: BackendUnavailable) -> None:
@@ -56,6 +57,17 @@ async def run_blocking(
             return list(when_down or [])
 
     return await asyncio.to_thread(politely)
+
+
+async def off_the_loop(work: Callable[[], Awaitable[Result]]) -> Result:
+    """Runs async code that blocks inside (rasa-sdk's form validation calls our synchronous
+    validate_<slot> methods, which read the database and parse with spaCy) on a private event loop in
+    a worker thread, so that the action server's loop goes on serving the other conversations."""
+
+    async def awaited() -> Result:
+        return await work()
+
+    return await asyncio.to_thread(asyncio.run, awaited())
 
 
 def slots_when_backend_down(**slots: Any) -> Callable[[Method], Method]:

@@ -6,6 +6,7 @@ shipment asked in the middle of the form is answered before the form goes on.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -21,7 +22,7 @@ from backend.i18n import N_, sentences, t
 from backend.waybill import find_in_text
 
 from . import client
-from .base import say_backend_down, slots_when_backend_down
+from .base import off_the_loop, say_backend_down, slots_when_backend_down
 from .client import BackendUnavailable
 from .complaint_flow import (
     FORM_SLOTS,
@@ -64,6 +65,12 @@ class ValidateComplaintForm(FormValidationAction):
 
     def name(self) -> str:
         return "validate_complaint_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        # The validators below read the database and run spaCy: off the action server's event loop.
+        return await off_the_loop(functools.partial(super().run, dispatcher, tracker, domain))
 
     async def required_slots(
         self,
