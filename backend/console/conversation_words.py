@@ -3,12 +3,14 @@
 The page's data keeps codes (`waiting_customer`, `claimed`, `in_transit`) and the record's own English
 text; this is where they become words for the reader, from the same catalog and Babel formats as the
 bot's messages. The record's scans, places and reasons go through backend/record_words.py, exactly as
-the bot words them for a Chinese shipper. Status, category, level and priority words are kept here
-until the console's shared vocabulary (backend/console/vocabulary.py) exists; then these lookups move.
+the bot words them for a Chinese shipper. The words for codes come from the console's
+shared vocabulary (backend/console/vocabulary.py) and the findings' wish words, so a status reads the same
+on every page.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -16,84 +18,24 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from backend.clock import utcnow
+from backend.complaints import findings
+from backend.console import vocabulary
 from backend.domain import EventView
 from backend.i18n import N_, Day, Days, Moment, Money, localise, t
 from backend.record_words import Place, Signer, Stored, scan_text
 
 # A ticket's status as an agent reads it (the shipper's "waiting for your reply" is not the agent's).
-TICKET_STATUS = {
-    "open": N_("open"),
-    "escalated": N_("escalated"),
-    "assigned": N_("assigned"),
-    "waiting_customer": N_("waiting for the shipper's answer"),
-    "resolved": N_("resolved"),
-    "closed": N_("closed"),
-}
-TICKET_KIND = {
-    "complaint": N_("complaint ticket"),
-    "handoff": N_("hand-over to a person"),
-    "service_request": N_("service request ticket"),
-}
-CATEGORY = {
-    "delay": N_("a late shipment"),
-    "missed_pickup": N_("a missed pickup"),
-    "damage": N_("damaged goods"),
-    "loss": N_("a lost shipment or missing items"),
-    "wrong_delivery": N_("a wrong delivery"),
-    "billing": N_("a billing problem"),
-    "staff_conduct": N_("the conduct of our staff"),
-    "other": N_("another problem"),
-}
-LEVEL = {
-    "general": N_("general complaint"),
-    "serious": N_("serious complaint"),
-    "expectation": N_("below the shipper's expectation"),
-}
-RESPONSIBILITY = {
-    "carrier": N_("our side (the carrier)"),
-    "customer": N_("the shipper's side"),
-    "third_party": N_("a third party"),
-    "force_majeure": N_("force majeure"),
-    "undetermined": N_("not determined yet"),
-}
-STAGE = {
-    "calm": N_("calming the shipper"),
-    "confirm": N_("confirming the facts"),
-    "analyse": N_("analysing the case"),
-    "negotiate": N_("agreeing a remedy"),
-}
-WANTS = {
-    "refund": N_("a refund"),
-    "compensation": N_("compensation"),
-    "redelivery": N_("re-delivery"),
-    "apology": N_("an apology"),
-    "report_only": N_("just to report it"),
-    "replacement": N_("a replacement"),
-    "unspecified": N_("nothing in particular (we will suggest what we can do)"),
-}
-PHOTO = {
-    "received": N_("photo received"),
-    "later": N_("the shipper will send it later"),
-    "not_needed": N_("not needed"),
-}
-SENDER = {
-    "shipper": N_("Shipper"),
-    "bot": N_("Bot"),
-    "agent": N_("Agent"),
-    "system": N_("System"),
-}
-CHANNEL = {"telegram": N_("Telegram"), "web": N_("Web chat"), "cli": N_("Practice chat")}
-SHIPMENT_STATUS = {
-    "pickup_booked": N_("pickup booked"),
-    "pickup_missed": N_("pickup missed"),
-    "in_transit": N_("in transit"),
-    "held": N_("held in the network"),
-    "out_for_delivery": N_("out for delivery"),
-    "delivered": N_("delivered"),
-    "customs_hold": N_("held by customs"),
-    "returned": N_("being returned to the sender"),
-    "missing": N_("missing in the network"),
-}
+TICKET_STATUS = vocabulary.TICKET_STATUSES
+TICKET_KIND = vocabulary.TICKET_KINDS
+CATEGORY = vocabulary.CATEGORIES
+LEVEL = vocabulary.LEVELS
+RESPONSIBILITY = vocabulary.RESPONSIBILITIES
+STAGE = vocabulary.COMPLAINT_STAGES
+WANTS = {**findings.WANTS_WORDS, "unspecified": N_("nothing in particular (we will suggest what we can do)")}
+PHOTO = vocabulary.PHOTO_STATUSES
+SENDER = vocabulary.SENDERS
+CHANNEL = vocabulary.CHANNELS
+SHIPMENT_STATUS = vocabulary.SHIPMENT_STATUSES
 # What happened, in the ticket's history: the audit trail's action codes as verbs.
 HISTORY = {
     "created": N_("opened the ticket"),
@@ -146,7 +88,7 @@ class ConversationWords:
     def for_reader(cls, language: str, tz: ZoneInfo, now: datetime | None = None) -> ConversationWords:
         return cls(language, tz, (now or utcnow()).astimezone(tz).date())
 
-    def _word(self, table: dict[str, str], code: str | None, default: str = "") -> str:
+    def _word(self, table: Mapping[str, str], code: str | None, default: str = "") -> str:
         if not code:
             return t(self.language, default) if default else ""
         return t(self.language, table[code]) if code in table else code

@@ -32,6 +32,7 @@ from backend.domain import PRACTICE_CHANNELS
 from backend.i18n import N_, t
 from backend.models import Customer, Shipment, Ticket
 from backend.record_words import record_text
+from backend.services.tickets import agreed_resolution_text, remedy_offered_text
 
 # Actors whose first event on a ticket is the first human response (tickets from before
 # first_responded_at was kept).
@@ -485,8 +486,9 @@ def tickets_csv(session: Session, month: str, *, tz: ZoneInfo, language: str | N
             ticket.extent,
             _money(ticket.declared_value),
             ticket.customer_wants,
-            ticket.remedy_offered,
-            ticket.agreed_resolution,
+            # The bot's remedies in the CSV's language (an agent's own words as typed).
+            remedy_offered_text(ticket, language),
+            agreed_resolution_text(ticket, language),
             _money(ticket.compensation_cny),
             word(words.COMPLAINT_STAGES, ticket.stage_reached),
             ticket.recorded_by,

@@ -20,7 +20,7 @@ from tests.text_checks import latin_words
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 # What the scan leaves out: what people wrote (the transcript, notes, the shipper's own words) is theirs;
 # colleagues' names and key caps (<kbd>Ctrl</kbd>) are names.
-NOT_OURS = {"text", "button-chip", "note-text", "person", "approval"}
+NOT_OURS = {"text", "button-chip", "note-text", "person"}
 
 
 class PageText(HTMLParser):
