@@ -18,10 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.complaints import BOT_GRANT_LIMIT
+from backend.console.vocabulary import APPROVAL_STATUSES
 from backend.db import begin_write
 from backend.domain import OPEN_TICKET_STATUSES, TICKET_STATUSES
 from backend.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from backend.i18n import N_, Money, t
+from backend.i18n import N_, Money, phrase, t
 from backend.models import Agent, CompensationRequest, Conversation, Ticket, utcnow
 from backend.services.audit import record_agent_action
 from backend.services.conversations import AlreadyClaimed
@@ -91,14 +92,14 @@ class AgentView:
 def _conversation(session: Session, conversation_id: str) -> Conversation:
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
-        raise NotFound(f"No conversation {conversation_id}.")
+        raise NotFound(N_("No conversation {conversation}."), conversation=conversation_id)
     return conversation
 
 
 def _ticket(session: Session, number: str) -> Ticket:
     ticket = get_ticket(session, number)
     if ticket is None:
-        raise NotFound(f"No ticket {number}.")
+        raise NotFound(N_("No ticket {number}."), number=number)
     return ticket
 
 
@@ -111,9 +112,9 @@ def ensure_holder(session: Session, conversation_id: str, agent: AgentView) -> C
     """The agent holds the conversation (a supervisor may act on any conversation an agent holds)."""
     conversation = _conversation(session, conversation_id)
     if conversation.state != "agent" or conversation.owner is None:
-        raise Conflict("Claim the conversation first.")
+        raise Conflict(N_("Claim the conversation first."))
     if conversation.owner != agent.username and not agent.is_supervisor:
-        raise Conflict(f"{conversation.owner} is handling this conversation.")
+        raise Conflict(N_("{owner} is handling this conversation."), owner=conversation.owner)
     return conversation
 
 
@@ -164,7 +165,7 @@ def add_note(session: Session, conversation_id: str, agent: AgentView, text: str
     _conversation(session, conversation_id)
     ticket = current_ticket(session, conversation_id)
     if ticket is None:
-        raise Conflict("This conversation has no ticket to note on.")
+        raise Conflict(N_("This conversation has no ticket to note on."))
     event = record_ticket_event(
         session, number=ticket.number, actor=agent.actor, action="note", data={"text": text}
     )
@@ -187,7 +188,7 @@ def _may_change(session: Session, ticket: Ticket, agent: AgentView) -> None:
         and conversation.state == "agent"
         and conversation.owner not in (None, agent.username)
     ):
-        raise Conflict(f"{conversation.owner} is handling this ticket's conversation.")
+        raise Conflict(N_("{owner} is handling this ticket's conversation."), owner=conversation.owner)
 
 
 def _cents(amount: Decimal | None) -> Decimal | None:
@@ -207,7 +208,9 @@ def _while_waiting(
         stmt = stmt.where(CompensationRequest.amount_cny == amount)
     done = session.execute(stmt.values(**values).execution_options(synchronize_session="fetch"))
     if getattr(done, "rowcount", 1) != 1:
-        raise Conflict(f"Request {request_id} was decided or changed a moment ago; please reload.")
+        raise Conflict(
+            N_("Request {request} was decided or changed a moment ago; please reload."), request=request_id
+        )
 
 
 def _ask_approval(
@@ -239,7 +242,7 @@ def _ask_approval(
                 session.add(request)
         except IntegrityError as error:  # another agent's request got there first (one waits per ticket)
             raise Conflict(
-                "Another compensation request on this ticket is waiting already; reload it."
+                N_("Another compensation request on this ticket is waiting already; reload it.")
             ) from error
         record_ticket_event(
             session,
@@ -301,7 +304,7 @@ def change_ticket(
     """
     ticket = _ticket(session, number)
     if status is not None and status not in TICKET_STATUSES:
-        raise InvalidInput(f"status must be one of {', '.join(TICKET_STATUSES)}.")
+        raise InvalidInput(N_("status must be one of {statuses}."), statuses=", ".join(TICKET_STATUSES))
     _may_change(session, ticket, agent)
     compensation_cny = _cents(compensation_cny)
     changes: dict[str, Any] = {}
@@ -357,7 +360,7 @@ def change_ticket(
         except InvalidTransition as error:
             raise Conflict(str(error)) from error
         except StaleTicket as error:
-            raise Conflict("Someone changed this ticket a moment ago; please reload it.") from error
+            raise Conflict(N_("Someone changed this ticket a moment ago; please reload it.")) from error
     if note:
         record_ticket_event(session, number=number, actor=agent.actor, action="note", data={"text": note})
     result = ticket_to_dict(ticket)
@@ -420,9 +423,9 @@ def decide_compensation(
     deciding at once exactly one wins, and the shipper hears one decision.
     """
     if not supervisor.is_supervisor:
-        raise NotAllowed("Only supervisors may do this.")
+        raise NotAllowed(N_("Only supervisors may do this."))
     if amount is None:
-        raise InvalidInput("Name the amount you decide on, as the request shows it.")
+        raise InvalidInput(N_("Name the amount you decide on, as the request shows it."))
     amount = _cents(amount)
     begin_write(session)
     request = session.scalars(
@@ -431,14 +434,21 @@ def decide_compensation(
         .execution_options(populate_existing=True)
     ).one_or_none()
     if request is None:
-        raise NotFound(f"No compensation request {request_id}.")
+        raise NotFound(N_("No compensation request {request}."), request=request_id)
     if request.status != "pending":
         by = (request.decided_by or "").partition(":")[2] or request.decided_by
-        raise Conflict(f"Request {request_id} was {request.status} already (by {by}); nothing was changed.")
+        raise Conflict(
+            N_("Request {request} was {status} already (by {by}); nothing was changed."),
+            request=request_id,
+            status=phrase(APPROVAL_STATUSES.get(request.status, request.status)),
+            by=by,
+        )
     if request.amount_cny != amount:
         raise Conflict(
-            f"Request {request_id} is now for {request.amount_cny} CNY, not {amount} CNY; "
-            "please look at it again before deciding."
+            N_("Request {request} is now for {now}, not {amount}; please look at it again before deciding."),
+            request=request_id,
+            now=Money(request.amount_cny or 0),
+            amount=Money(amount or 0),
         )
     decision = {
         "status": "approved" if approve else "rejected",
@@ -476,9 +486,9 @@ def checked_text(text: str | None) -> str:
     """An agent's message or note, trimmed; refused when empty or longer than MAX_AGENT_TEXT."""
     text = (text or "").strip()
     if not text:
-        raise InvalidInput("The message is empty.")
+        raise InvalidInput(N_("The message is empty."))
     if len(text) > MAX_AGENT_TEXT:
-        raise InvalidInput("Please keep a message under 4,000 characters.")
+        raise InvalidInput(N_("Please keep a message under 4,000 characters."))
     return text
 
 
@@ -489,9 +499,9 @@ def parse_amount(value: Any) -> Decimal | None:
     try:
         amount = Decimal(str(value)).quantize(Decimal("0.01"))
     except InvalidOperation as error:
-        raise InvalidInput("The compensation must be an amount in CNY, like 120 or 120.50.") from error
+        raise InvalidInput(N_("The compensation must be an amount in CNY, like 120 or 120.50.")) from error
     if amount < 0:
-        raise InvalidInput("The compensation must not be negative.")
+        raise InvalidInput(N_("The compensation must not be negative."))
     return amount
 
 
@@ -504,7 +514,7 @@ async def claim(desk: Desk[M], conversation_id: str, agent: AgentView) -> Conver
     try:
         conversation = await desk.claim(conversation_id, agent=agent.username)
     except AlreadyClaimed as taken:
-        raise Conflict(f"{taken.owner} is already handling this conversation.", owner=taken.owner) from taken
+        raise Conflict(N_("{owner} is already handling this conversation."), owner=taken.owner) from taken
     await desk.run_db(lambda s: record_conversation_action(s, conversation_id, agent, "claimed"))
     return conversation
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from backend.domain import OPEN_TICKET_STATUSES
 from backend.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from backend.i18n import LocalTime, localise
+from backend.i18n import N_, LocalTime, localise
 from backend.language import LANGUAGES
 from backend.models import Agent, CannedReply, Conversation, Customer, Ticket, utcnow
 from backend.services.audit import Person
@@ -67,30 +67,32 @@ class Draft:
 def checked(draft: Draft) -> Draft:
     title, code, body = draft.title.strip(), draft.code.strip().lstrip("/").lower(), draft.body.strip()
     if not title or len(title) > 100:
-        raise InvalidInput("Give the reply a title of at most 100 characters.")
+        raise InvalidInput(N_("Give the reply a title of at most 100 characters."))
     if not CODE.match(code):
-        raise InvalidInput("The short code is one word of at most 32 letters, digits, - or _.")
+        raise InvalidInput(N_("The short code is one word of at most 32 letters, digits, - or _."))
     if draft.language not in LANGUAGES:
-        raise InvalidInput(f"The language must be one of {', '.join(LANGUAGES)}.")
+        raise InvalidInput(N_("The language must be one of {languages}."), languages=", ".join(LANGUAGES))
     if not body or len(body) > MAX_BODY:
-        raise InvalidInput(f"The reply's text must be 1 to {MAX_BODY} characters.")
+        raise InvalidInput(N_("The reply's text must be 1 to {most} characters."), most=MAX_BODY)
     try:
         names = {name for _, name, _, _ in string.Formatter().parse(body) if name is not None}
     except ValueError as error:
-        raise InvalidInput("The reply's text has an unclosed { or }.") from error
+        raise InvalidInput(N_("The reply's text has an unclosed {{ or }}.")) from error
     unknown = sorted(names - set(VARIABLES))
     if unknown:
         raise InvalidInput(
-            f"Unknown variable {{{unknown[0]}}}: use {', '.join('{' + v + '}' for v in VARIABLES)}."
+            N_("Unknown variable {name}: use {known}."),
+            name="{" + unknown[0] + "}",
+            known=", ".join("{" + v + "}" for v in VARIABLES),
         )
     return Draft(title, code, draft.language, body)
 
 
 def _may_manage(reply: CannedReply, person: Person) -> None:
     if reply.owner is None and person.role != "supervisor":
-        raise NotAllowed("Only supervisors may change shared replies.")
+        raise NotAllowed(N_("Only supervisors may change shared replies."))
     if reply.owner is not None and reply.owner != person.username:
-        raise NotAllowed("This reply belongs to another agent.")
+        raise NotAllowed(N_("This reply belongs to another agent."))
 
 
 def _ensure_unique(
@@ -208,6 +210,6 @@ def fill_reply(
     """A reply the agent may use, filled for the conversation: what goes into the reply box."""
     reply = get_reply(session, reply_id)
     if reply.owner is not None and reply.owner != person.username:
-        raise NotAllowed("This reply belongs to another agent.")
+        raise NotAllowed(N_("This reply belongs to another agent."))
     values = values_for(session, conversation_id, person.username, language=reply.language, tz=tz)
     return reply_to_dict(reply) | {"text": filled(reply.body, values)}

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from backend.db import begin_write
 from backend.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from backend.i18n import N_
 from backend.models import Agent, Conversation, utcnow
 from backend.services.agent_work import AgentView, current_ticket
 from backend.services.audit import record_agent_action
@@ -44,14 +45,14 @@ def transfer_conversation(
     """Give the conversation `holder` had to `to`; Conflict when it is no longer `holder`'s."""
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
-        raise NotFound(f"No conversation {conversation_id}.")
+        raise NotFound(N_("No conversation {conversation}."), conversation=conversation_id)
     if by.username != holder and not by.is_supervisor:
-        raise NotAllowed("Only the agent handling the conversation, or a supervisor, may transfer it.")
+        raise NotAllowed(N_("Only the agent handling the conversation, or a supervisor, may transfer it."))
     target = session.scalar(select(Agent).where(Agent.username == to))
     if target is None or not target.active:
-        raise InvalidInput("Transfer to an active colleague.")
+        raise InvalidInput(N_("Transfer to an active colleague."))
     if to == holder:
-        raise InvalidInput(f"{to} is already handling this conversation.")
+        raise InvalidInput(N_("{owner} is already handling this conversation."), owner=to)
     begin_write(session)
     # One conditional UPDATE decides a race between two transfers (or a transfer and a release).
     moved = session.execute(
@@ -66,12 +67,9 @@ def transfer_conversation(
     assert conversation is not None
     if moved.rowcount != 1:
         now = conversation.owner if conversation.state == "agent" else None
-        detail = (
-            f"The conversation changed hands first: {now} is handling it now."
-            if now
-            else "The conversation is no longer with an agent."
-        )
-        raise Conflict(detail, owner=now)
+        if now:
+            raise Conflict(N_("The conversation changed hands first: {owner} is handling it now."), owner=now)
+        raise Conflict(N_("The conversation is no longer with an agent."))
     ticket = current_ticket(session, conversation_id)
     record_agent_action(
         session,
