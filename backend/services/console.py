@@ -308,7 +308,18 @@ def latest_request(session: Session, ticket: Ticket) -> dict[str, Any] | None:
         )
     )
     chosen = next((r for r in requests if r.status == "pending"), requests[0] if requests else None)
-    return request_to_dict(chosen) if chosen is not None else None
+    return _with_names(session, [request_to_dict(chosen)])[0] if chosen is not None else None
+
+
+def _with_names(session: Session, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Compensation requests with the display names of who asked and who decided (people, not logins)."""
+    deciders = {str(r["decided_by"]).partition(":")[2] for r in requests if r.get("decided_by")}
+    names = _display_names(session, {str(r["agent"]) for r in requests if r.get("agent")} | deciders)
+    for request in requests:
+        request["agent_name"] = names.get(str(request.get("agent")), request.get("agent"))
+        decider = str(request.get("decided_by") or "").partition(":")[2]
+        request["decider_name"] = names.get(decider, decider or None)
+    return requests
 
 
 def approvals(session: Session, *, decided_limit: int = 20) -> dict[str, list[dict[str, Any]]]:
@@ -327,8 +338,8 @@ def approvals(session: Session, *, decided_limit: int = 20) -> dict[str, list[di
         .limit(decided_limit)
     )
     return {
-        "waiting": [request_to_dict(r) for r in waiting],
-        "decided": [request_to_dict(r) for r in decided],
+        "waiting": _with_names(session, [request_to_dict(r) for r in waiting]),
+        "decided": _with_names(session, [request_to_dict(r) for r in decided]),
     }
 
 
