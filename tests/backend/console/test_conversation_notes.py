@@ -35,7 +35,7 @@ def test_a_note_is_saved_in_place_in_the_timeline_and_the_reply_names_the_agent(
     assert transcript.index("Tracing it now.") < transcript.index("Called the Wuhan hub.")
     assert f"Internal note by Agent {alice.username}" in transcript
     # In Chinese too; and the shipper's transcript never holds it.
-    assert "备注已保存。" in alice.get(saved.headers["location"]).text
+    assert "Note saved." in alice.get(saved.headers["location"]).text  # alice reads English
     messages = alice.get(f"/console/api/conversations/{cid}").json()["messages"]
     assert all("Wuhan hub" not in m["text"] for m in messages)
 

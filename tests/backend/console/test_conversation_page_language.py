@@ -110,10 +110,10 @@ def test_the_conversation_page_is_chinese_for_a_chinese_agent(
         assert latin_words(text) == [], text
         # The words are there, in Chinese: who holds it, the status, the verbs, the record's scans.
         assert "李伟 处理中" in text and 'id="claim-form"' not in page.text
-        assert '<option value="waiting_customer" selected>等待客户答复</option>' in page.text
+        assert '<option value="waiting_customer" selected>等待客户回复</option>' in page.text
         assert "李伟: 接手了会话" in text and "李伟: 添加了备注" in text
         assert "运单 EA100000034CN" in text and "武汉" in text and "转运中心" in text
-        assert "投诉工单 · 等待客户答复 · P3" in text
+        assert "投诉 · 等待客户回复 · P3" in text
         # The tab names the shipper (or the waybill) and the ticket, never the internal id.
         assert number in title(page.text) and cid not in title(page.text)
     finally:
@@ -130,10 +130,10 @@ def test_the_conversation_page_is_english_for_an_english_agent(
         assert not re.search(r"[\u4e00-\u9fff]", page_text(page.text, "中文")), text
         assert "with Li Wei" in text and "Li Wei: claimed the conversation" in text
         assert "Li Wei: added a note" in text
-        waiting = '<option value="waiting_customer" selected>waiting for the shipper&#39;s answer</option>'
+        waiting = '<option value="waiting_customer" selected>waiting for the customer</option>'
         assert waiting in page.text
         assert "Shipment EA100000034CN" in text and "Wuhan" in text
-        assert "complaint ticket · waiting for the shipper's answer · P3" in text
+        assert "Complaint · waiting for the customer · P3" in text
         assert number in title(page.text) and cid not in title(page.text)
     finally:
         agent.client.__exit__(None, None, None)

@@ -38,7 +38,7 @@ def test_the_page_counts_down_to_the_first_response_then_to_the_resolution(
         ticket.sla_due_at = utcnow() - timedelta(minutes=20, seconds=30)
         ticket.resolution_due_at = utcnow() + timedelta(hours=30, minutes=10, seconds=30)
     alice = people["alice"]
-    page = alice.get(f"/console/conversations/{cid}").text
+    page = alice.get(f"/console/conversations/{cid}", headers={"Accept-Language": "zh-CN"}).text
     first = re.search(r'<p class="countdown( breached)?" data-due="[^"]+"(.*?)</p>', page, re.S)
     assert first and first.group(1) == " breached"  # nobody answered within the first-response target
     assert "首次响应" in first.group(2) and re.search(r"已超时2\d分钟", first.group(2))
