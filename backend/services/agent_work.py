@@ -23,6 +23,7 @@ from backend.db import begin_write
 from backend.domain import OPEN_TICKET_STATUSES, TICKET_STATUSES
 from backend.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from backend.i18n import N_, Money, phrase, t
+from backend.language import LANGUAGES
 from backend.models import Agent, CompensationRequest, Conversation, Ticket, utcnow
 from backend.services.audit import record_agent_action
 from backend.services.conversations import AlreadyClaimed
@@ -30,6 +31,7 @@ from backend.services.tickets import (
     FINISHED_STATUSES,
     InvalidTransition,
     StaleTicket,
+    agreed_resolution_text,
     get_ticket,
     record_ticket_event,
     request_to_dict,
@@ -309,6 +311,14 @@ def change_ticket(
     compensation_cny = _cents(compensation_cny)
     changes: dict[str, Any] = {}
     resolution = resolution.strip()[:2000] if resolution is not None else None
+    if (
+        resolution is not None
+        and ticket.agreed_resolution_facts
+        and resolution in {agreed_resolution_text(ticket, language) for language in LANGUAGES}
+    ):
+        # The bot's agreed remedy, as the page showed it in the agent's language, saved unchanged: it
+        # keeps its code and facts (so each reader still reads it in their own language).
+        resolution = None
     note = note.strip() if note else None
     waiting = waiting_request(session, ticket.id)
     if compensation_cny is not None:

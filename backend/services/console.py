@@ -219,6 +219,8 @@ def conversation_detail(
     ticket_rows = []
     for ticket in tickets:
         row = ticket_to_dict(ticket)
+        # The bot's agreed remedy in the reader's language (an agent's typed one as written).
+        row["agreed_resolution_said"] = agreed_resolution_text(ticket, language)
         row["sla"] = sla_state(ticket, now) if ticket.status in OPEN_TICKET_STATUSES else None
         row["complaint"] = (
             complaint_summary(ticket, list(ticket.events), language=language)

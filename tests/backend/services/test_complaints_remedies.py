@@ -18,6 +18,7 @@ from backend.config import get_settings
 from backend.language import CHINESE_CHARACTER
 from backend.models import Shipment, ShipmentEvent
 from backend.services import complaints as use_cases
+from backend.services.agent_work import AgentView, change_ticket
 from backend.services.console import complaint_summary
 from backend.services.tickets import (
     BusinessCalendar,
@@ -165,3 +166,20 @@ def test_an_agents_typed_resolution_stays_as_typed(db_session: Session) -> None:
     assert ticket_to_dict(ticket)["agreed_resolution"] == typed
     events = list_ticket_events(db_session, ticket.number)
     assert complaint_summary(ticket, events, language="en")["offers"]["accepted"] == typed
+
+
+def test_a_chinese_agent_saving_the_form_as_shown_keeps_the_bots_remedy(db_session: Session) -> None:
+    """The form shows the agreed remedy in the agent's language; sent back unchanged, it stays the bot's
+    remedy (code and facts), not a Chinese sentence that the API and English readers would then get."""
+    outcome = _offer(db_session, _draft(db_session, "zh"))
+    use_cases.accept_remedy(db_session, outcome.ticket_number)
+    ticket = get_ticket(db_session, outcome.ticket_number)
+    assert ticket is not None
+    shown = agreed_resolution_text(ticket, "zh")
+    _chinese(shown)
+    li_wei = AgentView("li.wei", "agent")
+    change_ticket(db_session, ticket.number, li_wei, status="resolved", resolution=shown)
+    ticket = get_ticket(db_session, outcome.ticket_number)
+    assert ticket is not None and ticket.status == "resolved"
+    assert ticket.agreed_resolution_facts is not None
+    assert ticket_to_dict(ticket)["agreed_resolution"] == outcome.offer.description
