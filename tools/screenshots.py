@@ -2,9 +2,10 @@
 
 Run as `make screenshots` (PYTHONPATH=$PWD .venv/bin/python -m tools.screenshots). It starts the product
 on free ports with temporary SQLite files (the demo carrier seeded), lets shippers complain through the
-web widget's own session and WebSocket, works one conversation as a Chinese agent through the console's
-JSON API, and photographs the pages in Debian's Chromium (Playwright, never a browser download) at
-1280x900 with locale zh-CN. Everything it started is stopped at the end.
+web widget's own session and WebSocket, works their conversations as a Chinese agent through the
+console's JSON API (two resolved and rated by their shippers in the follow-up), and photographs the
+pages in Debian's Chromium (Playwright, never a browser download) at 1280x900 with
+locale zh-CN. Everything it started is stopped at the end.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,13 @@ from tools.stack import DEFAULT_MODEL, ROOT, Stack, free_port
 
 DOCS = ROOT / "docs"
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+CHROMIUM_ARGS = [
+    "--lang=zh-CN",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+]
 VIEWPORT = {"width": 1280, "height": 900}
 LOCALE = "zh-CN"
 # The bot answers through Rasa and the action server: a turn may take a while on a busy machine.
@@ -107,6 +115,24 @@ COMPENSATION = {
 }
 
 
+# (index in OTHERS, the agent's reply, the resolution, the shipper's rating and comment)
+SETTLED = (
+    (
+        0,
+        "您好，我是李伟。经核实包裹被误投到隔壁公司前台，我们已经取回，今天下午重新派送给您。",
+        "误投已取回，当天重新派送并签收。",
+        ("5", "处理得很快，谢谢"),
+    ),
+    (
+        2,
+        "Hello, this is Li Wei. The parcel was left at the wrong reception desk; we have it back and will "
+        "deliver it to you this afternoon.",
+        "Misdelivered parcel recovered and delivered again the same day.",
+        ("4", "no"),
+    ),
+)
+
+
 def start_product(workdir: Path) -> Stack:
     """The product on free ports with its own SQLite files in `workdir`, demo data seeded, healthy."""
     if not DEFAULT_MODEL.exists():
@@ -154,29 +180,63 @@ def make_people(stack: Stack) -> dict[Person, str]:
     return passwords
 
 
-async def _complain(stack: Stack, complaint: Complaint) -> str:
+@dataclass(frozen=True)
+class Shipper:
+    """A shipper's widget session: the signed token the widget keeps, and its conversation."""
+
+    session: str
+    conversation_id: str
+
+
+async def _say(socket: Any, language: str, line: str) -> None:
+    """One line over the widget's WebSocket; returns once the hub has stored the whole turn."""
+    client_id = str(uuid.uuid4())
+    await socket.send(
+        json.dumps({"type": "text", "text": line, "client_id": client_id, "language": language})
+    )
+    while True:
+        event = json.loads(await asyncio.wait_for(socket.recv(), TURN_TIMEOUT_S))
+        if event.get("client_id") == client_id and event.get("type") in ("ack", "failed", "limited"):
+            if event["type"] != "ack":
+                raise RuntimeError(f"the widget refused {line!r}: {event}")
+            return
+
+
+def _socket_url(stack: Stack) -> str:
+    return stack.backend_url.replace("http://", "ws://") + "/widget/ws"
+
+
+async def _complain(stack: Stack, complaint: Complaint) -> Shipper:
     """One shipper in the web widget: a session, then each line over the WebSocket, answered in turn."""
     async with httpx.AsyncClient(base_url=stack.backend_url, timeout=30) as client:
         session = (await client.post("/widget/session", json={})).raise_for_status().json()
-    url = stack.backend_url.replace("http://", "ws://") + "/widget/ws"
-    async with connect(url, max_size=2**22) as socket:
+    async with connect(_socket_url(stack), max_size=2**22) as socket:
         await socket.send(json.dumps({"type": "hello", "session": session["session"], "after": 0}))
         for line in complaint.lines:
-            client_id = str(uuid.uuid4())
-            frame = {"type": "text", "text": line, "client_id": client_id, "language": complaint.language}
-            await socket.send(json.dumps(frame))
-            # The hub acknowledges a line once its whole turn (the bot's answers included) is stored.
-            while True:
-                event = json.loads(await asyncio.wait_for(socket.recv(), TURN_TIMEOUT_S))
-                if event.get("client_id") == client_id and event.get("type") in ("ack", "failed", "limited"):
-                    if event["type"] != "ack":
-                        raise RuntimeError(f"the widget refused {line!r}: {event}")
-                    break
-    return str(session["conversation_id"])
+            await _say(socket, complaint.language, line)
+    return Shipper(session["session"], str(session["conversation_id"]))
 
 
-def complain(stack: Stack, complaint: Complaint) -> str:
+def complain(stack: Stack, complaint: Complaint) -> Shipper:
     return asyncio.run(_complain(stack, complaint))
+
+
+async def _rate(stack: Stack, shipper: Shipper, language: str, answers: tuple[str, str]) -> None:
+    """The shipper comes back to the widget, finds the follow-up's 1-5 question, rates and comments."""
+    async with connect(_socket_url(stack), max_size=2**22) as socket:
+        await socket.send(json.dumps({"type": "hello", "session": shipper.session, "after": 0}))
+        while True:  # the backlog, then live messages, until the rating question is there
+            event = json.loads(await asyncio.wait_for(socket.recv(), TURN_TIMEOUT_S))
+            if event.get("type") == "message" and len(event["message"].get("buttons") or []) == 5:
+                break
+        for line in answers:
+            await _say(socket, language, line)
+
+
+def rate(stack: Stack, shipper: Shipper, language: str, answers: tuple[str, str]) -> None:
+    # Playwright's sync API keeps an event loop in this thread: the shipper talks from another one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, _rate(stack, shipper, language, answers)).result()
 
 
 class Console:
@@ -224,7 +284,7 @@ def queued(console: Console) -> dict[str, dict[str, Any]]:
 
 
 def run(stack: Stack) -> list[Path]:
-    """The scenario: shippers complain, 李伟 works the lost parcel, the pictures are taken."""
+    """The scenario: shippers complain, 李伟 works them, the pictures are taken."""
     from playwright.sync_api import sync_playwright
 
     passwords = make_people(stack)
@@ -236,21 +296,36 @@ def run(stack: Stack) -> list[Path]:
         try:
             agent = Console(browser, stack, AGENT, passwords[AGENT])
             waiting = queued(agent)
-            missing = [cid for cid in [worked, *others] if cid not in waiting]
-            if worked in missing or len(missing) > 1:
+            missing = [s.conversation_id for s in (worked, *others) if s.conversation_id not in waiting]
+            if missing:
                 raise RuntimeError(f"the bot did not hand these conversations to a person: {missing}")
-            agent.api("POST", f"/conversations/{quote(worked, safe='')}/claim")
-            agent.api("POST", f"/conversations/{quote(worked, safe='')}/messages", {"text": AGENT_REPLY})
-            number = waiting[worked]["ticket"]["number"]
+            work(agent, worked.conversation_id, AGENT_REPLY)
+            number = waiting[worked.conversation_id]["ticket"]["number"]
             saved = agent.api("POST", f"/tickets/{number}", {"status": "resolved", **COMPENSATION})
             if (saved.get("approval") or {}).get("status") != "pending":
                 raise RuntimeError(f"800 CNY did not wait for approval: {saved}")
 
             agent.go("/console")
             made.append(agent.shoot(PAGES[0].file))
-            agent.go(f"/console/conversations/{worked}")
+            agent.go(f"/console/conversations/{quote(worked.conversation_id, safe=':')}")
             agent.page.locator(".approval-state").first.scroll_into_view_if_needed()
             made.append(agent.shoot(PAGES[1].file))
+
+            # Two more settled before the report: resolved, and the shippers answer the follow-up.
+            for index, reply, resolution, answers in SETTLED:
+                shipper, complaint = others[index], OTHERS[index]
+                work(agent, shipper.conversation_id, reply)
+                ticket = waiting[shipper.conversation_id]["ticket"]["number"]
+                agent.api("POST", f"/tickets/{ticket}", {"status": "resolved", "resolution": resolution})
+                # Back to the bot: while an agent holds it, the shipper's answers go to the agent.
+                path = f"/conversations/{quote(shipper.conversation_id, safe='')}/hand-back"
+                agent.api("POST", path)
+                rate(stack, shipper, complaint.language, answers)
+                read = agent.api("GET", f"/conversations/{quote(shipper.conversation_id, safe='')}")
+                scores = [t.get("satisfaction") for t in read["tickets"] if t["number"] == ticket]
+                if scores != [int(answers[0])]:
+                    said = [m["text"] for m in read["messages"][-6:]]
+                    raise RuntimeError(f"{ticket}'s follow-up did not record {answers[0]}: {scores} {said}")
 
             supervisor = Console(browser, stack, SUPERVISOR, passwords[SUPERVISOR])
             supervisor.go("/console/reports")
@@ -258,6 +333,13 @@ def run(stack: Stack) -> list[Path]:
         finally:
             browser.close()
     return made
+
+
+def work(agent: Console, conversation_id: str, reply: str) -> None:
+    """The agent claims the conversation and writes to the shipper (it reaches their widget)."""
+    path = f"/conversations/{quote(conversation_id, safe='')}"
+    agent.api("POST", f"{path}/claim")
+    agent.api("POST", f"{path}/messages", {"text": reply})
 
 
 def has_chinese_font() -> bool:
