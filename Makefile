@@ -15,11 +15,11 @@ export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help install run chat train test lint format bench eval clean
+.PHONY: help install run chat train test lint format bench eval screenshots clean
 
 help: ## List the targets and the environment each uses
 	@echo "make <target>   (the first run installs what is missing; later runs start at once)"
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-9s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
 
 install: .venv/.stamp .venv-rasa/.stamp ## Create both virtual environments from the pinned locks
 
@@ -74,6 +74,10 @@ bench: install train ## Latency, throughput and memory against Rasa's starter bo
 
 eval: install train ## NLU cross-validation (F1 per intent, worst confusions) and test-story results
 	$(APP_PY) -m tools.evaluate
+
+screenshots: install train $(NODE_DEPS) ## Remake docs/console-*.png: the Chinese console in Debian's Chromium
+	scripts/ensure-chromium.sh
+	$(APP_PY) -m tools.screenshots
 
 clean: ## Remove trained models, results and local databases (keeps the environments)
 	rm -rf models results var
