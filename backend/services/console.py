@@ -101,7 +101,15 @@ def queue(session: Session, *, agent: str | None, now: datetime | None = None) -
         select(Conversation).where(waiting | mine if agent else waiting, shippers)
     ).all()
     items = [queue_item(c, _latest_ticket(session, c.id), now) for c in conversations]
-    return sorted(items, key=_queue_key)
+    return sorted(with_owner_names(session, items), key=_queue_key)
+
+
+def with_owner_names(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Queue rows with the display name of the agent who holds each (people, not logins)."""
+    names = _display_names(session, {str(r["owner"]) for r in rows if r.get("owner")})
+    for row in rows:
+        row["owner_name"] = names.get(str(row.get("owner")), row.get("owner"))
+    return rows
 
 
 def complaint_summary(ticket: Ticket, events: list[TicketEvent], language: str = "en") -> dict[str, Any]:

@@ -24,7 +24,7 @@ from backend.domain import PRACTICE_CHANNELS, PRIORITIES, TICKET_STATUSES
 from backend.language import LANGUAGES
 from backend.models import Conversation, Customer, Shipment, Ticket, utcnow
 from backend.phones import normalise_phone
-from backend.services.console import _latest_ticket, _queue_key, queue_item
+from backend.services.console import _latest_ticket, _queue_key, queue_item, with_owner_names
 from backend.waybill import normalise as normalise_waybill
 from backend.waybill import validate as validate_waybill
 
@@ -167,4 +167,4 @@ def find_conversations(
         rows.append(queue_item(conversation, ticket, now))
         if len(rows) >= MAX_RESULTS:
             break
-    return sorted(rows, key=_queue_key)
+    return sorted(with_owner_names(session, rows), key=_queue_key)
