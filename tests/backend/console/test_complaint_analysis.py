@@ -39,7 +39,11 @@ def _escalated_complaint(factory: sessionmaker[Session]) -> tuple[str, use_cases
     calendar = BusinessCalendar.from_settings(get_settings())
     with session_scope(factory) as session:
         outcome = use_cases.escalate(
-            session, draft, now=datetime.now(timezone.utc), calendar=calendar, reason="the customer asked for a person"
+            session,
+            draft,
+            now=datetime.now(timezone.utc),
+            calendar=calendar,
+            reason="the customer asked for a person",
         )
     return conversation_id, outcome
 
