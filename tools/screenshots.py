@@ -30,7 +30,7 @@ from websockets.client import connect
 
 from backend.db import make_engine, make_session_factory, session_scope
 from backend.security.accounts import create_agent
-from tools.stack import DEFAULT_MODEL, ROOT, Stack, free_port
+from tools.stack import DEFAULT_MODEL, ROOT, Stack
 
 DOCS = ROOT / "docs"
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -137,25 +137,9 @@ def start_product(workdir: Path) -> Stack:
     """The product on free ports with its own SQLite files in `workdir`, demo data seeded, healthy."""
     if not DEFAULT_MODEL.exists():
         raise SystemExit(f"no trained model at {DEFAULT_MODEL}: run `make train` first")
-    stack = Stack(
-        database_url=f"sqlite:///{workdir / 'app.db'}",
-        tracker_url=f"sqlite:///{workdir / 'tracker.db'}",
-        api_token=secrets.token_urlsafe(16),
-        rasa_token=secrets.token_urlsafe(16),
-        backend_port=free_port(),
-        rasa_port=free_port(),
-        actions_port=free_port(),
-        workdir=workdir,
-        # Telegram off: a developer's bot token (environment or .env) is never used for pictures.
-        extra_env={"UPLOAD_DIR": str(workdir / "uploads"), "TELEGRAM_MODE": "off"},
-    )
-    stack.prepare_database()
-    stack.start()
-    try:
-        stack.wait_healthy(timeout=300)
-    except BaseException:
-        stack.stop()
-        raise
+    # Telegram off: a developer's bot token (environment or .env) is never used for pictures.
+    stack = Stack.throwaway(workdir, {"UPLOAD_DIR": str(workdir / "uploads"), "TELEGRAM_MODE": "off"})
+    stack.start_seeded()
     return stack
 
 

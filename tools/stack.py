@@ -388,6 +388,32 @@ class Stack:
             time.sleep(1)
         raise TimeoutError(f"the stack did not become healthy in {timeout:.0f} s: {last}")
 
+    @classmethod
+    def throwaway(cls, workdir: Path, extra_env: dict[str, str] | None = None) -> Stack:
+        """A copy of the product on free ports with its own SQLite files and secrets in `workdir` (the
+        end-to-end tests, the screenshots), not yet started."""
+        return cls(
+            database_url=f"sqlite:///{workdir / 'app.db'}",
+            tracker_url=f"sqlite:///{workdir / 'tracker.db'}",
+            api_token=secrets.token_urlsafe(16),
+            rasa_token=secrets.token_urlsafe(16),
+            backend_port=free_port(),
+            rasa_port=free_port(),
+            actions_port=free_port(),
+            workdir=workdir,
+            extra_env=extra_env or {},
+        )
+
+    def start_seeded(self, timeout: float = 300.0) -> None:
+        """Migrate and seed, start the three processes and wait until healthy (stopped again on failure)."""
+        self.prepare_database()
+        self.start()
+        try:
+            self.wait_healthy(timeout=timeout)
+        except BaseException:
+            self.stop()
+            raise
+
     def supervisor(self) -> Supervisor:
         """Watches the running children; one that dies is started again the same way (make run)."""
         starts = {"rasa": self.start_rasa, "actions": self.start_actions, "backend": self.start_backend}

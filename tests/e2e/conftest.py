@@ -23,7 +23,7 @@ from backend.db import make_engine
 from backend.models import Customer, Shipment
 from backend.services.shipments import get_shipment
 from tests.fakes.telegram_api import FakeBotApi
-from tools.stack import DEFAULT_MODEL, Stack, free_port
+from tools.stack import DEFAULT_MODEL, Stack
 
 Talk = Callable[[str, str], list[str]]
 # Where the stack tells Telegram to deliver updates (the fake only records it); tests post to the
@@ -49,24 +49,8 @@ def start_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Stack
     """A running copy of the product on free ports with its own SQLite databases in `workdir`."""
     if not DEFAULT_MODEL.exists():
         pytest.fail(f"no trained model at {DEFAULT_MODEL}: run `make train` (make test does it first)")
-    running = Stack(
-        database_url=f"sqlite:///{workdir / 'app.db'}",
-        tracker_url=f"sqlite:///{workdir / 'tracker.db'}",
-        api_token=secrets.token_urlsafe(16),
-        rasa_token=secrets.token_urlsafe(16),
-        backend_port=free_port(),
-        rasa_port=free_port(),
-        actions_port=free_port(),
-        workdir=workdir,
-        extra_env=stack_env(workdir, extra_env),
-    )
-    running.prepare_database()
-    running.start()
-    try:
-        running.wait_healthy(timeout=300)
-    except BaseException:
-        running.stop()
-        raise
+    running = Stack.throwaway(workdir, stack_env(workdir, extra_env))
+    running.start_seeded()
     return running
 
 
