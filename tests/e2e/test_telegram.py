@@ -27,7 +27,7 @@ from backend.db import make_engine
 from backend.domain import ShipmentView
 from backend.models import Attachment, Customer, Shipment, Ticket
 from backend.services.shipments import get_shipment
-from tests.e2e.conftest import DEMO_PREFIX, TELEGRAM_WEBHOOK_URL, free_port, stack_env, telegram_env
+from tests.e2e.conftest import DEMO_PREFIX, TELEGRAM_WEBHOOK_URL, stack_env, telegram_env
 from tests.e2e.conversation import COMPLAINT_STEPS, Telegram, assert_clean, said, texts
 from tests.fakes.images import png_bytes
 from tests.fakes.telegram_api import (
@@ -38,7 +38,7 @@ from tests.fakes.telegram_api import (
     sticker_update,
     text_update,
 )
-from tools.stack import Stack
+from tools.stack import Stack, free_port
 
 pytestmark = pytest.mark.e2e
 
