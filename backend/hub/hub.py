@@ -76,6 +76,8 @@ OTHER_CONTACT_TEXT = N_(
 BACK_ACTION = "action_back_from_agent"
 # Shipper text that starts like a Rasa command ("/restart", '/inform{"x": 1}') is plain text here.
 _SLASH_COMMAND = re.compile(r"^\s*/+")
+# The session.info key of the live events a transaction publishes once it has committed.
+_EVENTS = "hub_events_after_commit"
 
 
 @dataclass(frozen=True)
@@ -179,11 +181,19 @@ class Hub:
         return lock
 
     async def run_db(self, work: Callable[[Session], T]) -> T:
-        """Run a short transaction in a worker thread (the database driver blocks)."""
+        """Run a short transaction in a worker thread (the database driver blocks).
+
+        Live events the work queued (`_queue_event`) are published only once the transaction has
+        committed: a rolled-back message must never appear in a console or a widget.
+        """
 
         def run() -> T:
             with session_scope(self._factory) as session:
-                return work(session)
+                result = work(session)
+                events: list[tuple[str, dict[str, Any]]] = session.info.pop(_EVENTS, [])
+            for topic, event in events:
+                self.broker.publish(topic, event)
+            return result
 
         return await run_in_threadpool(run)
 
@@ -288,7 +298,7 @@ class Hub:
                 lines.append(rejected.text(conversation.language))
         if inbound.own_phone:
             customers.verify_by_own_contact(session, conversation_id=cid, phone=inbound.own_phone)
-        self._publish_message(cid, message)
+        self._publish_message(session, cid, message)
         state = conversation.state
         notice = state != "bot" and conv.take_waiting_notice(session, conversation_id=cid)
         if stale and state == "bot":
@@ -446,7 +456,7 @@ class Hub:
         assert message is not None  # outbound messages carry no channel id, so never a replay
         if sender == "agent":
             conv.mark_person_answered(session, conversation_id=cid)
-        self._publish_message(cid, message)
+        self._publish_message(session, cid, message)
         return Outbound(
             conversation_id=cid,
             message_id=message.id,
@@ -468,10 +478,16 @@ class Hub:
         except Exception:  # a failed send must not lose the stored message or stop the others
             logger.exception("delivery of message %s on %s failed", outbound.message_id, channel)
 
-    def _publish_message(self, cid: str, message: Message) -> None:
+    @staticmethod
+    def _queue_event(session: Session, topic: str, event: dict[str, Any]) -> None:
+        """An event published by run_db after this session's transaction commits (never on a rollback)."""
+        session.info.setdefault(_EVENTS, []).append((topic, event))
+
+    def _publish_message(self, session: Session, cid: str, message: Message) -> None:
+        # The event is built now, while the message (and its attachments) can be read in the session.
         event = {"type": "message", "conversation_id": cid, "message": conv.message_to_dict(message)}
-        self.broker.publish(conversation_topic(cid), event)
-        self.broker.publish(AGENTS_TOPIC, event)
+        self._queue_event(session, conversation_topic(cid), event)
+        self._queue_event(session, AGENTS_TOPIC, event)
 
     def announce(self, conversation_id: str, event: dict[str, Any]) -> None:
         """An event for the agents watching one conversation (a note): never reaches the shipper."""
