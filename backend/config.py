@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     rasa_channel_secret: str | None = None
     # Longer than this and Rasa or the action server counts as down for this message.
     rasa_timeout_s: float = 10.0
+    # A turn Rasa did not answer in time is tried once more after this pause, then shown to agents.
+    rasa_retry_pause_s: float = 1.0
+    # How long one process may work on a shipper's message before another takes it up (more than two
+    # tries of RASA_TIMEOUT_S), and how often each backend looks for turns left past their lease; 0: off.
+    turn_lease_s: float = 60.0
+    turn_sweep_interval_s: float = 15.0
 
     # Telegram: off unless a token is set; polling for local use, webhook in production.
     telegram_mode: Literal["polling", "webhook", "off"] | None = None

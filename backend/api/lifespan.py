@@ -17,6 +17,7 @@ from backend.db import make_engine, make_session_factory
 from backend.hub import Hub
 from backend.hub.broker import RedisBroker, make_broker
 from backend.hub.rasa import RasaGateway
+from backend.hub.sweeper import TurnSweeper
 from backend.models import Base
 from backend.security.limits import DoorBudgets, make_limiter
 from backend.services.sla_watch import SlaWatcher
@@ -83,7 +84,13 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
             upload_dir=resolved.upload_dir,
             upload_max_bytes=resolved.upload_max_bytes,
             calendar=BusinessCalendar.from_settings(resolved),
+            turn_lease_s=max(
+                resolved.turn_lease_s, 2 * resolved.rasa_timeout_s + resolved.rasa_retry_pause_s
+            ),
+            retry_pause_s=resolved.rasa_retry_pause_s,
         )
+        # Answers the turns a process that died left unanswered (backend.hub.sweeper).
+        app.state.turn_sweeper = TurnSweeper(app.state.hub, interval_s=resolved.turn_sweep_interval_s)
         logger.info(
             "backend started (%s) on %s",
             resolved.app_env,
@@ -99,9 +106,11 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
         try:
             async with telegram.running(app, resolved, app.state.hub):
                 app.state.sla_watcher.start()
+                app.state.turn_sweeper.start()
                 try:
                     yield
                 finally:
+                    await app.state.turn_sweeper.stop()
                     await app.state.sla_watcher.stop()
         finally:
             if isinstance(broker, RedisBroker):

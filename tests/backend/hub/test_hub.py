@@ -16,7 +16,6 @@ from backend.hub.hub import (
     EMPTY_TEXT,
     MAX_BOT_TEXT,
     STALE_BUTTON_TEXT,
-    TRY_AGAIN_TEXT,
     WAITING_TEXT,
 )
 from backend.models import Attachment, Conversation, utcnow
@@ -151,26 +150,6 @@ def test_hand_back_resumes_the_bot(world: World) -> None:
         conversation = session.get(Conversation, cid)
         assert conversation is not None and (conversation.state, conversation.owner) == ("bot", None)
     assert said(world, "where is EA100000017CN", external) == ["bot reply"]
-
-
-@pytest.mark.parametrize("trouble", ["down", "slow"])
-def test_when_rasa_fails_the_shipper_is_asked_to_retry_and_nothing_is_lost(
-    world: World, trouble: str
-) -> None:
-    external = user()
-    if trouble == "down":
-        world.rasa.down = True
-    else:
-        world.rasa.delay_s = 1.5
-    turn = world.run(
-        lambda hub: hub.receive(Inbound(channel="fake", external_id=external, text="where is it")),
-        timeout_s=0.5,
-    )
-    assert [r.text for r in turn.replies] == [TRY_AGAIN_TEXT]
-    assert transcript(world, f"fake:{external}") == [
-        ("in", "shipper", "where is it"),
-        ("out", "system", TRY_AGAIN_TEXT),
-    ]
 
 
 def test_a_pressed_button_sends_its_payload(world: World) -> None:
