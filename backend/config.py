@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     # Redis, for several backend processes: live events reach every process (backend.hub.broker).
     # Unset: one process, events in memory.
     redis_url: str | None = None
+    # The prefix of this deployment's keys in Redis (the turn locks), so two deployments can share one.
+    redis_key_prefix: str = "carrier:"
 
     # Signs the web widget's conversation ids (make run generates var/web_session_secret when unset).
     web_session_secret: str | None = None

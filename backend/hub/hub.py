@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
-from weakref import WeakValueDictionary
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,6 +27,7 @@ from backend.db import session_scope
 from backend.domain import PHOTO_FOR_BOT
 from backend.hub import follow_up
 from backend.hub.broker import AGENTS_TOPIC, Broker, conversation_topic
+from backend.hub.locks import TurnLocks
 from backend.hub.rasa import BotReply, RasaGateway, RasaUnavailable
 from backend.hub.records import Button, ChannelAdapter, Inbound, Outbound, Turn
 from backend.i18n import N_, sentences, t
@@ -183,6 +183,7 @@ class Hub:
         calendar: BusinessCalendar | None = None,
         turn_lease_s: float = 60.0,
         retry_pause_s: float = 1.0,
+        locks: TurnLocks | None = None,
     ) -> None:
         self._factory = session_factory
         # How long a process may work on a turn before another takes it up (longer than two tries of
@@ -196,7 +197,7 @@ class Hub:
         self._calendar = calendar or BusinessCalendar()
         self._channels: dict[str, ChannelAdapter] = {}
         # One lock per live conversation keeps its messages in order, in and out.
-        self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
+        self.locks = locks or TurnLocks()
 
     # -- wiring -------------------------------------------------------------------------------------
 
@@ -204,17 +205,11 @@ class Hub:
         """A channel that delivers outbound messages for conversations `<adapter.name>:<id>`."""
         self._channels[adapter.name] = adapter
 
-    def _lock(self, conversation_id: str) -> asyncio.Lock:
-        lock = self._locks.get(conversation_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[conversation_id] = lock
-        return lock
-
     @contextlib.asynccontextmanager
     async def _turn_lock(self, conversation_id: str) -> AsyncIterator[None]:
-        """One turn of a conversation at a time, so its messages are answered in order."""
-        async with self._lock(conversation_id):
+        """One turn of a conversation at a time (across processes with Redis), so its messages are
+        stored and answered in order."""
+        async with self.locks.hold(conversation_id):
             yield
 
     async def run_db(self, work: Callable[[Session], T]) -> T:
