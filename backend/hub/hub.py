@@ -750,13 +750,16 @@ class Hub:
         return conversation
 
     async def hand_back(self, conversation_id: str, *, action: str = BACK_ACTION) -> list[Outbound]:
-        """The bot speaks again: the database says so first, then Rasa's tracker is resumed.
+        """The bot speaks again: the database says so first, then Rasa's tracker is resumed. A hand-back
+        of a conversation the bot already has does nothing.
 
         If Rasa cannot be reached now, the database still says `bot`, and the hub channel resumes the
         paused tracker with the shipper's next message, so that message is never silently dropped.
         """
         async with self._turn_lock(conversation_id):
-            await self.run_db(lambda s: conv.hand_back_to_bot(s, conversation_id=conversation_id))
+            if not await self.run_db(lambda s: conv.take_back_for_bot(s, conversation_id=conversation_id)):
+                # Already the bot's (a second click, another tab or process): it said it is back once.
+                return []
             self._publish_state(conversation_id, "bot", None)
             try:
                 await self._rasa.resume(conversation_id)

@@ -116,6 +116,23 @@ def hand_back_to_bot(session: Session, *, conversation_id: str) -> Conversation:
     return _set_state(session, conversation_id, "bot", None)
 
 
+def take_back_for_bot(session: Session, *, conversation_id: str) -> bool:
+    """Give the conversation back to the bot unless it already has it; True only for the call that did.
+
+    One conditional UPDATE decides, so of two hand-backs at once (a double click, two tabs, two
+    processes) exactly one makes the bot say it is back.
+    """
+    ensure_conversation(session, conversation_id)
+    begin_write(session)
+    changed = session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.state != "bot")
+        .values(state="bot", handoff_reason=None, owner=None, waiting_notice_at=None, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(changed.rowcount == 1)
+
+
 def take_waiting_notice(session: Session, *, conversation_id: str) -> bool:
     """True once per wait for a person: the caller then tells the shipper a colleague will reply.
 

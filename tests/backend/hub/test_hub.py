@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -150,6 +151,24 @@ def test_hand_back_resumes_the_bot(world: World) -> None:
         conversation = session.get(Conversation, cid)
         assert conversation is not None and (conversation.state, conversation.owner) == ("bot", None)
     assert said(world, "where is EA100000017CN", external) == ["bot reply"]
+
+
+def test_a_double_hand_back_makes_the_bot_say_it_is_back_once(world: World) -> None:
+    external = user()
+    cid = f"fake:{external}"
+    set_state(world, cid, "agent")
+
+    async def twice(hub: Hub) -> list[list[Any]]:
+        # Two clicks at once, and a third later: only the first gives the conversation back.
+        both = list(await asyncio.gather(hub.hand_back(cid), hub.hand_back(cid)))
+        return [*both, await hub.hand_back(cid)]
+
+    replies = world.run(twice)
+    assert sorted(len(r) for r in replies) == [0, 0, 1]
+    assert world.channel.texts(external) == ["I'm back."]
+    executed = [body for c, what, body in world.rasa.api_calls if c == cid and what == "execute"]
+    assert executed == [{"name": "action_back_from_agent"}, {"name": "action_listen"}]
+    assert transcript(world, cid) == [("out", "bot", "I'm back.")]
 
 
 def test_a_pressed_button_sends_its_payload(world: World) -> None:
