@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     rasa_channel_secret: str | None = None
     # Longer than this and Rasa or the action server counts as down for this message.
     rasa_timeout_s: float = 10.0
+    # A turn Rasa did not answer in time is tried once more after this pause, then shown to agents.
+    rasa_retry_pause_s: float = 1.0
+    # How long one process may work on a shipper's message before another takes it up (more than two
+    # tries of RASA_TIMEOUT_S), and how often each backend looks for turns left past their lease; 0: off.
+    turn_lease_s: float = 60.0
+    turn_sweep_interval_s: float = 15.0
 
     # Telegram: off unless a token is set; polling for local use, webhook in production.
     telegram_mode: Literal["polling", "webhook", "off"] | None = None
@@ -76,6 +82,8 @@ class Settings(BaseSettings):
     # Redis, for several backend processes: live events reach every process (backend.hub.broker).
     # Unset: one process, events in memory.
     redis_url: str | None = None
+    # The prefix of this deployment's keys in Redis (the turn locks), so two deployments can share one.
+    redis_key_prefix: str = "carrier:"
 
     # Signs the web widget's conversation ids (make run generates var/web_session_secret when unset).
     web_session_secret: str | None = None

@@ -46,6 +46,9 @@ PHOTO_STATUSES = ("received", "later", "not_needed")
 COMPLAINT_STAGES = ("calm", "confirm", "analyse", "negotiate")
 MESSAGE_DIRECTIONS = ("in", "out")
 MESSAGE_SENDERS = ("shipper", "bot", "agent", "system")
+# Where a shipper's message stands until it is answered (backend.hub): stored, with the bot (leased to
+# one process until `turn_lease_until`), answered, or failed (shown to agents as not answered).
+TURN_STATES = ("received", "with_bot", "answered", "failed")
 AGENT_ROLES = ("agent", "supervisor")
 
 NAMING_CONVENTION = {
@@ -216,7 +219,10 @@ class Message(Base):
     """One line of a transcript; a replayed channel message is rejected by the unique constraint."""
 
     __tablename__ = "message"
-    __table_args__ = (UniqueConstraint("conversation_id", "direction", "channel_message_id"),)
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "direction", "channel_message_id"),
+        Index("ix_message_turn", "turn_state", "turn_lease_until"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[str] = mapped_column(
@@ -231,6 +237,14 @@ class Message(Base):
     # The display name the shipper saw on an agent's message ("Li Wei"); None for the bot and older ones.
     author: Mapped[str | None] = mapped_column(String(100), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A shipper's message is a turn (TURN_STATES); None for outbound lines and messages stored before
+    # turns were recorded. A turn left with_bot past its lease is taken up again (backend.hub.turns).
+    turn_state: Mapped[str | None] = mapped_column(String(16), default=None)
+    turn_lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    turn_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # What answering the turn takes, decided when it was stored: lines the hub says itself and the
+    # request to the bot, so a process that takes the turn up again does the same.
+    turn_plan: Mapped[dict[str, Any] | None] = mapped_column(JSONData, default=None)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
     attachments: Mapped[list[Attachment]] = relationship(back_populates="message")
@@ -238,6 +252,12 @@ class Message(Base):
     @validates("direction", "sender")
     def _validate_vocab(self, key: str, value: str) -> str:
         _check(value, MESSAGE_DIRECTIONS if key == "direction" else MESSAGE_SENDERS, key)
+        return value
+
+    @validates("turn_state")
+    def _validate_turn_state(self, _key: str, value: str | None) -> str | None:
+        if value is not None:
+            _check(value, TURN_STATES, "turn state")
         return value
 
 

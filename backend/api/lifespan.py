@@ -16,7 +16,9 @@ from backend.config import Settings, get_settings
 from backend.db import make_engine, make_session_factory
 from backend.hub import Hub
 from backend.hub.broker import RedisBroker, make_broker
+from backend.hub.locks import TurnLocks
 from backend.hub.rasa import RasaGateway
+from backend.hub.sweeper import TurnSweeper
 from backend.models import Base
 from backend.security.limits import DoorBudgets, make_limiter
 from backend.services.sla_watch import SlaWatcher
@@ -70,6 +72,8 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
         app.state.door_budgets = DoorBudgets.from_settings(resolved)
         app.state.session_factory = make_session_factory(engine)
         app.state.http_client = httpx.AsyncClient(timeout=2.0)
+        # A turn's lease outlasts two tries of Rasa's timeout and the pause between them.
+        lease_s = max(resolved.turn_lease_s, 2 * resolved.rasa_timeout_s + resolved.rasa_retry_pause_s + 5)
         app.state.hub = Hub(
             app.state.session_factory,
             RasaGateway(
@@ -83,7 +87,18 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
             upload_dir=resolved.upload_dir,
             upload_max_bytes=resolved.upload_max_bytes,
             calendar=BusinessCalendar.from_settings(resolved),
+            turn_lease_s=lease_s,
+            retry_pause_s=resolved.rasa_retry_pause_s,
+            # A conversation's turns one at a time on every backend process (Redis), or in this one.
+            locks=TurnLocks(
+                resolved.redis_url,
+                prefix=resolved.redis_key_prefix,
+                timeout_s=lease_s,
+                blocking_timeout_s=lease_s,
+            ),
         )
+        # Answers the turns a process that died left unanswered (backend.hub.sweeper).
+        app.state.turn_sweeper = TurnSweeper(app.state.hub, interval_s=resolved.turn_sweep_interval_s)
         logger.info(
             "backend started (%s) on %s",
             resolved.app_env,
@@ -99,13 +114,16 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
         try:
             async with telegram.running(app, resolved, app.state.hub):
                 app.state.sla_watcher.start()
+                app.state.turn_sweeper.start()
                 try:
                     yield
                 finally:
+                    await app.state.turn_sweeper.stop()
                     await app.state.sla_watcher.stop()
         finally:
             if isinstance(broker, RedisBroker):
                 await broker.stop()
+            await app.state.hub.locks.close()
             await app.state.http_client.aclose()
             engine.dispose()
 

@@ -9,13 +9,14 @@ here knows a channel's wire format.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
-from weakref import WeakValueDictionary
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +27,7 @@ from backend.db import session_scope
 from backend.domain import PHOTO_FOR_BOT
 from backend.hub import follow_up
 from backend.hub.broker import AGENTS_TOPIC, Broker, conversation_topic
+from backend.hub.locks import TurnLocks
 from backend.hub.rasa import BotReply, RasaGateway, RasaUnavailable
 from backend.hub.records import Button, ChannelAdapter, Inbound, Outbound, Turn
 from backend.i18n import N_, sentences, t
@@ -53,6 +55,13 @@ MAX_STORED_TEXT = 20_000
 TRY_AGAIN_TEXT = N_(
     "Sorry, I'm having trouble answering right now. Please try again in a moment; your message is saved."
 )
+# Said once when the bot could not answer a message even after a retry: a person takes it from here.
+NOT_ANSWERED_TEXT = N_(
+    "Sorry, I couldn't answer your message just now. It is saved, and a colleague will reply here "
+    "as soon as they can."
+)
+# A turn taken up this many times without an answer is failed without asking the bot again.
+MAX_TURN_ATTEMPTS = 3
 STALE_BUTTON_TEXT = N_("That choice is no longer available. Could you type your answer instead?")
 # A button of an earlier message, or one pressed twice: it belongs to a question already answered.
 EARLIER_BUTTON_TEXT = N_(
@@ -76,6 +85,8 @@ OTHER_CONTACT_TEXT = N_(
 BACK_ACTION = "action_back_from_agent"
 # Shipper text that starts like a Rasa command ("/restart", '/inform{"x": 1}') is plain text here.
 _SLASH_COMMAND = re.compile(r"^\s*/+")
+# The session.info key of the live events a transaction publishes once it has committed.
+_EVENTS = "hub_events_after_commit"
 
 
 @dataclass(frozen=True)
@@ -86,18 +97,34 @@ class _Stored:
     state: str
     send_waiting_notice: bool = False
     system_lines: tuple[str, ...] = ()
-    # The payload of a button we offered and the shipper pressed: sent to the bot as it is.
-    button_payload: str | None = None
-    # The message answered a satisfaction follow-up: this is the reply, and the bot is not asked.
-    follow_up_reply: str | None = None
-    # Files that were stored as photos (refused ones are not photos for the bot).
-    photos: int = 0
     # The conversation's language after this message ("zh" or "en"), passed to the bot.
     language: str = DEFAULT_LANGUAGE
-    # A button of an earlier message (or one already answered) was pressed: nothing reaches the bot;
-    # the question still open, if any, is asked again as it was (text, buttons).
-    stale_press: bool = False
-    open_question: tuple[str, tuple[Button, ...]] | None = None
+    # The turn the hub answers now (the stored message's id) and its plan (see _plan); None: no
+    # answer is owed here (a person has the conversation, or only refused files were sent).
+    turn: int | None = None
+    plan: dict[str, Any] | None = None
+    # A replay of a turn whose process died: the lines said before the bot's turn are not said again.
+    taken_up: bool = False
+    attempts: int = 1
+
+
+def _line(text: str, buttons: tuple[Button, ...] = ()) -> dict[str, Any]:
+    return {"text": text, "buttons": [{"title": b.title, "payload": b.payload} for b in buttons]}
+
+
+def _plan_lines(plan: dict[str, Any]) -> list[BotReply]:
+    return [
+        BotReply(
+            text=str(line["text"]),
+            buttons=tuple(Button(title=str(b["title"]), payload=str(b["payload"])) for b in line["buttons"]),
+        )
+        for line in plan.get("say") or []
+    ]
+
+
+def turn_message_id(message_id: int) -> str:
+    """The id Rasa keeps for a turn (UserMessage.message_id), so a retry is recognised there."""
+    return f"hub-{message_id}"
 
 
 def plain_text(text: str) -> str:
@@ -154,8 +181,15 @@ class Hub:
         upload_dir: Path,
         upload_max_bytes: int = 10 * 1024 * 1024,
         calendar: BusinessCalendar | None = None,
+        turn_lease_s: float = 60.0,
+        retry_pause_s: float = 1.0,
+        locks: TurnLocks | None = None,
     ) -> None:
         self._factory = session_factory
+        # How long a process may work on a turn before another takes it up (longer than two tries of
+        # Rasa's timeout and the pause between them), and that pause.
+        self._lease_s = turn_lease_s
+        self._retry_pause_s = retry_pause_s
         self._rasa = rasa
         self.broker = broker
         self._upload_dir = upload_dir
@@ -163,7 +197,7 @@ class Hub:
         self._calendar = calendar or BusinessCalendar()
         self._channels: dict[str, ChannelAdapter] = {}
         # One lock per live conversation keeps its messages in order, in and out.
-        self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
+        self.locks = locks or TurnLocks()
 
     # -- wiring -------------------------------------------------------------------------------------
 
@@ -171,29 +205,40 @@ class Hub:
         """A channel that delivers outbound messages for conversations `<adapter.name>:<id>`."""
         self._channels[adapter.name] = adapter
 
-    def _lock(self, conversation_id: str) -> asyncio.Lock:
-        lock = self._locks.get(conversation_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[conversation_id] = lock
-        return lock
+    @contextlib.asynccontextmanager
+    async def _turn_lock(self, conversation_id: str) -> AsyncIterator[None]:
+        """One turn of a conversation at a time (across processes with Redis), so its messages are
+        stored and answered in order."""
+        async with self.locks.hold(conversation_id):
+            yield
 
     async def run_db(self, work: Callable[[Session], T]) -> T:
-        """Run a short transaction in a worker thread (the database driver blocks)."""
+        """Run a short transaction in a worker thread (the database driver blocks).
+
+        Live events the work queued (`_queue_event`) are published only once the transaction has
+        committed: a rolled-back message must never appear in a console or a widget.
+        """
 
         def run() -> T:
             with session_scope(self._factory) as session:
-                return work(session)
+                result = work(session)
+                events: list[tuple[str, dict[str, Any]]] = session.info.pop(_EVENTS, [])
+            for topic, event in events:
+                self.broker.publish(topic, event)
+            return result
 
         return await run_in_threadpool(run)
 
     # -- inbound ------------------------------------------------------------------------------------
 
     async def receive(self, inbound: Inbound) -> Turn:
-        """Store a shipper's message once and have the right party answer it."""
+        """Store a shipper's message once and have the right party answer it.
+
+        A replay of a message whose turn was left unanswered by a process that died (its lease ran
+        out) is answered now; a replay of an answered one stays a duplicate.
+        """
         cid = inbound.conversation_id
-        lock = self._lock(cid)
-        async with lock:
+        async with self._turn_lock(cid):
             stored = await self.run_db(lambda s: self._store_inbound(s, inbound))
             turn = Turn(conversation_id=cid, duplicate=stored.duplicate, state=stored.state)
             if stored.duplicate:
@@ -206,28 +251,15 @@ class Hub:
                     waiting = self._waiting_text(stored.language)
                     turn.replies.append(await self._say(cid, waiting, sender="system"))
                 return turn
-            if stored.stale_press:
-                turn.replies.append(
-                    await self._say(cid, t(stored.language, EARLIER_BUTTON_TEXT), sender="bot")
+            if stored.turn is not None and stored.plan is not None:
+                await self._answer_turn(
+                    turn,
+                    stored.turn,
+                    stored.plan,
+                    language=stored.language,
+                    taken_up=stored.taken_up,
+                    attempts=stored.attempts,
                 )
-                if stored.open_question is not None:
-                    question, buttons = stored.open_question
-                    turn.replies.append(await self._say(cid, question, sender="bot", buttons=buttons))
-                return turn
-            if stored.follow_up_reply is not None:
-                turn.replies.append(await self._say(cid, stored.follow_up_reply, sender="bot"))
-                return turn
-            if (inbound.files or inbound.file_problem) and not stored.photos and not inbound.text.strip():
-                return turn  # only refused files: the polite refusal above is the whole answer
-            replies, state = await self._ask_bot(
-                inbound, stored.button_payload, photos=stored.photos, language=stored.language
-            )
-            turn.replies += replies
-            if state is None:
-                state = await self.run_db(lambda s: conv.ensure_conversation(s, cid).state)
-            if state != "bot":
-                turn.state = state
-                self._publish_state(cid, state, owner=None)
             return turn
 
     def _waiting_text(self, language: str | None = None) -> str:
@@ -269,7 +301,7 @@ class Hub:
             channel_message_id=inbound.channel_message_id,
         )
         if message is None:
-            return _Stored(duplicate=True, state=conversation.state)
+            return self._replayed(session, conversation, inbound)
         # The channel names the problem by its English msgid; it is said in the shipper's language.
         lines: list[str] = [t(conversation.language, inbound.file_problem)] if inbound.file_problem else []
         stored_files = 0
@@ -288,33 +320,118 @@ class Hub:
                 lines.append(rejected.text(conversation.language))
         if inbound.own_phone:
             customers.verify_by_own_contact(session, conversation_id=cid, phone=inbound.own_phone)
-        self._publish_message(cid, message)
+        self._publish_message(session, cid, message)
         state = conversation.state
-        notice = state != "bot" and conv.take_waiting_notice(session, conversation_id=cid)
-        if stale and state == "bot":
+        language = conversation.language or DEFAULT_LANGUAGE
+        if state != "bot":
+            # A person answers it: it is in their transcript and queue now.
+            message.turn_state = "answered"
             return _Stored(
                 duplicate=False,
                 state=state,
+                send_waiting_notice=conv.take_waiting_notice(session, conversation_id=cid),
                 system_lines=tuple(lines),
-                language=conversation.language,
-                stale_press=True,
-                open_question=open_question,
+                language=language,
             )
         reply = None
-        if state == "bot" and (owed := follow_up.pending(session, cid)) is not None:
-            reply = follow_up.answer(
-                session, owed, pressed.payload if pressed else text, language=conversation.language
-            )
+        if not stale and (owed := follow_up.pending(session, cid)) is not None:
+            reply = follow_up.answer(session, owed, pressed.payload if pressed else text, language=language)
+        plan = self._plan(
+            inbound,
+            pressed=pressed,
+            stale=stale,
+            open_question=open_question,
+            follow_up_reply=reply,
+            photos=stored_files,
+            language=language,
+        )
+        if plan["say"] or plan["ask"]:
+            # Leased to this process now, in the same transaction: no extra trip to the database.
+            message.turn_state = "with_bot"
+            message.turn_lease_until = utcnow() + timedelta(seconds=self._lease_s)
+            message.turn_attempts = 1
+            message.turn_plan = plan
+        else:
+            message.turn_state = "answered"  # only refused files: the lines about them are the answer
         return _Stored(
             duplicate=False,
             state=state,
-            send_waiting_notice=notice,
             system_lines=tuple(lines),
-            button_payload=pressed.payload if pressed else None,
-            follow_up_reply=reply,
-            photos=stored_files,
-            language=conversation.language,
+            language=language,
+            turn=message.id,
+            plan=plan,
         )
+
+    def _replayed(self, session: Session, conversation: Conversation, inbound: Inbound) -> _Stored:
+        """A message stored before: a duplicate, unless its turn was left unanswered past its lease
+        (the process answering it died); then this process takes the turn up, exactly once."""
+        earlier = session.scalar(
+            select(Message).where(
+                Message.conversation_id == conversation.id,
+                Message.direction == "in",
+                Message.channel_message_id == inbound.channel_message_id,
+            )
+        )
+        if earlier is None or not conv.take_up_turn(session, earlier.id, lease_s=self._lease_s):
+            return _Stored(duplicate=True, state=conversation.state)
+        logger.info("replayed message %s in %s: its turn is taken up again", earlier.id, conversation.id)
+        if conversation.state != "bot":
+            conv.finish_turn(session, earlier.id)  # a person has it now and reads it in the transcript
+            return _Stored(duplicate=True, state=conversation.state)
+        return _Stored(
+            duplicate=False,
+            state="bot",
+            language=conversation.language or DEFAULT_LANGUAGE,
+            turn=earlier.id,
+            plan=earlier.turn_plan or {"say": [], "ask": None},
+            taken_up=True,
+            attempts=earlier.turn_attempts + 1,
+        )
+
+    @staticmethod
+    def _plan(
+        inbound: Inbound,
+        *,
+        pressed: Button | None,
+        stale: bool,
+        open_question: tuple[str, tuple[Button, ...]] | None,
+        follow_up_reply: str | None,
+        photos: int,
+        language: str,
+    ) -> dict[str, Any]:
+        """How the turn is answered: `say`, lines the hub says itself (in the shipper's language), then
+        `ask`, the text and metadata for the bot (None when the lines are the whole answer). Stored
+        with the turn, so whoever takes it up asks the bot the same."""
+        if stale:
+            lines = [_line(t(language, EARLIER_BUTTON_TEXT))]
+            if open_question is not None:
+                lines.append(_line(*open_question))
+            return {"say": lines, "ask": None}
+        if follow_up_reply is not None:
+            return {"say": [_line(follow_up_reply)], "ask": None}
+        if (inbound.files or inbound.file_problem) and not photos and not inbound.text.strip():
+            return {"say": [], "ask": None}
+        if inbound.other_phone and not inbound.own_phone:
+            return {"say": [_line(t(language, OTHER_CONTACT_TEXT))], "ask": None}
+        metadata: dict[str, Any] = {"channel": inbound.channel, "language": language}
+        if pressed is not None:
+            # Our own button: its payload may be an intent ("/affirm"); the hub channel trusts it.
+            metadata["button"] = True
+            return {"say": [], "ask": {"text": pressed.payload, "metadata": metadata}}
+        text = plain_text(inbound.text)
+        if inbound.button is not None and not text:
+            # A button we did not offer in this conversation (an old keyboard, or someone else's).
+            return {"say": [_line(t(language, STALE_BUTTON_TEXT))], "ask": None}
+        if inbound.own_phone and not text:
+            text = inbound.own_phone
+        if not text and photos:
+            text = PHOTO_FOR_BOT
+        if not text:
+            return {"say": [_line(t(language, EMPTY_TEXT))], "ask": None}
+        lines = [_line(t(language, CUT_TEXT))] if len(inbound.text) > MAX_BOT_TEXT else []
+        if photos:
+            metadata["attachments"] = photos
+        return {"say": lines, "ask": {"text": text, "metadata": metadata}}
 
     @staticmethod
     def _pressed_button(session: Session, cid: str, ref: tuple[int, int]) -> Button | None:
@@ -328,60 +445,135 @@ class Hub:
             return None
         return Button(title=str(buttons[index]["title"]), payload=str(buttons[index]["payload"]))
 
-    async def _ask_bot(
+    async def _answer_turn(
         self,
-        inbound: Inbound,
-        button_payload: str | None = None,
+        turn: Turn,
+        message_id: int,
+        plan: dict[str, Any],
         *,
-        photos: int = 0,
-        language: str = DEFAULT_LANGUAGE,
-    ) -> tuple[list[Outbound], str | None]:
-        """The turn's answers, and the conversation's state after them when it was read on the way."""
-        cid = inbound.conversation_id
-        if inbound.other_phone and not inbound.own_phone:
-            return [await self._say(cid, t(language, OTHER_CONTACT_TEXT), sender="bot")], None
-        metadata: dict[str, Any] = {"channel": inbound.channel, "language": language}
-        if button_payload is not None:
-            # Our own button: its payload may be an intent ("/affirm"); the hub channel trusts it.
-            metadata["button"] = True
-            return await self._bot_answers(cid, button_payload, metadata, [])
-        text = plain_text(inbound.text)
-        if inbound.button is not None and not text:
-            # A button we did not offer in this conversation (an old keyboard, or someone else's).
-            return [await self._say(cid, t(language, STALE_BUTTON_TEXT), sender="bot")], None
-        if inbound.own_phone and not text:
-            text = inbound.own_phone
-        if not text and photos:
-            text = PHOTO_FOR_BOT
-        if not text:
-            return [await self._say(cid, t(language, EMPTY_TEXT), sender="bot")], None
-        replies: list[Outbound] = []
-        if len(inbound.text) > MAX_BOT_TEXT:
-            replies.append(await self._say(cid, t(language, CUT_TEXT), sender="bot"))
-        if photos:
-            metadata["attachments"] = photos
-        return await self._bot_answers(cid, text, metadata, replies)
-
-    async def _bot_answers(
-        self, cid: str, text: str, metadata: dict[str, Any], replies: list[Outbound]
-    ) -> tuple[list[Outbound], str | None]:
-        try:
-            answers = await self._rasa.send(cid, text, metadata)
-        except RasaUnavailable:
-            try_again = t(metadata.get("language"), TRY_AGAIN_TEXT)
-            return [*replies, await self._say(cid, try_again, sender="system")], None
-        if not answers:
+        language: str,
+        taken_up: bool = False,
+        attempts: int = 1,
+    ) -> None:
+        """Carry out a turn's plan; its last answer is stored in the transaction that marks it answered."""
+        cid = turn.conversation_id
+        ask = plan.get("ask")
+        lines = _plan_lines(plan)
+        if lines and (ask is None or not taken_up):
+            said, _ = await self._say_all(cid, lines, turn=None if ask else message_id)
+            turn.replies += said
+        if ask is None:
+            return
+        answers = (
+            None
+            if attempts > MAX_TURN_ATTEMPTS
+            else await self._ask_rasa(cid, message_id, ask, again=taken_up)
+        )
+        if answers is None:
+            replies, state = await self._fail_turn(cid, message_id, language)
+        elif answers:
+            replies, state = await self._say_all(cid, answers, turn=message_id)
+        else:
             # Rasa answered nothing: the conversation may have just been handed to a person.
-            return replies, None
-        said, state = await self._say_all(cid, answers)
-        return replies + said, state
+            replies, state = [], await self.run_db(lambda s: self._finish_silently(s, cid, message_id))
+        turn.replies += replies
+        if state != "bot":
+            turn.state = state
+            self._publish_state(cid, state, owner=None)
+
+    async def _ask_rasa(
+        self, cid: str, message_id: int, ask: dict[str, Any], *, again: bool = False
+    ) -> list[BotReply] | None:
+        """The bot's answers, after one retry when Rasa is slow or unreachable; None when both failed.
+
+        Rasa gets the turn's id, and a retry (or a turn taken up again) says so: Rasa then answers a
+        message it did run (too late for us) with that run's answers instead of running it again
+        (bot/channels/hub.py), so a late answer is neither lost nor sent twice.
+        """
+        for attempt in range(2):
+            metadata = dict(ask.get("metadata") or {})
+            if attempt:
+                await asyncio.sleep(self._retry_pause_s)
+            if attempt or again:
+                metadata["retry"] = True
+            try:
+                return await self._rasa.send(
+                    cid, str(ask["text"]), metadata, message_id=turn_message_id(message_id)
+                )
+            except RasaUnavailable:
+                logger.warning(
+                    "turn %s of %s: Rasa did not answer (try %d of 2)", message_id, cid, attempt + 1
+                )
+        return None
+
+    async def _fail_turn(self, cid: str, message_id: int, language: str) -> tuple[list[Outbound], str]:
+        """The bot could not answer: the shipper hears so once, and the agents' queue shows the message
+        as not answered (the conversation is queued for a person, unless one has it already)."""
+
+        def fail(session: Session) -> tuple[list[Outbound], str]:
+            conv.finish_turn(session, message_id, "failed")
+            conversation = conv.ensure_conversation(session, cid)
+            if conversation.state != "bot":
+                return [], conversation.state
+            conv.mark_for_agent(session, conversation_id=cid, reason=conv.NOT_ANSWERED_REASON)
+            # The apology already says a colleague will reply: the waiting notice is not said again.
+            conv.take_waiting_notice(session, conversation_id=cid)
+            apology = self._store_outbound(session, cid, t(language, NOT_ANSWERED_TEXT), sender="system")
+            return [apology], "queued"
+
+        said, state = await self.run_db(fail)
+        logger.warning("turn %s of %s failed: shown to agents as not answered", message_id, cid)
+        for outbound in said:
+            await self._deliver(outbound)
+        return said, state
+
+    @staticmethod
+    def _finish_silently(session: Session, cid: str, message_id: int) -> str:
+        conv.finish_turn(session, message_id)
+        return conv.ensure_conversation(session, cid).state
+
+    async def sweep_turns(self, *, limit: int = 100) -> int:
+        """Take up, oldest first, turns left unanswered past their lease (their process died or lost
+        Rasa); returns how many were taken up. Each is claimed in its own short transaction, so several
+        processes sweeping at once never take the same turn."""
+        taken_up = 0
+        while taken_up < limit:
+            taken = await self.run_db(self._take_up_one)
+            if taken is None:
+                break
+            taken_up += 1
+            message_id, cid, plan, attempts, language = taken
+            if plan is None:
+                continue  # a person has the conversation now: the turn was closed as answered
+            async with self._turn_lock(cid):
+                turn = Turn(conversation_id=cid)
+                await self._answer_turn(
+                    turn, message_id, plan, language=language, taken_up=True, attempts=attempts
+                )
+            logger.info("turn %s of %s taken up again: %d replies", message_id, cid, len(turn.replies))
+        return taken_up
+
+    def _take_up_one(self, session: Session) -> tuple[int, str, dict[str, Any] | None, int, str] | None:
+        taken = conv.take_up_expired_turns(session, lease_s=self._lease_s, limit=1)
+        if not taken:
+            return None
+        message = taken[0]
+        conversation = conv.ensure_conversation(session, message.conversation_id)
+        language = conversation.language or DEFAULT_LANGUAGE
+        if conversation.state != "bot":
+            conv.finish_turn(session, message.id)
+            return message.id, conversation.id, None, message.turn_attempts, language
+        plan = message.turn_plan or {"say": [], "ask": None}
+        return message.id, conversation.id, plan, message.turn_attempts, language
 
     # -- outbound -----------------------------------------------------------------------------------
 
-    async def _say_all(self, cid: str, answers: list[BotReply]) -> tuple[list[Outbound], str]:
-        """The bot's answers stored in one transaction, which also reads the conversation's state after
-        them (an answer may have handed it to a person), then delivered in order: one trip to the
-        database per turn instead of one per answer and another for the state."""
+    async def _say_all(
+        self, cid: str, answers: list[BotReply], *, turn: int | None = None
+    ) -> tuple[list[Outbound], str]:
+        """The bot's answers stored in one transaction, which also marks `turn` answered and reads the
+        conversation's state after them (an answer may have handed it to a person), then delivered in
+        order: one trip to the database per turn."""
 
         def store(session: Session) -> tuple[list[Outbound], str]:
             said = [
@@ -390,6 +582,8 @@ class Hub:
                 )
                 for a in answers
             ]
+            if turn is not None:
+                conv.finish_turn(session, turn)
             return said, conv.ensure_conversation(session, cid).state
 
         said, state = await self.run_db(store)
@@ -446,7 +640,7 @@ class Hub:
         assert message is not None  # outbound messages carry no channel id, so never a replay
         if sender == "agent":
             conv.mark_person_answered(session, conversation_id=cid)
-        self._publish_message(cid, message)
+        self._publish_message(session, cid, message)
         return Outbound(
             conversation_id=cid,
             message_id=message.id,
@@ -468,10 +662,16 @@ class Hub:
         except Exception:  # a failed send must not lose the stored message or stop the others
             logger.exception("delivery of message %s on %s failed", outbound.message_id, channel)
 
-    def _publish_message(self, cid: str, message: Message) -> None:
+    @staticmethod
+    def _queue_event(session: Session, topic: str, event: dict[str, Any]) -> None:
+        """An event published by run_db after this session's transaction commits (never on a rollback)."""
+        session.info.setdefault(_EVENTS, []).append((topic, event))
+
+    def _publish_message(self, session: Session, cid: str, message: Message) -> None:
+        # The event is built now, while the message (and its attachments) can be read in the session.
         event = {"type": "message", "conversation_id": cid, "message": conv.message_to_dict(message)}
-        self.broker.publish(conversation_topic(cid), event)
-        self.broker.publish(AGENTS_TOPIC, event)
+        self._queue_event(session, conversation_topic(cid), event)
+        self._queue_event(session, AGENTS_TOPIC, event)
 
     def announce(self, conversation_id: str, event: dict[str, Any]) -> None:
         """An event for the agents watching one conversation (a note): never reaches the shipper."""
@@ -509,7 +709,7 @@ class Hub:
 
         `author` is the agent's display name: the shipper sees who writes, not "Agent".
         """
-        async with self._lock(conversation_id):
+        async with self._turn_lock(conversation_id):
             await self.run_db(lambda s: conv.ensure_conversation(s, conversation_id))
             return await self._say(conversation_id, text, sender=sender, buttons=buttons, author=author)
 
@@ -530,7 +730,7 @@ class Hub:
         if asked is None:
             return None
         cid, text = asked
-        async with self._lock(cid):
+        async with self._turn_lock(cid):
             return await self._say(cid, text, sender="bot", buttons=follow_up.RATING_BUTTONS)
 
     async def claim(self, conversation_id: str, *, agent: str) -> Conversation:
@@ -550,13 +750,16 @@ class Hub:
         return conversation
 
     async def hand_back(self, conversation_id: str, *, action: str = BACK_ACTION) -> list[Outbound]:
-        """The bot speaks again: the database says so first, then Rasa's tracker is resumed.
+        """The bot speaks again: the database says so first, then Rasa's tracker is resumed. A hand-back
+        of a conversation the bot already has does nothing.
 
         If Rasa cannot be reached now, the database still says `bot`, and the hub channel resumes the
         paused tracker with the shipper's next message, so that message is never silently dropped.
         """
-        async with self._lock(conversation_id):
-            await self.run_db(lambda s: conv.hand_back_to_bot(s, conversation_id=conversation_id))
+        async with self._turn_lock(conversation_id):
+            if not await self.run_db(lambda s: conv.take_back_for_bot(s, conversation_id=conversation_id)):
+                # Already the bot's (a second click, another tab or process): it said it is back once.
+                return []
             self._publish_state(conversation_id, "bot", None)
             try:
                 await self._rasa.resume(conversation_id)

@@ -69,9 +69,23 @@ class RasaGateway:
         self._token = api_token
         self._timeout = timeout_s
 
-    async def send(self, sender_id: str, text: str, metadata: dict[str, Any] | None = None) -> list[BotReply]:
-        """One shipper message through the hub channel; raises RasaUnavailable on any failure."""
-        payload = {"sender": sender_id, "message": text, "metadata": metadata or {}}
+    async def send(
+        self,
+        sender_id: str,
+        text: str,
+        metadata: dict[str, Any] | None = None,
+        *,
+        message_id: str | None = None,
+    ) -> list[BotReply]:
+        """One shipper message through the hub channel; raises RasaUnavailable on any failure.
+
+        `message_id` names the turn: Rasa keeps it on the user event, and answers a message it has
+        already run with that run's answers instead of running it again.
+        """
+        payload: dict[str, Any] = {"sender": sender_id, "message": text, "metadata": dict(metadata or {})}
+        if message_id is not None:
+            payload["message_id"] = message_id
+            payload["metadata"]["message_id"] = message_id
         response = await self._post(HUB_WEBHOOK, payload, auth=True)
         return parse_replies(response.json())
 

@@ -20,6 +20,7 @@ from backend.models import (
     CompensationRequest,
     Conversation,
     Customer,
+    Message,
     Shipment,
     Ticket,
     TicketEvent,
@@ -27,7 +28,7 @@ from backend.models import (
 )
 from backend.phones import mask_phone
 from backend.services import sla_watch
-from backend.services.conversations import list_messages, message_to_dict
+from backend.services.conversations import NOT_ANSWERED_REASON, list_messages, message_to_dict
 from backend.services.shipments import get_shipment, shipment_to_dict
 from backend.services.tickets import agreed_resolution_text, request_to_dict, ticket_to_dict
 
@@ -104,12 +105,25 @@ def queue(session: Session, *, agent: str | None, now: datetime | None = None) -
     return sorted(with_owner_names(session, items), key=_queue_key)
 
 
+def _not_answered(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A waiting conversation whose message the bot could not answer shows that message, marked."""
+    for row in rows:
+        if row["state"] == "queued" and row["handoff_reason"] == NOT_ANSWERED_REASON:
+            row["not_answered"] = session.scalar(
+                select(Message.text)
+                .where(Message.conversation_id == row["id"], Message.turn_state == "failed")
+                .order_by(Message.id.desc())
+                .limit(1)
+            )
+    return rows
+
+
 def with_owner_names(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Queue rows with the display name of the agent who holds each (people, not logins)."""
     names = _display_names(session, {str(r["owner"]) for r in rows if r.get("owner")})
     for row in rows:
         row["owner_name"] = names.get(str(row.get("owner")), row.get("owner"))
-    return rows
+    return _not_answered(session, rows)
 
 
 def complaint_summary(ticket: Ticket, events: list[TicketEvent], language: str = "en") -> dict[str, Any]:

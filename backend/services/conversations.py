@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.db import begin_write
 from backend.models import Conversation, Message, utcnow
 
+# The hand-over reason of a conversation whose message the bot could not answer (Rasa slow or down):
+# the queue marks it "not answered" and shows the message.
+NOT_ANSWERED_REASON = "The bot could not answer the shipper's message"
 # Senders without a "<channel>:" prefix come from Rasa's REST channel (tests, evaluation, curl).
 DEFAULT_CHANNEL = "rest"
 
@@ -112,6 +116,23 @@ def hand_back_to_bot(session: Session, *, conversation_id: str) -> Conversation:
     return _set_state(session, conversation_id, "bot", None)
 
 
+def take_back_for_bot(session: Session, *, conversation_id: str) -> bool:
+    """Give the conversation back to the bot unless it already has it; True only for the call that did.
+
+    One conditional UPDATE decides, so of two hand-backs at once (a double click, two tabs, two
+    processes) exactly one makes the bot say it is back.
+    """
+    ensure_conversation(session, conversation_id)
+    begin_write(session)
+    changed = session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.state != "bot")
+        .values(state="bot", handoff_reason=None, owner=None, waiting_notice_at=None, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(changed.rowcount == 1)
+
+
 def take_waiting_notice(session: Session, *, conversation_id: str) -> bool:
     """True once per wait for a person: the caller then tells the shipper a colleague will reply.
 
@@ -195,6 +216,89 @@ def record_message(
             raise
         return None
     return message
+
+
+# A turn that is not answered yet: taken up again once its lease has run out.
+OPEN_TURN_STATES = ("received", "with_bot")
+
+
+def _lease_expired(now: datetime) -> Any:
+    return Message.turn_state.in_(OPEN_TURN_STATES) & or_(
+        Message.turn_lease_until.is_(None), Message.turn_lease_until < now
+    )
+
+
+def take_up_turn(session: Session, message_id: int, *, lease_s: float, now: datetime | None = None) -> bool:
+    """Lease one open turn whose lease ran out to this process; False when it is answered, failed or
+    still leased to another. One conditional UPDATE decides, so of two processes exactly one wins."""
+    now = now or utcnow()
+    begin_write(session)
+    taken = session.execute(
+        update(Message)
+        .where(Message.id == message_id, _lease_expired(now))
+        .values(
+            turn_state="with_bot",
+            turn_lease_until=now + timedelta(seconds=lease_s),
+            turn_attempts=Message.turn_attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(taken.rowcount == 1)
+
+
+def take_up_expired_turns(
+    session: Session, *, lease_s: float, limit: int = 50, now: datetime | None = None
+) -> list[Message]:
+    """Lease up to `limit` open turns whose lease ran out, oldest first, to this process.
+
+    On PostgreSQL the candidates are row-locked with SKIP LOCKED, so concurrent sweepers split them;
+    on SQLite the write lock is taken first (one writer). The UPDATE repeats the condition, so a turn
+    answered or taken meanwhile is left alone either way.
+    """
+    now = now or utcnow()
+    begin_write(session)
+    candidates = list(
+        session.scalars(
+            select(Message.id)
+            .where(_lease_expired(now))
+            .order_by(Message.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not candidates:
+        return []
+    taken = list(
+        session.scalars(
+            update(Message)
+            .where(Message.id.in_(candidates), _lease_expired(now))
+            .values(
+                turn_state="with_bot",
+                turn_lease_until=now + timedelta(seconds=lease_s),
+                turn_attempts=Message.turn_attempts + 1,
+            )
+            .returning(Message.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    return list(
+        session.scalars(
+            select(Message)
+            .where(Message.id.in_(taken))
+            .order_by(Message.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def finish_turn(session: Session, message_id: int, state: str = "answered") -> None:
+    """The turn is answered (or failed) in the caller's transaction, with what answered it."""
+    session.execute(
+        update(Message)
+        .where(Message.id == message_id)
+        .values(turn_state=state, turn_lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def list_messages(session: Session, *, conversation_id: str, limit: int = 200) -> list[Message]:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
+from typing import Any
 
 from rasa.core.channels.channel import UserMessage
-from rasa.shared.core.events import ConversationResumed
+from rasa.shared.core.events import BotUttered, ConversationResumed, Event, UserUttered
 from sanic import Sanic
 from sanic.request import Request
 
@@ -21,6 +23,25 @@ from bot.channels.rest import ReliableRestInput
 logger = logging.getLogger(__name__)
 
 _SLASH_COMMAND = re.compile(r"^\s*/+")
+
+
+def answers_after(events: Sequence[Event], message_id: str, recipient_id: str) -> list[dict[str, Any]] | None:
+    """The bot's messages after the user message `message_id`, as the REST channel sends them; None when
+    the tracker holds no such message (it was never run, or its run did not finish)."""
+    start = None
+    for index, event in enumerate(events):
+        if isinstance(event, UserUttered) and event.message_id == message_id:
+            start = index
+    if start is None:
+        return None
+    answers: list[dict[str, Any]] = []
+    for event in events[start + 1 :]:
+        if isinstance(event, UserUttered):
+            break
+        if isinstance(event, BotUttered):
+            extra = {key: value for key, value in (event.data or {}).items() if value}
+            answers.append({"recipient_id": recipient_id, "text": event.text, **extra})
+    return answers
 
 
 class HubInput(ReliableRestInput):
@@ -38,11 +59,42 @@ class HubInput(ReliableRestInput):
             return text
         return _SLASH_COMMAND.sub("", text) if isinstance(text, str) else text
 
+    def get_metadata(self, request: Request) -> dict[str, Any] | None:
+        # The hub names each message (its turn id): kept on the tracker's user event, so a retry of a
+        # message already run is recognised (earlier_answers).
+        metadata = super().get_metadata(request)
+        metadata = dict(metadata) if isinstance(metadata, dict) else {}
+        message_id = request.json.get("message_id")
+        if isinstance(message_id, str) and message_id:
+            metadata["message_id"] = message_id
+        return metadata
+
     def _extract_input_channel(self, req: Request) -> str:
         # The conversation's own channel (telegram, web) is in the metadata; this is the door it came by.
         return self.name()
 
+    async def earlier_answers(self, message: UserMessage) -> list[dict[str, Any]] | None:
+        """A message the hub sends again (its first try timed out, or its process died) that the tracker
+        already holds is not run twice: the answers its run gave are returned instead. Only retries are
+        looked up, under the conversation's lock, so a first try still running is waited for."""
+        metadata = message.metadata if isinstance(message.metadata, dict) else {}
+        if metadata.get("retry") is not True or not metadata.get("message_id"):
+            return None
+        agent = Sanic.get_app().ctx.agent
+        sender = message.sender_id or ""
+        async with agent.lock_store.lock(sender):
+            tracker = await agent.tracker_store.retrieve(sender)
+        if tracker is None:
+            return None
+        answers = answers_after(list(tracker.events), str(metadata["message_id"]), sender)
+        if answers is not None:
+            logger.info("a retried message was answered before: its answers are sent again, not re-run")
+        return answers
+
     async def before_message(self, message: UserMessage) -> None:
+        metadata = message.metadata if isinstance(message.metadata, dict) else {}
+        if isinstance(metadata.get("message_id"), str):
+            message.message_id = metadata["message_id"]
         agent = Sanic.get_app().ctx.agent
         sender = message.sender_id or ""
         # Only a hand-back can leave the tracker paused, and the hub sends nothing while a person has the

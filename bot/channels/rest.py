@@ -76,12 +76,20 @@ class ReliableRestInput(RestInput):
     async def before_message(self, message: UserMessage) -> None:
         """A hook for subclasses, called before Rasa handles the message."""
 
+    async def earlier_answers(self, message: UserMessage) -> list[dict[str, Any]] | None:
+        """The answers of an earlier run of this very message, which is then not run again; None: run it."""
+        return None
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         async def answered(message: UserMessage) -> None:
+            collector = message.output_channel
             with rasa_tuning.timed("turn"):
                 await self.before_message(message)
-                await on_new_message(message)
-            collector = message.output_channel
+                earlier = await self.earlier_answers(message)
+                if earlier is not None and type(collector) is CollectingOutputChannel:
+                    collector.messages.extend(earlier)
+                else:
+                    await on_new_message(message)
             # Streaming responses use a queue, not a list: those are left as Rasa sends them.
             if type(collector) is not CollectingOutputChannel or collector.messages:
                 return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -16,7 +17,6 @@ from backend.hub.hub import (
     EMPTY_TEXT,
     MAX_BOT_TEXT,
     STALE_BUTTON_TEXT,
-    TRY_AGAIN_TEXT,
     WAITING_TEXT,
 )
 from backend.models import Attachment, Conversation, utcnow
@@ -153,24 +153,22 @@ def test_hand_back_resumes_the_bot(world: World) -> None:
     assert said(world, "where is EA100000017CN", external) == ["bot reply"]
 
 
-@pytest.mark.parametrize("trouble", ["down", "slow"])
-def test_when_rasa_fails_the_shipper_is_asked_to_retry_and_nothing_is_lost(
-    world: World, trouble: str
-) -> None:
+def test_a_double_hand_back_makes_the_bot_say_it_is_back_once(world: World) -> None:
     external = user()
-    if trouble == "down":
-        world.rasa.down = True
-    else:
-        world.rasa.delay_s = 1.5
-    turn = world.run(
-        lambda hub: hub.receive(Inbound(channel="fake", external_id=external, text="where is it")),
-        timeout_s=0.5,
-    )
-    assert [r.text for r in turn.replies] == [TRY_AGAIN_TEXT]
-    assert transcript(world, f"fake:{external}") == [
-        ("in", "shipper", "where is it"),
-        ("out", "system", TRY_AGAIN_TEXT),
-    ]
+    cid = f"fake:{external}"
+    set_state(world, cid, "agent")
+
+    async def twice(hub: Hub) -> list[list[Any]]:
+        # Two clicks at once, and a third later: only the first gives the conversation back.
+        both = list(await asyncio.gather(hub.hand_back(cid), hub.hand_back(cid)))
+        return [*both, await hub.hand_back(cid)]
+
+    replies = world.run(twice)
+    assert sorted(len(r) for r in replies) == [0, 0, 1]
+    assert world.channel.texts(external) == ["I'm back."]
+    executed = [body for c, what, body in world.rasa.api_calls if c == cid and what == "execute"]
+    assert executed == [{"name": "action_back_from_agent"}, {"name": "action_listen"}]
+    assert transcript(world, cid) == [("out", "bot", "I'm back.")]
 
 
 def test_a_pressed_button_sends_its_payload(world: World) -> None:

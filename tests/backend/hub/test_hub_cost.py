@@ -41,8 +41,12 @@ def test_a_turn_with_two_answers_makes_two_trips_to_the_database(world: World) -
     world.rasa.replies = [{"text": "It is in Shanghai."}, {"text": "Anything else?"}]
     external = user()
     turn, transactions = counted_turn(world, "where is EA100000025CN", external)
-    # The shipper's message, then both answers with the state after them (it was four trips).
+    # The shipper's message (its turn leased in the same transaction), then both answers with the
+    # state after them and the turn marked answered (it was four trips; durable turns added none).
     assert transactions == 2
+    with session_scope(world.factory) as session:
+        [message] = conv.list_messages(session, conversation_id=f"fake:{external}")[:1]
+        assert (message.direction, message.turn_state) == ("in", "answered")
     assert [reply.text for reply in turn.replies] == ["It is in Shanghai.", "Anything else?"]
     assert world.channel.texts(external) == ["It is in Shanghai.", "Anything else?"]
     assert turn.state == "bot"

@@ -53,7 +53,14 @@ class World:
                 gateway = RasaGateway(
                     client, base_url=self.url, channel_secret=SECRET, api_token="t", timeout_s=timeout_s
                 )
-                hub = Hub(self.factory, gateway, Broker(), upload_dir=self.upload_dir, calendar=self.calendar)
+                hub = Hub(
+                    self.factory,
+                    gateway,
+                    Broker(),
+                    upload_dir=self.upload_dir,
+                    calendar=self.calendar,
+                    retry_pause_s=0.05,
+                )
                 hub.register(self.channel)
                 return await work(hub)
 
