@@ -217,6 +217,23 @@ def write_endpoints(path: Path, *, action_url: str, tracker_url: str, redis_url:
     return path
 
 
+# Rasa's tracker-store status route (bot.stores.failsafe): `GET /webhooks/tracker_store/`.
+STATUS_CHANNEL = "bot.stores.failsafe.TrackerStoreStatusInput"
+
+
+def write_credentials(path: Path, source: Path = ROOT / "credentials.yml") -> Path:
+    """The channels Rasa is started with: credentials.yml's, plus the tracker store's status route.
+
+    Registering that channel also makes a turn whose tracker store failed answer 503 instead of an
+    empty 200 (bot/stores/failsafe.py).
+    """
+    channels = yaml.safe_load(source.read_text()) or {}
+    channels.setdefault(STATUS_CHANNEL, None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(channels, sort_keys=False))
+    return path
+
+
 @dataclass
 class Stack:
     """One running copy of the product: ports, databases and the three child processes."""
@@ -324,7 +341,7 @@ class Stack:
                 "--endpoints",
                 str(endpoints),
                 "--credentials",
-                str(ROOT / "credentials.yml"),
+                str(write_credentials(self.workdir / "credentials.yml")),
             ],
         )
 

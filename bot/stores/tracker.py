@@ -31,6 +31,7 @@ from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot import rasa_tuning
+from bot.stores import failsafe
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ class KeptSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, *args: Any, kept: int = KEPT_CONVERSATIONS, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Rasa wraps this store in its fail-safe next; a database error must fail the turn (issue 18).
+        failsafe.install()
         self.tuned = rasa_tuning.supported()
         self._kept: OrderedDict[str, _Kept] = OrderedDict()
         self._capacity = int(kept)
