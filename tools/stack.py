@@ -127,8 +127,15 @@ def token(name: str, env: Mapping[str, str]) -> str:
 TRACKER_STORE_TYPE = "bot.stores.tracker.KeptSQLTrackerStore"
 
 
-def tracker_store_config(url: str) -> dict[str, object]:
-    """The tracker store section for a SQLAlchemy URL (SQLite file or PostgreSQL)."""
+# The tracker store's pool per Rasa process on PostgreSQL (bot.stores.tracker's defaults when unset).
+TRACKER_POOL_SETTINGS = {"TRACKER_POOL_SIZE": "pool_size", "TRACKER_MAX_OVERFLOW": "max_overflow"}
+
+
+def tracker_store_config(url: str, env: Mapping[str, str] | None = None) -> dict[str, object]:
+    """The tracker store section for a SQLAlchemy URL (SQLite file or PostgreSQL).
+
+    On a server database the pool settings (TRACKER_POOL_SIZE, TRACKER_MAX_OVERFLOW) and the URL's
+    query (`?sslmode=require`) go with it."""
     parsed = make_url(url)
     dialect = parsed.drivername.split("+", 1)[0]
     if dialect == "sqlite":
@@ -144,6 +151,11 @@ def tracker_store_config(url: str) -> dict[str, object]:
         config["username"] = parsed.username
     if parsed.password:
         config["password"] = parsed.password
+    if parsed.query:
+        config["query"] = dict(parsed.query)
+    for name, key in TRACKER_POOL_SETTINGS.items():
+        if (env or {}).get(name):
+            config[key] = int((env or {})[name])
     return config
 
 
@@ -201,14 +213,21 @@ def lock_store_config(redis_url: str | None) -> dict[str, object]:
     return lock
 
 
-def write_endpoints(path: Path, *, action_url: str, tracker_url: str, redis_url: str | None = None) -> Path:
+def write_endpoints(
+    path: Path,
+    *,
+    action_url: str,
+    tracker_url: str,
+    redis_url: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Path:
     """The endpoints file Rasa is started with, from the same settings the backend reads.
 
     Written by a YAML library: a password with `#` or `: ` in it stays one string.
     """
     config = {
         "action_endpoint": {"url": f"{action_url}/webhook"},
-        "tracker_store": tracker_store_config(tracker_url),
+        "tracker_store": tracker_store_config(tracker_url, env),
         "lock_store": lock_store_config(redis_url),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -323,6 +342,7 @@ class Stack:
             action_url=self.actions_url,
             tracker_url=self.tracker_url,
             redis_url=self.extra_env.get("REDIS_URL"),
+            env=self.extra_env,
         )
         self._spawn(
             "rasa",
@@ -464,6 +484,7 @@ PASSED_SETTINGS = frozenset(
         "UPLOAD_DIR",
         "UPLOAD_MAX_BYTES",
         "RASA_TIMEOUT_S",
+        *TRACKER_POOL_SETTINGS,
     }
 )
 
