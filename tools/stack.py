@@ -272,6 +272,11 @@ class Stack:
     # The public doors' budgets (LIMIT_* settings). Off for the tests' and the benchmark's stacks, which
     # send from one address faster than any person; make run keeps the defaults (or what is set).
     door_limits: bool = False
+    # Behind a balancer (make run-prod): the backend reaches Rasa and Rasa the actions through its pools,
+    # not this stack's own processes; the backend gets extra uvicorn arguments (proxy headers).
+    rasa_pool_url: str | None = None
+    actions_pool_url: str | None = None
+    backend_args: tuple[str, ...] = ()
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -302,8 +307,8 @@ class Stack:
             RASA_TOKEN=self.rasa_token,
             RASA_CHANNEL_SECRET=self.channel_secret,
             WEB_SESSION_SECRET=self.web_secret,
-            RASA_URL=self.rasa_url,
-            ACTION_SERVER_URL=self.actions_url,
+            RASA_URL=self.rasa_pool_url or self.rasa_url,
+            ACTION_SERVER_URL=self.actions_pool_url or self.actions_url,
             SANIC_HOST="127.0.0.1",
             **RASA_ENV,
         )
@@ -339,7 +344,7 @@ class Stack:
         use_wal(self.tracker_url)
         endpoints = write_endpoints(
             self.workdir / "endpoints.yml",
-            action_url=self.actions_url,
+            action_url=self.actions_pool_url or self.actions_url,
             tracker_url=self.tracker_url,
             redis_url=self.extra_env.get("REDIS_URL"),
             env=self.extra_env,
@@ -390,6 +395,7 @@ class Stack:
                 "--port",
                 str(self.backend_port),
                 "--no-access-log",
+                *self.backend_args,
             ],
         )
 
