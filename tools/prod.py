@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -97,13 +98,24 @@ class Topology:
         )
 
 
-def render_nginx(topology: Topology, run_dir: Path, *, user: str | None, max_body_mb: int = 16) -> str:
-    """deploy/nginx.conf.j2 for this machine's processes."""
+def _render(**values: object) -> str:
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    template = environment.from_string(TEMPLATE.read_text())
-    return template.render(
+    return environment.from_string(TEMPLATE.read_text()).render(**values)
+
+
+def render_nginx(
+    topology: Topology,
+    run_dir: Path,
+    *,
+    user: str | None,
+    temp_dir: Path | None = None,
+    max_body_mb: int = 16,
+) -> str:
+    """deploy/nginx.conf.j2 for this machine's processes."""
+    return _render(
         workers=2,
         run_dir=str(run_dir),
+        temp_dir=str(temp_dir or run_dir),
         foreground=True,
         user=user,
         max_body_mb=max_body_mb,
@@ -113,6 +125,28 @@ def render_nginx(topology: Topology, run_dir: Path, *, user: str | None, max_bod
         listen=f"{topology.public_host}:{topology.public_port}",
         rasa_listen=f"127.0.0.1:{topology.rasa_pool_port}",
         actions_listen=f"127.0.0.1:{topology.actions_pool_port}",
+    )
+
+
+# deploy/compose.yml's nginx: the service names resolve to every replica (nginx reads them at start).
+COMPOSE_NGINX = ROOT / "deploy" / "nginx.compose.conf"
+
+
+def render_compose_nginx() -> str:
+    """The same template for deploy/compose.yml (the official image runs it with `daemon off`)."""
+    return _render(
+        workers="auto",
+        run_dir="/tmp",
+        temp_dir="/tmp",
+        foreground=False,
+        user=None,
+        max_body_mb=16,
+        backends=["backend:8000"],
+        rasa=["rasa:5005"],
+        actions=["actions:5055"],
+        listen="0.0.0.0:8080",
+        rasa_listen="0.0.0.0:5100",
+        actions_listen="0.0.0.0:5150",
     )
 
 
@@ -127,14 +161,21 @@ def write_nginx(topology: Topology, run_dir: Path) -> Path:
     """Renders the configuration into run_dir with its scratch directories, and checks it (`nginx -t`)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     user = nginx_user()
+    temp_dir = run_dir
+    if user is not None:
+        # The workers (nobody) write request bodies there; var/prod and pytest's folders are root's
+        # alone (mode 700), so the scratch space is a folder of nobody's own under /tmp.
+        nobody = pwd.getpwnam("nobody")
+        temp_dir = Path(tempfile.gettempdir()) / f"carrier-nginx-{topology.public_port}"
+        temp_dir.mkdir(mode=0o700, exist_ok=True)
+        os.chown(temp_dir, nobody.pw_uid, nobody.pw_gid)
     for name in NGINX_TEMP_DIRS:
-        path = run_dir / name
+        path = temp_dir / name
         path.mkdir(exist_ok=True)
         if user is not None:
-            nobody = pwd.getpwnam("nobody")
             os.chown(path, nobody.pw_uid, nobody.pw_gid)
     config = run_dir / "nginx.conf"
-    config.write_text(render_nginx(topology, run_dir, user=user))
+    config.write_text(render_nginx(topology, run_dir, user=user, temp_dir=temp_dir))
     check_nginx(config, run_dir)
     return config
 
@@ -367,9 +408,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--seed-demo", action="store_true", help="load the demo carrier (never the demo logins)"
     )
+    parser.add_argument("--compose", action="store_true", help="nginx-config: for deploy/compose.yml")
     args = parser.parse_args(argv)
     if args.command == "nginx-config":
-        print(render_nginx(Topology(), PROD_DIR / "nginx", user=nginx_user()), end="")
+        local = render_nginx(Topology(), PROD_DIR / "nginx", user=None)
+        print(render_compose_nginx() if args.compose else local, end="")
         return 0
     return run(args.seed_demo)
 
