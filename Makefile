@@ -15,7 +15,7 @@ export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help install run chat train test lint format bench eval screenshots clean
+.PHONY: help install run run-prod chat train test lint format bench eval screenshots clean
 
 help: ## List the targets and the environment each uses
 	@echo "make <target>   (the first run installs what is missing; later runs start at once)"
@@ -50,6 +50,12 @@ $(MODEL): $(TRAINING) .venv-rasa/.stamp
 
 run: install train $(NODE_DEPS) ## Start Rasa, the action server and the backend on SQLite; print the URLs
 	$(APP_PY) -m tools.stack run
+
+# PostgreSQL, Redis and nginx from Debian's packages (scripts/ensure-prod-services.sh, shared with the
+# tests'), then tools/prod.py. SEED=1 loads the demo carrier into the production database (never the logins).
+run-prod: install train $(NODE_DEPS) ## Production profile: nginx on PROD_PORT (8080), 2 backends, 2 Rasa, 2 action servers, PostgreSQL, Redis
+	scripts/ensure-prod-services.sh
+	$(APP_PY) -m tools.prod run $(if $(SEED),--seed-demo)
 
 chat: install train $(NODE_DEPS) ## Talk to the bot in this terminal over the REST channel (starts it if needed)
 	$(APP_PY) -m tools.chat

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     # The prefix of this deployment's keys in Redis (the turn locks), so two deployments can share one.
     redis_key_prefix: str = "carrier:"
 
+    # The production profile's processes (make run-prod, a deployment), comma-separated base URLs:
+    # /api/health lists each with its state. Unset for one process of each (make run).
+    backend_urls: str = ""
+    rasa_urls: str = ""
+    action_server_urls: str = ""
+
     # Signs the web widget's conversation ids (make run generates var/web_session_secret when unset).
     web_session_secret: str | None = None
     # Photos and other files shippers send.
@@ -194,6 +200,20 @@ class Settings(BaseSettings):
         if not self.telegram_bot_token:
             return "off"
         return self.telegram_mode or "polling"
+
+    @property
+    def process_pools(self) -> dict[str, list[str]]:
+        """The listed processes by kind (`backends`, `rasa`, `actions`); empty when none are listed."""
+        pools = {
+            "backends": self.backend_urls,
+            "rasa": self.rasa_urls,
+            "actions": self.action_server_urls,
+        }
+        return {
+            kind: [url.strip().rstrip("/") for url in urls.split(",") if url.strip()]
+            for kind, urls in pools.items()
+            if urls.strip()
+        }
 
     @property
     def tz(self) -> ZoneInfo:

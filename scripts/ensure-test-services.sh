@@ -7,13 +7,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+source scripts/services.sh
+
 # Not Redis's default 6379: Debian's redis-server package starts the machine's own Redis there (with
 # systemd), and a developer's Redis may hold data; the tests may write and flush this one freely.
 REDIS_PORT=6390
 REDIS_DIR="$PWD/var/test-redis"
 ENV_FILE=var/test-services.env
-# nginx lives in /usr/sbin, which is not on an ordinary user's PATH.
-export PATH="$PATH:/usr/sbin"
 
 missing=()
 if [ -z "${TEST_POSTGRES_URL:-}" ] && ! command -v pg_ctlcluster >/dev/null 2>&1; then
@@ -25,17 +25,7 @@ fi
 if ! command -v nginx >/dev/null 2>&1; then
   missing+=(nginx)
 fi
-
-if [ "${#missing[@]}" -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "The tests need Debian's ${missing[*]}, and it is missing." >&2
-    echo "Install it as root:  apt-get update && apt-get install -y ${missing[*]}" >&2
-    exit 1
-  fi
-  echo "Installing Debian's ${missing[*]} for the tests..."
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+install_packages "The tests" "${missing[@]}"
 
 # The tests start their own nginx with their own configuration; the system's nginx is never started.
 nginx -v
@@ -45,22 +35,8 @@ if [ -z "${TEST_POSTGRES_URL:-}" ]; then
 fi
 
 if [ -z "${TEST_REDIS_URL:-}" ]; then
-  redis_up() { [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; }
-  if ! redis_up; then
-    mkdir -p "$REDIS_DIR"
-    # A daemon of ours, not systemd's service: containers and CI have no systemd. Nothing is saved to
-    # disk; the tests' data lives only as long as the server.
-    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes --save "" --appendonly no \
-      --dir "$REDIS_DIR" --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log"
-    for _ in $(seq 1 50); do
-      redis_up && break
-      sleep 0.2
-    done
-    if ! redis_up; then
-      echo "Redis did not answer on 127.0.0.1:$REDIS_PORT; see $REDIS_DIR/redis.log" >&2
-      exit 1
-    fi
-  fi
+  # Nothing is saved to disk; the tests' data lives only as long as the server.
+  start_redis "$REDIS_PORT" "$REDIS_DIR"
   TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 fi
 

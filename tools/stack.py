@@ -127,8 +127,15 @@ def token(name: str, env: Mapping[str, str]) -> str:
 TRACKER_STORE_TYPE = "bot.stores.tracker.KeptSQLTrackerStore"
 
 
-def tracker_store_config(url: str) -> dict[str, object]:
-    """The tracker store section for a SQLAlchemy URL (SQLite file or PostgreSQL)."""
+# The tracker store's pool per Rasa process on PostgreSQL (bot.stores.tracker's defaults when unset).
+TRACKER_POOL_SETTINGS = {"TRACKER_POOL_SIZE": "pool_size", "TRACKER_MAX_OVERFLOW": "max_overflow"}
+
+
+def tracker_store_config(url: str, env: Mapping[str, str] | None = None) -> dict[str, object]:
+    """The tracker store section for a SQLAlchemy URL (SQLite file or PostgreSQL).
+
+    On a server database the pool settings (TRACKER_POOL_SIZE, TRACKER_MAX_OVERFLOW) and the URL's
+    query (`?sslmode=require`) go with it."""
     parsed = make_url(url)
     dialect = parsed.drivername.split("+", 1)[0]
     if dialect == "sqlite":
@@ -144,6 +151,11 @@ def tracker_store_config(url: str) -> dict[str, object]:
         config["username"] = parsed.username
     if parsed.password:
         config["password"] = parsed.password
+    if parsed.query:
+        config["query"] = dict(parsed.query)
+    for name, key in TRACKER_POOL_SETTINGS.items():
+        if (env or {}).get(name):
+            config[key] = int((env or {})[name])
     return config
 
 
@@ -201,19 +213,43 @@ def lock_store_config(redis_url: str | None) -> dict[str, object]:
     return lock
 
 
-def write_endpoints(path: Path, *, action_url: str, tracker_url: str, redis_url: str | None = None) -> Path:
+def write_endpoints(
+    path: Path,
+    *,
+    action_url: str,
+    tracker_url: str,
+    redis_url: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Path:
     """The endpoints file Rasa is started with, from the same settings the backend reads.
 
     Written by a YAML library: a password with `#` or `: ` in it stays one string.
     """
     config = {
         "action_endpoint": {"url": f"{action_url}/webhook"},
-        "tracker_store": tracker_store_config(tracker_url),
+        "tracker_store": tracker_store_config(tracker_url, env),
         "lock_store": lock_store_config(redis_url),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     path.chmod(0o600)
+    return path
+
+
+# Rasa's tracker-store status route (bot.stores.failsafe): `GET /webhooks/tracker_store/`.
+STATUS_CHANNEL = "bot.stores.failsafe.TrackerStoreStatusInput"
+
+
+def write_credentials(path: Path, source: Path = ROOT / "credentials.yml") -> Path:
+    """The channels Rasa is started with: credentials.yml's, plus the tracker store's status route.
+
+    Registering that channel also makes a turn whose tracker store failed answer 503 instead of an
+    empty 200 (bot/stores/failsafe.py).
+    """
+    channels = yaml.safe_load(source.read_text()) or {}
+    channels.setdefault(STATUS_CHANNEL, None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(channels, sort_keys=False))
     return path
 
 
@@ -236,6 +272,11 @@ class Stack:
     # The public doors' budgets (LIMIT_* settings). Off for the tests' and the benchmark's stacks, which
     # send from one address faster than any person; make run keeps the defaults (or what is set).
     door_limits: bool = False
+    # Behind a balancer (make run-prod): the backend reaches Rasa and Rasa the actions through its pools,
+    # not this stack's own processes; the backend gets extra uvicorn arguments (proxy headers).
+    rasa_pool_url: str | None = None
+    actions_pool_url: str | None = None
+    backend_args: tuple[str, ...] = ()
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -266,8 +307,8 @@ class Stack:
             RASA_TOKEN=self.rasa_token,
             RASA_CHANNEL_SECRET=self.channel_secret,
             WEB_SESSION_SECRET=self.web_secret,
-            RASA_URL=self.rasa_url,
-            ACTION_SERVER_URL=self.actions_url,
+            RASA_URL=self.rasa_pool_url or self.rasa_url,
+            ACTION_SERVER_URL=self.actions_pool_url or self.actions_url,
             SANIC_HOST="127.0.0.1",
             **RASA_ENV,
         )
@@ -303,9 +344,10 @@ class Stack:
         use_wal(self.tracker_url)
         endpoints = write_endpoints(
             self.workdir / "endpoints.yml",
-            action_url=self.actions_url,
+            action_url=self.actions_pool_url or self.actions_url,
             tracker_url=self.tracker_url,
             redis_url=self.extra_env.get("REDIS_URL"),
+            env=self.extra_env,
         )
         self._spawn(
             "rasa",
@@ -324,7 +366,7 @@ class Stack:
                 "--endpoints",
                 str(endpoints),
                 "--credentials",
-                str(ROOT / "credentials.yml"),
+                str(write_credentials(self.workdir / "credentials.yml")),
             ],
         )
 
@@ -353,6 +395,7 @@ class Stack:
                 "--port",
                 str(self.backend_port),
                 "--no-access-log",
+                *self.backend_args,
             ],
         )
 
@@ -447,6 +490,7 @@ PASSED_SETTINGS = frozenset(
         "UPLOAD_DIR",
         "UPLOAD_MAX_BYTES",
         "RASA_TIMEOUT_S",
+        *TRACKER_POOL_SETTINGS,
     }
 )
 

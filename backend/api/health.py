@@ -1,10 +1,13 @@
-"""GET /api/health: the backend, its database, Rasa and the action server."""
+"""GET /api/health: the backend, its database, Rasa and the action server; with the production
+profile's processes listed in the settings (BACKEND_URLS, RASA_URLS, ACTION_SERVER_URLS), every one of
+them with its state, Rasa's tracker store, PostgreSQL and Redis. GET /api/health/live: this process
+answers (a liveness probe that does not fail because another process is down)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Depends
@@ -14,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.api.deps import HttpClientDep, SettingsDep, get_session_factory
+from backend.config import Settings
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
@@ -39,6 +43,75 @@ async def _http_ok(client: httpx.AsyncClient, url: str) -> bool:
     return response.status_code < 400
 
 
+async def _tracker_store(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
+    """One Rasa process: up or down, and its tracker store's state (bot/stores/failsafe.py's route)."""
+    try:
+        response = await client.get(f"{url}/webhooks/tracker_store/", timeout=HEALTH_TIMEOUT_S)
+    except httpx.HTTPError as exc:
+        logger.info("health: %s unreachable: %s", url, exc.__class__.__name__)
+        return {"url": url, "state": "down"}
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    store = body.get("tracker_store") if isinstance(body, dict) else None
+    if response.status_code >= 500 and store is None:
+        return {"url": url, "state": "down"}
+    state = "ok" if store == "ok" and response.status_code < 400 else "degraded"
+    return {"url": url, "state": state, "tracker_store": store or "unknown"}
+
+
+async def _listed(client: httpx.AsyncClient, url: str, path: str) -> dict[str, Any]:
+    return {"url": url, "state": "ok" if await _http_ok(client, url + path) else "down"}
+
+
+async def _redis_ok(url: str) -> bool:
+    import redis.asyncio as redis
+
+    connection = redis.Redis.from_url(url, socket_timeout=HEALTH_TIMEOUT_S, socket_connect_timeout=2)
+    try:
+        return bool(await connection.ping())
+    except Exception:  # any failure means "down"; the reason goes to the log
+        logger.warning("health: Redis check failed", exc_info=True)
+        return False
+    finally:
+        await connection.aclose()
+
+
+async def _processes(settings: Settings, client: httpx.AsyncClient, database: bool) -> dict[str, Any]:
+    """Every listed process with its state, and the engines they share."""
+    pools = settings.process_pools
+    checks: dict[str, Any] = {
+        "backends": asyncio.gather(
+            *(_listed(client, url, "/api/health/live") for url in pools.get("backends", []))
+        ),
+        "rasa": asyncio.gather(*(_tracker_store(client, url) for url in pools.get("rasa", []))),
+        "actions": asyncio.gather(*(_listed(client, url, "/health") for url in pools.get("actions", []))),
+    }
+    listed: dict[str, Any] = {}
+    for kind, pending in checks.items():
+        listed[kind] = list(await pending)
+    if settings.database_url.startswith("postgresql"):
+        listed["postgresql"] = {"state": "ok" if database else "down"}
+    if settings.redis_url:
+        listed["redis"] = {"state": "ok" if await _redis_ok(settings.redis_url) else "down"}
+    return listed
+
+
+def _all_ok(listed: dict[str, Any]) -> bool:
+    for value in listed.values():
+        entries = value if isinstance(value, list) else [value]
+        if any(entry.get("state") != "ok" for entry in entries):
+            return False
+    return True
+
+
+@router.get("/health/live")
+async def live() -> dict[str, str]:
+    """This backend process answers (no dependency checked)."""
+    return {"status": "ok"}
+
+
 @router.get("/health")
 async def health(
     settings: SettingsDep,
@@ -56,7 +129,11 @@ async def health(
         for name, ok in (("database", database), ("rasa", rasa), ("actions", actions))
     }
     healthy = database and rasa and actions
+    body: dict[str, Any] = {"checks": checks}
+    if settings.process_pools:
+        listed = await _processes(settings, client, database)
+        healthy = healthy and _all_ok(listed)
+        body.update(listed)
     return JSONResponse(
-        {"status": "ok" if healthy else "degraded", "checks": checks},
-        status_code=200 if healthy else 503,
+        {"status": "ok" if healthy else "degraded", **body}, status_code=200 if healthy else 503
     )

@@ -14,6 +14,16 @@ What a turn cost with Rasa 3.6.21's `SQLTrackerStore`, and what this store does 
 - On SQLite every statement opened a new connection (SQLAlchemy 1.4's `NullPool`); one connection is
   kept, with `synchronous=NORMAL` when the file is in WAL mode (tools/stack.py sets it): a commit then
   survives a crash of Rasa, only not a power cut of the machine in the same instant.
+- On PostgreSQL the pool is bounded (`pool_size`, `max_overflow`, `pool_timeout`, `connect_timeout` in
+  endpoints.yml's tracker_store section; 5 + 5 by default instead of Rasa's 50 + 100) and connections
+  are checked before use, so several Rasa processes fit in the server's connection limit.
+
+Several Rasa processes on one database: the kept tracker is validated, not switched off. Every
+`retrieve` of a kept tracker costs the one `max(id)` lookup above, which sees any event another process
+saved, so a stale tracker is never handed out; the Redis lock store serialises the turns of a
+conversation across processes, so nothing is written between that check and this process's save. The
+alternative, no cache with several processes, would replay the whole session every turn (what issue 17
+measured as the cost to remove) for no gain in safety.
 Anything this store cannot vouch for (an event broker to feed, a new session, a tracker built
 elsewhere, another Rasa version) goes the SQL store's own way.
 """
@@ -26,15 +36,24 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot import rasa_tuning
+from bot.stores import failsafe
 
 logger = logging.getLogger(__name__)
 
 KEPT_CONVERSATIONS = 2000
+# A bounded pool per Rasa process on a server database (Rasa's own default is 50 + 100 overflow: two
+# processes could ask PostgreSQL, whose default limit is 100, for 300 connections). Rasa serves the store
+# from one event-loop thread, so a few connections are plenty; endpoints.yml may set other values.
+POOL_SIZE = 5
+MAX_OVERFLOW = 5
+POOL_TIMEOUT_S = 5.0
+# Longer than this to connect and the database counts as down for this turn (fails loudly, see failsafe).
+CONNECT_TIMEOUT_S = 5
 _LAST_ID = sa.text("SELECT max(id) FROM events WHERE sender_id = :sender_id")
 
 
@@ -48,8 +67,19 @@ class _Kept:
 class KeptSQLTrackerStore(SQLTrackerStore):
     """`SQLTrackerStore` that keeps the trackers it saved instead of reading them back every turn."""
 
-    def __init__(self, *args: Any, kept: int = KEPT_CONVERSATIONS, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        kept: int = KEPT_CONVERSATIONS,
+        pool_size: int = POOL_SIZE,
+        max_overflow: int = MAX_OVERFLOW,
+        pool_timeout: float = POOL_TIMEOUT_S,
+        connect_timeout: int = CONNECT_TIMEOUT_S,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        # Rasa wraps this store in its fail-safe next; a database error must fail the turn (issue 18).
+        failsafe.install()
         self.tuned = rasa_tuning.supported()
         self._kept: OrderedDict[str, _Kept] = OrderedDict()
         self._capacity = int(kept)
@@ -62,6 +92,30 @@ class KeptSQLTrackerStore(SQLTrackerStore):
         engine: Any = self.engine
         if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
             self._keep_sqlite_connection(engine)
+        elif engine.dialect.name == "postgresql":
+            self._bounded_pool(
+                engine, int(pool_size), int(max_overflow), float(pool_timeout), int(connect_timeout)
+            )
+
+    def _bounded_pool(
+        self, engine: Any, pool_size: int, max_overflow: int, pool_timeout: float, connect_timeout: int
+    ) -> None:
+        url = engine.url
+        # Rasa's own engine settings (POSTGRESQL_SCHEMA travels as a connection option) minus its pool.
+        connect_args: dict[str, Any] = dict(create_engine_kwargs(url).get("connect_args") or {})
+        connect_args["connect_timeout"] = connect_timeout
+        engine.dispose()
+        self.engine = sa.create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
+            # A connection PostgreSQL closed (a restart, a failover) is replaced before a turn uses it,
+            # instead of failing that turn once the database is back.
+            pool_pre_ping=True,
+            connect_args=connect_args,
+        )
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     def _keep_sqlite_connection(self, engine: Any) -> None:
         url = engine.url

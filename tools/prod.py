@@ -1,0 +1,421 @@
+"""`make run-prod`: the production profile on one machine, behind nginx on http://127.0.0.1:8080.
+
+PostgreSQL (tickets and Rasa's tracker store) and Redis (Rasa's lock store, live events across backends,
+the door budgets) come from scripts/ensure-prod-services.sh; this launcher migrates the database (the
+demo carrier only with `--seed-demo`), starts 2 backends (uvicorn trusting forwarded headers from the
+proxy's address alone), 2 Rasa processes and 2 action servers, renders deploy/nginx.conf.j2 (checked
+with `nginx -t`) and runs nginx in front of them, with APP_ENV=production. Every process is supervised
+(tools/supervise.py: a dead one is started again with a back-off while the others keep serving) and a
+SIGTERM to the launcher's process group stops them all. Rasa takes about 1 GB a process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pwd
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import jinja2
+
+from tools.stack import (
+    PASSED_SETTINGS,
+    ROOT,
+    SUPERVISE_EVERY_S,
+    VAR,
+    Stack,
+    Stopped,
+    kill_group,
+    read_dotenv,
+    token,
+)
+from tools.supervise import Supervisor, shielded_shutdown
+
+PROD_DIR = VAR / "prod"
+TEMPLATE = ROOT / "deploy" / "nginx.conf.j2"
+SERVICES_ENV = PROD_DIR / "services.env"
+DEFAULT_PORT = 8080
+# The proxy's address: the only one whose X-Forwarded-For the backends believe.
+PROXY_ADDRESS = "127.0.0.1"
+# nginx's scratch directories, created before it starts (it does not create them itself as a worker).
+NGINX_TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+
+
+def nginx_binary() -> str:
+    """Debian's nginx (in /usr/sbin, not on an ordinary user's PATH)."""
+    return shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+@dataclass
+class Topology:
+    """Where every process of the production profile listens (all on 127.0.0.1 but the public port)."""
+
+    public_port: int = DEFAULT_PORT
+    backends: list[int] = field(default_factory=lambda: [8101, 8102])
+    rasa: list[int] = field(default_factory=lambda: [5101, 5102])
+    actions: list[int] = field(default_factory=lambda: [5151, 5152])
+    rasa_pool_port: int = 5100
+    actions_pool_port: int = 5150
+    public_host: str = "127.0.0.1"
+
+    @property
+    def public_url(self) -> str:
+        return f"http://{self.public_host}:{self.public_port}"
+
+    @property
+    def rasa_pool_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_pool_port}"
+
+    @property
+    def actions_pool_url(self) -> str:
+        return f"http://127.0.0.1:{self.actions_pool_port}"
+
+    def urls(self, ports: list[int]) -> str:
+        return ",".join(f"http://127.0.0.1:{port}" for port in ports)
+
+    @classmethod
+    def free(cls) -> Topology:
+        """Every port free and random (the end-to-end tests)."""
+        from tools.stack import free_port
+
+        return cls(
+            public_port=free_port(),
+            backends=[free_port(), free_port()],
+            rasa=[free_port(), free_port()],
+            actions=[free_port(), free_port()],
+            rasa_pool_port=free_port(),
+            actions_pool_port=free_port(),
+        )
+
+
+def _render(**values: object) -> str:
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    return environment.from_string(TEMPLATE.read_text()).render(**values)
+
+
+def render_nginx(
+    topology: Topology,
+    run_dir: Path,
+    *,
+    user: str | None,
+    temp_dir: Path | None = None,
+    max_body_mb: int = 16,
+) -> str:
+    """deploy/nginx.conf.j2 for this machine's processes."""
+    return _render(
+        workers=2,
+        run_dir=str(run_dir),
+        temp_dir=str(temp_dir or run_dir),
+        foreground=True,
+        user=user,
+        max_body_mb=max_body_mb,
+        backends=[f"127.0.0.1:{port}" for port in topology.backends],
+        rasa=[f"127.0.0.1:{port}" for port in topology.rasa],
+        actions=[f"127.0.0.1:{port}" for port in topology.actions],
+        listen=f"{topology.public_host}:{topology.public_port}",
+        rasa_listen=f"127.0.0.1:{topology.rasa_pool_port}",
+        actions_listen=f"127.0.0.1:{topology.actions_pool_port}",
+    )
+
+
+# deploy/compose.yml's nginx: the service names resolve to every replica (nginx reads them at start).
+COMPOSE_NGINX = ROOT / "deploy" / "nginx.compose.conf"
+
+
+def render_compose_nginx() -> str:
+    """The same template for deploy/compose.yml (the official image runs it with `daemon off`)."""
+    return _render(
+        workers="auto",
+        run_dir="/tmp",
+        temp_dir="/tmp",
+        foreground=False,
+        user=None,
+        max_body_mb=16,
+        backends=["backend:8000"],
+        rasa=["rasa:5005"],
+        actions=["actions:5055"],
+        listen="0.0.0.0:8080",
+        rasa_listen="0.0.0.0:5100",
+        actions_listen="0.0.0.0:5150",
+    )
+
+
+def nginx_user() -> str | None:
+    """The workers' user when nginx starts as root (never root itself); None otherwise (nginx keeps ours)."""
+    if os.geteuid() != 0:
+        return None
+    return "nobody nogroup"
+
+
+def write_nginx(topology: Topology, run_dir: Path) -> Path:
+    """Renders the configuration into run_dir with its scratch directories, and checks it (`nginx -t`)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    user = nginx_user()
+    temp_dir = run_dir
+    if user is not None:
+        # The workers (nobody) write request bodies there; var/prod and pytest's folders are root's
+        # alone (mode 700), so the scratch space is a folder of nobody's own under /tmp.
+        nobody = pwd.getpwnam("nobody")
+        temp_dir = Path(tempfile.gettempdir()) / f"carrier-nginx-{topology.public_port}"
+        temp_dir.mkdir(mode=0o700, exist_ok=True)
+        os.chown(temp_dir, nobody.pw_uid, nobody.pw_gid)
+    for name in NGINX_TEMP_DIRS:
+        path = temp_dir / name
+        path.mkdir(exist_ok=True)
+        if user is not None:
+            os.chown(path, nobody.pw_uid, nobody.pw_gid)
+    config = run_dir / "nginx.conf"
+    config.write_text(render_nginx(topology, run_dir, user=user, temp_dir=temp_dir))
+    check_nginx(config, run_dir)
+    return config
+
+
+def check_nginx(config: Path, run_dir: Path) -> None:
+    """`nginx -t` on the file; RuntimeError with nginx's own words when it refuses it."""
+    result = subprocess.run(
+        [*nginx_command(config, run_dir), "-t", "-q"], capture_output=True, text=True, timeout=30
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"nginx refuses {config}:\n{result.stderr.strip()}")
+
+
+def nginx_command(config: Path, run_dir: Path) -> list[str]:
+    # -e: nginx opens its error log before it reads the configuration; the system's may not be ours.
+    return [nginx_binary(), "-c", str(config), "-p", str(run_dir), "-e", str(run_dir / "nginx-error.log")]
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines written with bash's printf %q (scripts/ensure-prod-services.sh)."""
+    values: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if line and not line.startswith("#") and "=" in line:
+                key, _, value = line.partition("=")
+                parts = shlex.split(value)
+                values[key.strip()] = parts[0] if parts else ""
+    return values
+
+
+@dataclass
+class Production:
+    """The production profile's processes: one Stack per backend/Rasa/actions trio, and nginx."""
+
+    topology: Topology
+    settings: dict[str, str]
+    workdir: Path = PROD_DIR
+    seed_demo: bool = False
+    door_limits: bool = True
+    stacks: list[Stack] = field(default_factory=list)
+    nginx: subprocess.Popen[bytes] | None = None
+    nginx_config: Path | None = None
+
+    def __post_init__(self) -> None:
+        t = self.topology
+        pools = {
+            "BACKEND_URLS": t.urls(t.backends),
+            "RASA_URLS": t.urls(t.rasa),
+            "ACTION_SERVER_URLS": t.urls(t.actions),
+            "APP_ENV": "production",
+        }
+        # A forwarded address from anywhere but the proxy is not believed (uvicorn's own check).
+        backend_args = ("--proxy-headers", "--forwarded-allow-ips", PROXY_ADDRESS)
+        passed = {
+            k: v
+            for k, v in self.settings.items()
+            if k in PASSED_SETTINGS or k.startswith(("TELEGRAM_", "LIMIT_", "TRACKER_"))
+        }
+        for number, (backend, rasa, actions) in enumerate(zip(t.backends, t.rasa, t.actions, strict=True), 1):
+            self.stacks.append(
+                Stack(
+                    database_url=self.settings["DATABASE_URL"],
+                    tracker_url=self.settings["TRACKER_DATABASE_URL"],
+                    api_token=self.settings["API_TOKEN"],
+                    rasa_token=self.settings["RASA_TOKEN"],
+                    channel_secret=self.settings["RASA_CHANNEL_SECRET"],
+                    web_secret=self.settings["WEB_SESSION_SECRET"],
+                    backend_port=backend,
+                    rasa_port=rasa,
+                    actions_port=actions,
+                    workdir=self.workdir / str(number),
+                    extra_env={**passed, **pools},
+                    door_limits=self.door_limits,
+                    rasa_pool_url=t.rasa_pool_url,
+                    actions_pool_url=t.actions_pool_url,
+                    backend_args=backend_args,
+                )
+            )
+
+    @property
+    def url(self) -> str:
+        return self.topology.public_url
+
+    def prepare_database(self) -> None:
+        """Migrates (once, not per process); the demo carrier only when asked, never the demo logins."""
+        first = self.stacks[0]
+        first.workdir.mkdir(parents=True, exist_ok=True)
+        first.prepare_database()  # APP_ENV=production: the schema only
+        if self.seed_demo:
+            env = {**first.env(), "APP_ENV": "development"}
+            subprocess.run([sys.executable, "-m", "backend.seed"], cwd=ROOT, env=env, check=True)
+
+    def start_nginx(self) -> subprocess.Popen[bytes]:
+        run_dir = self.workdir / "nginx"
+        self.nginx_config = write_nginx(self.topology, run_dir)
+        log = open(run_dir / "nginx.out", "ab")  # noqa: SIM115 - the child keeps it open
+        self.nginx = subprocess.Popen(
+            nginx_command(self.nginx_config, run_dir),
+            cwd=run_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self.nginx
+
+    def start(self) -> None:
+        for stack in self.stacks:
+            stack.workdir.mkdir(parents=True, exist_ok=True)
+            stack.start_actions()
+            stack.start_backend()
+        # Rasa last: two models load at once on a small machine, each about 1 GB.
+        for stack in self.stacks:
+            stack.start_rasa()
+        self.start_nginx()
+
+    def wait_healthy(self, timeout: float = 400.0) -> dict[str, object]:
+        """Waits until /api/health through nginx says ok for every process; returns its body."""
+        deadline = time.monotonic() + timeout
+        last: object = ""
+        while time.monotonic() < deadline:
+            for stack in self.stacks:
+                for name, process in stack.processes.items():
+                    if process.poll() is not None:
+                        raise RuntimeError(
+                            f"{name} exited with {process.returncode}; see {stack.workdir}/{name}.log"
+                        )
+            if self.nginx is not None and self.nginx.poll() is not None:
+                raise RuntimeError(f"nginx exited with {self.nginx.returncode}; see {self.workdir}/nginx/")
+            try:
+                response = httpx.get(f"{self.url}/api/health", timeout=5)
+                body = response.json()
+                if response.status_code == 200:
+                    return dict(body)
+                last = body
+            except (httpx.HTTPError, ValueError) as error:
+                last = str(error)
+            time.sleep(1)
+        raise TimeoutError(f"the production profile did not become healthy in {timeout:.0f} s: {last}")
+
+    def supervisor(self) -> Supervisor:
+        """Every process under one supervisor: `backend-1`, `rasa-2`, `nginx` ..."""
+        supervisor = Supervisor()
+        for number, stack in enumerate(self.stacks, 1):
+            for name, child in stack.supervisor().children.items():
+                assert child.process is not None
+                supervisor.add(f"{name}-{number}", child.start, child.process)
+        if self.nginx is not None:
+            supervisor.add("nginx", self.start_nginx, self.nginx)
+        return supervisor
+
+    def stop(self) -> None:
+        # The door first: no new request reaches a process that is stopping.
+        if self.nginx is not None:
+            kill_group(self.nginx, grace=10)
+            self.nginx = None
+        for stack in self.stacks:
+            stack.stop(("backend",) if "backend" in stack.processes else ())
+        for stack in self.stacks:
+            stack.stop()
+
+
+def production_settings(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The settings of make run-prod: .env, the environment, the services' file, and the secrets."""
+    env = {**read_dotenv(), **read_env_file(SERVICES_ENV), **(environ if environ is not None else os.environ)}
+    missing = [name for name in ("DATABASE_URL", "TRACKER_DATABASE_URL", "REDIS_URL") if not env.get(name)]
+    if missing:
+        raise RuntimeError(
+            f"{', '.join(missing)} unset: run scripts/ensure-prod-services.sh (make run-prod does)"
+        )
+    for name in ("api_token", "rasa_token", "rasa_channel_secret", "web_session_secret"):
+        env[name.upper()] = token(name, env)
+    return env
+
+
+def banner(production: Production, health: Mapping[str, object]) -> str:
+    t = production.topology
+    return "\n".join(
+        [
+            "",
+            "The production profile is up (APP_ENV=production):",
+            f"  web widget and console  {production.url}/  and  {production.url}/console",
+            f"  health                  {production.url}/api/health  ({health.get('status')})",
+            f"  backends                {t.urls(t.backends)}  (uvicorn, proxy headers from {PROXY_ADDRESS})",
+            f"  Rasa                    {t.urls(t.rasa)}  (pool {t.rasa_pool_url})",
+            f"  action servers          {t.urls(t.actions)}  (pool {t.actions_pool_url})",
+            f"  logs                    {production.workdir}/<n>/*.log, {production.workdir}/nginx/",
+            "No demo logins here: make an agent with `python -m backend create-agent NAME --role agent`.",
+            "A process that dies is started again; SIGTERM or Ctrl-C stops everything.",
+        ]
+    )
+
+
+def _stop_on_signal(signum: int, _frame: object) -> None:
+    raise Stopped(signal.Signals(signum).name)
+
+
+def run(seed_demo: bool) -> int:
+    signal.signal(signal.SIGTERM, _stop_on_signal)
+    signal.signal(signal.SIGHUP, _stop_on_signal)
+    try:
+        settings = production_settings()
+    except RuntimeError as error:
+        print(f"start-up failed: {error}", file=sys.stderr)
+        return 1
+    topology = Topology(public_port=int(settings.get("PROD_PORT") or DEFAULT_PORT))
+    production = Production(topology, settings, seed_demo=seed_demo)
+    try:
+        production.prepare_database()
+        production.start()
+        health = production.wait_healthy()
+        print(banner(production, health), flush=True)
+        supervisor = production.supervisor()
+        while True:
+            time.sleep(SUPERVISE_EVERY_S)
+            # A restarted process is recorded where stop() finds it (Stack.processes, self.nginx).
+            supervisor.check()
+    except (KeyboardInterrupt, Stopped):
+        return 0
+    except (RuntimeError, TimeoutError, subprocess.CalledProcessError) as error:
+        print(f"start-up failed: {error}", file=sys.stderr)
+        return 1
+    finally:
+        with shielded_shutdown():
+            production.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("command", choices=["run", "nginx-config"])
+    parser.add_argument(
+        "--seed-demo", action="store_true", help="load the demo carrier (never the demo logins)"
+    )
+    parser.add_argument("--compose", action="store_true", help="nginx-config: for deploy/compose.yml")
+    args = parser.parse_args(argv)
+    if args.command == "nginx-config":
+        local = render_nginx(Topology(), PROD_DIR / "nginx", user=None)
+        print(render_compose_nginx() if args.compose else local, end="")
+        return 0
+    return run(args.seed_demo)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
