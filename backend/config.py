@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from functools import cached_property, lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -105,6 +106,12 @@ class Settings(BaseSettings):
     limit_uploads_per_conversation_day: int = 30
     limit_upload_mb_per_conversation_day: int = 100
 
+    # Peers whose X-Forwarded-For is believed (comma-separated addresses or networks, "*" for any): the
+    # reverse proxy in front (nginx on the same machine by default). The console's login throttle counts
+    # the address it forwards; from anyone else the header is ignored. Keep it equal to uvicorn's
+    # --forwarded-allow-ips.
+    trusted_proxies: str = "127.0.0.1,::1"
+
     # Signs the console's login form (CSRF); WEB_SESSION_SECRET is used when unset.
     session_secret: str | None = None
     # A console login ends after this long without a request, and this long after it began in any case.
@@ -132,6 +139,17 @@ class Settings(BaseSettings):
             return None
         if value is not None and not value.startswith(("redis://", "rediss://")):
             raise ValueError("REDIS_URL must start with redis:// or rediss://")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_list(cls, value: str) -> str:
+        try:
+            _networks(value)
+        except ValueError as exc:
+            raise ValueError(
+                f"TRUSTED_PROXIES: expected addresses or networks like 10.0.0.0/8; got {value!r}"
+            ) from exc
         return value
 
     @field_validator("business_days")
@@ -200,6 +218,11 @@ class Settings(BaseSettings):
         if not self.telegram_bot_token:
             return "off"
         return self.telegram_mode or "polling"
+
+    @cached_property
+    def proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...] | None:
+        """The networks of TRUSTED_PROXIES; None when every peer is trusted ("*")."""
+        return _networks(self.trusted_proxies)
 
     @property
     def process_pools(self) -> dict[str, list[str]]:
@@ -272,3 +295,11 @@ def carrier_today(now: datetime | None = None) -> date:
     """Today's date in the carrier's time zone."""
     tz = carrier_tz()
     return (now.astimezone(tz) if now is not None else datetime.now(tz)).date()
+
+
+def _networks(value: str) -> tuple[IPv4Network | IPv6Network, ...] | None:
+    """Comma-separated addresses or networks as networks; None for "*" (any peer)."""
+    parts = [part.strip() for part in value.split(",") if part.strip()]
+    if "*" in parts:
+        return None
+    return tuple(ip_network(part, strict=False) for part in parts)

@@ -34,6 +34,7 @@ from backend.db import session_scope
 from backend.i18n import N_, sentences, t
 from backend.security import throttle
 from backend.security.accounts import get_agent
+from backend.security.addresses import client_address
 from backend.security.login import Locked, LoggedIn, LoginRequest, log_in, log_out
 from backend.security.sessions import (
     LOGIN_CSRF_COOKIE,
@@ -75,7 +76,8 @@ def _login_key(request: Request, settings: Settings) -> bytes:
 
 
 def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    settings: Settings = request.app.state.settings
+    return client_address(request, settings.proxy_networks)
 
 
 def safe_next(target: str | None) -> str:

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Annotated
 from urllib.parse import quote
 
+from anyio import to_thread
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -97,6 +98,20 @@ def get_console_session(
         request.state.console_agent = row.agent
         request.state.csrf_token = row.csrf_token
     return row
+
+
+async def still_logged_in(request: Request) -> bool:
+    """Whether this request's console session is still live: a live stream asks again while it runs.
+
+    Only looks (no last_seen_at refresh): an open stream must not keep an idle login alive.
+    """
+    settings: Settings = request.app.state.settings
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    token = request.cookies.get(SESSION_COOKIE)
+    row = await to_thread.run_sync(
+        lambda: find_session(factory, token, policy=session_policy(settings), touch=False)
+    )
+    return row is not None
 
 
 ConsoleSessionDep = Annotated[ConsoleSession | None, Depends(get_console_session)]

@@ -21,7 +21,14 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from backend.api.deps import SessionDep, SettingsDep, refusals_return_to
 from backend.config import PROJECT_ROOT
 from backend.console import vocabulary as words
-from backend.console.deps import PageAgent, as_view, hub_of, require_csrf, require_supervisor_page
+from backend.console.deps import (
+    PageAgent,
+    as_view,
+    hub_of,
+    require_csrf,
+    require_supervisor_page,
+    still_logged_in,
+)
 from backend.console.language import reader_language
 from backend.console.rendering import fragment, local_time
 from backend.console.rendering import render as render_page
@@ -41,6 +48,9 @@ VENDOR_FILES = {
     "chart.umd.js": PROJECT_ROOT / "node_modules" / "chart.js" / "dist" / "chart.umd.js",
 }
 KEEPALIVE_S = 15.0
+# A live stream asks again at least this often whether its login still holds (and before every event),
+# so a logged-out or deactivated agent stops receiving shippers' words within seconds.
+LOGIN_RECHECK_S = 3.0
 APPROVALS_URL = "/console/approvals"
 
 router = APIRouter(prefix="/console", tags=["console pages"], include_in_schema=False)
@@ -177,11 +187,26 @@ def sse(event: str, html: str) -> str:
 
 
 async def _events(request: Request, topic: str) -> AsyncIterator[dict[str, Any]]:
+    """The topic's events, a keepalive now and then; ends when the browser leaves or the login ends.
+
+    The login is checked when the stream opens (the route's dependency), before each event is handed
+    on, and every LOGIN_RECHECK_S while nothing happens.
+    """
+    loop = asyncio.get_running_loop()
+    quiet_since = loop.time()
     async with hub_of(request).broker.subscribe(topic) as queue:
         while not await request.is_disconnected():
             try:
-                yield await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_S)
+                event: dict[str, Any] | None = await asyncio.wait_for(queue.get(), timeout=LOGIN_RECHECK_S)
             except asyncio.TimeoutError:
+                event = None
+            if not await still_logged_in(request):
+                return
+            if event is not None:
+                quiet_since = loop.time()
+                yield event
+            elif loop.time() - quiet_since >= KEEPALIVE_S:
+                quiet_since = loop.time()
                 yield {"type": "keepalive"}
 
 

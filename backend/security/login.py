@@ -61,7 +61,7 @@ LoginOutcome = LoggedIn | Locked | Refused
 
 
 def find_session(
-    factory: sessionmaker[Session], token: str | None, *, policy: SessionPolicy
+    factory: sessionmaker[Session], token: str | None, *, policy: SessionPolicy, touch: bool = True
 ) -> ConsoleSession | None:
     """The live console session of a cookie token, or None, in its own transaction committed at once.
 
@@ -71,7 +71,7 @@ def find_session(
     if not token:
         return None
     with session_scope(factory) as db:
-        return load_session(db, token, policy=policy)
+        return load_session(db, token, policy=policy, touch=touch)
 
 
 def _check_password(

@@ -88,8 +88,12 @@ def load_session(
     *,
     now: datetime | None = None,
     policy: SessionPolicy = DEFAULT_POLICY,
+    touch: bool = True,
 ) -> ConsoleSession | None:
-    """The live session of this cookie token (its agent still active), or None; refreshes last_seen_at."""
+    """The live session of this cookie token (its agent still active), or None; refreshes last_seen_at.
+
+    `touch=False` only looks: a live stream re-checking its login must not keep an idle session alive.
+    """
     if not token or len(token) > 200:
         return None
     now = now or utcnow()
@@ -100,7 +104,7 @@ def load_session(
         return None
     if now >= row.expires_at or now >= row.last_seen_at + policy.idle:
         return None
-    if now - row.last_seen_at >= policy.touch_every:
+    if touch and now - row.last_seen_at >= policy.touch_every:
         row.last_seen_at = now
         session.flush()
     return row

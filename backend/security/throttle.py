@@ -1,9 +1,13 @@
-"""Login throttling: repeated failures for one name or one client address slow down, then lock for minutes.
+"""Login throttling: repeated failures slow down, then lock for minutes, counted three ways.
 
 Every try is a `login_attempt` row. A try is recorded as a failure *before* the password is checked and
 turned into a success after, so tries that run at the same moment all count; tries refused while a
-lock holds are not recorded, so a flood cannot grow the table or stretch its own lock. With the default
-rules the eleventh wrong password within a minute is refused, for that name and for that address.
+lock holds are not recorded, so a flood cannot grow the table or stretch its own lock.
+
+Counted per name *from one address* and per address (the eleventh wrong password within a minute is
+refused there), and per name from everywhere with a much softer limit: someone who knows an agent's
+name can lock that name out from their own address, not for the agent at their desk; only a guesser
+spread over many addresses meets the name's own lock.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from sqlalchemy.orm import Session
 from backend.db import begin_write
 from backend.models import LoginAttempt, utcnow
 
-Scope = Literal["username", "client"]
+# "username": a name from any address; "username_at_client": a name from one address; "client": an address.
+Scope = Literal["username", "username_at_client", "client"]
 # Advisory-lock namespace of login throttling on PostgreSQL ("LG"); the key is a hash of name or address.
 _LOCK_SPACE = 0x4C47
 
@@ -37,10 +42,16 @@ class LockRule:
 class ThrottlePolicy:
     """The rules of the login throttle."""
 
+    # For one name from one address, and for one address whatever the names.
     rules: tuple[LockRule, ...] = (
         LockRule(10, timedelta(minutes=1), timedelta(minutes=15)),
         # A patient guesser who stays under ten a minute still meets this one.
         LockRule(20, timedelta(hours=1), timedelta(hours=1)),
+    )
+    # For one name from every address together: softer, since it locks the name's owner out as well.
+    name_rules: tuple[LockRule, ...] = (
+        LockRule(50, timedelta(minutes=15), timedelta(minutes=15)),
+        LockRule(100, timedelta(hours=1), timedelta(hours=1)),
     )
     # From this many failures within slow_window, each further failed answer is held back a little longer.
     slow_after: int = 3
@@ -51,7 +62,11 @@ class ThrottlePolicy:
     @property
     def lookback(self) -> timedelta:
         """How far back failures can matter."""
-        return max([self.slow_window, *(rule.within + rule.lock_for for rule in self.rules)])
+        every = (*self.rules, *self.name_rules)
+        return max([self.slow_window, *(rule.within + rule.lock_for for rule in every)])
+
+    def rules_for(self, scope: Scope) -> tuple[LockRule, ...]:
+        return self.name_rules if scope == "username" else self.rules
 
     def delay_for(self, failures: int) -> float:
         """Seconds to hold back a failed answer after `failures` recent failures (this one included)."""
@@ -108,17 +123,20 @@ def _serialise(session: Session, keys: Sequence[str]) -> None:
         begin_write(session)
 
 
-def _failures(session: Session, scope: Scope, key: str, since: datetime) -> list[datetime]:
-    column = LoginAttempt.username if scope == "username" else LoginAttempt.client_ip
-    stmt = select(LoginAttempt.at).where(
-        column == key, LoginAttempt.at >= since, LoginAttempt.success.is_(False)
-    )
-    if scope == "username":
+def _failures(
+    session: Session, scope: Scope, username: str, client_ip: str, since: datetime
+) -> list[datetime]:
+    stmt = select(LoginAttempt.at).where(LoginAttempt.at >= since, LoginAttempt.success.is_(False))
+    if scope != "client":
+        stmt = stmt.where(LoginAttempt.username == username)
+    if scope != "username":
+        stmt = stmt.where(LoginAttempt.client_ip == client_ip)
+    if scope != "client":
         # A correct password clears a name's earlier failures (not an address's: one good account must not
         # let its owner keep guessing others from the same place).
         last_success = session.scalar(
             select(func.max(LoginAttempt.at)).where(
-                LoginAttempt.username == key, LoginAttempt.success.is_(True)
+                LoginAttempt.username == username, LoginAttempt.success.is_(True)
             )
         )
         if last_success is not None:
@@ -156,12 +174,17 @@ def begin_attempt(
     now = now or utcnow()
     username = normalise_username(username)
     client_ip = client_ip[:64]
-    keys: tuple[tuple[Scope, str], ...] = (("username", username), ("client", client_ip))
-    _serialise(session, [f"{scope}:{key}" for scope, key in keys])
+    keys: tuple[tuple[Scope, str], ...] = (
+        ("username", username),
+        ("username_at_client", f"{username}@{client_ip}"),
+        ("client", client_ip),
+    )
+    # The pair's count is covered by the name's and the address's locks (taken name first, then address).
+    _serialise(session, [f"{scope}:{key}" for scope, key in keys if scope != "username_at_client"])
     since = now - policy.lookback
-    history = {scope: _failures(session, scope, key, since) for scope, key in keys}
+    history = {scope: _failures(session, scope, username, client_ip, since) for scope, _ in keys}
     for scope, key in keys:
-        lock = lock_in_force(history[scope], now, policy.rules)
+        lock = lock_in_force(history[scope], now, policy.rules_for(scope))
         if lock is not None:
             return Attempt(attempt_id=None, locked=Lockout(scope, key, lock[0], lock[1]))
 
@@ -172,10 +195,11 @@ def begin_attempt(
     recent = 0
     for scope, key in keys:
         times = [*history[scope], now]
-        lock = lock_in_force(times, now, policy.rules)
+        lock = lock_in_force(times, now, policy.rules_for(scope))
         if lock is not None:
             would_lock.append(Lockout(scope, key, lock[0], lock[1]))
-        recent = max(recent, sum(1 for at in times if at >= now - policy.slow_window))
+        if scope != "username":  # failures elsewhere must not slow the name's owner down
+            recent = max(recent, sum(1 for at in times if at >= now - policy.slow_window))
     return Attempt(attempt_id=row.id, would_lock=tuple(would_lock), delay_s=policy.delay_for(recent))
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from backend.complaints.analysis import PERSON_REQUEST_PRIORITY
+from backend.db import begin_write
 from backend.i18n import t
-from backend.services.conversations import mark_for_agent
+from backend.models import Conversation, utcnow
+from backend.services.conversations import ensure_conversation
 from backend.services.tickets import BusinessCalendar, open_ticket
 
 
@@ -23,8 +26,24 @@ class Handover:
 
 
 def hand_over(session: Session, *, conversation_id: str, reason: str) -> None:
-    """Marks the conversation for an agent: from now on the hub routes it to the console."""
-    mark_for_agent(session, conversation_id=conversation_id, reason=reason)
+    """Marks the conversation for an agent: from now on the hub routes it to the console.
+
+    An agent may claim the conversation while the bot's turn that escalates it is still running (the
+    shipper's complaint is on screen before the bot has finished): that claim stands. One conditional
+    UPDATE decides it in the database, so it also holds when the claim commits after this transaction
+    read the conversation (PostgreSQL re-checks the condition on the row the claim wrote).
+    """
+    ensure_conversation(session, conversation_id)
+    session.flush()
+    begin_write(session)
+    session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.owner.is_(None))
+        .values(state="queued", handoff_reason=reason, waiting_notice_at=None, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    # The session's copy must show what the database now holds (queued, or the claiming agent's).
+    session.get(Conversation, conversation_id, populate_existing=True)
 
 
 def request_person(

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import func, select
@@ -30,6 +31,7 @@ from tests.backend.console.clients import (
     build_app,
     client_for,
     fresh_ip,
+    from_address,
     log_in,
     login_form,
     post_login,
@@ -272,7 +274,7 @@ def test_supervisor_routes_are_closed_to_agents(
 
 
 def test_the_eleventh_wrong_password_in_a_minute_is_throttled(
-    client: TestClient, agent: tuple[str, str], db_factory: sessionmaker[Session]
+    client: TestClient, other_client: TestClient, agent: tuple[str, str], db_factory: sessionmaker[Session]
 ) -> None:
     started = utcnow()
     for attempt in range(10):
@@ -289,9 +291,46 @@ def test_the_eleventh_wrong_password_in_a_minute_is_throttled(
     with session_scope(db_factory) as session:
         tries = session.scalar(select(func.count()).where(LoginAttempt.username == agent[0]))
     assert tries == 10
-    (locked,) = audit(db_factory, "login_locked", scope="username", key=agent[0])
+    locks = audit(db_factory, "login_locked", scope="username_at_client")
+    (locked,) = [lock for lock in locks if str((lock.data or {})["key"]).startswith(f"{agent[0]}@")]
     assert locked.actor == "system:login_throttle" and locked.data is not None
     assert locked.data["failures"] == 10 and locked.at >= started
+    # The name is locked from the guesser's address only: the agent at their own desk logs in.
+    assert not audit(db_factory, "login_locked", scope="username", key=agent[0])
+    assert post_login(other_client, *agent).status_code == 303
+
+
+def test_a_guesser_cannot_lock_a_named_agent_out_for_everyone(
+    app: FastAPI, agent: tuple[str, str], db_factory: sessionmaker[Session]
+) -> None:
+    """Guesses for one name from a few addresses: each address is stopped, the agent is not."""
+    for _ in range(3):
+        with client_for(app) as guesser:
+            for attempt in range(10):
+                assert post_login(guesser, agent[0], f"wrong-{attempt}").status_code == 401
+            assert post_login(guesser, *agent).status_code == 429
+    with client_for(app) as desk:
+        assert post_login(desk, *agent).status_code == 303
+
+
+def test_a_guesser_on_many_addresses_meets_the_names_softer_limit(db_session: Session) -> None:
+    name, now = f"spread-{uuid.uuid4().hex[:8]}", utcnow()
+    policy = throttle.ThrottlePolicy()
+    (rule, *_) = policy.name_rules
+    results = [
+        throttle.begin_attempt(
+            db_session, username=name, client_ip=fresh_ip(), now=now + timedelta(seconds=i), policy=policy
+        )
+        for i in range(rule.failures)
+    ]
+    # Ten a minute from one address lock that address; the name alone takes five times as many.
+    assert rule.failures >= 5 * policy.rules[0].failures
+    assert all(r.locked is None for r in results) and not any(r.would_lock for r in results[:-1])
+    assert [lock.scope for lock in results[-1].would_lock] == ["username"]
+    refused = throttle.begin_attempt(
+        db_session, username=name, client_ip=fresh_ip(), now=now + timedelta(minutes=1), policy=policy
+    )
+    assert refused.locked is not None and refused.locked.scope == "username"
 
 
 def test_one_address_trying_many_names_is_throttled(
@@ -305,6 +344,33 @@ def test_one_address_trying_many_names_is_throttled(
     assert post_login(client, *account).status_code == 429
     assert post_login(other_client, *account).status_code == 303
     assert len(audit(db_factory, "login_locked", scope="client")) >= 1
+
+
+def test_behind_the_proxy_each_shipper_address_is_counted_apart(
+    app: FastAPI, agent: tuple[str, str], db_factory: sessionmaker[Session]
+) -> None:
+    """nginx on 127.0.0.1 forwards every login: the address it names is the one that is counted."""
+    proxy = from_address(app, "127.0.0.1")
+    guesser = {"X-Forwarded-For": fresh_ip()}
+    with TestClient(proxy, follow_redirects=False, headers=guesser) as via_proxy:
+        for attempt in range(10):
+            assert post_login(via_proxy, f"who-{uuid.uuid4().hex[:8]}", f"g{attempt}").status_code == 401
+        assert post_login(via_proxy, *agent).status_code == 429
+    with TestClient(proxy, follow_redirects=False, headers={"X-Forwarded-For": fresh_ip()}) as colleague:
+        assert post_login(colleague, *agent).status_code == 303
+    (locked,) = audit(db_factory, "login_locked", scope="client", key=guesser["X-Forwarded-For"])
+    assert locked.data is not None
+
+
+def test_a_forwarded_address_from_anyone_but_the_proxy_is_not_believed(
+    app: FastAPI, agent: tuple[str, str]
+) -> None:
+    with TestClient(from_address(app, fresh_ip()), follow_redirects=False) as direct:
+        for attempt in range(10):
+            direct.headers["X-Forwarded-For"] = fresh_ip()  # a new made-up address each time
+            assert post_login(direct, f"who-{uuid.uuid4().hex[:8]}", f"g{attempt}").status_code == 401
+        direct.headers["X-Forwarded-For"] = fresh_ip()
+        assert post_login(direct, *agent).status_code == 429
 
 
 def test_failures_slow_down_before_the_lock(db_url: str, seeded_today: date, agent: tuple[str, str]) -> None:
@@ -345,7 +411,7 @@ def test_throttle_rules_over_time(db_session: Session) -> None:
     first = [attempt(i) for i in range(10)]
     assert [a.delay_s for a in first[:4]] == [0.0, 0.0, 0.25, 0.5] and first[-1].delay_s == 2.0
     assert [bool(a.would_lock) for a in first] == [False] * 9 + [True]
-    assert {lock.scope for lock in first[-1].would_lock} == {"username", "client"}
+    assert {lock.scope for lock in first[-1].would_lock} == {"username_at_client", "client"}
     locked = attempt(30)
     assert locked.attempt_id is None and locked.locked is not None
     assert locked.locked.until == now + timedelta(seconds=9, minutes=15)
@@ -357,7 +423,10 @@ def test_throttle_rules_over_time(db_session: Session) -> None:
     other_ip = fresh_ip()
     for i in range(9):
         assert attempt(2000 + i, where=other_ip).locked is None
-    assert {lock.scope for lock in attempt(2009, where=other_ip).would_lock} == {"username", "client"}
+    assert {lock.scope for lock in attempt(2009, where=other_ip).would_lock} == {
+        "username_at_client",
+        "client",
+    }
     # ...but not its address's: one good account must not let its owner keep guessing others.
     shared_ip, names = fresh_ip(), [f"n-{uuid.uuid4().hex[:8]}" for _ in range(3)]
     for i in range(9):
@@ -368,19 +437,25 @@ def test_throttle_rules_over_time(db_session: Session) -> None:
 
 
 def test_twenty_failures_in_an_hour_lock_for_an_hour(db_session: Session) -> None:
-    name = f"slow-{uuid.uuid4().hex[:8]}"
+    name, ip = f"slow-{uuid.uuid4().hex[:8]}", fresh_ip()
     now = utcnow()
     # Nine a minute, every six minutes: never ten in a minute, twenty within the hour.
     times = [now + timedelta(minutes=6 * (i // 9), seconds=i % 9) for i in range(20)]
     lock = None
     for at in times:
-        result = throttle.begin_attempt(db_session, username=name, client_ip=fresh_ip(), now=at)
+        result = throttle.begin_attempt(db_session, username=name, client_ip=ip, now=at)
         assert result.locked is None
         lock = result.would_lock
     assert lock and lock[0].until == times[-1] + timedelta(hours=1)
     assert throttle.begin_attempt(
-        db_session, username=name, client_ip=fresh_ip(), now=times[-1] + timedelta(minutes=59)
+        db_session, username=name, client_ip=ip, now=times[-1] + timedelta(minutes=59)
     ).locked
+    # The same twenty from twenty addresses lock nothing: the name's own limit is softer.
+    spread = f"spread-{uuid.uuid4().hex[:8]}"
+    for at in times:
+        assert not throttle.begin_attempt(
+            db_session, username=spread, client_ip=fresh_ip(), now=at
+        ).would_lock
 
 
 def test_delays_grow_and_stop_growing() -> None:
