@@ -6,6 +6,10 @@ the hub's `Outbound` records become sendMessage calls (buttons as an inline keyb
 shipper's own phone number as a contact keyboard). Nothing else in the backend knows Telegram's wire
 format. The `Application` runs inside the backend's lifespan: with `updater(None)` in webhook mode,
 fed by `POST /telegram/webhook`, or with its own updater in polling mode.
+
+A webhook update is committed to the database (`inbox.UpdateInbox`) before Telegram gets its 200, and
+marked processed once the hub has taken it; a process that dies in between leaves it for another (or
+for itself after a restart) to feed again once its lease has run out.
 """
 
 from __future__ import annotations
@@ -16,13 +20,16 @@ import json
 import logging
 import re
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager, suppress
 from typing import Any, TypeAlias
 from weakref import WeakValueDictionary
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 from telegram import (
     Document,
     InlineKeyboardButton,
@@ -48,6 +55,7 @@ from telegram.ext import (
     filters,
 )
 
+from backend.channels.telegram.inbox import UpdateInbox
 from backend.config import Settings
 from backend.hub import Hub
 from backend.hub.records import Inbound, InboundFile, Outbound
@@ -269,8 +277,15 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     def __init__(self, max_concurrent_updates: int) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: WeakValueDictionary[int, asyncio.Lock] = WeakValueDictionary()
+        # Called with each update once its handlers have run (the channel marks stored ones processed).
+        self.after: Callable[[object], Awaitable[None]] | None = None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        await self._run(update, coroutine)
+        if self.after is not None:
+            await self.after(update)
+
+    async def _run(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
             await coroutine
@@ -330,6 +345,15 @@ class TelegramChannel:
         # The "typing..." request of each chat's message in hand: it goes out while the hub and the bot
         # work, and the chat's first answer waits for it (so the indicator never outlives the answer).
         self._typing_sent: dict[int, asyncio.Task[None]] = {}
+        # Where webhook updates are kept until the hub took them (None: not kept, as in polling mode).
+        self.inbox: UpdateInbox | None = None
+        self._replay_interval_s = settings.telegram_replay_interval_s
+        self._replayer: asyncio.Task[None] | None = None
+        # Updates whose handler raised: left unprocessed, so they are fed again after the lease.
+        self._failed: set[int] = set()
+        processor = application.update_processor
+        if isinstance(processor, PerChatUpdateProcessor):
+            processor.after = self._processed
         self.add_handlers()
 
     def add_handlers(self) -> None:
@@ -388,6 +412,8 @@ class TelegramChannel:
         error = context.error
         if error is None:
             return
+        if isinstance(update, Update):
+            self._failed.add(update.update_id)
         where = update.update_id if isinstance(update, Update) else "-"
         detail = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         logger.error("Telegram update %s failed:\n%s", where, scrub(detail, self.secrets))
@@ -496,6 +522,39 @@ class TelegramChannel:
             return False
         return hmac.compare_digest(given.encode(), self._secret.encode())
 
+    async def _processed(self, update: object) -> None:
+        """After an update's handlers ran: a stored update the hub took is never fed again."""
+        if not isinstance(update, Update) or self.inbox is None:
+            return
+        if update.update_id in self._failed:
+            self._failed.discard(update.update_id)
+            return
+        try:
+            await run_in_threadpool(self.inbox.mark_processed, update.update_id)
+        except SQLAlchemyError as error:
+            # Fed again after the lease; the hub knows the message and does not answer it twice.
+            logger.warning("update %s not marked processed: %s", update.update_id, error.__class__.__name__)
+
+    async def replay_stale(self) -> int:
+        """Feeds the stored updates whose process died before the hub took them; how many it fed."""
+        if self.inbox is None:
+            return 0
+        payloads = await run_in_threadpool(self.inbox.claim_stale)
+        for payload in payloads:
+            update = Update.de_json(payload, self.application.bot)
+            logger.info("stored Telegram update %s fed again", update.update_id)
+            await self.application.update_queue.put(update)
+        return len(payloads)
+
+    async def _keep_replaying(self) -> None:
+        # At start-up first (what a crash left behind), then every TELEGRAM_REPLAY_INTERVAL_S.
+        while True:
+            try:
+                await self.replay_stale()
+            except SQLAlchemyError as error:
+                logger.warning("stored Telegram updates not read: %s", error.__class__.__name__)
+            await asyncio.sleep(self._replay_interval_s)
+
     # -- life cycle ---------------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -530,6 +589,8 @@ class TelegramChannel:
             return False
         self.ready = True
         logger.info("Telegram channel started (%s) as @%s", self.mode, app.bot.username)
+        if self.inbox is not None:
+            self._replayer = asyncio.create_task(self._keep_replaying(), name="telegram-replay")
         return True
 
     async def _set_webhook(self) -> None:
@@ -548,10 +609,11 @@ class TelegramChannel:
 
     async def stop(self) -> None:
         """Stops fetching updates, finishes the ones in hand, and closes the connections."""
-        if self._starter is not None:
-            self._starter.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._starter
+        for task in (self._starter, self._replayer):
+            if task is not None:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
         app = self.application
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
@@ -591,8 +653,24 @@ async def telegram_webhook(request: Request) -> JSONResponse:
     except Exception as error:  # anything the library cannot read is the sender's mistake, not ours
         logger.warning("unreadable update %s: %s", data.get("update_id"), error.__class__.__name__)
         return _reply(400, "The body is not a Telegram update.")
+    if channel.inbox is not None:
+        # Committed before the 200: from then on Telegram forgets the update and only our row remains.
+        try:
+            fresh = await run_in_threadpool(channel.inbox.store, update.update_id, data)
+        except SQLAlchemyError as error:
+            logger.error("update %s not stored: %s", update.update_id, error.__class__.__name__)
+            return _reply(503, "The update could not be stored; please retry.")
+        if not fresh:
+            logger.info("Telegram update %s delivered again; already stored", update.update_id)
+            return JSONResponse({"ok": True})
     await channel.application.update_queue.put(update)
     return JSONResponse({"ok": True})
+
+
+def bot_id_of(token: str) -> int:
+    """The bot's id, the number before the colon of its token (0 for a token without one)."""
+    head = token.split(":", 1)[0]
+    return int(head) if head.isdigit() else 0
 
 
 @asynccontextmanager
@@ -610,6 +688,11 @@ async def running(app: FastAPI, settings: Settings, hub: Hub) -> AsyncIterator[N
         yield
         return
     channel = TelegramChannel(build_application(settings, polling=mode == "polling"), hub, settings)
+    factory: sessionmaker[Session] | None = getattr(app.state, "session_factory", None)
+    if mode == "webhook" and factory is not None:
+        channel.inbox = UpdateInbox(
+            factory, bot_id_of(settings.telegram_bot_token or ""), lease_s=settings.telegram_update_lease_s
+        )
     redactor = _Redactor(channel.secrets)
     guarded = _guarded_loggers()
     for log in guarded:
