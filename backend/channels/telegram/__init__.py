@@ -91,6 +91,8 @@ MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 # Retries after a 429 (each waits Telegram's retry_after), so a burst delays messages instead of losing them.
 RATE_LIMIT_RETRIES = 3
 MAX_CONCURRENT_UPDATES = 64
+# python-telegram-bot's own limit, which it applies before our per-chat lock (see PerChatUpdateProcessor).
+UNBOUNDED_LIBRARY_SLOTS = 1_000_000
 POLL_TIMEOUT_S = 20
 TYPING_TIMEOUT_S = 2.0
 START_RETRY_MAX_S = 60.0
@@ -272,10 +274,19 @@ def _raise_level(name: str, level: int) -> None:
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Processes updates of different chats concurrently and those of one chat in arrival order."""
+    """Processes updates of different chats concurrently and those of one chat in arrival order.
+
+    Fair between chats: an update waits for its chat's turn first and takes one of the shared slots
+    only while it runs. The library's own slot is taken before `do_process_update`, that is before the
+    per-chat lock, so with it a chat with many queued updates held every slot while they waited for
+    their chat (200 queued updates of one chat delayed every other chat by 7 s); its limit is set out
+    of reach and the real one is ours.
+    """
 
     def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(UNBOUNDED_LIBRARY_SLOTS)
+        self.slots = max_concurrent_updates
+        self._running = asyncio.Semaphore(max_concurrent_updates)
         self._locks: WeakValueDictionary[int, asyncio.Lock] = WeakValueDictionary()
         # Called with each update once its handlers have run (the channel marks stored ones processed).
         self.after: Callable[[object], Awaitable[None]] | None = None
@@ -288,15 +299,16 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     async def _run(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
-            await coroutine
+            async with self._running:
+                await coroutine
             return
         lock = self._locks.get(chat.id)
         if lock is None:
             lock = asyncio.Lock()
             self._locks[chat.id] = lock
         # asyncio.Lock wakes its waiters first come, first served: a shipper's second message waits
-        # for the answer to their first.
-        async with lock:
+        # for the answer to their first. Only then a shared slot: a waiting update holds none.
+        async with lock, self._running:
             await coroutine
 
     async def initialize(self) -> None:
