@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     # TELEGRAM_MAX_MESSAGES_PER_S / TELEGRAM_PROCESSES, so set TELEGRAM_PROCESSES to the number of
     # backend processes that send for the same bot.
     telegram_max_messages_per_s: float = 30.0
+    # Polling runs in one process at a time, the holder of a leader lock (Redis, PostgreSQL or a file);
+    # a holder that dies loses a Redis lock after this long. The others retry every third of it.
+    telegram_poller_lock_ttl_s: float = 15.0
     telegram_processes: int = 1
 
     # Redis, for several backend processes: live events reach every process (backend.hub.broker).
@@ -187,8 +190,16 @@ class Settings(BaseSettings):
             raise ValueError("SLA_WATCH_INTERVAL_S must be 0 (off) or a number of seconds")
         if self.telegram_processes < 1 or self.telegram_max_messages_per_s <= 0:
             raise ValueError("TELEGRAM_PROCESSES must be 1 or more, TELEGRAM_MAX_MESSAGES_PER_S positive")
-        if self.telegram_update_lease_s <= 0 or self.telegram_replay_interval_s <= 0:
-            raise ValueError("TELEGRAM_UPDATE_LEASE_S and TELEGRAM_REPLAY_INTERVAL_S must be positive")
+        if (
+            min(
+                self.telegram_update_lease_s, self.telegram_replay_interval_s, self.telegram_poller_lock_ttl_s
+            )
+            <= 0
+        ):
+            raise ValueError(
+                "TELEGRAM_UPDATE_LEASE_S, TELEGRAM_REPLAY_INTERVAL_S and TELEGRAM_POLLER_LOCK_TTL_S must be "
+                "positive"
+            )
         if self.effective_telegram_mode == "webhook" and is_placeholder(self.telegram_webhook_secret):
             raise ValueError("TELEGRAM_MODE=webhook needs a TELEGRAM_WEBHOOK_SECRET of 16 or more characters")
         return self

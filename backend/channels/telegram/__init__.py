@@ -56,7 +56,8 @@ from telegram.ext import (
 )
 
 from backend.channels.telegram.inbox import UpdateInbox
-from backend.config import Settings
+from backend.channels.telegram.leader import AnyLeaderLock, make_leader_lock, this_process
+from backend.config import PROJECT_ROOT, Settings
 from backend.hub import Hub
 from backend.hub.records import Inbound, InboundFile, Outbound
 from backend.i18n import N_, t
@@ -363,6 +364,11 @@ class TelegramChannel:
         self._replayer: asyncio.Task[None] | None = None
         # Updates whose handler raised: left unprocessed, so they are fed again after the lease.
         self._failed: set[int] = set()
+        # Polling mode: only the holder of this lock polls (None: poll without asking, one process).
+        self.leader: AnyLeaderLock | None = None
+        self.polling = False
+        self._lock_ttl_s = settings.telegram_poller_lock_ttl_s
+        self._leading: asyncio.Task[None] | None = None
         processor = application.update_processor
         if isinstance(processor, PerChatUpdateProcessor):
             processor.after = self._processed
@@ -589,8 +595,8 @@ class TelegramChannel:
             await app.initialize()
             if self.mode == "webhook":
                 await self._set_webhook()
-            elif app.updater is not None:
-                await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, timeout=POLL_TIMEOUT_S)
+            elif app.updater is not None and self.leader is None:
+                await self._start_polling()
             await app.start()
         except InvalidToken:
             # Its message quotes the token: never log it.
@@ -603,7 +609,59 @@ class TelegramChannel:
         logger.info("Telegram channel started (%s) as @%s", self.mode, app.bot.username)
         if self.inbox is not None:
             self._replayer = asyncio.create_task(self._keep_replaying(), name="telegram-replay")
+        if self.mode == "polling" and self.leader is not None:
+            self._leading = asyncio.create_task(self._lead(), name="telegram-poller-lock")
         return True
+
+    async def _start_polling(self) -> None:
+        assert self.application.updater is not None
+        await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES, timeout=POLL_TIMEOUT_S)
+        self.polling = True
+
+    async def _stop_polling(self) -> None:
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        self.polling = False
+
+    async def _lead(self) -> None:
+        """Polls while this process holds the poller lock; without it, serves and keeps asking for it."""
+        assert self.leader is not None
+        interval = self._lock_ttl_s / 3  # renewed twice before a Redis lock could expire
+        me = this_process()
+        told_follower = False
+        while True:
+            try:
+                if self.polling:
+                    if not await self.leader.renew():
+                        logger.warning(
+                            "this process (%s) lost the Telegram poller lock; it stops polling", me
+                        )
+                        await self._stop_polling()
+                elif await self.leader.acquire():
+                    try:
+                        await self._start_polling()
+                    except TelegramError as error:
+                        logger.warning("polling did not start (%s)", scrub(str(error), self.secrets))
+                        await self.leader.release()
+                    else:
+                        logger.info("this process (%s) polls Telegram (%s lock)", me, self.leader.kind)
+                        told_follower = False
+                elif not told_follower:
+                    holder = await self.leader.holder() or "another process"
+                    logger.info(
+                        "Telegram is polled by %s; this process (%s) serves without polling and asks for "
+                        "the poller lock every %.0f s",
+                        holder,
+                        me,
+                        interval,
+                    )
+                    told_follower = True
+            except Exception as error:  # the lock's store is unreachable: never poll without the lock
+                logger.warning("Telegram poller lock unavailable (%s)", error.__class__.__name__)
+                if self.polling:
+                    await self._stop_polling()
+            await asyncio.sleep(interval)
 
     async def _set_webhook(self) -> None:
         if not self._webhook_url:
@@ -621,14 +679,19 @@ class TelegramChannel:
 
     async def stop(self) -> None:
         """Stops fetching updates, finishes the ones in hand, and closes the connections."""
-        for task in (self._starter, self._replayer):
+        for task in (self._starter, self._replayer, self._leading):
             if task is not None:
                 task.cancel()
                 with suppress(asyncio.CancelledError):
                     await task
         app = self.application
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
+        await self._stop_polling()
+        if self.leader is not None:
+            # Freed at once, so another process takes over polling without waiting for the TTL.
+            with suppress(Exception):
+                await self.leader.release()
+            with suppress(Exception):
+                await self.leader.close()
         if app.running:
             await app.stop()
         await app.shutdown()
@@ -701,9 +764,16 @@ async def running(app: FastAPI, settings: Settings, hub: Hub) -> AsyncIterator[N
         return
     channel = TelegramChannel(build_application(settings, polling=mode == "polling"), hub, settings)
     factory: sessionmaker[Session] | None = getattr(app.state, "session_factory", None)
+    bot_id = bot_id_of(settings.telegram_bot_token or "")
     if mode == "webhook" and factory is not None:
-        channel.inbox = UpdateInbox(
-            factory, bot_id_of(settings.telegram_bot_token or ""), lease_s=settings.telegram_update_lease_s
+        channel.inbox = UpdateInbox(factory, bot_id, lease_s=settings.telegram_update_lease_s)
+    if mode == "polling":
+        channel.leader = make_leader_lock(
+            redis_url=settings.redis_url,
+            database_url=settings.database_url,
+            bot_id=bot_id,
+            ttl_s=settings.telegram_poller_lock_ttl_s,
+            var_dir=PROJECT_ROOT / "var",
         )
     redactor = _Redactor(channel.secrets)
     guarded = _guarded_loggers()
