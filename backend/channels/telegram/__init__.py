@@ -27,6 +27,7 @@ from weakref import WeakValueDictionary
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import update as sql_update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -43,7 +44,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType
-from telegram.error import Forbidden, InvalidToken, TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -58,10 +59,12 @@ from telegram.ext import (
 from backend.channels.telegram.inbox import UpdateInbox
 from backend.channels.telegram.leader import AnyLeaderLock, make_leader_lock, this_process
 from backend.config import PROJECT_ROOT, Settings
+from backend.db import session_scope
 from backend.hub import Hub
 from backend.hub.records import Inbound, InboundFile, Outbound
 from backend.i18n import N_, t
 from backend.language import detect_language, language_from_hint
+from backend.models import Message as StoredMessage
 from backend.phones import mask_phone
 
 logger = logging.getLogger(__name__)
@@ -91,6 +94,13 @@ FILE_FAILED_TEXT = N_("Sorry, I couldn't receive that file. Could you send it ag
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 # Retries after a 429 (each waits Telegram's retry_after), so a burst delays messages instead of losing them.
 RATE_LIMIT_RETRIES = 3
+# sendMessage tries in all on a transient failure (a 5xx, a network error, a 429 beyond the rate limiter's
+# own retries), waiting DELIVERY_BACKOFF_S, then twice that, and so on (or Telegram's retry_after).
+DELIVERY_ATTEMPTS = 4
+DELIVERY_BACKOFF_S = 0.5
+MAX_RETRY_AFTER_S = 60.0
+# What message.delivery_error holds at most.
+MAX_DELIVERY_ERROR_CHARS = 200
 MAX_CONCURRENT_UPDATES = 64
 # python-telegram-bot's own limit, which it applies before our per-chat lock (see PerChatUpdateProcessor).
 UNBOUNDED_LIBRARY_SLOTS = 1_000_000
@@ -237,6 +247,13 @@ class DeliveryFailed(RuntimeError):
     """Telegram refused a message; the text says why, without the token."""
 
 
+def retry_after_s(error: RetryAfter) -> float:
+    """Telegram's retry_after in seconds (an int or a timedelta, by the library's settings), bounded."""
+    value = error.retry_after
+    seconds = value.total_seconds() if hasattr(value, "total_seconds") else float(value)
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
 class _Redactor(logging.Filter):
     """Takes the token and the webhook secret out of every record of the loggers it guards."""
 
@@ -360,6 +377,8 @@ class TelegramChannel:
         self._typing_sent: dict[int, asyncio.Task[None]] = {}
         # Where webhook updates are kept until the hub took them (None: not kept, as in polling mode).
         self.inbox: UpdateInbox | None = None
+        # Where a message that could not be delivered is marked so (None: only logged).
+        self.session_factory: sessionmaker[Session] | None = None
         self._replay_interval_s = settings.telegram_replay_interval_s
         self._replayer: asyncio.Task[None] | None = None
         # Updates whose handler raised: left unprocessed, so they are fed again after the lease.
@@ -509,17 +528,72 @@ class TelegramChannel:
         parts = split_text(message.signed_text(detect_language(message.text)))
         if not parts and markup is not None:
             parts = [t(detect_language(" ".join(b.title for b in message.buttons)), CHOOSE_TEXT)]
+        sent = 0
         try:
             for number, part in enumerate(parts, start=1):
-                await self.application.bot.send_message(
-                    chat_id=chat_id, text=part, reply_markup=markup if number == len(parts) else None
-                )
+                await self._send(chat_id, part, markup if number == len(parts) else None)
+                sent += 1
         except Forbidden:
-            logger.warning("chat %s has blocked the bot; message %s not sent", chat_id, message.message_id)
+            await self._undelivered(
+                message, chat_id, "the shipper has blocked the bot (403)", sent, len(parts)
+            )
         except TelegramError as error:
-            raise DeliveryFailed(
-                f"Telegram refused message {message.message_id}: {scrub(str(error), self.secrets)}"
-            ) from None
+            reason = scrub(str(error), self.secrets)
+            await self._undelivered(message, chat_id, reason, sent, len(parts))
+            raise DeliveryFailed(f"Telegram refused message {message.message_id}: {reason}") from None
+
+    async def _send(self, chat_id: int, text: str, markup: Markup | None) -> None:
+        """One sendMessage; a transient failure (5xx, network, 429) is tried again after a pause."""
+        delay = DELIVERY_BACKOFF_S
+        for attempt in range(1, DELIVERY_ATTEMPTS + 1):
+            try:
+                await self.application.bot.send_message(chat_id=chat_id, text=text, reply_markup=markup)
+                return
+            except BadRequest:  # a NetworkError to the library, but Telegram refused this message
+                raise
+            except RetryAfter as error:  # still limited after the rate limiter's own retries
+                if attempt == DELIVERY_ATTEMPTS:
+                    raise
+                pause = retry_after_s(error)
+            except NetworkError as error:  # 5xx, timeouts, refused connections (TimedOut included)
+                if attempt == DELIVERY_ATTEMPTS:
+                    raise
+                pause = delay
+                delay *= 2
+                logger.info(
+                    "sendMessage to chat %s failed (%s); try %s of %s in %.1f s",
+                    chat_id,
+                    scrub(str(error), self.secrets),
+                    attempt + 1,
+                    DELIVERY_ATTEMPTS,
+                    pause,
+                )
+            await asyncio.sleep(pause)
+
+    async def _undelivered(self, message: Outbound, chat_id: int, reason: str, sent: int, parts: int) -> None:
+        """Says so in the log and on the stored message, so the console shows it as not delivered."""
+        if sent:
+            reason = f"{reason}; parts {sent} of {parts} were delivered"
+        reason = reason[:MAX_DELIVERY_ERROR_CHARS]
+        logger.warning("message %s to chat %s not delivered: %s", message.message_id, chat_id, reason)
+        factory = self.session_factory
+        if factory is None:
+            return
+
+        def record() -> None:
+            with session_scope(factory) as session:
+                session.execute(
+                    sql_update(StoredMessage)
+                    .where(StoredMessage.id == message.message_id, StoredMessage.direction == "out")
+                    .values(delivery_error=reason)
+                )
+
+        try:
+            await run_in_threadpool(record)
+        except SQLAlchemyError as error:
+            logger.error(
+                "message %s not marked undelivered: %s", message.message_id, error.__class__.__name__
+            )
 
     def _markup(self, chat_id: int, message: Outbound) -> Markup | None:
         if message.buttons:
@@ -765,6 +839,7 @@ async def running(app: FastAPI, settings: Settings, hub: Hub) -> AsyncIterator[N
     channel = TelegramChannel(build_application(settings, polling=mode == "polling"), hub, settings)
     factory: sessionmaker[Session] | None = getattr(app.state, "session_factory", None)
     bot_id = bot_id_of(settings.telegram_bot_token or "")
+    channel.session_factory = factory
     if mode == "webhook" and factory is not None:
         channel.inbox = UpdateInbox(factory, bot_id, lease_s=settings.telegram_update_lease_s)
     if mode == "polling":
