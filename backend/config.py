@@ -79,6 +79,18 @@ class Settings(BaseSettings):
     telegram_webhook_secret: str | None = None
     # python-telegram-bot's base_url (tests point it at a fake Bot API server on loopback).
     telegram_api_base_url: str = "https://api.telegram.org/bot"
+    # A stored webhook update still unprocessed this long after a process took it is taken again (that
+    # process is presumed dead); every TELEGRAM_REPLAY_INTERVAL_S each process looks for such updates.
+    telegram_update_lease_s: float = 120.0
+    telegram_replay_interval_s: float = 30.0
+    # Telegram's flood limit is per bot (about 30 messages a second); each process limits itself to
+    # TELEGRAM_MAX_MESSAGES_PER_S / TELEGRAM_PROCESSES, so set TELEGRAM_PROCESSES to the number of
+    # backend processes that send for the same bot.
+    telegram_max_messages_per_s: float = 30.0
+    # Polling runs in one process at a time, the holder of a leader lock (Redis, PostgreSQL or a file);
+    # a holder that dies loses a Redis lock after this long. The others retry every third of it.
+    telegram_poller_lock_ttl_s: float = 15.0
+    telegram_processes: int = 1
 
     # Redis, for several backend processes: live events reach every process (backend.hub.broker).
     # Unset: one process, events in memory.
@@ -208,6 +220,18 @@ class Settings(BaseSettings):
             raise ValueError("the LIMIT_* settings are counts: 0 (no limit) or more")
         if self.sla_watch_interval_s < 0:
             raise ValueError("SLA_WATCH_INTERVAL_S must be 0 (off) or a number of seconds")
+        if self.telegram_processes < 1 or self.telegram_max_messages_per_s <= 0:
+            raise ValueError("TELEGRAM_PROCESSES must be 1 or more, TELEGRAM_MAX_MESSAGES_PER_S positive")
+        if (
+            min(
+                self.telegram_update_lease_s, self.telegram_replay_interval_s, self.telegram_poller_lock_ttl_s
+            )
+            <= 0
+        ):
+            raise ValueError(
+                "TELEGRAM_UPDATE_LEASE_S, TELEGRAM_REPLAY_INTERVAL_S and TELEGRAM_POLLER_LOCK_TTL_S must be "
+                "positive"
+            )
         if self.effective_telegram_mode == "webhook" and is_placeholder(self.telegram_webhook_secret):
             raise ValueError("TELEGRAM_MODE=webhook needs a TELEGRAM_WEBHOOK_SECRET of 16 or more characters")
         return self

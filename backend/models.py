@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -245,6 +246,9 @@ class Message(Base):
     # What answering the turn takes, decided when it was stored: lines the hub says itself and the
     # request to the bot, so a process that takes the turn up again does the same.
     turn_plan: Mapped[dict[str, Any] | None] = mapped_column(JSONData, default=None)
+    # Why a channel could not deliver this outbound message in the end (blocked bot, refused, network);
+    # None: delivered, or not sent through a channel that reports it.
+    delivery_error: Mapped[str | None] = mapped_column(String(200), default=None)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
     attachments: Mapped[list[Attachment]] = relationship(back_populates="message")
@@ -536,3 +540,24 @@ class CannedReply(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TelegramUpdate(Base):
+    """A Telegram webhook update, stored before Telegram gets its 200 and kept until the hub took it.
+
+    A process that dies between the 200 and the answer leaves the row unprocessed; after the lease
+    (`claimed_at` + TELEGRAM_UPDATE_LEASE_S) any process claims it again and feeds it to the channel.
+    """
+
+    __tablename__ = "telegram_update"
+    __table_args__ = (Index("ix_telegram_update_pending", "processed_at", "claimed_at"),)
+
+    # Telegram numbers updates per bot: a redelivered update hits this primary key and changes nothing.
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    payload: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When a process last took the update in hand; another may take it once the lease has run out.
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    processed_at: Mapped[datetime | None] = mapped_column(default=None)

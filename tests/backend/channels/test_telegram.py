@@ -19,6 +19,7 @@ from typing import Any, cast
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 
 from backend.channels import telegram
 from backend.config import Settings
@@ -74,11 +75,12 @@ def settings_for(api: FakeBotApi | None, **overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-def app_for(settings: Settings, hub: FakeHub) -> FastAPI:
-    """Only the Telegram channel, in a lifespan of its own."""
+def app_for(settings: Settings, hub: FakeHub, factory: sessionmaker[Session] | None = None) -> FastAPI:
+    """Only the Telegram channel, in a lifespan of its own; with `factory`, webhook updates are stored."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.session_factory = factory
         async with telegram.running(app, settings, cast(Hub, hub)):
             yield
 

@@ -6,6 +6,10 @@ the hub's `Outbound` records become sendMessage calls (buttons as an inline keyb
 shipper's own phone number as a contact keyboard). Nothing else in the backend knows Telegram's wire
 format. The `Application` runs inside the backend's lifespan: with `updater(None)` in webhook mode,
 fed by `POST /telegram/webhook`, or with its own updater in polling mode.
+
+A webhook update is committed to the database (`inbox.UpdateInbox`) before Telegram gets its 200, and
+marked processed once the hub has taken it; a process that dies in between leaves it for another (or
+for itself after a restart) to feed again once its lease has run out.
 """
 
 from __future__ import annotations
@@ -16,13 +20,17 @@ import json
 import logging
 import re
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager, suppress
 from typing import Any, TypeAlias
 from weakref import WeakValueDictionary
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import update as sql_update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 from telegram import (
     Document,
     InlineKeyboardButton,
@@ -36,7 +44,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType
-from telegram.error import Forbidden, InvalidToken, TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -48,11 +56,15 @@ from telegram.ext import (
     filters,
 )
 
-from backend.config import Settings
+from backend.channels.telegram.inbox import UpdateInbox
+from backend.channels.telegram.leader import AnyLeaderLock, make_leader_lock, this_process
+from backend.config import PROJECT_ROOT, Settings
+from backend.db import session_scope
 from backend.hub import Hub
 from backend.hub.records import Inbound, InboundFile, Outbound
 from backend.i18n import N_, t
 from backend.language import detect_language, language_from_hint
+from backend.models import Message as StoredMessage
 from backend.phones import mask_phone
 
 logger = logging.getLogger(__name__)
@@ -82,7 +94,16 @@ FILE_FAILED_TEXT = N_("Sorry, I couldn't receive that file. Could you send it ag
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 # Retries after a 429 (each waits Telegram's retry_after), so a burst delays messages instead of losing them.
 RATE_LIMIT_RETRIES = 3
+# sendMessage tries in all on a transient failure (a 5xx, a network error, a 429 beyond the rate limiter's
+# own retries), waiting DELIVERY_BACKOFF_S, then twice that, and so on (or Telegram's retry_after).
+DELIVERY_ATTEMPTS = 4
+DELIVERY_BACKOFF_S = 0.5
+MAX_RETRY_AFTER_S = 60.0
+# What message.delivery_error holds at most.
+MAX_DELIVERY_ERROR_CHARS = 200
 MAX_CONCURRENT_UPDATES = 64
+# python-telegram-bot's own limit, which it applies before our per-chat lock (see PerChatUpdateProcessor).
+UNBOUNDED_LIBRARY_SLOTS = 1_000_000
 POLL_TIMEOUT_S = 20
 TYPING_TIMEOUT_S = 2.0
 START_RETRY_MAX_S = 60.0
@@ -226,6 +247,13 @@ class DeliveryFailed(RuntimeError):
     """Telegram refused a message; the text says why, without the token."""
 
 
+def retry_after_s(error: RetryAfter) -> float:
+    """Telegram's retry_after in seconds (an int or a timedelta, by the library's settings), bounded."""
+    value = error.retry_after
+    seconds = value.total_seconds() if hasattr(value, "total_seconds") else float(value)
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
 class _Redactor(logging.Filter):
     """Takes the token and the webhook secret out of every record of the loggers it guards."""
 
@@ -264,24 +292,41 @@ def _raise_level(name: str, level: int) -> None:
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Processes updates of different chats concurrently and those of one chat in arrival order."""
+    """Processes updates of different chats concurrently and those of one chat in arrival order.
+
+    Fair between chats: an update waits for its chat's turn first and takes one of the shared slots
+    only while it runs. The library's own slot is taken before `do_process_update`, that is before the
+    per-chat lock, so with it a chat with many queued updates held every slot while they waited for
+    their chat (200 queued updates of one chat delayed every other chat by 7 s); its limit is set out
+    of reach and the real one is ours.
+    """
 
     def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(UNBOUNDED_LIBRARY_SLOTS)
+        self.slots = max_concurrent_updates
+        self._running = asyncio.Semaphore(max_concurrent_updates)
         self._locks: WeakValueDictionary[int, asyncio.Lock] = WeakValueDictionary()
+        # Called with each update once its handlers have run (the channel marks stored ones processed).
+        self.after: Callable[[object], Awaitable[None]] | None = None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        await self._run(update, coroutine)
+        if self.after is not None:
+            await self.after(update)
+
+    async def _run(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
-            await coroutine
+            async with self._running:
+                await coroutine
             return
         lock = self._locks.get(chat.id)
         if lock is None:
             lock = asyncio.Lock()
             self._locks[chat.id] = lock
         # asyncio.Lock wakes its waiters first come, first served: a shipper's second message waits
-        # for the answer to their first.
-        async with lock:
+        # for the answer to their first. Only then a shared slot: a waiting update holds none.
+        async with lock, self._running:
             await coroutine
 
     async def initialize(self) -> None:
@@ -330,6 +375,22 @@ class TelegramChannel:
         # The "typing..." request of each chat's message in hand: it goes out while the hub and the bot
         # work, and the chat's first answer waits for it (so the indicator never outlives the answer).
         self._typing_sent: dict[int, asyncio.Task[None]] = {}
+        # Where webhook updates are kept until the hub took them (None: not kept, as in polling mode).
+        self.inbox: UpdateInbox | None = None
+        # Where a message that could not be delivered is marked so (None: only logged).
+        self.session_factory: sessionmaker[Session] | None = None
+        self._replay_interval_s = settings.telegram_replay_interval_s
+        self._replayer: asyncio.Task[None] | None = None
+        # Updates whose handler raised: left unprocessed, so they are fed again after the lease.
+        self._failed: set[int] = set()
+        # Polling mode: only the holder of this lock polls (None: poll without asking, one process).
+        self.leader: AnyLeaderLock | None = None
+        self.polling = False
+        self._lock_ttl_s = settings.telegram_poller_lock_ttl_s
+        self._leading: asyncio.Task[None] | None = None
+        processor = application.update_processor
+        if isinstance(processor, PerChatUpdateProcessor):
+            processor.after = self._processed
         self.add_handlers()
 
     def add_handlers(self) -> None:
@@ -388,6 +449,8 @@ class TelegramChannel:
         error = context.error
         if error is None:
             return
+        if isinstance(update, Update):
+            self._failed.add(update.update_id)
         where = update.update_id if isinstance(update, Update) else "-"
         detail = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         logger.error("Telegram update %s failed:\n%s", where, scrub(detail, self.secrets))
@@ -465,17 +528,72 @@ class TelegramChannel:
         parts = split_text(message.signed_text(detect_language(message.text)))
         if not parts and markup is not None:
             parts = [t(detect_language(" ".join(b.title for b in message.buttons)), CHOOSE_TEXT)]
+        sent = 0
         try:
             for number, part in enumerate(parts, start=1):
-                await self.application.bot.send_message(
-                    chat_id=chat_id, text=part, reply_markup=markup if number == len(parts) else None
-                )
+                await self._send(chat_id, part, markup if number == len(parts) else None)
+                sent += 1
         except Forbidden:
-            logger.warning("chat %s has blocked the bot; message %s not sent", chat_id, message.message_id)
+            await self._undelivered(
+                message, chat_id, "the shipper has blocked the bot (403)", sent, len(parts)
+            )
         except TelegramError as error:
-            raise DeliveryFailed(
-                f"Telegram refused message {message.message_id}: {scrub(str(error), self.secrets)}"
-            ) from None
+            reason = scrub(str(error), self.secrets)
+            await self._undelivered(message, chat_id, reason, sent, len(parts))
+            raise DeliveryFailed(f"Telegram refused message {message.message_id}: {reason}") from None
+
+    async def _send(self, chat_id: int, text: str, markup: Markup | None) -> None:
+        """One sendMessage; a transient failure (5xx, network, 429) is tried again after a pause."""
+        delay = DELIVERY_BACKOFF_S
+        for attempt in range(1, DELIVERY_ATTEMPTS + 1):
+            try:
+                await self.application.bot.send_message(chat_id=chat_id, text=text, reply_markup=markup)
+                return
+            except BadRequest:  # a NetworkError to the library, but Telegram refused this message
+                raise
+            except RetryAfter as error:  # still limited after the rate limiter's own retries
+                if attempt == DELIVERY_ATTEMPTS:
+                    raise
+                pause = retry_after_s(error)
+            except NetworkError as error:  # 5xx, timeouts, refused connections (TimedOut included)
+                if attempt == DELIVERY_ATTEMPTS:
+                    raise
+                pause = delay
+                delay *= 2
+                logger.info(
+                    "sendMessage to chat %s failed (%s); try %s of %s in %.1f s",
+                    chat_id,
+                    scrub(str(error), self.secrets),
+                    attempt + 1,
+                    DELIVERY_ATTEMPTS,
+                    pause,
+                )
+            await asyncio.sleep(pause)
+
+    async def _undelivered(self, message: Outbound, chat_id: int, reason: str, sent: int, parts: int) -> None:
+        """Says so in the log and on the stored message, so the console shows it as not delivered."""
+        if sent:
+            reason = f"{reason}; parts {sent} of {parts} were delivered"
+        reason = reason[:MAX_DELIVERY_ERROR_CHARS]
+        logger.warning("message %s to chat %s not delivered: %s", message.message_id, chat_id, reason)
+        factory = self.session_factory
+        if factory is None:
+            return
+
+        def record() -> None:
+            with session_scope(factory) as session:
+                session.execute(
+                    sql_update(StoredMessage)
+                    .where(StoredMessage.id == message.message_id, StoredMessage.direction == "out")
+                    .values(delivery_error=reason)
+                )
+
+        try:
+            await run_in_threadpool(record)
+        except SQLAlchemyError as error:
+            logger.error(
+                "message %s not marked undelivered: %s", message.message_id, error.__class__.__name__
+            )
 
     def _markup(self, chat_id: int, message: Outbound) -> Markup | None:
         if message.buttons:
@@ -495,6 +613,39 @@ class TelegramChannel:
         if not given or not self._secret:
             return False
         return hmac.compare_digest(given.encode(), self._secret.encode())
+
+    async def _processed(self, update: object) -> None:
+        """After an update's handlers ran: a stored update the hub took is never fed again."""
+        if not isinstance(update, Update) or self.inbox is None:
+            return
+        if update.update_id in self._failed:
+            self._failed.discard(update.update_id)
+            return
+        try:
+            await run_in_threadpool(self.inbox.mark_processed, update.update_id)
+        except SQLAlchemyError as error:
+            # Fed again after the lease; the hub knows the message and does not answer it twice.
+            logger.warning("update %s not marked processed: %s", update.update_id, error.__class__.__name__)
+
+    async def replay_stale(self) -> int:
+        """Feeds the stored updates whose process died before the hub took them; how many it fed."""
+        if self.inbox is None:
+            return 0
+        payloads = await run_in_threadpool(self.inbox.claim_stale)
+        for payload in payloads:
+            update = Update.de_json(payload, self.application.bot)
+            logger.info("stored Telegram update %s fed again", update.update_id)
+            await self.application.update_queue.put(update)
+        return len(payloads)
+
+    async def _keep_replaying(self) -> None:
+        # At start-up first (what a crash left behind), then every TELEGRAM_REPLAY_INTERVAL_S.
+        while True:
+            try:
+                await self.replay_stale()
+            except SQLAlchemyError as error:
+                logger.warning("stored Telegram updates not read: %s", error.__class__.__name__)
+            await asyncio.sleep(self._replay_interval_s)
 
     # -- life cycle ---------------------------------------------------------------------------------
 
@@ -518,8 +669,8 @@ class TelegramChannel:
             await app.initialize()
             if self.mode == "webhook":
                 await self._set_webhook()
-            elif app.updater is not None:
-                await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, timeout=POLL_TIMEOUT_S)
+            elif app.updater is not None and self.leader is None:
+                await self._start_polling()
             await app.start()
         except InvalidToken:
             # Its message quotes the token: never log it.
@@ -530,7 +681,61 @@ class TelegramChannel:
             return False
         self.ready = True
         logger.info("Telegram channel started (%s) as @%s", self.mode, app.bot.username)
+        if self.inbox is not None:
+            self._replayer = asyncio.create_task(self._keep_replaying(), name="telegram-replay")
+        if self.mode == "polling" and self.leader is not None:
+            self._leading = asyncio.create_task(self._lead(), name="telegram-poller-lock")
         return True
+
+    async def _start_polling(self) -> None:
+        assert self.application.updater is not None
+        await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES, timeout=POLL_TIMEOUT_S)
+        self.polling = True
+
+    async def _stop_polling(self) -> None:
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        self.polling = False
+
+    async def _lead(self) -> None:
+        """Polls while this process holds the poller lock; without it, serves and keeps asking for it."""
+        assert self.leader is not None
+        interval = self._lock_ttl_s / 3  # renewed twice before a Redis lock could expire
+        me = this_process()
+        told_follower = False
+        while True:
+            try:
+                if self.polling:
+                    if not await self.leader.renew():
+                        logger.warning(
+                            "this process (%s) lost the Telegram poller lock; it stops polling", me
+                        )
+                        await self._stop_polling()
+                elif await self.leader.acquire():
+                    try:
+                        await self._start_polling()
+                    except TelegramError as error:
+                        logger.warning("polling did not start (%s)", scrub(str(error), self.secrets))
+                        await self.leader.release()
+                    else:
+                        logger.info("this process (%s) polls Telegram (%s lock)", me, self.leader.kind)
+                        told_follower = False
+                elif not told_follower:
+                    holder = await self.leader.holder() or "another process"
+                    logger.info(
+                        "Telegram is polled by %s; this process (%s) serves without polling and asks for "
+                        "the poller lock every %.0f s",
+                        holder,
+                        me,
+                        interval,
+                    )
+                    told_follower = True
+            except Exception as error:  # the lock's store is unreachable: never poll without the lock
+                logger.warning("Telegram poller lock unavailable (%s)", error.__class__.__name__)
+                if self.polling:
+                    await self._stop_polling()
+            await asyncio.sleep(interval)
 
     async def _set_webhook(self) -> None:
         if not self._webhook_url:
@@ -548,13 +753,19 @@ class TelegramChannel:
 
     async def stop(self) -> None:
         """Stops fetching updates, finishes the ones in hand, and closes the connections."""
-        if self._starter is not None:
-            self._starter.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._starter
+        for task in (self._starter, self._replayer, self._leading):
+            if task is not None:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
         app = self.application
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
+        await self._stop_polling()
+        if self.leader is not None:
+            # Freed at once, so another process takes over polling without waiting for the TTL.
+            with suppress(Exception):
+                await self.leader.release()
+            with suppress(Exception):
+                await self.leader.close()
         if app.running:
             await app.stop()
         await app.shutdown()
@@ -591,8 +802,24 @@ async def telegram_webhook(request: Request) -> JSONResponse:
     except Exception as error:  # anything the library cannot read is the sender's mistake, not ours
         logger.warning("unreadable update %s: %s", data.get("update_id"), error.__class__.__name__)
         return _reply(400, "The body is not a Telegram update.")
+    if channel.inbox is not None:
+        # Committed before the 200: from then on Telegram forgets the update and only our row remains.
+        try:
+            fresh = await run_in_threadpool(channel.inbox.store, update.update_id, data)
+        except SQLAlchemyError as error:
+            logger.error("update %s not stored: %s", update.update_id, error.__class__.__name__)
+            return _reply(503, "The update could not be stored; please retry.")
+        if not fresh:
+            logger.info("Telegram update %s delivered again; already stored", update.update_id)
+            return JSONResponse({"ok": True})
     await channel.application.update_queue.put(update)
     return JSONResponse({"ok": True})
+
+
+def bot_id_of(token: str) -> int:
+    """The bot's id, the number before the colon of its token (0 for a token without one)."""
+    head = token.split(":", 1)[0]
+    return int(head) if head.isdigit() else 0
 
 
 @asynccontextmanager
@@ -610,6 +837,19 @@ async def running(app: FastAPI, settings: Settings, hub: Hub) -> AsyncIterator[N
         yield
         return
     channel = TelegramChannel(build_application(settings, polling=mode == "polling"), hub, settings)
+    factory: sessionmaker[Session] | None = getattr(app.state, "session_factory", None)
+    bot_id = bot_id_of(settings.telegram_bot_token or "")
+    channel.session_factory = factory
+    if mode == "webhook" and factory is not None:
+        channel.inbox = UpdateInbox(factory, bot_id, lease_s=settings.telegram_update_lease_s)
+    if mode == "polling":
+        channel.leader = make_leader_lock(
+            redis_url=settings.redis_url,
+            database_url=settings.database_url,
+            bot_id=bot_id,
+            ttl_s=settings.telegram_poller_lock_ttl_s,
+            var_dir=PROJECT_ROOT / "var",
+        )
     redactor = _Redactor(channel.secrets)
     guarded = _guarded_loggers()
     for log in guarded:

@@ -1,0 +1,115 @@
+"""Stored webhook updates: kept in the database before Telegram gets its 200, fed again if a process died.
+
+Telegram forgets an update once the webhook answered 200, so the update is committed first. The process
+that stored it claims it at once and marks it processed when the hub has taken it; an update still
+unprocessed when its claim is older than the lease belonged to a process that died (or hung), and any
+process claims it again with a conditional UPDATE, so exactly one of them feeds it. The hub dedupes by
+channel message id, so an update whose message was already stored is not answered twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.clock import utcnow
+from backend.db import session_scope
+from backend.models import TelegramUpdate
+
+logger = logging.getLogger(__name__)
+
+# An update that failed this often is given up (logged), so one poisonous update cannot loop forever.
+MAX_ATTEMPTS = 5
+# At most this many stale updates are taken per sweep; the next sweep takes the rest.
+SWEEP_BATCH = 100
+
+
+class UpdateInbox:
+    """The `telegram_update` rows of one bot: store, claim stale ones, mark processed (blocking calls)."""
+
+    def __init__(self, factory: sessionmaker[Session], bot_id: int, *, lease_s: float) -> None:
+        self._factory = factory
+        self.bot_id = bot_id
+        self.lease = timedelta(seconds=lease_s)
+
+    def store(self, update_id: int, payload: dict[str, Any]) -> bool:
+        """Commits a new update, claimed by this process; False for one already stored (a redelivery)."""
+        try:
+            with session_scope(self._factory) as session:
+                now = utcnow()
+                session.add(
+                    TelegramUpdate(
+                        bot_id=self.bot_id,
+                        update_id=update_id,
+                        payload=payload,
+                        received_at=now,
+                        claimed_at=now,
+                        attempts=1,
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def mark_processed(self, update_id: int) -> None:
+        """The hub has taken the update: it is never fed again."""
+        with session_scope(self._factory) as session:
+            session.execute(
+                update(TelegramUpdate)
+                .where(
+                    TelegramUpdate.bot_id == self.bot_id,
+                    TelegramUpdate.update_id == update_id,
+                    TelegramUpdate.processed_at.is_(None),
+                )
+                .values(processed_at=utcnow())
+            )
+
+    def claim_stale(self) -> list[dict[str, Any]]:
+        """The payloads of unprocessed updates whose lease ran out, now claimed by this process, oldest
+        first. Each claim is a conditional UPDATE: of two processes sweeping at once, one wins each row."""
+        now = utcnow()
+        stale = and_(
+            TelegramUpdate.bot_id == self.bot_id,
+            TelegramUpdate.processed_at.is_(None),
+            TelegramUpdate.claimed_at < now - self.lease,
+        )
+        claimed: list[dict[str, Any]] = []
+        with session_scope(self._factory) as session:
+            candidates = session.execute(
+                select(TelegramUpdate.update_id, TelegramUpdate.attempts)
+                .where(stale)
+                .order_by(TelegramUpdate.update_id)
+                .limit(SWEEP_BATCH)
+            ).all()
+        for update_id, attempts in candidates:
+            with session_scope(self._factory) as session:
+                mine = and_(stale, TelegramUpdate.update_id == update_id)
+                if attempts >= MAX_ATTEMPTS:
+                    result = session.execute(update(TelegramUpdate).where(mine).values(processed_at=now))
+                    if result.rowcount:
+                        logger.error(
+                            "Telegram update %s failed %s times; given up (see the errors above)",
+                            update_id,
+                            attempts,
+                        )
+                    continue
+                result = session.execute(
+                    update(TelegramUpdate)
+                    .where(mine)
+                    .values(claimed_at=now, attempts=TelegramUpdate.attempts + 1)
+                )
+                if result.rowcount != 1:
+                    continue  # another process claimed it between the read and this update
+                payload = session.scalar(
+                    select(TelegramUpdate.payload).where(
+                        TelegramUpdate.bot_id == self.bot_id, TelegramUpdate.update_id == update_id
+                    )
+                )
+            if payload is not None:
+                claimed.append(payload)
+        return claimed
