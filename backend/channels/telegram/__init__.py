@@ -9,7 +9,14 @@ fed by `POST /telegram/webhook`, or with its own updater in polling mode.
 
 A webhook update is committed to the database (`inbox.UpdateInbox`) before Telegram gets its 200, and
 marked processed once the hub has taken it; a process that dies in between leaves it for another (or
-for itself after a restart) to feed again once its lease has run out.
+for itself after a restart) to feed again once its lease has run out. Polling runs in one process at a
+time, the holder of a leader lock (`leader`). Chats are served fairly (`PerChatUpdateProcessor`).
+A reply Telegram finally refuses is marked on the stored message (`message.delivery_error`).
+
+The rate limiter's budget is per process: Telegram's flood limit (about 30 messages a second) is per
+bot, but each process counts only what it sends itself. With the webhook on N backend processes, set
+TELEGRAM_PROCESSES=N: each then keeps to TELEGRAM_MAX_MESSAGES_PER_S / N, and together they stay
+within the bot's limit (a 429 is still waited out, then retried).
 """
 
 from __future__ import annotations
@@ -339,6 +346,11 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 # -- the channel --------------------------------------------------------------------------------------
 
 
+def messages_per_s_per_process(settings: Settings) -> float:
+    """This process's share of the bot's flood limit (the limiter counts one process's sends only)."""
+    return settings.telegram_max_messages_per_s / settings.telegram_processes
+
+
 def build_application(settings: Settings, *, polling: bool) -> TelegramApp:
     """The one place the bot is built: token, Bot API URLs, rate limiter, update processing."""
     builder = (
@@ -347,7 +359,11 @@ def build_application(settings: Settings, *, polling: bool) -> TelegramApp:
         .base_url(settings.telegram_api_base_url)
         .base_file_url(file_base_url(settings.telegram_api_base_url))
         # Telegram's flood limits, and on a 429 a wait of its retry_after before the same request again.
-        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=messages_per_s_per_process(settings), max_retries=RATE_LIMIT_RETRIES
+            )
+        )
         .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
     )
     if not polling:

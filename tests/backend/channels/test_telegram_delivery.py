@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,7 +26,14 @@ from backend.db import session_scope
 from backend.hub.records import Outbound
 from backend.models import Message
 from backend.services import conversations as conv
-from tests.backend.channels.test_telegram import FakeHub, app_for, channel_of, new_chat, settings_for
+from tests.backend.channels.test_telegram import (
+    FakeHub,
+    app_for,
+    channel_of,
+    new_chat,
+    outbound,
+    settings_for,
+)
 from tests.fakes.telegram_api import FakeBotApi
 
 
@@ -178,3 +186,22 @@ def test_a_refused_message_is_not_tried_again(bot_api: FakeBotApi, db_factory: s
             deliver(client, chat, reply)
     assert statuses(bot_api, chat) == [400]
     assert "chat not found" in (delivery_error(db_factory, reply.message_id) or "").lower()
+
+
+def sending_time(api: FakeBotApi, count: int, **limits: Any) -> float:
+    """Seconds this process takes to send `count` messages under the given rate settings."""
+    with TestClient(app_for(settings_for(api, **limits), FakeHub())) as client:
+        started = time.monotonic()
+        for _ in range(count):
+            deliver(client, new_chat(), outbound("Your parcel is in Changsha."))
+        return time.monotonic() - started
+
+
+def test_each_process_keeps_to_its_share_of_the_bots_rate_limit(bot_api: FakeBotApi) -> None:
+    # The bot's 4 messages a second, one process: 6 messages are a burst of 4 and two more by 0.5 s.
+    alone = sending_time(bot_api, 6, telegram_max_messages_per_s=4, telegram_processes=1)
+    # Two processes share it: this one keeps to 2 a second, so the same 6 take about 2 s.
+    shared = sending_time(bot_api, 6, telegram_max_messages_per_s=4, telegram_processes=2)
+    print(f"\nrate limit: 6 messages in {alone:.2f} s alone, {shared:.2f} s as one of two processes")
+    assert alone < 1.2
+    assert shared >= 1.6
