@@ -321,6 +321,8 @@ def message_to_dict(message: Message) -> dict[str, Any]:
         "text": message.text,
         "buttons": message.buttons or [],
         "author": message.author,
+        # Why the channel could not deliver it in the end (the console marks it "not delivered").
+        "delivery_error": message.delivery_error,
         "attachments": [
             {"id": a.id, "content_type": a.content_type, "size": a.size} for a in message.attachments
         ],
