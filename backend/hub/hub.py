@@ -52,9 +52,6 @@ MAX_BOT_TEXT = 4000
 # Never store more than this of one message: a flood must not fill the database.
 MAX_STORED_TEXT = 20_000
 
-TRY_AGAIN_TEXT = N_(
-    "Sorry, I'm having trouble answering right now. Please try again in a moment; your message is saved."
-)
 # Said once when the bot could not answer a message even after a retry: a person takes it from here.
 NOT_ANSWERED_TEXT = N_(
     "Sorry, I couldn't answer your message just now. It is saved, and a colleague will reply here "
