@@ -16,7 +16,6 @@ import os
 import pwd
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -28,18 +27,8 @@ from pathlib import Path
 import httpx
 import jinja2
 
-from tools.stack import (
-    PASSED_SETTINGS,
-    ROOT,
-    SUPERVISE_EVERY_S,
-    VAR,
-    Stack,
-    Stopped,
-    kill_group,
-    read_dotenv,
-    token,
-)
-from tools.supervise import Supervisor, shielded_shutdown
+from tools.stack import PASSED_SETTINGS, ROOT, VAR, Stack, kill_group, read_dotenv, serve, token
+from tools.supervise import Supervisor
 
 PROD_DIR = VAR / "prod"
 TEMPLATE = ROOT / "deploy" / "nginx.conf.j2"
@@ -118,6 +107,7 @@ def render_nginx(
         temp_dir=str(temp_dir or run_dir),
         foreground=True,
         user=user,
+        upstream_options="max_fails=0",
         max_body_mb=max_body_mb,
         backends=[f"127.0.0.1:{port}" for port in topology.backends],
         rasa=[f"127.0.0.1:{port}" for port in topology.rasa],
@@ -140,6 +130,7 @@ def render_compose_nginx() -> str:
         temp_dir="/tmp",
         foreground=False,
         user=None,
+        upstream_options="max_fails=3 fail_timeout=10s",
         max_body_mb=16,
         backends=["backend:8000"],
         rasa=["rasa:5005"],
@@ -368,13 +359,7 @@ def banner(production: Production, health: Mapping[str, object]) -> str:
     )
 
 
-def _stop_on_signal(signum: int, _frame: object) -> None:
-    raise Stopped(signal.Signals(signum).name)
-
-
 def run(seed_demo: bool) -> int:
-    signal.signal(signal.SIGTERM, _stop_on_signal)
-    signal.signal(signal.SIGHUP, _stop_on_signal)
     try:
         settings = production_settings()
     except RuntimeError as error:
@@ -382,24 +367,15 @@ def run(seed_demo: bool) -> int:
         return 1
     topology = Topology(public_port=int(settings.get("PROD_PORT") or DEFAULT_PORT))
     production = Production(topology, settings, seed_demo=seed_demo)
-    try:
+
+    def bring_up() -> Supervisor:
         production.prepare_database()
         production.start()
-        health = production.wait_healthy()
-        print(banner(production, health), flush=True)
-        supervisor = production.supervisor()
-        while True:
-            time.sleep(SUPERVISE_EVERY_S)
-            # A restarted process is recorded where stop() finds it (Stack.processes, self.nginx).
-            supervisor.check()
-    except (KeyboardInterrupt, Stopped):
-        return 0
-    except (RuntimeError, TimeoutError, subprocess.CalledProcessError) as error:
-        print(f"start-up failed: {error}", file=sys.stderr)
-        return 1
-    finally:
-        with shielded_shutdown():
-            production.stop()
+        print(banner(production, production.wait_healthy()), flush=True)
+        # A process it starts again is recorded where stop() finds it (Stack.processes, self.nginx).
+        return production.supervisor()
+
+    return serve(bring_up, production.stop)
 
 
 def main(argv: list[str] | None = None) -> int:

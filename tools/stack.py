@@ -565,32 +565,42 @@ def start_banner(stack: Stack) -> str:
     return "\n".join(lines)
 
 
-def run_foreground() -> int:
-    """`make run`: start everything, print the URLs, keep it up, stop everything on Ctrl-C or SIGTERM."""
+def serve(bring_up: Callable[[], Supervisor], stop: Callable[[], None]) -> int:
+    """Runs a launcher in the foreground (make run, make run-prod): `bring_up` starts the processes and
+    returns their supervisor, which then keeps them up; Ctrl-C, SIGTERM or SIGHUP end it with `stop`."""
     # make forwards SIGTERM to this process; the children run in their own sessions, so only an
     # orderly stop here ends them.
     signal.signal(signal.SIGTERM, _stop_on_signal)
     signal.signal(signal.SIGHUP, _stop_on_signal)
-    stack = stack_from_environment()
     try:
-        stack.prepare_database()
-        stack.start()
-        stack.wait_healthy()
-        print(start_banner(stack), flush=True)
-        supervisor = stack.supervisor()
+        supervisor = bring_up()
         while True:
             time.sleep(SUPERVISE_EVERY_S)
             supervisor.check()
     except (KeyboardInterrupt, Stopped):
         return 0
-    except (RuntimeError, TimeoutError) as error:
+    except (RuntimeError, TimeoutError, subprocess.CalledProcessError) as error:
         print(f"start-up failed: {error}", file=sys.stderr)
         return 1
     finally:
         # A second signal (Ctrl-C again, a kill to the whole process group) must not cut the stop
         # short and leave servers running.
         with shielded_shutdown():
-            stack.stop()
+            stop()
+
+
+def run_foreground() -> int:
+    """`make run`: start everything, print the URLs, keep it up, stop everything on Ctrl-C or SIGTERM."""
+    stack = stack_from_environment()
+
+    def bring_up() -> Supervisor:
+        stack.prepare_database()
+        stack.start()
+        stack.wait_healthy()
+        print(start_banner(stack), flush=True)
+        return stack.supervisor()
+
+    return serve(bring_up, stack.stop)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -99,39 +99,27 @@ def _succeeded() -> None:
         STATE.ok, STATE.since = True, time.time()
 
 
-async def _retrieve(self: FailSafeTrackerStore, sender_id: str) -> Any:
-    try:
-        tracker = await self._tracker_store.retrieve(sender_id)
-    except Exception as error:
-        raise _failed(self, "retrieve", error) from error
-    _succeeded()
-    return tracker
+def _loud(method: str, operation: str) -> Callable[..., Awaitable[Any]]:
+    """`FailSafeTrackerStore.<method>` that lets the wrapped store's error through, recorded and logged."""
+
+    async def call(self: FailSafeTrackerStore, *args: Any) -> Any:
+        try:
+            result = await getattr(self._tracker_store, method)(*args)
+        except Exception as error:
+            raise _failed(self, operation, error) from error
+        _succeeded()
+        return result
+
+    call.__name__ = call.__qualname__ = method
+    return call
 
 
-async def _retrieve_full_tracker(self: FailSafeTrackerStore, sender_id: str) -> Any:
-    try:
-        tracker = await self._tracker_store.retrieve_full_tracker(sender_id)
-    except Exception as error:
-        raise _failed(self, "retrieve_full_tracker", error) from error
-    _succeeded()
-    return tracker
-
-
-async def _save(self: FailSafeTrackerStore, tracker: Any) -> None:
-    try:
-        await self._tracker_store.save(tracker)
-    except Exception as error:
-        raise _failed(self, "save", error) from error
-    _succeeded()
-
-
-async def _keys(self: FailSafeTrackerStore) -> Any:
-    try:
-        keys = await self._tracker_store.keys()
-    except Exception as error:
-        raise _failed(self, "list", error) from error
-    _succeeded()
-    return keys
+# Rasa 3.6.21's four fail-safe methods: retrieve and retrieve_full_tracker returned None (a fresh
+# tracker follows), save wrote to an InMemoryTrackerStore, keys returned [].
+_retrieve = _loud("retrieve", "retrieve")
+_retrieve_full_tracker = _loud("retrieve_full_tracker", "retrieve_full_tracker")
+_save = _loud("save", "save")
+_keys = _loud("keys", "list")
 
 
 def install() -> bool:

@@ -39,7 +39,7 @@ def test_the_nginx_configuration_passes_nginx_t_and_routes_every_pool(tmp_path: 
     config = write_nginx(topology, tmp_path / "nginx")  # runs `nginx -t` on it
     text = config.read_text()
     for port in topology.backends + topology.rasa + topology.actions:
-        assert f"server 127.0.0.1:{port} " in text
+        assert f"server 127.0.0.1:{port} max_fails=0;" in text
     assert f"listen 127.0.0.1:{topology.public_port};" in text
     assert f"listen 127.0.0.1:{topology.rasa_pool_port};" in text
     assert f"listen 127.0.0.1:{topology.actions_pool_port};" in text

@@ -91,11 +91,19 @@ LAUNCHER = textwrap.dedent(
 
     signal.signal(signal.SIGTERM, _stop_on_signal)
     # Children that take a while to stop, in their own sessions, like Rasa and the servers.
+    # Each says so once its handler is in place: on a busy machine a SIGTERM that came earlier would
+    # end it at once, the launcher would be exiting when the next signal lands, and die of it.
     slow = (
         "import signal, time; "
-        "signal.signal(signal.SIGTERM, lambda *_: (time.sleep(2), exit(0))); time.sleep(60)"
+        "signal.signal(signal.SIGTERM, lambda *_: (time.sleep(2), exit(0))); print('ready', flush=True); "
+        "time.sleep(60)"
     )
-    children = [subprocess.Popen([sys.executable, "-c", slow], start_new_session=True) for _ in range(3)]
+    children = [
+        subprocess.Popen([sys.executable, "-c", slow], start_new_session=True, stdout=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    for child in children:
+        child.stdout.readline()
     print(" ".join(str(c.pid) for c in children), flush=True)
     try:
         while True:
