@@ -15,7 +15,7 @@ export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help install run run-prod chat train test lint format bench eval screenshots clean
+.PHONY: help install run run-prod chat train test lint format bench loadtest eval screenshots clean
 
 help: ## List the targets and the environment each uses
 	@echo "make <target>   (the first run installs what is missing; later runs start at once)"
@@ -77,6 +77,12 @@ format: .venv/.stamp ## Apply ruff's formatting and safe fixes (.venv)
 
 bench: install train ## Latency, throughput and memory against Rasa's starter bot; training time
 	$(APP_PY) -m tools.bench
+
+# Not part of make test: several minutes, and the production profile's seven processes beside a
+# single-process stack. The load goes to 127.0.0.1 only.
+loadtest: install train $(NODE_DEPS) ## 200 widget and Telegram conversations in bursts against make run's and make run-prod's topologies: lost, duplicated, out of order
+	scripts/ensure-test-services.sh
+	set -a && source var/test-services.env && set +a && $(APP_PY) -m tools.loadtest
 
 eval: install train ## NLU cross-validation (F1 per intent, worst confusions) and test-story results
 	$(APP_PY) -m tools.evaluate

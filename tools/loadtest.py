@@ -26,13 +26,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import re
 import secrets
 import shutil
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +49,7 @@ from backend.db import make_engine
 from backend.models import Shipment
 from tests.fakes.telegram_api import FakeBotApi, next_update_id, text_update
 from tools.bench import percentile
+from tools.prod import throwaway_production
 from tools.stack import Stack
 
 # A status answer opens with "<waybill> (<origin> → <destination>):" or "<waybill> (pickup at ...)".
@@ -277,6 +280,10 @@ class Result:
     tickets_duplicated: int
     seconds: float
 
+    @property
+    def turns_per_s(self) -> float:
+        return self.tally.answered / self.seconds
+
     def line(self) -> str:
         t = self.tally
         p50 = percentile(t.latencies_ms, 50) if t.latencies_ms else float("nan")
@@ -285,7 +292,7 @@ class Result:
             f"{self.target}: {self.conversations} conversations, sent {t.sent}, answered {t.answered}, "
             f"lost {t.lost}, duplicated {t.duplicated}, out of order {t.out_of_order}, "
             f"tickets duplicated {self.tickets_duplicated}, not accepted {t.failed_to_send}; "
-            f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, {t.answered / self.seconds:.1f} answered turns/s "
+            f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, {self.turns_per_s:.1f} answered turns/s "
             f"in {self.seconds:.0f} s"
         )
 
@@ -340,50 +347,95 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workdir", type=Path, default=Path("var/loadtest"))
+    parser.add_argument(
+        "--profiles", nargs="+", choices=sorted(PROFILES), default=["single", "prod"], help="in this order"
+    )
     return parser.parse_args(argv)
 
 
-def single_process(workdir: Path, api: FakeBotApi) -> Stack:
+def telegram_settings(api: FakeBotApi) -> dict[str, str]:
+    """Telegram by webhook, its Bot API the fake one in this process."""
+    return {
+        "TELEGRAM_MODE": "webhook",
+        "TELEGRAM_BOT_TOKEN": api.token,
+        "TELEGRAM_API_BASE_URL": api.base_url,
+        "TELEGRAM_WEBHOOK_SECRET": secrets.token_hex(16),
+        "TELEGRAM_WEBHOOK_URL": "https://care.example.com/telegram/webhook",
+    }
+
+
+@contextmanager
+def single_process(workdir: Path, api: FakeBotApi) -> Iterator[Target]:
     """The reference: `make run`'s topology (one backend, one Rasa, one action server, SQLite)."""
-    stack = Stack.throwaway(
-        workdir,
-        {
-            "UPLOAD_DIR": str(workdir / "uploads"),
-            "TELEGRAM_MODE": "webhook",
-            "TELEGRAM_BOT_TOKEN": api.token,
-            "TELEGRAM_API_BASE_URL": api.base_url,
-            "TELEGRAM_WEBHOOK_SECRET": secrets.token_hex(16),
-            "TELEGRAM_WEBHOOK_URL": "https://care.example.com/telegram/webhook",
-        },
-    )
+    stack = Stack.throwaway(workdir, {"UPLOAD_DIR": str(workdir / "uploads"), **telegram_settings(api)})
     stack.start_seeded()
-    return stack
+    try:
+        yield Target(
+            name="single process (make run)",
+            backend_url=stack.backend_url,
+            api_token=stack.api_token,
+            telegram_secret=stack.extra_env["TELEGRAM_WEBHOOK_SECRET"],
+            database_url=stack.database_url,
+        )
+    finally:
+        stack.stop()
+
+
+@contextmanager
+def production_profile(workdir: Path, api: FakeBotApi) -> Iterator[Target]:
+    """`make run-prod`'s topology behind nginx, on databases of its own on the tests' PostgreSQL and
+    Redis (scripts/ensure-test-services.sh), the demo carrier seeded. The load comes from one address,
+    so the door budgets are off, as in the single-process stack."""
+    postgres_url, redis_url = os.environ.get("TEST_POSTGRES_URL"), os.environ.get("TEST_REDIS_URL")
+    if not postgres_url or not redis_url:
+        raise SystemExit(
+            "TEST_POSTGRES_URL and TEST_REDIS_URL are needed: run scripts/ensure-test-services.sh"
+        )
+    telegram = telegram_settings(api)
+    # Each of the two backends keeps to its share of Telegram's limit (TELEGRAM_PROCESSES).
+    extra = {**telegram, "TELEGRAM_PROCESSES": "2"}
+    with throwaway_production(
+        workdir,
+        postgres_url=postgres_url,
+        redis_url=redis_url,
+        extra_env=extra,
+        seed_demo=True,
+        door_limits=False,
+    ) as production:
+        yield Target(
+            name="production profile (make run-prod)",
+            backend_url=production.url,
+            api_token=production.settings["API_TOKEN"],
+            telegram_secret=telegram["TELEGRAM_WEBHOOK_SECRET"],
+            database_url=production.settings["DATABASE_URL"],
+        )
+
+
+PROFILES = {"single": single_process, "prod": production_profile}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     results: list[Result] = []
     with FakeBotApi() as api:
-        workdir = args.workdir / "single"
-        shutil.rmtree(workdir, ignore_errors=True)
-        workdir.mkdir(parents=True)
-        print(f"[loadtest] starting the single-process stack in {workdir} ...", flush=True)
-        stack = single_process(workdir, api)
-        try:
-            target = Target(
-                name="single process",
-                backend_url=stack.backend_url,
-                api_token=stack.api_token,
-                telegram_secret=stack.extra_env["TELEGRAM_WEBHOOK_SECRET"],
-                database_url=stack.database_url,
-            )
-            results.append(asyncio.run(load(target, api, args)))
+        for name in args.profiles:
+            workdir = args.workdir / name
+            shutil.rmtree(workdir, ignore_errors=True)
+            workdir.mkdir(parents=True)
+            print(f"[loadtest] starting the {name} profile in {workdir} ...", flush=True)
+            with PROFILES[name](workdir, api) as target:
+                results.append(asyncio.run(load(target, api, args)))
             print("[loadtest] " + results[-1].line(), flush=True)
-        finally:
-            stack.stop()
+    print()
     for result in results:
         print(result.line())
-    return 0
+    if len(results) == 2 and results[0].turns_per_s:
+        speedup = results[1].turns_per_s / results[0].turns_per_s
+        print(f"answered turns per second, {results[1].target} / {results[0].target}: {speedup:.2f}x")
+    failures = sum(
+        r.tally.lost + r.tally.duplicated + r.tally.out_of_order + r.tickets_duplicated for r in results
+    )
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

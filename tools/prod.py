@@ -14,18 +14,23 @@ from __future__ import annotations
 import argparse
 import os
 import pwd
+import secrets
 import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import jinja2
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from tools.stack import PASSED_SETTINGS, ROOT, VAR, Stack, kill_group, read_dotenv, serve, token
 from tools.supervise import Supervisor
@@ -326,6 +331,55 @@ class Production:
             stack.stop(("backend",) if "backend" in stack.processes else ())
         for stack in self.stacks:
             stack.stop()
+
+
+@contextmanager
+def throwaway_production(
+    workdir: Path,
+    *,
+    postgres_url: str,
+    redis_url: str,
+    extra_env: Mapping[str, str] | None = None,
+    seed_demo: bool = False,
+    door_limits: bool = True,
+) -> Iterator[Production]:
+    """The production profile on free ports with two databases of its own on `postgres_url`'s server
+    (dropped afterwards) and fresh secrets: the multi-process tests and `make loadtest`."""
+    names = [f"carrier_{uuid.uuid4().hex[:10]}_{part}" for part in ("app", "tracker")]
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        for name in names:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(postgres_url)
+    settings = {
+        "DATABASE_URL": url.set(database=names[0]).render_as_string(hide_password=False),
+        # Rasa's environment has psycopg2: the plain dialect, its default driver.
+        "TRACKER_DATABASE_URL": url.set(drivername="postgresql", database=names[1]).render_as_string(
+            hide_password=False
+        ),
+        "REDIS_URL": redis_url,
+        "API_TOKEN": secrets.token_urlsafe(24),
+        "RASA_TOKEN": secrets.token_hex(24),
+        "RASA_CHANNEL_SECRET": secrets.token_urlsafe(24),
+        "WEB_SESSION_SECRET": secrets.token_urlsafe(24),
+        "UPLOAD_DIR": str(workdir / "uploads"),
+        "TELEGRAM_MODE": "off",
+        **(extra_env or {}),
+    }
+    running = Production(
+        Topology.free(), settings, workdir=workdir, seed_demo=seed_demo, door_limits=door_limits
+    )
+    try:
+        running.prepare_database()
+        running.start()
+        running.wait_healthy(timeout=600)
+        yield running
+    finally:
+        running.stop()
+        with admin.connect() as connection:
+            for name in names:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def production_settings(environ: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -26,10 +26,8 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from tools.prod import Production, Topology
+from tools.prod import Production, throwaway_production
 from tools.stack import APP_BIN, DEFAULT_MODEL, ROOT
 
 pytestmark = pytest.mark.e2e
@@ -45,31 +43,7 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Production]:
     if not DEFAULT_MODEL.exists():
         pytest.fail(f"no trained model at {DEFAULT_MODEL}: run `make train`")
     workdir = tmp_path_factory.mktemp("prod")
-    names = [f"i18p_mp_{uuid.uuid4().hex[:8]}_{part}" for part in ("app", "tracker")]
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        for name in names:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(base)
-    settings = {
-        "DATABASE_URL": url.set(database=names[0]).render_as_string(hide_password=False),
-        # Rasa's environment has psycopg2: the plain dialect, its default driver.
-        "TRACKER_DATABASE_URL": url.set(drivername="postgresql", database=names[1]).render_as_string(
-            hide_password=False
-        ),
-        "REDIS_URL": redis_url,
-        "API_TOKEN": secrets.token_urlsafe(24),
-        "RASA_TOKEN": secrets.token_urlsafe(24),
-        "RASA_CHANNEL_SECRET": secrets.token_urlsafe(24),
-        "WEB_SESSION_SECRET": secrets.token_urlsafe(24),
-        "UPLOAD_DIR": str(workdir / "uploads"),
-        "TELEGRAM_MODE": "off",
-    }
-    running = Production(Topology.free(), settings, workdir=workdir, door_limits=False)
-    try:
-        running.prepare_database()
-        running.start()
-        running.wait_healthy(timeout=600)
+    with throwaway_production(workdir, postgres_url=base, redis_url=redis_url, door_limits=False) as running:
         subprocess.run(
             [str(APP_BIN / "python"), "-m", "backend", "create-agent", AGENT[0], "--role", "agent"],
             input=AGENT[1] + "\n",
@@ -80,12 +54,6 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Production]:
             capture_output=True,
         )
         yield running
-    finally:
-        running.stop()
-        with admin.connect() as connection:
-            for name in names:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def backend(prod: Production, number: int) -> str:
