@@ -419,7 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[Result] = []
     with FakeBotApi() as api:
         for name in args.profiles:
-            workdir = args.workdir / name
+            workdir = (args.workdir / name).resolve()  # nginx reads its paths from its own folder
             shutil.rmtree(workdir, ignore_errors=True)
             workdir.mkdir(parents=True)
             print(f"[loadtest] starting the {name} profile in {workdir} ...", flush=True)
