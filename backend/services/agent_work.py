@@ -543,14 +543,23 @@ def checked_text(text: str | None) -> str:
     return text
 
 
+# The largest amount the store holds (models.Money: twelve digits, two after the point).
+MAX_AMOUNT = Decimal("9999999999.99")
+
+
 def parse_amount(value: Any) -> Decimal | None:
     """A compensation amount in CNY from a form or JSON, or None when empty."""
     if value in (None, ""):
         return None
     try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+        amount = Decimal(str(value).strip())
+        if not amount.is_finite():  # "NaN", "inf": Decimal reads them, no ticket can hold them
+            raise InvalidOperation
+        amount = amount.quantize(Decimal("0.01"))
     except InvalidOperation as error:
         raise InvalidInput(N_("The compensation must be an amount in CNY, like 120 or 120.50.")) from error
+    if abs(amount) > MAX_AMOUNT:
+        raise InvalidInput(N_("The compensation must be at most {amount}."), amount=Money(MAX_AMOUNT))
     if amount < 0:
         raise InvalidInput(N_("The compensation must not be negative."))
     return amount
