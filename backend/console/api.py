@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from backend.api.deps import SessionDep, SettingsDep
 from backend.console.deps import as_view, current_agent_api, hub_of, require_csrf, require_supervisor
@@ -20,7 +20,7 @@ from backend.i18n import N_
 from backend.models import Agent
 from backend.services import agent_work as work
 from backend.services import console as reads
-from backend.services.attachments import attachment_file
+from backend.services.attachments import attachment_file, without_exif
 from backend.services.search import QueueFilter, find_conversations
 
 router = APIRouter(prefix="/console/api", tags=["console"])
@@ -144,11 +144,15 @@ async def reject(request_id: int, agent: AgentDep, request: Request, payload: Pa
 @router.get("/attachments/{attachment_id}")
 def read_attachment(
     attachment_id: int, agent: AgentDep, session: SessionDep, settings: SettingsDep
-) -> FileResponse:
+) -> Response:
     """A photo the shipper sent, for the agent's eyes (never served without a login)."""
     photo = attachment_file(session, attachment_id, upload_dir=settings.upload_dir)
     if photo is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="No such photo.")
-    return FileResponse(
-        photo.path, media_type=photo.content_type, headers={"Cache-Control": "private, no-store"}
+    # Photos stored before EXIF was dropped at upload lose it here; nosniff: the browser takes the
+    # type we checked from the content, never a guess of its own (an "image" that reads as HTML).
+    return Response(
+        without_exif(photo.path.read_bytes()),
+        media_type=photo.content_type,
+        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
     )

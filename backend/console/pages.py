@@ -51,6 +51,8 @@ KEEPALIVE_S = 15.0
 # A live stream asks again at least this often whether its login still holds (and before every event),
 # so a logged-out or deactivated agent stops receiving shippers' words within seconds.
 LOGIN_RECHECK_S = 3.0
+# The live queue is drawn again at most this often per agent, and always once after the last change.
+QUEUE_RENDER_EVERY_S = 0.5
 APPROVALS_URL = "/console/approvals"
 
 router = APIRouter(prefix="/console", tags=["console pages"], include_in_schema=False)
@@ -186,24 +188,33 @@ def sse(event: str, html: str) -> str:
     return f"event: {event}\n{lines}\n"
 
 
-async def _events(request: Request, topic: str) -> AsyncIterator[dict[str, Any]]:
+async def _events(request: Request, topic: str, *, coalesce_s: float = 0.0) -> AsyncIterator[dict[str, Any]]:
     """The topic's events, a keepalive now and then; ends when the browser leaves or the login ends.
 
     The login is checked when the stream opens (the route's dependency), before each event is handed
-    on, and every LOGIN_RECHECK_S while nothing happens.
+    on, and every LOGIN_RECHECK_S while nothing happens. With `coalesce_s`, events are handed on at
+    most once per that many seconds, as one {"type": "changed"} for all that arrived meanwhile: a
+    burst ends with one that comes after its last event.
     """
     loop = asyncio.get_running_loop()
-    quiet_since = loop.time()
+    quiet_since = last_yield = loop.time() - coalesce_s
     async with hub_of(request).broker.subscribe(topic) as queue:
         while not await request.is_disconnected():
             try:
                 event: dict[str, Any] | None = await asyncio.wait_for(queue.get(), timeout=LOGIN_RECHECK_S)
             except asyncio.TimeoutError:
                 event = None
+            if event is not None and coalesce_s:
+                await asyncio.sleep(max(0.0, last_yield + coalesce_s - loop.time()))
+                count = 1
+                while not queue.empty():
+                    queue.get_nowait()
+                    count += 1
+                event = {"type": "changed", "events": count}
             if not await still_logged_in(request):
                 return
             if event is not None:
-                quiet_since = loop.time()
+                quiet_since = last_yield = loop.time()
                 yield event
             elif loop.time() - quiet_since >= KEEPALIVE_S:
                 quiet_since = loop.time()
@@ -221,7 +232,9 @@ async def queue_events(request: Request, agent: PageAgent, wanted: FilterDep) ->
         return fragment(request, "console/_queue_rows.html", rows=rows, wanted=wanted)
 
     async def stream() -> AsyncIterator[str]:
-        async for event in _events(request, AGENTS_TOPIC):
+        # A burst (a typhoon's worth of messages) re-runs the queue's query a few times, not once per
+        # message for every agent watching.
+        async for event in _events(request, AGENTS_TOPIC, coalesce_s=QUEUE_RENDER_EVERY_S):
             if event["type"] == "keepalive":
                 yield ": keepalive\n\n"
             else:

@@ -304,7 +304,48 @@ def change_ticket(
     held on the request (so the bot cannot tell the shipper a remedy nobody approved), and a resolved or
     closed status is held back (`held_status`), since the ticket cannot end before the decision.
     """
-    ticket = _ticket(session, number)
+    return _change_ticket(
+        session,
+        number,
+        agent,
+        status=status,
+        resolution=resolution,
+        compensation_cny=compensation_cny,
+        note=note,
+    )[0]
+
+
+def _locked_ticket(session: Session, number: str) -> Ticket:
+    """The ticket, locked for this transaction: one change of a ticket at a time, each seeing the last.
+
+    FOR UPDATE on PostgreSQL (a second edit waits, then reads what the first committed); SQLite's write
+    lock does the same there.
+    """
+    begin_write(session)
+    ticket = session.scalars(
+        select(Ticket)
+        .where(Ticket.number == number.strip().upper())
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if ticket is None:
+        raise NotFound(N_("No ticket {number}."), number=number)
+    return ticket
+
+
+def _change_ticket(
+    session: Session,
+    number: str,
+    agent: AgentView,
+    *,
+    status: str | None,
+    resolution: str | None,
+    compensation_cny: Decimal | None,
+    note: str | None,
+) -> tuple[dict[str, Any], bool]:
+    """change_ticket, and whether this change is the one that resolved the ticket."""
+    ticket = _locked_ticket(session, number)
+    was_resolved = ticket.status == "resolved"
     if status is not None and status not in TICKET_STATUSES:
         raise InvalidInput(N_("status must be one of {statuses}."), statuses=", ".join(TICKET_STATUSES))
     _may_change(session, ticket, agent)
@@ -382,7 +423,7 @@ def change_ticket(
         )
     if held is not None:
         result["held_status"] = held
-    return result
+    return result, not was_resolved and result["status"] == "resolved"
 
 
 @dataclass(frozen=True)
@@ -502,14 +543,23 @@ def checked_text(text: str | None) -> str:
     return text
 
 
+# The largest amount the store holds (models.Money: twelve digits, two after the point).
+MAX_AMOUNT = Decimal("9999999999.99")
+
+
 def parse_amount(value: Any) -> Decimal | None:
     """A compensation amount in CNY from a form or JSON, or None when empty."""
     if value in (None, ""):
         return None
     try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+        amount = Decimal(str(value).strip())
+        if not amount.is_finite():  # "NaN", "inf": Decimal reads them, no ticket can hold them
+            raise InvalidOperation
+        amount = amount.quantize(Decimal("0.01"))
     except InvalidOperation as error:
         raise InvalidInput(N_("The compensation must be an amount in CNY, like 120 or 120.50.")) from error
+    if abs(amount) > MAX_AMOUNT:
+        raise InvalidInput(N_("The compensation must be at most {amount}."), amount=Money(MAX_AMOUNT))
     if amount < 0:
         raise InvalidInput(N_("The compensation must not be negative."))
     return amount
@@ -573,14 +623,18 @@ async def edit_ticket(
     compensation_cny: Any = None,
     note: str | None = None,
 ) -> dict[str, Any]:
-    """change_ticket (the amount as typed or sent), then the satisfaction follow-up once it is resolved."""
+    """change_ticket (the amount as typed or sent), then the satisfaction follow-up once it is resolved.
+
+    Only the edit that resolved the ticket asks: a second "resolved" save (a double click, a colleague at
+    the same moment) waits for the first on the ticket's lock, sees it resolved, and asks nothing.
+    """
     amount = parse_amount(compensation_cny)
-    result = await desk.run_db(
-        lambda s: change_ticket(
+    result, resolved_now = await desk.run_db(
+        lambda s: _change_ticket(
             s, number, agent, status=status, resolution=resolution, compensation_cny=amount, note=note
         )
     )
-    if result["status"] == "resolved":
+    if resolved_now:
         await desk.ask_follow_up(number)
     return result
 

@@ -108,6 +108,43 @@ def open_complaint(session: Session, conversation_id: str) -> Ticket | None:
     ).first()
 
 
+_JPEG_APP1 = 0xE1  # EXIF (GPS position, camera, time taken) and XMP live in APP1 segments
+_JPEG_SCAN = 0xDA  # start of scan: entropy-coded image data follows to the end
+
+
+def without_exif(data: bytes) -> bytes:
+    """A JPEG without its APP1 segments (EXIF with the GPS position, XMP); any other bytes unchanged.
+
+    Walks the JPEG's marker segments up to the image data and copies all but APP1; a file whose
+    segments do not add up is returned as it was (it was checked as a JPEG by its first bytes only).
+    """
+    if not data.startswith(b"\xff\xd8"):
+        return data
+    kept = bytearray(data[:2])
+    at = 2
+    while at + 4 <= len(data):
+        if data[at] != 0xFF:
+            return data
+        marker = data[at + 1]
+        if marker == 0xFF:  # a fill byte before the marker
+            at += 1
+            continue
+        if marker in (_JPEG_SCAN, 0xD9):
+            kept += data[at:]
+            return bytes(kept)
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # markers without a length
+            kept += data[at : at + 2]
+            at += 2
+            continue
+        length = int.from_bytes(data[at + 2 : at + 4], "big")
+        if length < 2 or at + 2 + length > len(data):
+            return data
+        if marker != _JPEG_APP1:
+            kept += data[at : at + 2 + length]
+        at += 2 + length
+    return data
+
+
 def store_attachment(
     session: Session,
     *,
@@ -119,6 +156,8 @@ def store_attachment(
 ) -> Attachment:
     """Check, save and record one file; attach it to the open complaint, which then has its photo."""
     content_type, extension = check_image(data, max_bytes=max_bytes)
+    # Where the photo was taken (and with what) is the shipper's own business: never stored.
+    data = without_exif(data)
     ensure_conversation(session, conversation_id)
     digest = hashlib.sha256(data).hexdigest()
     # One folder per conversation; the name is the content's hash, so a resent photo is one file.

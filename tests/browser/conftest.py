@@ -21,6 +21,7 @@ import pytest
 from playwright.sync_api import (
     Browser,
     BrowserContext,
+    ConsoleMessage,
     Locator,
     Page,
     Playwright,
@@ -162,6 +163,18 @@ class Shipper:
                 [self.stack.backend_url + path, token],
             )
         )
+
+
+def watch_content_policy(context: BrowserContext) -> list[str]:
+    """What Chromium logs about Content-Security-Policy violations on the context's pages (to assert [])."""
+    refused: list[str] = []
+
+    def seen(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
+    context.on("console", seen)
+    return refused
 
 
 @pytest.fixture

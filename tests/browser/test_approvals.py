@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from backend.db import make_engine, make_session_factory
 from tests.backend.factories import new_account
-from tests.browser.conftest import REPLY_TIMEOUT_MS
+from tests.browser.conftest import REPLY_TIMEOUT_MS, watch_content_policy
 from tests.e2e.conversation import Chat, Telegram
 from tests.fakes.telegram_api import FakeBotApi
 from tools.stack import Stack
@@ -41,7 +41,7 @@ def accounts(stack: Stack) -> dict[str, tuple[str, str]]:
 @pytest.fixture
 def log_in(browser: Browser, stack: Stack) -> Iterator[Any]:
     """Opens a desktop browser for a console user, logged in; fails on any script error of the page."""
-    opened: list[tuple[Any, list[str]]] = []
+    opened: list[tuple[Any, tuple[list[str], list[str]]]] = []
 
     def open_for(account: tuple[str, str]) -> Page:
         context = browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
@@ -49,7 +49,8 @@ def log_in(browser: Browser, stack: Stack) -> Iterator[Any]:
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
-        opened.append((context, errors))
+        errors_and_refusals = (errors, watch_content_policy(context))
+        opened.append((context, errors_and_refusals))
         page.goto(stack.backend_url + "/console")
         page.get_by_label("Name").fill(account[0])
         page.get_by_label("Password").fill(account[1])
@@ -58,9 +59,10 @@ def log_in(browser: Browser, stack: Stack) -> Iterator[Any]:
         return page
 
     yield open_for
-    for context, errors in opened:
+    for context, (errors, refused) in opened:
         context.close()
         assert errors == [], "a console page threw"
+        assert refused == [], "the Content-Security-Policy refused something the pages need"
 
 
 def decisions_told(api: FakeBotApi, chat: Chat) -> list[str]:

@@ -25,7 +25,7 @@ from backend.db import make_engine, make_session_factory, session_scope
 from backend.models import CompensationRequest
 from backend.security.accounts import create_agent
 from backend.services.tickets import open_ticket
-from tests.browser.conftest import PHONE, REPLY_TIMEOUT_MS, Shipper
+from tests.browser.conftest import PHONE, REPLY_TIMEOUT_MS, Shipper, watch_content_policy
 from tests.fakes.telegram_api import FakeBotApi, callback_update, text_update
 from tools.stack import Stack
 
@@ -104,11 +104,13 @@ def accounts(stack: Stack) -> dict[str, tuple[str, str]]:
 def person(browser: Browser, stack: Stack) -> Iterator[Any]:
     """Opens a desktop browser for a console user and logs them in."""
     contexts = []
+    watched: list[list[str]] = []
 
     def log_in(account: tuple[str, str]) -> Page:
         context = browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
         context.set_default_timeout(15_000)
         contexts.append(context)
+        watched.append(watch_content_policy(context))
         page = context.new_page()
         page.goto(stack.backend_url + "/console")
         expect(page).to_have_url(re.compile(r"/console/login"))
@@ -121,6 +123,8 @@ def person(browser: Browser, stack: Stack) -> Iterator[Any]:
     yield log_in
     for context in contexts:
         context.close()
+    refused = [text for texts in watched for text in texts]
+    assert refused == [], "the Content-Security-Policy refused something the console needs"
 
 
 def test_an_escalated_telegram_complaint_is_taken_over_answered_resolved_and_reported(

@@ -22,6 +22,7 @@ from backend.models import Shipment
 from backend.security.accounts import create_agent
 from backend.services.tickets import BusinessCalendar, open_ticket
 from backend.waybill import make_waybill
+from tests.browser.conftest import watch_content_policy
 from tools.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -84,6 +85,7 @@ def supervisor_account(stack: Stack) -> tuple[str, str]:
 def supervisor(browser: Browser, stack: Stack, supervisor_account: tuple[str, str]) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     context.set_default_timeout(15_000)
+    refused = watch_content_policy(context)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -95,6 +97,7 @@ def supervisor(browser: Browser, stack: Stack, supervisor_account: tuple[str, st
     yield page
     context.close()
     assert errors == [], "the report page threw"
+    assert refused == [], "the Content-Security-Policy refused something the pages need"
 
 
 def drawn(page: Page, canvas_id: str) -> dict[str, Any]:

@@ -7,8 +7,27 @@ import time
 from typing import Any
 
 import anyio
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.types import Message
+
+from backend.hub.records import Inbound
+from backend.services.conversations import parse_conversation_id
+
+
+def listening(app: FastAPI, topic: str) -> None:
+    """Wait until a stream has subscribed to `topic` (what is published before that is not its to show)."""
+    deadline = time.monotonic() + 10
+    while app.state.hub.broker.subscriber_count(topic) == 0:
+        assert time.monotonic() < deadline, f"nobody subscribed to {topic}"
+        time.sleep(0.02)
+
+
+def shipper_says(app: FastAPI, client: TestClient, conversation_id: str, text: str) -> None:
+    """A shipper's message through the app's hub, as a channel hands it on (stored, then published)."""
+    channel, external = parse_conversation_id(conversation_id)
+    assert client.portal is not None
+    client.portal.call(app.state.hub.receive, Inbound(channel=channel, external_id=external, text=text))
 
 
 class LiveStream:

@@ -208,3 +208,13 @@ def test_the_months_tickets_file_has_one_row_per_ticket_with_its_fields(db_sessi
     assert (first_zh["类型"], first_zh["投诉类别"], first_zh["状态"]) == ("投诉", "延误", "已解决")
     assert first_zh[chinese[0][5]] == "中文"
     assert first_zh[chinese[0][14]].startswith("暂扣在武汉转运中心")
+
+
+def test_a_formula_behind_a_tab_or_carriage_return_stays_text(db_session: Session) -> None:
+    """Spreadsheets skip a leading tab or carriage return and read the formula behind it."""
+    texts = ['\t=HYPERLINK("http://evil")', '\r=cmd|"/c calc"!A1', "+86 138 0013 8000", "@SUM(A1)"]
+    for day, text in enumerate(texts, start=2):
+        complaint(db_session, local(2035, 7, day), description=text)
+    rows = rows_of(tickets_csv(db_session, "2035-07", tz=CARRIER_TZ))
+    column = rows[0].index("Shipper's account")
+    assert [row[column] for row in rows[1:]] == ["'" + text for text in texts]
