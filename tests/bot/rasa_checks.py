@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,23 +11,12 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tools.stack import RASA_BIN, RASA_ENV, ROOT
+from tests.rasa.checks import run_in_rasa
 
 
 def run_rasa_checks(module: str, tracker_url: str) -> tuple[set[str], str]:
     """`python -m tests.bot.<module>` in .venv-rasa with TRACKER_CHECK_URL; the checks that passed, stderr."""
-    result = subprocess.run(
-        [str(RASA_BIN / "python"), "-m", f"tests.bot.{module}"],
-        cwd=ROOT,
-        env={**os.environ, **RASA_ENV, "PYTHONPATH": str(ROOT), "TRACKER_CHECK_URL": tracker_url},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return {
-        line.removeprefix("ok ") for line in result.stdout.splitlines() if line.startswith("ok ")
-    }, result.stderr
+    return run_in_rasa(f"tests.bot.{module}", {"TRACKER_CHECK_URL": tracker_url})
 
 
 @contextmanager

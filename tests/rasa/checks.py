@@ -40,20 +40,27 @@ def check_names(module: str) -> list[str]:
     ]
 
 
-def assert_checks_pass(module: str, *, at_least: int) -> None:
-    """Runs tests/rasa/<module>.py with .venv-rasa's Python; every check it defines must report ok."""
+def run_in_rasa(module: str, env: Mapping[str, str] | None = None) -> tuple[set[str], str]:
+    """Runs the check module `module` (a dotted name: tests.rasa.x, tests.bot.y) with .venv-rasa's
+    Python; it must exit 0. Returns the names of the checks that reported ok, and its stderr."""
     from tools.stack import RASA_BIN, RASA_ENV, ROOT
 
     result = subprocess.run(
-        [str(RASA_BIN / "python"), "-m", f"tests.rasa.{module}"],
+        [str(RASA_BIN / "python"), "-m", module],
         cwd=ROOT,
-        env={**os.environ, **RASA_ENV, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, **RASA_ENV, "PYTHONPATH": str(ROOT), **(env or {})},
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     passed = {line.removeprefix("ok ") for line in result.stdout.splitlines() if line.startswith("ok ")}
+    return passed, result.stderr
+
+
+def assert_checks_pass(module: str, *, at_least: int) -> None:
+    """Runs tests/rasa/<module>.py with .venv-rasa's Python; every check it defines must report ok."""
+    passed, _ = run_in_rasa(f"tests.rasa.{module}")
     names = check_names(module)
     assert len(names) >= at_least
-    assert set(names) <= passed, result.stdout
+    assert set(names) <= passed, passed
