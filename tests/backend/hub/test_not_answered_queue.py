@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.db import session_scope
 from backend.hub import Inbound
 from backend.services import conversations as conv
+from backend.services import handoff
 from tests.backend.console.clients import build_app, client_for, log_in
 from tests.backend.factories import new_account
 from tests.backend.hub.world import World, user
@@ -14,6 +16,12 @@ from tests.backend.hub.world import World, user
 def test_the_queue_shows_the_message_the_bot_could_not_answer(
     world: World, db_url: str, db_factory: sessionmaker[Session]
 ) -> None:
+    # A conversation queued the usual way (a shipper asked for a person), so the queue has an answered
+    # one to compare with whatever other tests left in the database.
+    asked = user()
+    world.run(lambda hub: hub.receive(Inbound(channel="fake", external_id=asked, text="a person please")))
+    with session_scope(db_factory) as session:
+        handoff.hand_over(session, conversation_id=f"fake:{asked}", reason="customer asked for a person")
     external = user()
     cid = f"fake:{external}"
     world.rasa.down = True
