@@ -61,15 +61,26 @@ def settings_for(url: str, **overrides: object) -> Settings:
 
 
 def new_account(
-    factory: sessionmaker[Session], role: str = "agent", username: str | None = None
+    factory: sessionmaker[Session],
+    role: str = "agent",
+    username: str | None = None,
+    *,
+    display_name: str | None = None,
+    language: str | None = None,
 ) -> tuple[str, str]:
-    """A console account with a random password: (username, password)."""
+    """A console account with a random password: (username, password). `display_name` is the name the
+    shipper sees (default "<Role> <username>"); `language` the console language the agent chose."""
     name = username or f"{role}-{uuid.uuid4().hex[:8]}"
     password = f"pw-{uuid.uuid4().hex}"
     with session_scope(factory) as session:
-        create_agent(
-            session, username=name, password=password, role=role, display_name=f"{role.title()} {name}"
+        agent = create_agent(
+            session,
+            username=name,
+            password=password,
+            role=role,
+            display_name=display_name or f"{role.title()} {name}",
         )
+        agent.language = language
     return name, password
 
 

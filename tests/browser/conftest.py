@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from backend.db import make_engine, make_session_factory
+from tests.backend.factories import new_account
 from tests.e2e.conftest import telegram_stack
 from tests.fakes.telegram_api import FakeBotApi
 from tools.stack import Stack
@@ -177,6 +180,29 @@ def watch_content_policy(context: BrowserContext) -> list[str]:
 
     context.on("console", seen)
     return refused
+
+
+def console_accounts(
+    stack: Stack, display_names: dict[str, str], *, prefix: str = "", language: str | None = None
+) -> dict[str, tuple[str, str]]:
+    """Console users in the stack's database, one per role of `display_names` (role -> the name the
+    shipper sees): {role: (username, password)}. `language`: the console language each chose (None:
+    follow the browser)."""
+    engine = make_engine(stack.database_url)
+    try:
+        factory = make_session_factory(engine)
+        return {
+            role: new_account(
+                factory,
+                role,
+                f"{prefix}{role}-{secrets.token_hex(3)}",
+                display_name=display_name,
+                language=language,
+            )
+            for role, display_name in display_names.items()
+        }
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

@@ -23,9 +23,8 @@ from playwright.sync_api import Browser, Page, expect
 from backend.channels.telegram import SECRET_HEADER, WEBHOOK_PATH
 from backend.db import make_engine, make_session_factory, session_scope
 from backend.models import CompensationRequest
-from backend.security.accounts import create_agent
 from backend.services.tickets import open_ticket
-from tests.browser.conftest import PHONE, REPLY_TIMEOUT_MS, Shipper, watch_content_policy
+from tests.browser.conftest import PHONE, REPLY_TIMEOUT_MS, Shipper, console_accounts, watch_content_policy
 from tests.fakes.telegram_api import FakeBotApi, callback_update, text_update
 from tools.stack import Stack
 
@@ -87,17 +86,7 @@ class TelegramShipper:
 @pytest.fixture(scope="module")
 def accounts(stack: Stack) -> dict[str, tuple[str, str]]:
     """An agent and a supervisor in the stack's database, with passwords only this test knows."""
-    made = {}
-    engine = make_engine(stack.database_url)
-    try:
-        with session_scope(make_session_factory(engine)) as session:
-            for role in ("agent", "supervisor"):
-                name, password = f"{role}-{secrets.token_hex(3)}", secrets.token_urlsafe(16)
-                create_agent(session, username=name, password=password, role=role, display_name=role.title())
-                made[role] = (name, password)
-    finally:
-        engine.dispose()
-    return made
+    return console_accounts(stack, {"agent": "Agent", "supervisor": "Supervisor"})
 
 
 @pytest.fixture

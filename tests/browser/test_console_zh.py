@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import re
-import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,8 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from backend.db import make_engine, make_session_factory, session_scope
 from backend.models import Agent, Customer
-from backend.security.accounts import create_agent
-from tests.browser.conftest import REPLY_TIMEOUT_MS
+from tests.browser.conftest import REPLY_TIMEOUT_MS, console_accounts
 from tests.browser.test_console import DESKTOP, TelegramShipper
 from tests.fakes.telegram_api import FakeBotApi
 from tests.text_checks import latin_words
@@ -72,19 +70,7 @@ def english_on(page: Page, stack: Stack, others: str = "") -> list[str]:
 @pytest.fixture(scope="module")
 def chinese_people(stack: Stack) -> dict[str, tuple[str, str]]:
     """A Chinese agent and supervisor who chose Chinese for the console."""
-    made = {}
-    engine = make_engine(stack.database_url)
-    try:
-        with session_scope(make_session_factory(engine)) as session:
-            for role, name in (("agent", "李伟"), ("supervisor", "王主管")):
-                username, password = f"zh-{role}-{secrets.token_hex(3)}", secrets.token_urlsafe(16)
-                create_agent(session, username=username, password=password, role=role, display_name=name)
-                agent = session.query(Agent).filter_by(username=username).one()
-                agent.language = "zh"
-                made[role] = (username, password)
-    finally:
-        engine.dispose()
-    return made
+    return console_accounts(stack, {"agent": "李伟", "supervisor": "王主管"}, prefix="zh-", language="zh")
 
 
 @pytest.fixture
