@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
@@ -71,32 +70,38 @@ class Broker:
 
 
 class RedisBroker(Broker):
-    """A Broker whose events also reach every other backend process through Redis pub/sub.
+    """A Broker whose events reach every backend process, this one included, through Redis pub/sub.
 
-    Each process delivers its own events at once (as the in-process broker does) and publishes them
-    with its origin id; its listener delivers the events of the others and skips its own. While Redis
-    is away, events stay local and the listener keeps trying; live views re-read the transcript on
-    reconnect, so nothing is lost, only shown later.
+    Every process hears every event from Redis, its own too, so all of them see one order: the order
+    Redis received them. A conversation's events are published inside its turn lock, so that order is
+    the conversation's. Delivering its own events at once and the others' later would let a widget on
+    this process see the answer to message 3 before the answer to message 2 stored by another process,
+    and the widget drops an older message id it receives after a newer one.
+    While Redis is away (or this listener is not subscribed), events are delivered locally instead and
+    the listener keeps trying; live views re-read the transcript on reconnect, so nothing is lost.
     """
 
     def __init__(self, redis_url: str) -> None:
         import redis
 
         super().__init__()
-        self.origin = uuid.uuid4().hex
         self._url = redis_url
         # Synchronous: the hub publishes from the worker thread that stored the message.
         self._publisher = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
         self._listener: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        # True while the listener is subscribed: only then does an event sent to Redis come back here.
+        self._subscribed = False
 
     def publish(self, topic: str, event: dict[str, Any]) -> None:
+        payload = json.dumps({"topic": topic, "event": event}, default=str)
+        if self._subscribed:
+            try:
+                self._publisher.publish(REDIS_CHANNEL, payload)
+                return  # this process's listener delivers it, in Redis's order
+            except Exception:  # Redis down: this process's views still get it, the others on reconnect
+                logger.warning("live event not shared through Redis (it is kept in the transcript)")
         self.deliver(topic, event)
-        payload = json.dumps({"origin": self.origin, "topic": topic, "event": event}, default=str)
-        try:
-            self._publisher.publish(REDIS_CHANNEL, payload)
-        except Exception:  # Redis down: this process's views still get it, the others on reconnect
-            logger.warning("live event not shared through Redis (it is kept in the transcript)")
 
     async def start(self) -> None:
         """Listen for the other processes' events until stop(); returns once subscribed (or failed once)."""
@@ -119,6 +124,7 @@ class RedisBroker(Broker):
             try:
                 async with client.pubsub() as pubsub:
                     await pubsub.subscribe(REDIS_CHANNEL)
+                    self._subscribed = True
                     self._ready.set()
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
@@ -126,20 +132,22 @@ class RedisBroker(Broker):
             except asyncio.CancelledError:
                 raise
             except Exception:
+                self._subscribed = False
                 logger.warning("live events from other processes paused: Redis unreachable; retrying")
                 self._ready.set()
                 await asyncio.sleep(RECONNECT_S)
             finally:
+                self._subscribed = False
                 await client.aclose()
 
     def _receive(self, data: bytes | str) -> None:
         try:
             shared = json.loads(data)
-            origin, topic, event = shared["origin"], shared["topic"], shared["event"]
+            topic, event = shared["topic"], shared["event"]
         except (ValueError, KeyError, TypeError):
             logger.warning("a malformed live event on %s was ignored", REDIS_CHANNEL)
             return
-        if origin != self.origin and isinstance(topic, str) and isinstance(event, dict):
+        if isinstance(topic, str) and isinstance(event, dict):
             self.deliver(topic, event)
 
 

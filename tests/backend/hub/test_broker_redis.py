@@ -36,12 +36,37 @@ def test_an_event_published_on_one_process_reaches_the_subscribers_of_another(re
                 first.publish(AGENTS_TOPIC, {"type": "message", "n": 1})
                 assert await next_event(there) == {"type": "message", "n": 1}
                 assert await next_event(console) == {"type": "message", "n": 1}
-                # The publishing process delivers its own event once, not again from Redis.
+                # The publishing process gets its own event once (back from Redis), not twice.
                 assert await next_event(here) == {"type": "message", "n": 1}
                 second.publish(topic, {"type": "message", "n": 2})
                 assert await next_event(here) == {"type": "message", "n": 2}
                 await asyncio.sleep(0.3)
-                assert here.empty() and there.qsize() == 1  # its own, delivered locally, once
+                assert here.empty() and there.qsize() == 1  # its own, once
+        finally:
+            await first.stop()
+            await second.stop()
+
+    asyncio.run(scenario())
+
+
+def test_every_process_sees_one_conversations_events_in_the_order_they_were_published(
+    redis_url: str,
+) -> None:
+    """Turns of one conversation alternate between processes (each publishes inside the turn lock): a
+    widget on either process must get the messages in that order, not its own process's first."""
+
+    async def scenario() -> None:
+        first, second = RedisBroker(redis_url), RedisBroker(redis_url)
+        await first.start()
+        await second.start()
+        try:
+            topic = conversation_topic("web:alternating")
+            async with first.subscribe(topic) as here, second.subscribe(topic) as there:
+                for n in range(1, 21):
+                    (first if n % 2 else second).publish(topic, {"type": "message", "n": n})
+                for queue in (here, there):
+                    seen = [(await next_event(queue))["n"] for _ in range(20)]
+                    assert seen == list(range(1, 21))
         finally:
             await first.stop()
             await second.stop()
