@@ -299,6 +299,7 @@ class Result:
     # The shippers' questions as the product recorded them: answered, failed (shown to agents as "not
     # answered"), still with the bot. A question the shipper sent and the product never stored is lost.
     turn_states: dict[str, int] = field(default_factory=dict)
+    by_channel: dict[str, Tally] = field(default_factory=dict)
 
     @property
     def turns_per_s(self) -> float:
@@ -313,7 +314,12 @@ class Result:
             f"lost {t.lost}, duplicated {t.duplicated}, out of order {t.out_of_order}, "
             f"tickets duplicated {self.tickets_duplicated}, not accepted {t.failed_to_send}; "
             f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, {self.turns_per_s:.1f} answered turns/s "
-            f"in {self.seconds:.0f} s; stored questions by turn state {self.turn_states}"
+            f"in {self.seconds:.0f} s; stored questions by turn state {self.turn_states}; "
+            + "; ".join(
+                f"{name}: answered {c.answered} of {c.sent}, duplicated {c.duplicated}, "
+                f"out of order {c.out_of_order}"
+                for name, c in self.by_channel.items()
+            )
         )
 
 
@@ -347,14 +353,18 @@ async def load(target: Target, api: FakeBotApi, args: argparse.Namespace) -> Res
             return tally, cid, person
 
         outcomes = await asyncio.gather(*(one(*plan) for plan in plans))
-        for tally, cid, person in outcomes:
+        by_channel: dict[str, Tally] = {"widget": Tally(), "telegram": Tally()}
+        for (widget, _, _), (tally, cid, person) in zip(plans, outcomes, strict=True):
             total.add(tally)
+            by_channel["widget" if widget else "telegram"].add(tally)
             if person and cid:
                 asked_person.append(cid)
         # Until the last answer: the grace period a conversation may wait for a lost one is not work.
         seconds = max(total.last_answer_at, started + 1) - started
         tickets = await duplicated_tickets(client, target, asked_person)
-    return Result(target.name, args.conversations, total, tickets, seconds, turn_states(target.database_url))
+    return Result(
+        target.name, args.conversations, total, tickets, seconds, turn_states(target.database_url), by_channel
+    )
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
