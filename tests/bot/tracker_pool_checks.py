@@ -63,7 +63,7 @@ def check_the_pool_is_bounded_as_the_endpoints_say() -> None:
     pool: Any = store._tracker_store.engine.pool
     assert type(pool).__name__ == "QueuePool"
     assert pool.size() == 2 and pool._max_overflow == 1 and pool._timeout == 3
-    assert pool._pre_ping is True
+    assert pool._pre_ping is False  # a dropped connection costs one failed turn, not a ping per use
     default: Any = a_process()._tracker_store.engine.pool
     assert default.size() == 5 and default._max_overflow == 5  # not Rasa's 50 + 100
 
@@ -75,6 +75,39 @@ def check_the_pool_is_bounded_as_the_endpoints_say() -> None:
 
     asyncio.run(many_turns())
     assert connections() <= 2 + 1 + 5  # this store's bound, plus the default store's one connection
+
+
+def check_connections_the_server_dropped_fail_one_turn_loudly_and_are_replaced() -> None:
+    store = a_process()
+    sender = "web:dropped-connections"
+
+    async def turn(text: str) -> None:
+        tracker = await store.get_or_create_tracker(sender)
+        tracker.update(UserUttered(text))
+        await store.save(tracker)
+
+    asyncio.run(turn("before the restart"))
+    admin = sa.create_engine(URL.set(drivername="postgresql+psycopg2"))
+    try:
+        with admin.connect() as connection:  # what a restart of PostgreSQL does to open connections
+            connection.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = :d AND pid <> pg_backend_pid()"
+                ),
+                {"d": URL.database},
+            )
+    finally:
+        admin.dispose()
+    failed = False
+    try:
+        asyncio.run(turn("met a dropped connection"))
+    except Exception:  # the fail-safe fails the turn loudly (the hub tries it again)
+        failed = True
+    asyncio.run(turn("after the restart"))
+    texts = [e.text for e in asyncio.run(store.retrieve(sender)).events if isinstance(e, UserUttered)]
+    assert texts[0] == "before the restart" and texts[-1] == "after the restart", texts
+    assert failed or "met a dropped connection" in texts  # never silently forgotten
 
 
 def check_two_processes_take_turns_on_one_conversation_and_never_see_a_stale_tracker() -> None:
