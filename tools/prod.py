@@ -32,6 +32,7 @@ import jinja2
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from backend.channels.telegram import WEBHOOK_PATH
 from tools.stack import PASSED_SETTINGS, ROOT, VAR, Stack, kill_group, read_dotenv, serve, token
 from tools.supervise import Supervisor
 
@@ -120,6 +121,7 @@ def render_nginx(
         listen=f"{topology.public_host}:{topology.public_port}",
         rasa_listen=f"127.0.0.1:{topology.rasa_pool_port}",
         actions_listen=f"127.0.0.1:{topology.actions_pool_port}",
+        telegram_webhook_path=WEBHOOK_PATH,
     )
 
 
@@ -143,6 +145,7 @@ def render_compose_nginx() -> str:
         listen="0.0.0.0:8080",
         rasa_listen="0.0.0.0:5100",
         actions_listen="0.0.0.0:5150",
+        telegram_webhook_path=WEBHOOK_PATH,
     )
 
 

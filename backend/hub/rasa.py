@@ -18,6 +18,10 @@ from backend.hub.records import Button
 logger = logging.getLogger(__name__)
 
 HUB_WEBHOOK = "/webhooks/hub/webhook"
+# Names the conversation of every call, so a balancer in front of several Rasa processes sends all of a
+# conversation's turns to the same one (deploy/nginx.conf.j2 hashes it): that process keeps its tracker
+# (bot/stores/tracker.py) instead of reading it back each turn, and no two processes wait on one lock.
+CONVERSATION_HEADER = "X-Conversation-Id"
 
 
 class RasaUnavailable(RuntimeError):
@@ -86,12 +90,13 @@ class RasaGateway:
         if message_id is not None:
             payload["message_id"] = message_id
             payload["metadata"]["message_id"] = message_id
-        response = await self._post(HUB_WEBHOOK, payload, auth=True)
+        response = await self._post(HUB_WEBHOOK, payload, sender_id, auth=True)
         return parse_replies(response.json())
 
     async def resume(self, sender_id: str) -> None:
         """Un-pause Rasa's tracker so that the bot answers this conversation again."""
-        await self._post(self._conversation_path(sender_id, "tracker/events"), [{"event": "resume"}])
+        path = self._conversation_path(sender_id, "tracker/events")
+        await self._post(path, [{"event": "resume"}], sender_id)
 
     async def execute(self, sender_id: str, action: str) -> list[BotReply]:
         """Run one of the bot's actions without a shipper message (the bot is back after a hand-back).
@@ -101,8 +106,8 @@ class RasaGateway:
         after any bot turn: the policies read the shipper's next message from the usual state.
         """
         path = self._conversation_path(sender_id, "execute")
-        response = await self._post(path, {"name": action})
-        await self._post(path, {"name": "action_listen"})
+        response = await self._post(path, {"name": action}, sender_id)
+        await self._post(path, {"name": "action_listen"}, sender_id)
         return parse_replies(response.json().get("messages", []))
 
     def _conversation_path(self, sender_id: str, tail: str) -> str:
@@ -110,8 +115,10 @@ class RasaGateway:
         # another conversation. The hub's ids are `<channel>:<digits or uuid>`, safe as they are.
         return f"/conversations/{quote(sender_id, safe=':@')}/{tail}"
 
-    async def _post(self, path: str, payload: Any, *, auth: bool = False) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self._secret}"} if auth else {}
+    async def _post(self, path: str, payload: Any, sender_id: str, *, auth: bool = False) -> httpx.Response:
+        headers = {CONVERSATION_HEADER: sender_id}
+        if auth:
+            headers["Authorization"] = f"Bearer {self._secret}"
         params = {} if auth or not self._token else {"token": self._token}
         try:
             response = await self._client.post(

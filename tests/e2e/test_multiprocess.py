@@ -1,12 +1,12 @@
 """The production profile end to end on PostgreSQL + Redis: two backends and two Rasa processes behind nginx.
 
 One stack for the whole file (tools/prod.py's Production on free ports, databases of its own on
-TEST_POSTGRES_URL's server, TEST_REDIS_URL's Redis; skipped without them): health lists every process;
-an agent's live stream on backend A shows a shipper message that arrived on backend B within a second;
-a widget conversation whose messages alternate between nginx, backend A and backend B is answered every
-time. The messages are sent one after the other (each waits for its acknowledgement), so their order
-holds here by construction; the strict in-order guarantee for parallel messages across processes is the
-hub's per-conversation Redis lock (branch i18d), not tested here.
+TEST_POSTGRES_URL's server, TEST_REDIS_URL's Redis, the demo carrier, Telegram by webhook to a fake Bot
+API; skipped without them): health lists every process; an agent's live stream on backend A shows a
+shipper message that arrived on backend B within a second; a widget conversation whose messages
+alternate between nginx, backend A and backend B is answered every time; questions sent at once from
+two tabs on two backends reach both tabs whole and in the stored order; a Telegram chat's updates are
+answered in the order Telegram sent them.
 """
 
 from __future__ import annotations
@@ -27,23 +27,58 @@ import httpx
 import pytest
 import websockets
 
+from backend.channels.telegram import SECRET_HEADER, WEBHOOK_PATH
+from tests.fakes.telegram_api import FakeBotApi, next_update_id, text_update
+from tools.loadtest import answered_waybill
 from tools.prod import Production, throwaway_production
 from tools.stack import APP_BIN, DEFAULT_MODEL, ROOT
 
 pytestmark = pytest.mark.e2e
 CSRF_INPUT = re.compile(r'<input type="hidden" name="(csrf[^"]*)" value="([^"]+)">')
 AGENT = ("mp-agent", secrets.token_urlsafe(16))
+TELEGRAM_SECRET = secrets.token_hex(16)
+# Demo shipments (DEMO_DATA.md): each status answer opens with its waybill, so answers name questions.
+WAYBILLS = [
+    "EA100000017CN",
+    "EA100000025CN",
+    "EA100000034CN",
+    "EA100000048CN",
+    "EA100000051CN",
+    "EA100000065CN",
+]
 
 
 @pytest.fixture(scope="module")
-def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Production]:
+def bot_api() -> Iterator[FakeBotApi]:
+    with FakeBotApi() as api:
+        yield api
+
+
+@pytest.fixture(scope="module")
+def prod(tmp_path_factory: pytest.TempPathFactory, bot_api: FakeBotApi) -> Iterator[Production]:
     base, redis_url = os.environ.get("TEST_POSTGRES_URL"), os.environ.get("TEST_REDIS_URL")
     if not base or not redis_url:
         pytest.skip("TEST_POSTGRES_URL and TEST_REDIS_URL are needed (scripts/ensure-test-services.sh)")
     if not DEFAULT_MODEL.exists():
         pytest.fail(f"no trained model at {DEFAULT_MODEL}: run `make train`")
     workdir = tmp_path_factory.mktemp("prod")
-    with throwaway_production(workdir, postgres_url=base, redis_url=redis_url, door_limits=False) as running:
+    # Telegram by webhook through nginx, its Bot API the fake one in this process.
+    telegram = {
+        "TELEGRAM_MODE": "webhook",
+        "TELEGRAM_BOT_TOKEN": bot_api.token,
+        "TELEGRAM_API_BASE_URL": bot_api.base_url,
+        "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+        "TELEGRAM_WEBHOOK_URL": "https://care.example.com/telegram/webhook",
+        "TELEGRAM_PROCESSES": "2",
+    }
+    with throwaway_production(
+        workdir,
+        postgres_url=base,
+        redis_url=redis_url,
+        door_limits=False,
+        seed_demo=True,
+        extra_env=telegram,
+    ) as running:
         subprocess.run(
             [str(APP_BIN / "python"), "-m", "backend", "create-agent", AGENT[0], "--role", "agent"],
             input=AGENT[1] + "\n",
@@ -175,3 +210,90 @@ def test_a_conversation_alternating_between_backends_is_answered_every_time(prod
     history = httpx.get(f"{prod.url}/widget/history", headers={"X-Widget-Session": token}, timeout=10)
     said = [m["text"] for m in history.json()["messages"] if m["role"] == "user"]
     assert said == [words for _, words in turns]  # each stored once, in the order sent
+
+
+def test_two_tabs_on_two_backends_each_show_every_message_in_stored_order(prod: Production) -> None:
+    """A shipper with the widget open twice, one tab on each backend, sends questions from both at once:
+    every tab shows every message of the conversation once, in the order the hub stored them."""
+    token, _conversation_id = new_session(prod.url)
+
+    async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        url_a = backend(prod, 0).replace("http://", "ws://") + "/widget/ws"
+        url_b = backend(prod, 1).replace("http://", "ws://") + "/widget/ws"
+        async with websockets.connect(url_a) as tab_a, websockets.connect(url_b) as tab_b:
+            for tab in (tab_a, tab_b):
+                await tab.send(json.dumps({"type": "hello", "session": token, "after": 0}))
+                while json.loads(await asyncio.wait_for(tab.recv(), 10)).get("type") != "ready":
+                    pass
+            for index, waybill in enumerate(WAYBILLS):
+                tab = tab_a if index % 2 == 0 else tab_b
+                frame = {"type": "text", "text": f"where is {waybill}?", "client_id": uuid.uuid4().hex}
+                await tab.send(json.dumps(frame))
+
+            async def shown(tab: Any) -> list[dict[str, Any]]:
+                messages: list[dict[str, Any]] = []
+                answered: set[str] = set()
+                deadline = time.monotonic() + 90
+                while answered != set(WAYBILLS) and time.monotonic() < deadline:
+                    try:
+                        frame = json.loads(await asyncio.wait_for(tab.recv(), deadline - time.monotonic()))
+                    except asyncio.TimeoutError:
+                        break
+                    if frame.get("type") == "message":
+                        messages.append(frame["message"])
+                        if frame["message"]["role"] != "user":
+                            answered.add(answered_waybill(frame["message"]["text"]) or "")
+                return messages
+
+            return await asyncio.gather(shown(tab_a), shown(tab_b))
+
+    on_a, on_b = asyncio.run(scenario())
+    history = httpx.get(f"{prod.url}/widget/history", headers={"X-Widget-Session": token}, timeout=10)
+    stored = [m["id"] for m in history.json()["messages"]]
+    for name, shown in (("A", on_a), ("B", on_b)):
+        assert [m["id"] for m in shown] == stored, (
+            f"tab on backend {name} showed {[(m['id'], m['text'][:40]) for m in shown]}, "
+            f"stored {[(m['id'], m['text'][:40]) for m in history.json()['messages']]}"
+        )
+
+
+def test_a_telegram_chats_updates_through_nginx_are_answered_in_the_order_telegram_sent_them(
+    prod: Production, bot_api: FakeBotApi
+) -> None:
+    """Telegram sends a chat's updates one after another, each once it had its 200; the answers come
+    back in that order, although either backend could take each update."""
+    chat_id = 7_000_000_000 + secrets.randbelow(10**8)
+    for waybill in WAYBILLS:
+        update = text_update(chat_id, f"where is {waybill}?", update_id=next_update_id())
+        response = httpx.post(
+            prod.url + WEBHOOK_PATH, json=update, headers={SECRET_HEADER: TELEGRAM_SECRET}, timeout=10
+        )
+        assert response.status_code == 200, response.text
+    deadline = time.monotonic() + 90
+    answers: list[str] = []
+    while time.monotonic() < deadline and set(answers) != set(WAYBILLS):
+        answers = [w for text in bot_api.texts(chat_id) if (w := answered_waybill(text)) is not None]
+        time.sleep(0.2)
+    assert answers == WAYBILLS, bot_api.texts(chat_id)
+
+
+def turns_per_rasa(prod: Production) -> list[int]:
+    """How many turns each Rasa process has run (its channel's own count, bot.rasa_tuning)."""
+    counts = []
+    for stack in prod.stacks:
+        stats = httpx.get(f"{stack.rasa_url}/webhooks/rest/stats", headers=stack.rest_headers, timeout=10)
+        counts.append(int(stats.json()["count"].get("turn", 0)))
+    return counts
+
+
+def test_every_turn_of_a_conversation_runs_on_the_same_rasa_process(prod: Production) -> None:
+    """That process keeps the conversation's tracker; alternating, each would read it back every turn."""
+    token, _conversation_id = new_session(prod.url)
+    before = turns_per_rasa(prod)
+    last = 0
+    for number, waybill in enumerate(WAYBILLS):
+        where = backend(prod, number % 2)  # from both backends: the hub names the conversation to nginx
+        _sent, frames = asyncio.run(say(where, token, f"where is {waybill}?", f"mp-sticky-{number}", last))
+        last = max([last, *(f["message"]["id"] for f in frames if f.get("type") == "message")])
+    ran = [after - earlier for after, earlier in zip(turns_per_rasa(prod), before, strict=True)]
+    assert sorted(ran) == [0, len(WAYBILLS)], ran
