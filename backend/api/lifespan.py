@@ -72,17 +72,19 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
         app.state.door_budgets = DoorBudgets.from_settings(resolved)
         app.state.session_factory = make_session_factory(engine)
         app.state.http_client = httpx.AsyncClient(timeout=2.0)
-        # A turn's lease outlasts two tries of Rasa's timeout and the pause between them.
-        lease_s = max(resolved.turn_lease_s, 2 * resolved.rasa_timeout_s + resolved.rasa_retry_pause_s + 5)
+        rasa = RasaGateway(
+            app.state.http_client,
+            base_url=resolved.rasa_url,
+            channel_secret=resolved.rasa_channel_secret,
+            api_token=resolved.rasa_token,
+            timeout_s=resolved.rasa_timeout_s,
+            concurrency=resolved.rasa_concurrency,
+        )
+        # A turn's lease outlasts two tries (each a wait for a place and Rasa's timeout) and the pause.
+        lease_s = max(resolved.turn_lease_s, 2 * rasa.longest_call_s + resolved.rasa_retry_pause_s + 5)
         app.state.hub = Hub(
             app.state.session_factory,
-            RasaGateway(
-                app.state.http_client,
-                base_url=resolved.rasa_url,
-                channel_secret=resolved.rasa_channel_secret,
-                api_token=resolved.rasa_token,
-                timeout_s=resolved.rasa_timeout_s,
-            ),
+            rasa,
             make_broker(resolved.redis_url),
             upload_dir=resolved.upload_dir,
             upload_max_bytes=resolved.upload_max_bytes,

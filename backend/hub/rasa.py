@@ -6,6 +6,7 @@ so nobody who reaches port 5005 can speak as `telegram:<someone>`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -66,12 +67,24 @@ class RasaGateway:
         channel_secret: str | None,
         api_token: str | None,
         timeout_s: float = 10.0,
+        concurrency: int = 16,
     ) -> None:
         self._client = client
         self._base = base_url.rstrip("/")
         self._secret = channel_secret or ""
         self._token = api_token
         self._timeout = timeout_s
+        # At most `concurrency` calls of this process are with Rasa at once; the others wait here, at
+        # most `timeout_s`. Rasa runs every turn it is sent at the same time on one CPU-bound loop, so
+        # in a surge an unbounded stream of turns made each one slower than the timeout, every turn
+        # failed and its retry added to the load. Bounded, a turn in Rasa stays quick and a surge
+        # waits in line here; a turn that cannot get a place in time fails as a slow Rasa would.
+        self._slots = asyncio.Semaphore(concurrency)
+
+    @property
+    def longest_call_s(self) -> float:
+        """The longest one call may take: the wait for a place, then Rasa's own timeout."""
+        return 2 * self._timeout
 
     async def send(
         self,
@@ -121,6 +134,11 @@ class RasaGateway:
             headers["Authorization"] = f"Bearer {self._secret}"
         params = {} if auth or not self._token else {"token": self._token}
         try:
+            await asyncio.wait_for(self._slots.acquire(), self._timeout)
+        except asyncio.TimeoutError:
+            logger.warning("rasa %s not sent: no free place for %.0f s", path.split("/")[-1], self._timeout)
+            raise RasaUnavailable("Rasa is busy") from None
+        try:
             response = await self._client.post(
                 self._base + path, json=payload, headers=headers, params=params, timeout=self._timeout
             )
@@ -128,4 +146,6 @@ class RasaGateway:
         except httpx.HTTPError as error:
             logger.warning("rasa %s failed: %s", path.split("/")[-1], error.__class__.__name__)
             raise RasaUnavailable(str(error)) from error
+        finally:
+            self._slots.release()
         return response

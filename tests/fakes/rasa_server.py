@@ -25,6 +25,11 @@ class FakeRasa:
     down: bool = False
     received: list[dict[str, Any]] = field(default_factory=list)
     api_calls: list[tuple[str, str, Any]] = field(default_factory=list)
+    # The conversation each call named in its X-Conversation-Id header (for the balancer), in order.
+    named: list[str | None] = field(default_factory=list)
+    # Messages being answered right now, and the most there ever were at once.
+    in_flight: int = 0
+    most_in_flight: int = 0
 
     def texts_for(self, sender: str) -> list[str]:
         return [r["message"] for r in self.received if r["sender"] == sender]
@@ -37,8 +42,14 @@ class FakeRasa:
                 return JSONResponse({"error": "down"}, status_code=500)
             payload = await request.json()
             self.received.append(payload)
-            if self.delay_s:
-                await asyncio.sleep(self.delay_s)
+            self.named.append(request.headers.get("X-Conversation-Id"))
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            try:
+                if self.delay_s:
+                    await asyncio.sleep(self.delay_s)
+            finally:
+                self.in_flight -= 1
             replies = self.replies(payload["message"]) if callable(self.replies) else self.replies
             return JSONResponse([{"recipient_id": payload["sender"], **r} for r in replies])
 
@@ -49,6 +60,7 @@ class FakeRasa:
             raw = request.scope["raw_path"].decode()
             conversation = raw.split("/")[2]
             what = raw.rsplit("/", 1)[-1]
+            self.named.append(request.headers.get("X-Conversation-Id"))
             self.api_calls.append((conversation, what, await request.json()))
             if what == "execute":
                 back = (await request.json()).get("name") != "action_listen"

@@ -27,4 +27,6 @@ def world(
 ) -> World:
     rasa, url = fake_rasa
     rasa.replies, rasa.delay_s, rasa.down = [{"text": "bot reply"}], 0.0, False
+    rasa.most_in_flight = 0
+    rasa.named.clear()
     return World(rasa, FakeChannel(), db_factory, url, tmp_path)
