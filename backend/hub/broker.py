@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
+import threading
+import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
@@ -65,6 +68,10 @@ class Broker:
             if not self._subscribers[topic]:
                 del self._subscribers[topic]
 
+    async def caught_up(self) -> None:
+        """Returns once this process's subscribers have been handed every event it published so far
+        (at once here; RedisBroker waits for their way back from Redis)."""
+
     def subscriber_count(self, topic: str) -> int:
         return len(self._subscribers.get(topic, ()))
 
@@ -92,16 +99,43 @@ class RedisBroker(Broker):
         self._ready = asyncio.Event()
         # True while the listener is subscribed: only then does an event sent to Redis come back here.
         self._subscribed = False
+        # This process's events carry its origin and a number, so caught_up() can tell when the
+        # listener has had every one back (publish runs in worker threads: the counter is locked).
+        self.origin = uuid.uuid4().hex
+        self._numbers = itertools.count(1)
+        self._numbering = threading.Lock()
+        self._published = 0
+        self._heard = 0
+        self._heard_changed = asyncio.Event()
 
     def publish(self, topic: str, event: dict[str, Any]) -> None:
-        payload = json.dumps({"topic": topic, "event": event}, default=str)
         if self._subscribed:
-            try:
-                self._publisher.publish(REDIS_CHANNEL, payload)
-                return  # this process's listener delivers it, in Redis's order
-            except Exception:  # Redis down: this process's views still get it, the others on reconnect
-                logger.warning("live event not shared through Redis (it is kept in the transcript)")
+            with self._numbering:
+                number = next(self._numbers)
+                shared = {"origin": self.origin, "number": number, "topic": topic, "event": event}
+                try:
+                    self._publisher.publish(REDIS_CHANNEL, json.dumps(shared, default=str))
+                    self._published = number
+                    return  # this process's listener delivers it, in Redis's order
+                except Exception:  # Redis down: this process's views still get it, the others later
+                    logger.warning("live event not shared through Redis (it is kept in the transcript)")
         self.deliver(topic, event)
+
+    async def caught_up(self, timeout_s: float = 1.0) -> None:
+        """Waits (at most `timeout_s`) until the listener has had back every event published so far.
+
+        A widget's acknowledgement of its message is sent after this, so it never overtakes the
+        message's own echo and answers on their way through Redis.
+        """
+        target = self._published
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while self._subscribed and self._heard < target:
+            self._heard_changed.clear()
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._heard_changed.wait(), remaining)
 
     async def start(self) -> None:
         """Listen for the other processes' events until stop(); returns once subscribed (or failed once)."""
@@ -147,6 +181,9 @@ class RedisBroker(Broker):
         except (ValueError, KeyError, TypeError):
             logger.warning("a malformed live event on %s was ignored", REDIS_CHANNEL)
             return
+        if shared.get("origin") == self.origin and isinstance(shared.get("number"), int):
+            self._heard = max(self._heard, shared["number"])
+            self._heard_changed.set()
         if isinstance(topic, str) and isinstance(event, dict):
             self.deliver(topic, event)
 

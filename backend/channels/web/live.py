@@ -148,6 +148,8 @@ async def _receive_frames(
             continue
         finally:
             _queue_local(queue, {"type": "typing", "on": False})
+        # After the turn's own messages, which may still be on their way back through Redis.
+        await hub.broker.caught_up()
         _queue_local(queue, {"type": "ack", "client_id": message_id, "duplicate": turn.duplicate})
 
 

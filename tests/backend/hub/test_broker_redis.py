@@ -74,6 +74,25 @@ def test_every_process_sees_one_conversations_events_in_the_order_they_were_publ
     asyncio.run(scenario())
 
 
+def test_caught_up_returns_once_the_processs_own_events_are_back_from_redis(redis_url: str) -> None:
+    """A widget's acknowledgement waits for this: it must not overtake its message's echo."""
+
+    async def scenario() -> None:
+        broker = RedisBroker(redis_url)
+        await broker.start()
+        try:
+            topic = conversation_topic("web:caught-up")
+            async with broker.subscribe(topic) as queue:
+                for n in range(50):
+                    await asyncio.to_thread(broker.publish, topic, {"type": "message", "n": n})
+                await broker.caught_up()
+                assert queue.qsize() == 50  # every one already handed over, none still in flight
+        finally:
+            await broker.stop()
+
+    asyncio.run(scenario())
+
+
 def test_without_redis_events_still_reach_this_processs_views() -> None:
     async def scenario() -> None:
         broker = RedisBroker("redis://127.0.0.1:1/0")  # nothing listens there
