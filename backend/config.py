@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     # A turn Rasa did not answer in time is tried once more after this pause, then shown to agents.
     rasa_retry_pause_s: float = 1.0
     # At most this many of this process's turns are with Rasa at once; in a surge the others wait their
-    # place in the hub (at most RASA_TIMEOUT_S) instead of slowing every turn in Rasa past the timeout.
+    # place in the hub (what TURN_LEASE_S leaves after two tries) instead of slowing every turn in Rasa.
     rasa_concurrency: int = Field(default=16, ge=1)
     # How long one process may work on a shipper's message before another takes it up (more than two
     # tries of RASA_TIMEOUT_S), and how often each backend looks for turns left past their lease; 0: off.

@@ -72,16 +72,20 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
         app.state.door_budgets = DoorBudgets.from_settings(resolved)
         app.state.session_factory = make_session_factory(engine)
         app.state.http_client = httpx.AsyncClient(timeout=2.0)
+        # A turn's lease outlasts two tries (each a wait for a place in line and Rasa's timeout) and the
+        # pause between them; a surge may use what the lease leaves for the wait.
+        timeout_s, pause_s = resolved.rasa_timeout_s, resolved.rasa_retry_pause_s
+        wait_s = max(timeout_s, (resolved.turn_lease_s - 5 - pause_s) / 2 - timeout_s)
         rasa = RasaGateway(
             app.state.http_client,
             base_url=resolved.rasa_url,
             channel_secret=resolved.rasa_channel_secret,
             api_token=resolved.rasa_token,
-            timeout_s=resolved.rasa_timeout_s,
+            timeout_s=timeout_s,
             concurrency=resolved.rasa_concurrency,
+            wait_s=wait_s,
         )
-        # A turn's lease outlasts two tries (each a wait for a place and Rasa's timeout) and the pause.
-        lease_s = max(resolved.turn_lease_s, 2 * rasa.longest_call_s + resolved.rasa_retry_pause_s + 5)
+        lease_s = max(resolved.turn_lease_s, 2 * rasa.longest_call_s + pause_s + 5)
         app.state.hub = Hub(
             app.state.session_factory,
             rasa,

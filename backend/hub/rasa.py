@@ -68,6 +68,7 @@ class RasaGateway:
         api_token: str | None,
         timeout_s: float = 10.0,
         concurrency: int = 16,
+        wait_s: float | None = None,
     ) -> None:
         self._client = client
         self._base = base_url.rstrip("/")
@@ -75,16 +76,17 @@ class RasaGateway:
         self._token = api_token
         self._timeout = timeout_s
         # At most `concurrency` calls of this process are with Rasa at once; the others wait here, at
-        # most `timeout_s`. Rasa runs every turn it is sent at the same time on one CPU-bound loop, so
-        # in a surge an unbounded stream of turns made each one slower than the timeout, every turn
-        # failed and its retry added to the load. Bounded, a turn in Rasa stays quick and a surge
-        # waits in line here; a turn that cannot get a place in time fails as a slow Rasa would.
+        # most `wait_s` (default `timeout_s`). Rasa runs every turn it is sent at once on one CPU-bound
+        # loop, so in a surge an unbounded stream of turns made each one slower than the timeout,
+        # every turn failed and its retry added to the load. Bounded, a turn in Rasa stays quick and a
+        # surge waits in line here; a turn that cannot get a place in time fails as a slow Rasa would.
         self._slots = asyncio.Semaphore(concurrency)
+        self._wait = timeout_s if wait_s is None else wait_s
 
     @property
     def longest_call_s(self) -> float:
         """The longest one call may take: the wait for a place, then Rasa's own timeout."""
-        return 2 * self._timeout
+        return self._wait + self._timeout
 
     async def send(
         self,
@@ -134,9 +136,9 @@ class RasaGateway:
             headers["Authorization"] = f"Bearer {self._secret}"
         params = {} if auth or not self._token else {"token": self._token}
         try:
-            await asyncio.wait_for(self._slots.acquire(), self._timeout)
+            await asyncio.wait_for(self._slots.acquire(), self._wait)
         except asyncio.TimeoutError:
-            logger.warning("rasa %s not sent: no free place for %.0f s", path.split("/")[-1], self._timeout)
+            logger.warning("rasa %s not sent: no free place for %.0f s", path.split("/")[-1], self._wait)
             raise RasaUnavailable("Rasa is busy") from None
         try:
             response = await self._client.post(
