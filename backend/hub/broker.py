@@ -181,11 +181,12 @@ class RedisBroker(Broker):
         except (ValueError, KeyError, TypeError):
             logger.warning("a malformed live event on %s was ignored", REDIS_CHANNEL)
             return
-        if shared.get("origin") == self.origin and isinstance(shared.get("number"), int):
-            self._heard = max(self._heard, shared["number"])
-            self._heard_changed.set()
         if isinstance(topic, str) and isinstance(event, dict):
             self.deliver(topic, event)
+        if shared.get("origin") == self.origin and isinstance(shared.get("number"), int):
+            # After deliver: its hand-overs are queued on the loop before a caught_up() waiter wakes.
+            self._heard = max(self._heard, shared["number"])
+            self._heard_changed.set()
 
 
 def make_broker(redis_url: str | None) -> Broker:

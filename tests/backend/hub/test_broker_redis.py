@@ -85,7 +85,7 @@ def test_caught_up_returns_once_the_processs_own_events_are_back_from_redis(redi
             async with broker.subscribe(topic) as queue:
                 for n in range(50):
                     await asyncio.to_thread(broker.publish, topic, {"type": "message", "n": n})
-                await broker.caught_up()
+                await broker.caught_up(timeout_s=10)  # a busy machine may take a while
                 assert queue.qsize() == 50  # every one already handed over, none still in flight
         finally:
             await broker.stop()
