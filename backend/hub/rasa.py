@@ -36,6 +36,15 @@ class BotReply:
     request_contact: bool = False
 
 
+def turn_failed(payload: Any) -> bool:
+    """Rasa's hub channel says the turn produced nothing although the bot has the conversation (an
+    action failed): a failed try, like a timeout, not an empty answer (bot/channels/hub.py)."""
+    return isinstance(payload, list) and any(
+        isinstance(item, dict) and isinstance(item.get("custom"), dict) and item["custom"].get("turn_failed")
+        for item in payload
+    )
+
+
 def parse_replies(payload: Any) -> list[BotReply]:
     """Rasa's collected messages (`text`, `buttons`, `custom`) as BotReply records."""
     replies: list[BotReply] = []
@@ -106,6 +115,9 @@ class RasaGateway:
             payload["message_id"] = message_id
             payload["metadata"]["message_id"] = message_id
         response = await self._post(HUB_WEBHOOK, payload, sender_id, auth=True)
+        if turn_failed(response.json()):
+            logger.warning("rasa could not finish a turn of %s (an action failed)", sender_id)
+            raise RasaUnavailable("the bot could not finish the turn")
         return parse_replies(response.json())
 
     async def resume(self, sender_id: str) -> None:

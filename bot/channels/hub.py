@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.shared.core.events import BotUttered, ConversationResumed, Event, UserUttered
 from sanic import Sanic
 from sanic.request import Request
@@ -21,6 +21,10 @@ from sanic.request import Request
 from bot.channels.rest import ReliableRestInput
 
 logger = logging.getLogger(__name__)
+
+# What the hub channel answers for a turn that produced nothing while the bot has the conversation (an
+# action failed: the action server died or erred). The hub reads it as a failed try (backend/hub/rasa.py).
+TURN_FAILED = {"custom": {"turn_failed": True}}
 
 _SLASH_COMMAND = re.compile(r"^\s*/+")
 
@@ -87,9 +91,16 @@ class HubInput(ReliableRestInput):
         if tracker is None:
             return None
         answers = answers_after(list(tracker.events), str(metadata["message_id"]), sender)
-        if answers is not None:
-            logger.info("a retried message was answered before: its answers are sent again, not re-run")
+        if not answers:
+            return None  # never run, or its run said nothing (an action failed): run it again
+        logger.info("a retried message was answered before: its answers are sent again, not re-run")
         return answers
+
+    async def nothing_said(self, message: UserMessage, collector: CollectingOutputChannel) -> None:
+        """Not the REST channel's apology: the hub tries the turn once more, then shows it to agents as
+        not answered, so a turn whose action failed is neither lost nor left to the shipper to repeat."""
+        logger.warning("no reply produced for a hub message; the hub is told the turn failed")
+        collector.messages.append({"recipient_id": message.sender_id, **TURN_FAILED})
 
     async def before_message(self, message: UserMessage) -> None:
         metadata = message.metadata if isinstance(message.metadata, dict) else {}

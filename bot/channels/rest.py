@@ -80,6 +80,12 @@ class ReliableRestInput(RestInput):
         """The answers of an earlier run of this very message, which is then not run again; None: run it."""
         return None
 
+    async def nothing_said(self, message: UserMessage, collector: CollectingOutputChannel) -> None:
+        """A turn produced no message although the bot has the conversation (an action failed)."""
+        logger.warning("no reply produced for a message; sending the apology instead")
+        language = await conversation_language(message.sender_id or "", message.metadata)
+        await collector.send_text_message(message.sender_id or "", t(language, APOLOGY))
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         async def answered(message: UserMessage) -> None:
             collector = message.output_channel
@@ -95,9 +101,7 @@ class ReliableRestInput(RestInput):
                 return
             if await conversation_paused(message.sender_id or ""):
                 return
-            logger.warning("no reply produced for a message; sending the apology instead")
-            language = await conversation_language(message.sender_id or "", message.metadata)
-            await collector.send_text_message(message.sender_id or "", t(language, APOLOGY))
+            await self.nothing_said(message, collector)
 
         blueprint = super().blueprint(answered)
 

@@ -63,6 +63,11 @@ def check_a_retried_message_the_tracker_holds_is_answered_from_it_not_run() -> N
         # A first try is run as usual (no look-up), and so is a retry Rasa never ran.
         assert await channel.earlier_answers(message({"message_id": "hub-1"})) is None
         assert await channel.earlier_answers(message({"message_id": "hub-9", "retry": True})) is None
+        # A run that said nothing (its action failed) is run again, not answered with silence.
+        unanswered = UserUttered("and now?", message_id="hub-4")
+        silent = DialogueStateTracker.from_events(SENDER, [*EVENTS, unanswered])
+        await store.save(silent)
+        assert await channel.earlier_answers(message({"message_id": "hub-4", "retry": True})) is None
         # The hub's id becomes the user event's id, so a later retry finds it.
         fresh = message({"message_id": "hub-7"})
         await channel.before_message(fresh)

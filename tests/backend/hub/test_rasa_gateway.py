@@ -8,6 +8,7 @@ import httpx
 
 from backend.hub import Inbound
 from backend.hub.rasa import RasaGateway, RasaUnavailable
+from backend.services import conversations as conv
 from tests.backend.hub.world import SECRET, World, user
 
 
@@ -66,3 +67,18 @@ def test_every_call_names_its_conversation_for_the_balancer(world: World) -> Non
     asyncio.run(back_to_the_bot())
     # The message, the resume, the action and the listen after it: all name the conversation.
     assert world.rasa.named == [f"fake:{shipper}"] * 4
+
+
+def test_a_turn_whose_action_failed_is_tried_again_then_shown_to_agents_as_not_answered(world: World) -> None:
+    """Rasa's hub channel says so when a turn produced nothing (the action server died mid-turn)."""
+    world.rasa.replies = [{"custom": {"turn_failed": True}}]
+    shipper = user()
+    asked = Inbound(channel="fake", external_id=shipper, text="where is it?", channel_message_id="a1")
+    turn = world.receive(asked)
+    assert world.rasa.texts_for(f"fake:{shipper}") == ["where is it?", "where is it?"]  # tried twice
+    assert turn.state == "queued"
+    assert [m.sender for m in turn.replies] == ["system"]  # the "a colleague will reply" line, once
+    with world.factory() as session:
+        conversation = conv.ensure_conversation(session, f"fake:{shipper}")
+        assert conversation.state == "queued"
+        assert conversation.handoff_reason == conv.NOT_ANSWERED_REASON
