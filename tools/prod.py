@@ -12,6 +12,7 @@ SIGTERM to the launcher's process group stops them all. Rasa takes about 1 GB a 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import pwd
 import secrets
@@ -45,7 +46,7 @@ PROXY_ADDRESS = "127.0.0.1"
 # nginx's scratch directories, created before it starts (it does not create them itself as a worker).
 NGINX_TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 # Settings passed to every process by their prefix (the durable turns' lease and sweep among them).
-PASSED_PREFIXES = ("TELEGRAM_", "LIMIT_", "TRACKER_", "TURN_", "RASA_RETRY_")
+PASSED_PREFIXES = ("TELEGRAM_", "LIMIT_", "TRACKER_", "TURN_", "RASA_RETRY_", "REDIS_KEY_")
 
 
 def nginx_binary() -> str:
@@ -412,7 +413,7 @@ def throwaway_production(
     """The production profile on free ports with two databases of its own on `postgres_url`'s server
     (dropped afterwards) and fresh secrets: the multi-process tests and `make loadtest`."""
     names = [f"carrier_{uuid.uuid4().hex[:10]}_{part}" for part in ("app", "tracker")]
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as connection:
         for name in names:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
@@ -446,6 +447,83 @@ def throwaway_production(
             for name in names:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def postgres_binary(name: str) -> str:
+    """Debian's newest PostgreSQL program `name` (initdb, pg_ctl: not on PATH)."""
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: int(p.parts[-3]))
+    if not found:
+        raise RuntimeError(
+            f"no {name} under /usr/lib/postgresql (scripts/start-test-postgres.sh installs it)"
+        )
+    return str(found[-1])
+
+
+@dataclass
+class PrivatePostgres:
+    """A PostgreSQL cluster of one test's own (initdb into a scratch folder, on a free 127.0.0.1 port,
+    trust for the local user `carrier`): it can be stopped and started again without touching the
+    server the other tests share. As root, its programs run as the `postgres` user."""
+
+    directory: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://carrier@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *argv: str, check: bool = True) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*prefix, *argv], check=check, capture_output=True, timeout=120)
+
+    def init(self) -> None:
+        self._run(
+            postgres_binary("initdb"),
+            "-D",
+            str(self.directory / "data"),
+            "-U",
+            "carrier",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+        )
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        self._run(
+            postgres_binary("pg_ctl"),
+            "-D",
+            str(self.directory / "data"),
+            "-o",
+            options,
+            "-l",
+            str(self.directory / "postgres.log"),
+            "-w",
+            "start",
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run(postgres_binary("pg_ctl"), "-D", str(self.directory / "data"), "-m", mode, "-w", "stop")
+
+
+@contextmanager
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A started PrivatePostgres, removed afterwards."""
+    from tools.stack import free_port
+
+    directory = Path(tempfile.mkdtemp(prefix="carrier-pg-"))
+    if os.geteuid() == 0:
+        postgres = pwd.getpwnam("postgres")
+        os.chown(directory, postgres.pw_uid, postgres.pw_gid)
+    cluster = PrivatePostgres(directory, free_port())
+    try:
+        cluster.init()
+        cluster.start()
+        yield cluster
+    finally:
+        with contextlib.suppress(subprocess.SubprocessError):
+            cluster.stop("immediate")
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def production_settings(environ: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -34,7 +35,7 @@ from backend.db import make_engine
 from backend.models import Conversation
 from backend.services.conversations import NOT_ANSWERED_REASON, list_messages
 from tests.e2e.conversation import COMPLAINT_STEPS, assert_clean
-from tools.prod import Production, open_connections, throwaway_production
+from tools.prod import PrivatePostgres, Production, open_connections, private_postgres, throwaway_production
 from tools.stack import DEFAULT_MODEL
 from tools.supervise import watching
 
@@ -47,22 +48,33 @@ ANSWERED = {"answered", "failed"}
 
 
 @pytest.fixture(scope="module")
-def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Production]:
-    base, redis_url = os.environ.get("TEST_POSTGRES_URL"), os.environ.get("TEST_REDIS_URL")
-    if not base or not redis_url:
-        pytest.skip("TEST_POSTGRES_URL and TEST_REDIS_URL are needed (scripts/ensure-test-services.sh)")
+def cluster() -> Iterator[PrivatePostgres]:
+    """PostgreSQL of this file's own: the last test stops it, which the shared test server must never be."""
+    try:
+        with private_postgres() as running:
+            yield running
+    except RuntimeError as error:
+        pytest.skip(str(error))
+
+
+@pytest.fixture(scope="module")
+def prod(tmp_path_factory: pytest.TempPathFactory, cluster: PrivatePostgres) -> Iterator[Production]:
+    redis_url = os.environ.get("TEST_REDIS_URL")
+    if not redis_url:
+        pytest.skip("TEST_REDIS_URL is needed (scripts/ensure-test-services.sh)")
     if not DEFAULT_MODEL.exists():
         pytest.fail(f"no trained model at {DEFAULT_MODEL}: run `make train`")
     workdir = tmp_path_factory.mktemp("prod-faults")
     started = time.monotonic()
+    env = {**TURN_ENV, "REDIS_KEY_PREFIX": f"faults-{uuid.uuid4().hex[:8]}:"}
     with (
         throwaway_production(
             workdir,
-            postgres_url=base,
+            postgres_url=cluster.url,
             redis_url=redis_url,
             door_limits=False,
             seed_demo=True,
-            extra_env=TURN_ENV,
+            extra_env=env,
         ) as running,
         watching(running.supervisor()),
     ):
@@ -502,3 +514,120 @@ def test_an_action_server_killed_holding_a_complaint_action_is_restarted_and_the
     else:
         print("the killed action's turn got the apology; the shipper repeats it")
         complaint.finish(2)
+
+
+# --- PostgreSQL stopped -----------------------------------------------------------------------------
+
+OUTAGE_S = 10.0
+
+
+async def resend_until_acked(prod: Production, token: str, text: str, frames: list[dict[str, Any]]) -> None:
+    """The widget while the database is away: it sends, hears "not delivered" (a `failed` frame) or
+    loses the connection, and sends the same message (same id) again every second until it is acked."""
+    client_id = uuid.uuid4().hex
+    deadline = time.monotonic() + 120
+    socket = None
+    while time.monotonic() < deadline:
+        try:
+            if socket is None:
+                socket = await open_socket(prod, token)
+            await socket.send(json.dumps({"type": "text", "text": text, "client_id": client_id}))
+            got = await wait_ack(socket, client_id, timeout=30)
+            frames.extend(got)
+            if got[-1]["type"] == "ack":
+                await socket.close()
+                return
+        except (
+            websockets.ConnectionClosed,
+            OSError,
+            asyncio.TimeoutError,
+            AssertionError,
+            ValueError,
+        ) as error:
+            frames.append({"type": "dropped", "error": repr(error)})
+            socket = None
+        await asyncio.sleep(1)
+    raise AssertionError(f"{text!r} was never acknowledged: {frames[-5:]}")
+
+
+def test_postgresql_stopped_for_ten_seconds_fails_loudly_forgets_nothing_and_resumes(
+    prod: Production, cluster: PrivatePostgres
+) -> None:
+    complaint = Complaint(
+        prod,
+        [
+            (
+                "you charged me 144 yuan for EA100000096CN but the quote was 60, it only weighs 5 kg",
+                "<calmed>",
+            ),
+            ("refund the difference", "is that right"),
+            ("yes", "84.00"),
+            ("yes, thank you", "T-"),
+        ],
+    )
+    complaint.say(0)
+    asker_token, asker = new_session(prod)
+    questions = [f"where is EA1000000{n}CN" for n in ("17", "25", "34")]
+    frames: list[dict[str, Any]] = []
+    health: list[tuple[int, dict[str, Any]]] = []
+
+    async def during_outage() -> None:
+        sends = [resend_until_acked(prod, complaint.token, complaint.steps[1][0], frames)]
+        for question in questions:
+            sends.append(resend_until_acked(prod, asker_token, question, frames))
+            await asyncio.sleep(OUTAGE_S / len(questions) / 2)
+        await asyncio.gather(*sends)
+
+    def watch_health(stop: threading.Event) -> None:
+        while not stop.wait(0.5):
+            try:
+                response = httpx.get(f"{prod.url}/api/health", timeout=10)
+                health.append((response.status_code, response.json()))
+            except (httpx.HTTPError, ValueError) as error:
+                health.append((0, {"error": repr(error)}))
+
+    cluster.stop("fast")
+    stopped_at = time.monotonic()
+    stop_watching = threading.Event()
+    watcher = threading.Thread(target=watch_health, args=(stop_watching,), daemon=True)
+    watcher.start()
+    complaint.sent.append(complaint.steps[1][0])
+    loop = asyncio.new_event_loop()
+    try:
+        sending = loop.create_task(during_outage())
+        loop.run_until_complete(asyncio.sleep(max(0.0, OUTAGE_S - (time.monotonic() - stopped_at))))
+        down_health = list(health)
+        cluster.start()
+        print(f"\nPostgreSQL stopped for {time.monotonic() - stopped_at:.1f} s")
+        loop.run_until_complete(sending)
+    finally:
+        stop_watching.set()
+        watcher.join(timeout=15)
+        loop.close()
+    codes = sorted({(code, str(body.get("postgresql", {}).get("state"))) for code, body in down_health})
+    print(f"health during the outage ({len(down_health)} asked): {codes}")
+    # While it was away: health said degraded (503, PostgreSQL down), never ok.
+    assert down_health, "health was never asked during the outage"
+    assert all(code != 200 for code, _ in down_health), down_health
+    assert any(
+        body.get("status") == "degraded" and body.get("postgresql", {}).get("state") == "down"
+        for _, body in down_health
+    ), down_health
+    # The shipper heard "not delivered" (the widget sends again) or nothing; never an internal error.
+    text = json.dumps(frames)
+    assert not re.search(r"Traceback|Exception|psycopg|sqlalchemy|OperationalError", text), text[:2000]
+    print(f"frames while the database was away: {sorted({f['type'] for f in frames})}")
+    # Everything sent during the outage is answered once after it (or waits for an agent).
+    for question in questions:
+        state, lines = wait_answered(prod, asker, question)
+        stored = [m.text for m in messages_of(prod, asker) if m.direction == "in"]
+        assert stored.count(question) == 1, stored
+        assert state == "answered" or queued_as_not_answered(prod, asker), (question, state, lines)
+        assert_clean(lines)
+    # Nothing is forgotten: the complaint goes on from where it was, to one ticket.
+    complaint.check(*complaint.steps[1])
+    complaint.finish(2)
+    # Everything resumes: health ok again, and a new shipper is answered normally.
+    assert httpx.get(f"{prod.url}/api/health", timeout=10).status_code == 200
+    fresh = Complaint(prod, [("where is EA100000025CN", "Changsha")])
+    fresh.say(0)
