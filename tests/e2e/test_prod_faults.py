@@ -392,6 +392,38 @@ def close(loop: asyncio.AbstractEventLoop, socket: Any) -> None:
 RASAS, ACTIONS = ["rasa-1", "rasa-2"], ["actions-1", "actions-2"]
 
 
+def kill_the_holder(complaint: Complaint, number: int, frozen: list[str], find: str) -> None:
+    """Step `number` of the complaint is sent while every `frozen` process is stopped (SIGSTOP), so it is
+    certainly in flight; the process holding it (`find`: "backend", "rasa" or "actions") is killed with
+    kill -9 while other shippers write, and the frozen go on. The widget then does what it does after a
+    drop: connects again (to a live backend) and sends the same message with the same id."""
+    prod = complaint.prod
+    loop = asyncio.new_event_loop()
+    socket = None
+    try:
+        freeze(prod, frozen)
+        before = {} if find == "backend" else connections(prod, find)
+        try:
+            socket, client_id = loop.run_until_complete(send_frozen(complaint, number))
+            if find == "backend":
+                on_1 = loop.run_until_complete(socket_on_backend_1(prod, socket))
+                victim = "backend-1" if on_1 else "backend-2"
+            else:
+                victim = holding(prod, find, before)
+            kill_and_watch(
+                prod,
+                victim,
+                after_kill=lambda: thaw(prod, frozen),
+                during=lambda: loop.run_until_complete(
+                    send_as_widget(prod, complaint.token, complaint.steps[number][0], client_id, socket)
+                ),
+            )
+        finally:
+            thaw(prod, frozen)
+    finally:
+        close(loop, socket)
+
+
 def test_a_backend_killed_holding_a_complaint_message_is_restarted_and_the_message_answered_once(
     prod: Production,
 ) -> None:
@@ -405,30 +437,10 @@ def test_a_backend_killed_holding_a_complaint_message_is_restarted_and_the_messa
         ],
     )
     complaint.say(0)
-    loop = asyncio.new_event_loop()
-    socket = None
-    try:
-        # Both Rasas frozen: the message is stored and waits for the bot in the backend holding the socket.
-        freeze(prod, RASAS)
-        try:
-            socket, client_id = loop.run_until_complete(send_frozen(complaint, 1))
-            victim = (
-                "backend-1" if loop.run_until_complete(socket_on_backend_1(prod, socket)) else "backend-2"
-            )
-            kill_and_watch(
-                prod,
-                victim,
-                after_kill=lambda: thaw(prod, RASAS),
-                # The widget connects again (to the live backend) and sends the message again with its id:
-                # refused as a duplicate while the dead process's lease runs, then swept and answered once.
-                during=lambda: loop.run_until_complete(
-                    send_as_widget(prod, complaint.token, complaint.steps[1][0], client_id, socket)
-                ),
-            )
-        finally:
-            thaw(prod, RASAS)
-    finally:
-        close(loop, socket)
+    # Both Rasas frozen: the message is stored and waits for the bot in the backend holding the socket.
+    # Once it is killed, a live backend refuses the resend as a duplicate while the dead process's lease
+    # runs, then its sweeper takes the turn up and answers it once.
+    kill_the_holder(complaint, 1, RASAS, "backend")
     complaint.check(*complaint.steps[1])
     complaint.finish(2)
 
@@ -446,27 +458,8 @@ def test_a_rasa_killed_holding_a_complaint_message_is_restarted_and_the_message_
         ],
     )
     complaint.say(0)
-    loop = asyncio.new_event_loop()
-    socket = None
-    try:
-        freeze(prod, RASAS)
-        before = connections(prod, "rasa")
-        try:
-            socket, client_id = loop.run_until_complete(send_frozen(complaint, 1))
-            victim = holding(prod, "rasa", before)
-            kill_and_watch(
-                prod,
-                victim,
-                # The backend's request died with that Rasa: its retry goes through nginx to the other.
-                after_kill=lambda: thaw(prod, RASAS),
-                during=lambda: loop.run_until_complete(
-                    send_as_widget(prod, complaint.token, complaint.steps[1][0], client_id, socket)
-                ),
-            )
-        finally:
-            thaw(prod, RASAS)
-    finally:
-        close(loop, socket)
+    # The backend's request died with that Rasa: its retry goes through nginx to the other.
+    kill_the_holder(complaint, 1, RASAS, "rasa")
     complaint.check(*complaint.steps[1])
     complaint.finish(2)
 
@@ -485,26 +478,7 @@ def test_an_action_server_killed_holding_a_complaint_action_is_restarted_and_the
     )
     complaint.say(0)
     complaint.say(1)
-    loop = asyncio.new_event_loop()
-    socket = None
-    try:
-        freeze(prod, ACTIONS)
-        before = connections(prod, "actions")
-        try:
-            socket, client_id = loop.run_until_complete(send_frozen(complaint, 2))
-            victim = holding(prod, "actions", before)
-            kill_and_watch(
-                prod,
-                victim,
-                after_kill=lambda: thaw(prod, ACTIONS),
-                during=lambda: loop.run_until_complete(
-                    send_as_widget(prod, complaint.token, complaint.steps[2][0], client_id, socket)
-                ),
-            )
-        finally:
-            thaw(prod, ACTIONS)
-    finally:
-        close(loop, socket)
+    kill_the_holder(complaint, 2, ACTIONS, "actions")
     # Rasa called the action once, through nginx, which does not send a POST again to the other action
     # server: the turn ends with the channel's one apology (bot/channels/rest.py: never silence, never
     # twice), or, when Rasa went on by itself, with the step's answer. After the apology the shipper

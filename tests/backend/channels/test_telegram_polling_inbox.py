@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.channels.telegram.inbox import UpdateInbox
-from backend.clock import utcnow
 from backend.db import make_engine, make_session_factory, session_scope
 from backend.models import Base, TelegramUpdate
 from tests.backend.channels.test_telegram import FakeHub, app_for, new_chat, settings_for, wait_until
+from tests.backend.channels.test_telegram_inbox import _left_by_a_dead_process
 from tests.fakes.telegram_api import FakeBotApi, text_update
 
 
@@ -103,15 +100,9 @@ def test_an_update_a_killed_poller_fetched_and_stored_is_processed_once_after_a_
     bot_api: FakeBotApi, db_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     # What a poller killed after storing (and acknowledging) an update leaves: the row, claimed by the
-    # dead process and never processed; Telegram has forgotten the update, getUpdates returns nothing.
+    # dead process and never processed (as a webhook's); Telegram has forgotten it: getUpdates is empty.
     data = text_update(new_chat(), "my parcel EA100000025CN is late")
-    assert UpdateInbox(db_factory, bot_api.bot_id, lease_s=60).store(data["update_id"], data)
-    with session_scope(db_factory) as session:
-        session.execute(
-            update(TelegramUpdate)
-            .where(TelegramUpdate.bot_id == bot_api.bot_id, TelegramUpdate.update_id == data["update_id"])
-            .values(claimed_at=utcnow() - timedelta(minutes=5))
-        )
+    _left_by_a_dead_process(db_factory, bot_api, data)
     settings = polling(bot_api, tmp_path, telegram_update_lease_s=1.0, telegram_replay_interval_s=0.2)
     hub = FakeHub()
     with TestClient(app_for(settings, hub, db_factory)):  # type: ignore[arg-type]
