@@ -12,11 +12,13 @@ SIGTERM to the launcher's process group stops them all. Rasa takes about 1 GB a 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import pwd
 import secrets
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -44,6 +46,8 @@ DEFAULT_PORT = 8080
 PROXY_ADDRESS = "127.0.0.1"
 # nginx's scratch directories, created before it starts (it does not create them itself as a worker).
 NGINX_TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+# Settings passed to every process by their prefix (the durable turns' lease and sweep among them).
+PASSED_PREFIXES = ("TELEGRAM_", "LIMIT_", "TRACKER_", "TURN_", "RASA_RETRY_", "REDIS_KEY_")
 
 
 def nginx_binary() -> str:
@@ -205,6 +209,22 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+def open_connections(port: int) -> set[str]:
+    """The peers (address:port, in /proc/net/tcp's hex) of the TCP connections a server on `port` has
+    accepted and holds open (Linux). A new one while the server is frozen is a request in its hands."""
+    peers = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 3 and fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                peers.add(fields[2])
+    return peers
+
+
 @dataclass
 class Production:
     """The production profile's processes: one Stack per backend/Rasa/actions trio, and nginx."""
@@ -229,9 +249,7 @@ class Production:
         # A forwarded address from anywhere but the proxy is not believed (uvicorn's own check).
         backend_args = ("--proxy-headers", "--forwarded-allow-ips", PROXY_ADDRESS)
         passed = {
-            k: v
-            for k, v in self.settings.items()
-            if k in PASSED_SETTINGS or k.startswith(("TELEGRAM_", "LIMIT_", "TRACKER_"))
+            k: v for k, v in self.settings.items() if k in PASSED_SETTINGS or k.startswith(PASSED_PREFIXES)
         }
         for number, (backend, rasa, actions) in enumerate(zip(t.backends, t.rasa, t.actions, strict=True), 1):
             self.stacks.append(
@@ -325,6 +343,55 @@ class Production:
             supervisor.add("nginx", self.start_nginx, self.nginx)
         return supervisor
 
+    def process(self, name: str) -> subprocess.Popen[bytes]:
+        """The running process called `name` in supervisor() (`backend-1`, `rasa-2`, `nginx` ...)."""
+        if name == "nginx":
+            assert self.nginx is not None, "nginx is not running"
+            return self.nginx
+        kind, _, number = name.rpartition("-")
+        return self.stacks[int(number) - 1].processes[kind]
+
+    def url_of(self, name: str) -> str:
+        """Where the process called `name` listens (as /api/health lists it)."""
+        kind, _, number = name.rpartition("-")
+        t = self.topology
+        ports = {"backend": t.backends, "rasa": t.rasa, "actions": t.actions}
+        return f"http://127.0.0.1:{ports[kind][int(number) - 1]}"
+
+    def kill(self, name: str, signum: int = signal.SIGKILL) -> int:
+        """Sends `signum` (kill -9 by default) to the process group of `name`; returns its pid. A killed
+        process is reaped here, and the supervisor (when one watches) starts it again."""
+        process = self.process(name)
+        os.killpg(process.pid, signum)
+        if signum == signal.SIGKILL:
+            process.wait(timeout=30)
+        return process.pid
+
+    def wait_back(self, name: str, old_pid: int, timeout: float = 240.0) -> float:
+        """Waits until `name` runs under a new pid and /api/health (through nginx) lists it ok again;
+        returns the seconds that took."""
+        started = time.monotonic()
+        deadline = started + timeout
+        url, kind = self.url_of(name), name.rpartition("-")[0]
+        listing = {"backend": "backends", "rasa": "rasa", "actions": "actions"}[kind]
+        last: object = None
+        while time.monotonic() < deadline:
+            try:
+                process = self.process(name)
+            except KeyError:  # not started again yet
+                process = None
+            if process is not None and process.pid != old_pid and process.poll() is None:
+                try:
+                    body = httpx.get(f"{self.url}/api/health", timeout=5).json()
+                    last = body.get(listing)
+                    states = {entry["url"]: entry["state"] for entry in body.get(listing, [])}
+                    if states.get(url) == "ok":
+                        return time.monotonic() - started
+                except (httpx.HTTPError, ValueError) as error:
+                    last = str(error)
+            time.sleep(0.5)
+        raise TimeoutError(f"{name} did not come back in {timeout:.0f} s: {last}")
+
     def stop(self) -> None:
         # The door first: no new request reaches a process that is stopping.
         if self.nginx is not None:
@@ -349,7 +416,7 @@ def throwaway_production(
     """The production profile on free ports with two databases of its own on `postgres_url`'s server
     (dropped afterwards) and fresh secrets: the multi-process tests and `make loadtest`."""
     names = [f"carrier_{uuid.uuid4().hex[:10]}_{part}" for part in ("app", "tracker")]
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as connection:
         for name in names:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
@@ -383,6 +450,83 @@ def throwaway_production(
             for name in names:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def postgres_binary(name: str) -> str:
+    """Debian's newest PostgreSQL program `name` (initdb, pg_ctl: not on PATH)."""
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: int(p.parts[-3]))
+    if not found:
+        raise RuntimeError(
+            f"no {name} under /usr/lib/postgresql (scripts/start-test-postgres.sh installs it)"
+        )
+    return str(found[-1])
+
+
+@dataclass
+class PrivatePostgres:
+    """A PostgreSQL cluster of one test's own (initdb into a scratch folder, on a free 127.0.0.1 port,
+    trust for the local user `carrier`): it can be stopped and started again without touching the
+    server the other tests share. As root, its programs run as the `postgres` user."""
+
+    directory: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://carrier@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *argv: str, check: bool = True) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*prefix, *argv], check=check, capture_output=True, timeout=120)
+
+    def init(self) -> None:
+        self._run(
+            postgres_binary("initdb"),
+            "-D",
+            str(self.directory / "data"),
+            "-U",
+            "carrier",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+        )
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        self._run(
+            postgres_binary("pg_ctl"),
+            "-D",
+            str(self.directory / "data"),
+            "-o",
+            options,
+            "-l",
+            str(self.directory / "postgres.log"),
+            "-w",
+            "start",
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run(postgres_binary("pg_ctl"), "-D", str(self.directory / "data"), "-m", mode, "-w", "stop")
+
+
+@contextmanager
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A started PrivatePostgres, removed afterwards."""
+    from tools.stack import free_port
+
+    directory = Path(tempfile.mkdtemp(prefix="carrier-pg-"))
+    if os.geteuid() == 0:
+        postgres = pwd.getpwnam("postgres")
+        os.chown(directory, postgres.pw_uid, postgres.pw_gid)
+    cluster = PrivatePostgres(directory, free_port())
+    try:
+        cluster.init()
+        cluster.start()
+        yield cluster
+    finally:
+        with contextlib.suppress(subprocess.SubprocessError):
+            cluster.stop("immediate")
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def production_settings(environ: Mapping[str, str] | None = None) -> dict[str, str]:

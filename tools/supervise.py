@@ -13,6 +13,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -96,3 +97,22 @@ def shielded_shutdown() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+@contextmanager
+def watching(supervisor: Supervisor, every_s: float = 0.2) -> Iterator[Supervisor]:
+    """Runs `supervisor.check()` in a background thread while the block runs (the end-to-end tests keep
+    a throwaway production up the way `make run-prod`'s foreground loop does)."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every_s):
+            supervisor.check()
+
+    thread = threading.Thread(target=loop, name="supervisor", daemon=True)
+    thread.start()
+    try:
+        yield supervisor
+    finally:
+        stop.set()
+        thread.join(timeout=10)

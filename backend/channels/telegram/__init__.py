@@ -9,7 +9,9 @@ fed by `POST /telegram/webhook`, or with its own updater in polling mode.
 
 A webhook update is committed to the database (`inbox.UpdateInbox`) before Telegram gets its 200, and
 marked processed once the hub has taken it; a process that dies in between leaves it for another (or
-for itself after a restart) to feed again once its lease has run out. Polling runs in one process at a
+for itself after a restart) to feed again once its lease has run out. A polled update goes through the
+same inbox (`StoringUpdateQueue`): it is committed before the poller asks for the next offset, which is
+what tells Telegram to forget it. Polling runs in one process at a
 time, the holder of a leader lock (`leader`). Chats are served fairly (`PerChatUpdateProcessor`).
 A reply Telegram finally refuses is marked on the stored message (`message.delivery_error`).
 
@@ -391,7 +393,7 @@ class TelegramChannel:
         # The "typing..." request of each chat's message in hand: it goes out while the hub and the bot
         # work, and the chat's first answer waits for it (so the indicator never outlives the answer).
         self._typing_sent: dict[int, asyncio.Task[None]] = {}
-        # Where webhook updates are kept until the hub took them (None: not kept, as in polling mode).
+        # Where updates (webhook or polled) are kept until the hub took them (None: no database, not kept).
         self.inbox: UpdateInbox | None = None
         # Where a message that could not be delivered is marked so (None: only logged).
         self.session_factory: sessionmaker[Session] | None = None
@@ -832,6 +834,33 @@ async def telegram_webhook(request: Request) -> JSONResponse:
     return JSONResponse({"ok": True})
 
 
+class StoringUpdateQueue(asyncio.Queue[object]):
+    """The polling updater's queue: each fetched update is committed to the inbox before it is handed
+    to the application, so it is stored before the updater's next getUpdates acknowledges its offset.
+
+    An update that cannot be stored raises NetworkError: python-telegram-bot's polling loop then waits
+    and asks again from the same offset, so Telegram keeps the update. An update already stored (fetched
+    again after such a retry) is not handed over twice; the inbox's sweep feeds it if its process died."""
+
+    def __init__(self, target: asyncio.Queue[object], inbox: UpdateInbox) -> None:
+        super().__init__()
+        self.target = target
+        self.inbox = inbox
+
+    async def put(self, item: object) -> None:
+        if isinstance(item, Update):
+            payload = json.loads(item.to_json())
+            try:
+                fresh = await run_in_threadpool(self.inbox.store, item.update_id, payload)
+            except SQLAlchemyError as error:
+                logger.error("polled update %s not stored: %s", item.update_id, error.__class__.__name__)
+                raise NetworkError("the update could not be stored; fetched again") from error
+            if not fresh:
+                logger.info("Telegram update %s fetched again; already stored", item.update_id)
+                return
+        await self.target.put(item)
+
+
 def bot_id_of(token: str) -> int:
     """The bot's id, the number before the colon of its token (0 for a token without one)."""
     head = token.split(":", 1)[0]
@@ -856,8 +885,11 @@ async def running(app: FastAPI, settings: Settings, hub: Hub) -> AsyncIterator[N
     factory: sessionmaker[Session] | None = getattr(app.state, "session_factory", None)
     bot_id = bot_id_of(settings.telegram_bot_token or "")
     channel.session_factory = factory
-    if mode == "webhook" and factory is not None:
+    if factory is not None:
         channel.inbox = UpdateInbox(factory, bot_id, lease_s=settings.telegram_update_lease_s)
+        updater = channel.application.updater
+        if mode == "polling" and updater is not None:
+            updater.update_queue = StoringUpdateQueue(channel.application.update_queue, channel.inbox)
     if mode == "polling":
         channel.leader = make_leader_lock(
             redis_url=settings.redis_url,
