@@ -10,7 +10,9 @@ from __future__ import annotations
 import sys
 import tempfile
 import warnings
+from contextlib import nullcontext
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphSchema
@@ -104,16 +106,17 @@ def trained(folder: str, fit: str, examples: list[Message]) -> SafeLogisticRegre
     resource = Resource(f"classifier_{fit}")
     context = ExecutionContext(GraphSchema({}), node_name=f"classifier_{fit}")
     classifier = SafeLogisticRegressionClassifier.create(config, storage, resource, context)
-    if fit == "blocks":  # fitted by bot.nlu.logistic_fit, never by scikit-learn
-
-        def refuse(*args: object, **kwargs: object) -> None:
-            raise AssertionError("scikit-learn's fit was called")
-
-        classifier.clf.fit = refuse
-    with warnings.catch_warnings():
+    # fit: blocks is fitted by bot.nlu.logistic_fit, never by scikit-learn (patched on the class: an
+    # instance attribute would be persisted with the estimator).
+    refuse = patch.object(
+        LogisticRegression, "fit", side_effect=AssertionError("scikit-learn's fit was called")
+    )
+    with warnings.catch_warnings(), refuse if fit == "blocks" else nullcontext():
         warnings.simplefilter("ignore")
         classifier.train(TrainingData(training_examples=examples))
-    return SafeLogisticRegressionClassifier.load(config, storage, resource, context)
+    loaded = SafeLogisticRegressionClassifier.load(config, storage, resource, context)
+    assert hasattr(loaded.clf, "coef_"), "the model did not load (Rasa falls back to an untrained one)"
+    return loaded
 
 
 def check_the_classifier_predicts_alike_with_either_fit_after_loading() -> None:
