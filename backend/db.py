@@ -33,6 +33,10 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # With WAL, NORMAL syncs the log at checkpoints, not at every commit: a committed turn survives a
+        # crash of any of our processes (the log is in the OS's hands once the commit returns), and only
+        # a power cut of the machine in that instant can lose the last commits. That is the durability
+        # the hub's turns need, without an fsync per message (FULL costs one on every commit).
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()

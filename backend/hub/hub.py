@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from starlette.concurrency import run_in_threadpool
 
 from backend.complaints import wording
@@ -164,6 +165,12 @@ def _open_question(session: Session, cid: str) -> tuple[str, tuple[Button, ...]]
             buttons = tuple(Button(title=str(b["title"]), payload=str(b["payload"])) for b in message.buttons)
             return message.text, buttons
     return None
+
+
+def _no_attachments(message: Message) -> None:
+    """A message just inserted without files has none: said so, so that building its live event does not
+    read the attachment table (a query per message, on every turn, twice)."""
+    set_committed_value(message, "attachments", [])
 
 
 class Hub:
@@ -315,6 +322,8 @@ class Hub:
                 stored_files += 1
             except UploadRejected as rejected:
                 lines.append(rejected.text(conversation.language))
+        if not stored_files:
+            _no_attachments(message)
         if inbound.own_phone:
             customers.verify_by_own_contact(session, conversation_id=cid, phone=inbound.own_phone)
         self._publish_message(session, cid, message)
@@ -573,6 +582,9 @@ class Hub:
         order: one trip to the database per turn."""
 
         def store(session: Session) -> tuple[list[Outbound], str]:
+            # Held from the start: the session keeps only weak references, and a conversation nobody
+            # holds would be read again for its state below.
+            conversation = conv.ensure_conversation(session, cid)
             said = [
                 self._store_outbound(
                     session, cid, a.text, sender="bot", buttons=a.buttons, request_contact=a.request_contact
@@ -581,7 +593,7 @@ class Hub:
             ]
             if turn is not None:
                 conv.finish_turn(session, turn)
-            return said, conv.ensure_conversation(session, cid).state
+            return said, conversation.state
 
         said, state = await self.run_db(store)
         for outbound in said:
@@ -635,6 +647,7 @@ class Hub:
             author=author,
         )
         assert message is not None  # outbound messages carry no channel id, so never a replay
+        _no_attachments(message)
         if sender == "agent":
             conv.mark_person_answered(session, conversation_id=cid)
         self._publish_message(session, cid, message)

@@ -85,6 +85,14 @@ def lookup(waybill: str | None) -> ShipmentView | None:
     return client.shipment(waybill)
 
 
+def slot_changes(tracker: Tracker, slots: dict[str, Any]) -> list[EventType]:
+    """SlotSet events for the slots whose value changes. A slot set to the value it already has
+    (a new complaint clears eleven slots that are empty) changes no state the policies read, but is a
+    tracker event all the same: sent back to Rasa, applied, stored as a row of the tracker store and
+    read with the conversation on every later turn."""
+    return [SlotSet(name, value) for name, value in slots.items() if tracker.get_slot(name) != value]
+
+
 def prefill_slots(view: ShipmentView | None, category: str | None, slots: dict[str, Any]) -> dict[str, Any]:
     """The slots the shipment record already answers, so the customer is not asked for them."""
     prefill = record_prefills(

@@ -40,6 +40,7 @@ from .complaint_flow import (
     lookup,
     prefill_slots,
     render_escalation,
+    slot_changes,
     value_beside_record,
 )
 from .complaint_parsing import (
@@ -152,7 +153,7 @@ class ActionStartComplaint(BlockingAction):
         elif accepted_offer and intent == "inform" and text:
             slots["complaint_wants"] = parse_wants(text)
         slots.update(prefill_slots(view, category, slots))
-        events: list[EventType] = [SlotSet(name, value) for name, value in slots.items()]
+        events = slot_changes(tracker, slots)
         if last_action(tracker) not in (None, "action_listen"):
             # Started by another action (a yes the classifier read as something else): no rule
             # follows, so the form is started here.

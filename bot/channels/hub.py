@@ -14,10 +14,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import BotUttered, ConversationResumed, Event, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 from sanic.request import Request
 
+from bot import rasa_tuning
 from bot.channels.rest import ReliableRestInput
 
 logger = logging.getLogger(__name__)
@@ -106,11 +109,12 @@ class HubInput(ReliableRestInput):
         metadata = message.metadata if isinstance(message.metadata, dict) else {}
         if isinstance(metadata.get("message_id"), str):
             message.message_id = metadata["message_id"]
+        if _RESUMES_IN_TURN:
+            return  # the paused tracker is resumed inside Rasa's own turn (resume_for_hub)
         agent = Sanic.get_app().ctx.agent
         sender = message.sender_id or ""
-        # Only a hand-back can leave the tracker paused, and the hub sends nothing while a person has the
-        # conversation: a look without the lock (the tracker store keeps the tracker, so no read of the
-        # table) settles almost every turn; the lock is taken only to resume.
+        # Another Rasa version: a look without the lock settles almost every turn; the lock is taken
+        # only to resume.
         tracker = await agent.tracker_store.retrieve(sender)
         if tracker is None or not tracker.is_paused():
             return
@@ -120,3 +124,39 @@ class HubInput(ReliableRestInput):
                 logger.info("resuming a paused conversation: the hub says the bot has it")
                 tracker.update(ConversationResumed())
                 await agent.tracker_store.save(tracker)
+
+
+def resume_for_hub(message: UserMessage, tracker: DialogueStateTracker) -> bool:
+    """Resumes a paused tracker when the message came through the hub; True when it did.
+
+    Only a hand-back can leave the tracker paused, and the hub sends nothing while a person has the
+    conversation. Called on the tracker Rasa has just fetched for the turn, under the turn's lock, so
+    it costs no second lock and no second read of the tracker store; the resume is saved with the turn.
+    """
+    if message.input_channel != HubInput.name() or not tracker.is_paused():
+        return False
+    logger.info("resuming a paused conversation: the hub says the bot has it")
+    tracker.update(ConversationResumed())
+    return True
+
+
+def _patch_processor() -> bool:
+    """MessageProcessor._handle_message_with_tracker (Rasa 3.6.21) resumes a hub turn's paused tracker
+    before the user event is logged, so Rasa then handles the message (_should_handle_message)."""
+    if not rasa_tuning.supported():
+        return False
+    original = MessageProcessor._handle_message_with_tracker
+    if getattr(original, "resumes_for_hub", False):
+        return True
+
+    async def handle(self: MessageProcessor, message: UserMessage, tracker: DialogueStateTracker) -> None:
+        resume_for_hub(message, tracker)
+        await original(self, message, tracker)
+
+    handle.resumes_for_hub = True  # type: ignore[attr-defined]
+    MessageProcessor._handle_message_with_tracker = handle
+    return True
+
+
+# Applied when Rasa imports this channel (credentials.yml), before Sanic starts serving.
+_RESUMES_IN_TURN = _patch_processor()

@@ -30,6 +30,8 @@ pytestmark = pytest.mark.e2e
 QUESTION = "where is EA100000025CN?"
 TURNS = 8  # twice and a warm-up: within the conversation budget of 20 a minute
 FLOOD_FRAMES = 400
+# The normal shipper's p95 during the flood, at most this times their p95 without one (issue 18).
+FLOOD_P95_GOAL = 1.5
 
 
 @pytest.fixture(scope="module")
@@ -130,8 +132,11 @@ def test_a_flood_is_cut_off_and_a_normal_shipper_keeps_being_answered(guarded: S
     )
     assert 429 in statuses, "the script got every session it asked for"
     # The default budget is 20 messages a conversation a minute; the rest were refused ("limited" frames,
-    # which the door's close may overtake) and after 20 refusals in a row the door closed.
+    # which the door's close may overtake) and after 20 refusals in a row the door closed, with the
+    # accepted ones still waiting for their turn dropped unanswered (never acknowledged).
     assert flooded["acked"] <= 20
     assert flooded["close_code"] == 1008
-    # Generous for a shared 2-core machine, and far below what an unguarded door gave (seconds).
-    assert during_p95 <= 3 * quiet_p95 + 500, (quiet, during)
+    # Issue 18's goal: the flood costs a normal shipper at most half again their p95. The door refuses
+    # the script's frames as they come and closes on it without answering what it had queued, and
+    # a message sent before the previous answer waits its turn (backend/channels/web/live.py).
+    assert during_p95 <= FLOOD_P95_GOAL * quiet_p95, (quiet, during)

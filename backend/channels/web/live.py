@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request, WebSocket
@@ -35,6 +36,10 @@ HISTORY_LIMIT = 200
 HELLO_TIMEOUT_S = 10.0
 # An application close code (4000-4999): the widget then starts a new conversation.
 CLOSE_UNAUTHORISED = 4401
+# A message sent before the answer to the previous one waits this long for its turn (_receive_frames).
+PACE_S = 0.5
+# Frames read ahead of the one being answered; the socket holds back the rest.
+FRAMES_WAITING = 32
 
 router = APIRouter(route_class=WidgetRoute)
 
@@ -108,49 +113,94 @@ def _inbound(conversation_id: str, frame: dict[str, Any]) -> Inbound | None:
     return None
 
 
+# What the reader hands over: the time a message came and the message; None after the last one.
+_Frames = asyncio.Queue[tuple[float, Inbound | None]]
+
+
+def _parsed(raw: object) -> dict[str, Any] | None:
+    try:
+        frame = json.loads(raw) if isinstance(raw, str) and len(raw) <= MAX_FRAME_CHARS else None
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
+        return None
+    return frame if isinstance(frame, dict) else None
+
+
+async def _read_frames(
+    websocket: WebSocket, conversation_id: str, queue: asyncio.Queue[dict[str, Any]], frames: _Frames
+) -> None:
+    """Reads the widget's frames as they arrive, while earlier messages are being answered: a message
+    within the budgets is handed on with the time it came, one over them is refused at once, and a
+    connection refused CLOSE_AFTER_REFUSALS times in a row is closed (a script's, not a person's)
+    without answering what it had queued. Ends with None."""
+    address = websocket.client.host if websocket.client else "unknown"
+    refused_in_a_row = 0
+    try:
+        while True:
+            received = await websocket.receive()
+            if received["type"] == "websocket.disconnect":
+                break
+            frame = _parsed(received.get("text"))
+            if frame is not None and frame.get("type") == "ping":
+                continue  # the widget's keep-alive through proxies that drop idle connections
+            inbound = _inbound(conversation_id, frame) if frame is not None else None
+            if inbound is None:
+                _queue_local(queue, {"type": "error", "error": "That message was not understood."})
+                continue
+            if not message_allowed(websocket.app, conversation_id, address):
+                # Over budget: the widget says "please wait a minute" and keeps nothing half-sent.
+                refused_in_a_row += 1
+                if refused_in_a_row >= CLOSE_AFTER_REFUSALS:
+                    while not frames.empty():
+                        frames.get_nowait()  # never stored nor acknowledged: nothing is lost
+                    await websocket.close(code=CLOSE_POLICY_VIOLATION, reason="too many messages")
+                    break
+                _queue_local(queue, {"type": "limited", "client_id": inbound.channel_message_id})
+                continue
+            refused_in_a_row = 0
+            await frames.put((time.monotonic(), inbound))
+    except Exception:  # a broken connection ends like a closed one
+        logger.info("widget connection in %s lost while reading", conversation_id)
+    await frames.put((time.monotonic(), None))
+
+
 async def _receive_frames(
     websocket: WebSocket, hub: Hub, conversation_id: str, queue: asyncio.Queue[dict[str, Any]]
 ) -> None:
-    """Hand each frame to the hub in order; the widget shows "typing" while the hub works."""
-    address = websocket.client.host if websocket.client else "unknown"
-    refused_in_a_row = 0
-    while True:
-        received = await websocket.receive()
-        if received["type"] == "websocket.disconnect":
-            return
-        raw = received.get("text")
-        try:
-            frame = json.loads(raw) if isinstance(raw, str) and len(raw) <= MAX_FRAME_CHARS else None
-        except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
-            frame = None
-        if isinstance(frame, dict) and frame.get("type") == "ping":
-            continue  # the widget's keep-alive through proxies that drop idle connections
-        inbound = _inbound(conversation_id, frame) if isinstance(frame, dict) else None
-        if inbound is None:
-            _queue_local(queue, {"type": "error", "error": "That message was not understood."})
-            continue
-        message_id = inbound.channel_message_id
-        if not message_allowed(websocket.app, conversation_id, address):
-            # Over budget: the widget says "please wait a minute" and keeps nothing half-sent.
-            refused_in_a_row += 1
-            if refused_in_a_row >= CLOSE_AFTER_REFUSALS:
-                await websocket.close(code=CLOSE_POLICY_VIOLATION, reason="too many messages")
+    """Hand each message to the hub in order; the widget shows "typing" while the hub works.
+
+    A message sent before the answer to the one before it arrived (a burst, or a script pouring
+    frames) waits PACE_S before its turn: the conversation's messages then take turns with everyone
+    else's instead of keeping Rasa busy back to back. A shipper who waits for each answer is never
+    paced.
+    """
+    frames: _Frames = asyncio.Queue(maxsize=FRAMES_WAITING)
+    reader = asyncio.create_task(_read_frames(websocket, conversation_id, queue, frames))
+    last_turn_ended = 0.0
+    try:
+        while True:
+            arrived, inbound = await frames.get()
+            if inbound is None:
                 return
-            _queue_local(queue, {"type": "limited", "client_id": message_id})
-            continue
-        refused_in_a_row = 0
-        _queue_local(queue, {"type": "typing", "on": True})
-        try:
-            turn = await hub.receive(inbound)
-        except Exception:  # the widget must hear that this one failed; the connection stays usable
-            logger.exception("web message in %s failed", conversation_id)
-            _queue_local(queue, {"type": "failed", "client_id": message_id})
-            continue
-        finally:
-            _queue_local(queue, {"type": "typing", "on": False})
-        # After the turn's own messages, which may still be on their way back through Redis.
-        await hub.broker.caught_up()
-        _queue_local(queue, {"type": "ack", "client_id": message_id, "duplicate": turn.duplicate})
+            message_id = inbound.channel_message_id
+            if arrived < last_turn_ended:
+                await asyncio.sleep(PACE_S)
+            _queue_local(queue, {"type": "typing", "on": True})
+            try:
+                turn = await hub.receive(inbound)
+            except Exception:  # the widget must hear that this one failed; the connection stays usable
+                logger.exception("web message in %s failed", conversation_id)
+                _queue_local(queue, {"type": "failed", "client_id": message_id})
+                continue
+            finally:
+                _queue_local(queue, {"type": "typing", "on": False})
+                last_turn_ended = time.monotonic()
+            # After the turn's own messages, which may still be on their way back through Redis.
+            await hub.broker.caught_up()
+            _queue_local(queue, {"type": "ack", "client_id": message_id, "duplicate": turn.duplicate})
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await reader
 
 
 async def _hello(websocket: WebSocket) -> tuple[str, int] | None:

@@ -4,6 +4,7 @@ buttons, photo uploads and the files it serves. Rasa is a fake over real HTTP (o
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -21,6 +22,7 @@ from backend.channels.web import (
     DEEP_CHAT_BUNDLE,
     SESSION_HEADER,
     SESSION_SALT,
+    live,
     widget_message,
 )
 from backend.config import Settings
@@ -582,3 +584,27 @@ def test_photos_per_conversation_are_budgeted(tight_client: TestClient) -> None:
     assert upload(tight_client, token, PNG_1PX).status_code == 200
     refused = upload(tight_client, token, PNG_1PX)
     assert refused.status_code == 429 and "photos" in refused.json()["error"]
+
+
+def test_messages_sent_before_their_answers_wait_their_turn_and_a_waiting_shipper_never_does(
+    bot_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A burst (or a script) keeps Rasa busy back to back unless paced; one who waits is answered at once.
+    monkeypatch.setattr(live, "PACE_S", 1.0)
+    token, _ = new_session(bot_client)
+    with bot_client.websocket_connect("/widget/ws") as ws:
+        hello(ws, token)
+        started = time.monotonic()
+        for index in range(3):
+            ws.send_json({"type": "text", "text": f"burst {index}", "client_id": f"burst-{index:04d}"})
+        frames = frames_until(ws, acked("burst-0002"), limit=60)
+        burst_s = time.monotonic() - started
+        answers = [m["text"] for m in messages_in(frames) if m["role"] == "ai"]
+        assert answers == ["bot heard: burst 0", "bot heard: burst 1", "bot heard: burst 2"]
+        assert burst_s >= 2 * live.PACE_S
+        for index in range(3):
+            started = time.monotonic()
+            client_id = f"waits-{index:04d}"
+            ws.send_json({"type": "text", "text": f"one at a time {index}", "client_id": client_id})
+            frames_until(ws, acked(client_id))
+            assert time.monotonic() - started < live.PACE_S

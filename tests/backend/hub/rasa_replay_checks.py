@@ -9,13 +9,14 @@ from types import SimpleNamespace
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.lock_store import InMemoryLockStore
+from rasa.core.processor import MessageProcessor
 from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationPaused, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 
-from bot.channels.hub import HubInput, answers_after
+from bot.channels.hub import HubInput, answers_after, resume_for_hub
 from tests.rasa.checks import run_checks
 
 SENDER = "telegram:42"
@@ -78,6 +79,25 @@ def check_a_retried_message_the_tracker_holds_is_answered_from_it_not_run() -> N
         json={"sender": SENDER, "message": "hi", "message_id": "hub-5", "metadata": {"a": 1}}
     )
     assert channel.get_metadata(request) == {"a": 1, "message_id": "hub-5"}  # type: ignore[arg-type]
+
+
+def check_a_hub_turn_resumes_a_paused_tracker_inside_rasas_own_turn() -> None:
+    # Patched into Rasa's turn, on the tracker it fetched under the lock: no second read, no second lock.
+    assert getattr(MessageProcessor._handle_message_with_tracker, "resumes_for_hub", False)
+
+    def paused() -> DialogueStateTracker:
+        return DialogueStateTracker.from_events(SENDER, [*EVENTS, ConversationPaused()])
+
+    def message(channel: str) -> UserMessage:
+        return UserMessage("hello", CollectingOutputChannel(), SENDER, input_channel=channel)
+
+    tracker = paused()
+    assert resume_for_hub(message("hub"), tracker) and not tracker.is_paused()
+    # Any other door leaves a person's conversation paused: only the hub knows the bot has it again.
+    tracker = paused()
+    assert not resume_for_hub(message("rest"), tracker) and tracker.is_paused()
+    tracker = DialogueStateTracker.from_events(SENDER, EVENTS)
+    assert not resume_for_hub(message("hub"), tracker) and not tracker.is_paused()
 
 
 if __name__ == "__main__":

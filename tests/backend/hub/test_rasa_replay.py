@@ -14,4 +14,5 @@ def test_rasa_replay_checks() -> None:
     assert passed == {
         "answers_after_returns_the_bot_messages_of_that_user_message",
         "a_retried_message_the_tracker_holds_is_answered_from_it_not_run",
+        "a_hub_turn_resumes_a_paused_tracker_inside_rasas_own_turn",
     }

@@ -62,7 +62,8 @@ def complaint_id(sender: str, message_id: str) -> str:
 def start(sender: str, text: str, **slots: Any) -> dict[str, Any]:
     """Runs action_start_complaint on a story; returns the slots, with `slots` filled in as the form would."""
     events, _ = run(ActionStartComplaint(), make_tracker(text, intent="complain", sender_id=sender))
-    return {**applied(events), **slots}
+    # The slots the action leaves empty (it sets only what changes) are empty in the tracker.
+    return {**dict.fromkeys(FORM_SLOTS), **applied(events), **slots}
 
 
 def analyse(sender: str, slots: dict[str, Any]) -> tuple[list[EventType], list[str], dict[str, Any]]:
@@ -103,7 +104,8 @@ def test_start_prefills_waybill_category_and_wants_from_the_story() -> None:
         pending_question=None,
         waybill="EA100000034CN",
     )
-    assert events == [SlotSet(name, value) for name, value in expected.items()]
+    # Only what changes: the slots a new conversation has empty are not set to empty again.
+    assert events == [SlotSet(name, value) for name, value in expected.items() if value is not None]
     assert texts == [calm_message("delay", 1, seed="m-1")]
     assert "sorry" in texts[0].lower() or "apolog" in texts[0]
 
@@ -116,8 +118,20 @@ def test_bare_request_prefills_nothing_but_the_complaint_id() -> None:
     assert slots["complaint_id"] == complaint_id(sender, "m-2")
     filled = {name: value for name, value in slots.items() if value not in (None, False, 0.0)}
     assert filled == {"complaint_id": complaint_id(sender, "m-2")}
-    assert set(FORM_SLOTS) <= set(slots) and "waybill" not in slots
+    assert all(slots.get(slot) is None for slot in FORM_SLOTS) and "waybill" not in slots
     assert texts == [calm_message(None, 0, seed="m-2")]
+
+
+def test_a_new_complaint_clears_what_the_last_one_left_and_sets_nothing_twice() -> None:
+    # Each SlotSet is a tracker event stored and read on every later turn: only changes are sent.
+    earlier = {"complaint_category": "damage", "complaint_wants": "refund", "awaiting": "summary_confirm"}
+    tracker = make_tracker("I want to complain", intent="complain", slots=earlier, message_id="m-3")
+    events, _ = run(ActionStartComplaint(), tracker)
+    changed = {event["name"]: event["value"] for event in events if event.get("event") == "slot"}
+    assert changed["complaint_category"] is None and changed["complaint_wants"] is None
+    assert changed["awaiting"] is None
+    assert "complaint_photo" not in changed and "ticket_number" not in changed
+    assert all(value != tracker.get_slot(name) for name, value in changed.items())
 
 
 def test_damage_story_prefills_the_declared_value_from_the_record() -> None:
@@ -190,7 +204,7 @@ def test_accepting_the_offer_with_yes_takes_the_waybill_and_category_from_the_re
     events, _ = run(ActionStartComplaint(), tracker)
     slots = applied(events)
     assert (slots["complaint_waybill"], slots["complaint_category"]) == ("EA100000034CN", "delay")
-    assert slots["complaint_description"] is None
+    assert slots.get("complaint_description") is None
 
 
 def test_accepting_the_offer_on_a_missing_shipment_prefills_a_loss() -> None:
@@ -206,7 +220,7 @@ def test_start_with_a_mistyped_number_says_so() -> None:
         ActionStartComplaint(), make_tracker("my parcel EA100000018CN arrived completely broken today")
     )
     assert texts[1] == mistyped_text("EA100000018CN")
-    assert applied(events)["complaint_waybill"] is None
+    assert applied(events).get("complaint_waybill") is None
 
 
 # --- ValidateComplaintForm ------------------------------------------------------------------------
