@@ -46,6 +46,9 @@ class DirectoryStore:
     def read(self, key: str, *, max_bytes: int) -> bytes | None:
         path = self._path(key)
         try:
+            # No folder at all is a store that is not there (an unmounted share), not a missing photo.
+            if not self.root.is_dir():
+                raise StoreUnavailable(f"{self.describe()}: not a folder")
             if not path.is_file() or path.stat().st_size > max_bytes:
                 return None
             with path.open("rb") as file:
