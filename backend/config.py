@@ -171,6 +171,12 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
 
+    @field_validator("s3_region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        # An empty S3_REGION (a compose file's default) is the usual one, not a region named "".
+        return value.strip() or "us-east-1"
+
     @field_validator("s3_endpoint_url")
     @classmethod
     def _endpoint(cls, value: str | None) -> str | None:
