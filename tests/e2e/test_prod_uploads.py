@@ -10,8 +10,6 @@ the photo is in the bucket and not in UPLOAD_DIR, which the two processes happen
 from __future__ import annotations
 
 import os
-import re
-import secrets
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -20,14 +18,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+# The agent's account and the console login of the multi-process tests (a database of our own here).
+from tests.e2e.test_multiprocess import AGENT, log_in
 from tests.fakes.images import png_bytes
 from tests.fakes.s3_server import LocalS3, local_s3
 from tools.prod import Production, throwaway_production
 from tools.stack import APP_BIN, DEFAULT_MODEL, ROOT
 
 pytestmark = pytest.mark.e2e
-CSRF_INPUT = re.compile(r'<input type="hidden" name="(csrf[^"]*)" value="([^"]+)">')
-AGENT = ("uploads-agent", secrets.token_urlsafe(16))
 PREFIX = f"prod-{uuid.uuid4().hex[:8]}/"
 
 
@@ -72,30 +70,6 @@ def create_agent(running: Production) -> None:
 
 def backend(prod: Production, number: int) -> str:
     return f"http://127.0.0.1:{prod.topology.backends[number]}"
-
-
-def cookie_header(*responses: httpx.Response) -> str:
-    """The cookies the responses set, as a Cookie header (Secure in production: httpx would not send
-    them back over plain http, a browser behind TLS would)."""
-    jar: dict[str, str] = {}
-    for response in responses:
-        jar.update(response.cookies.items())
-    return "; ".join(f"{name}={value}" for name, value in jar.items())
-
-
-def log_in(base_url: str) -> str:
-    """Logs the agent in on one backend directly; returns the Cookie header of the session."""
-    with httpx.Client(base_url=base_url, timeout=10, follow_redirects=False) as client:
-        page = client.get("/console/login")
-        found = CSRF_INPUT.search(page.text)
-        assert found, page.text[:500]
-        answer = client.post(
-            "/console/login",
-            data={"username": AGENT[0], "password": AGENT[1], found.group(1): found.group(2)},
-            headers={"Cookie": cookie_header(page)},
-        )
-        assert answer.status_code == 303, answer.text[:500]
-        return cookie_header(answer)
 
 
 def test_a_photo_uploaded_on_backend_a_is_shown_to_an_agent_on_backend_b(
