@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from functools import cached_property, lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -109,9 +111,20 @@ class Settings(BaseSettings):
 
     # Signs the web widget's conversation ids (make run generates var/web_session_secret when unset).
     web_session_secret: str | None = None
-    # Photos and other files shippers send.
+    # Photos and other files shippers send, kept where every backend process reaches them (backend.storage):
+    # `directory` (UPLOAD_DIR; with backends on several machines a mount they all share) or `s3` (a
+    # bucket of any S3-compatible service: S3_BUCKET at S3_ENDPOINT_URL, AWS itself when unset).
+    upload_store: Literal["directory", "s3"] = "directory"
     upload_dir: Path = PROJECT_ROOT / "var" / "uploads"
     upload_max_bytes: int = 10 * 1024 * 1024
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_region: str = "us-east-1"
+    # Both or neither: without them boto3 looks for credentials itself (an instance role, ~/.aws).
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    # Put before every object's key ("carrier/uploads/"), so that one bucket can serve several uses.
+    s3_key_prefix: str = ""
 
     # Budgets on the public doors (backend.security.limits), per window; 0 turns one off. Generous for a
     # person, small for a script: a shipper types far fewer than 20 messages a minute.
@@ -154,6 +167,46 @@ class Settings(BaseSettings):
             return None
         if value is not None and not value.startswith(("redis://", "rediss://")):
             raise ValueError("REDIS_URL must start with redis:// or rediss://")
+        return value
+
+    @field_validator("s3_endpoint_url", "s3_bucket", "s3_access_key_id", "s3_secret_access_key")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @field_validator("s3_region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        # An empty S3_REGION (a compose file's default) is the usual one, not a region named "".
+        return value.strip() or "us-east-1"
+
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"S3_ENDPOINT_URL must be an http:// or https:// address; got {value!r}")
+        if parts.username or parts.password:
+            # Never echoed: the value holds a secret.
+            raise ValueError(
+                "S3_ENDPOINT_URL must not hold credentials: use S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY"
+            )
+        return value.rstrip("/")
+
+    @field_validator("s3_bucket")
+    @classmethod
+    def _bucket_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value):
+            raise ValueError(f"S3_BUCKET must be a bucket name (3-63 of a-z, 0-9, '.', '-'); got {value!r}")
+        return value
+
+    @field_validator("s3_key_prefix")
+    @classmethod
+    def _key_prefix(cls, value: str) -> str:
+        if value.startswith("/") or "\\" in value or ".." in value.split("/"):
+            raise ValueError(f"S3_KEY_PREFIX must be relative, like carrier/uploads/; got {value!r}")
         return value
 
     @field_validator("trusted_proxies")
@@ -216,6 +269,13 @@ class Settings(BaseSettings):
             for name in ("session_secret",):
                 if getattr(self, name) is not None and is_placeholder(getattr(self, name)):
                     raise ValueError(f"{name.upper()} is a placeholder; refusing to start in production")
+        if self.upload_store == "s3":
+            if self.s3_bucket is None:
+                raise ValueError("UPLOAD_STORE=s3 needs S3_BUCKET (and S3_ENDPOINT_URL unless it is AWS)")
+            if (self.s3_access_key_id is None) != (self.s3_secret_access_key is None):
+                raise ValueError("set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither")
+        if self.upload_max_bytes <= 0:
+            raise ValueError("UPLOAD_MAX_BYTES must be a positive number of bytes")
         if self.console_idle_minutes <= 0 or self.console_session_hours <= 0:
             raise ValueError("CONSOLE_IDLE_MINUTES and CONSOLE_SESSION_HOURS must be positive")
         limits = [name for name in type(self).model_fields if name.startswith("limit_")]

@@ -23,6 +23,7 @@ from backend.models import Base
 from backend.security.limits import DoorBudgets, make_limiter
 from backend.services.sla_watch import SlaWatcher
 from backend.services.tickets import BusinessCalendar
+from backend.storage import make_store
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
         app.state.door_budgets = DoorBudgets.from_settings(resolved)
         app.state.session_factory = make_session_factory(engine)
         app.state.http_client = httpx.AsyncClient(timeout=2.0)
+        # Photos, where every backend process reaches them (UPLOAD_STORE).
+        app.state.uploads = make_store(resolved)
         # A turn's lease outlasts two tries (each a wait for a place in line and Rasa's timeout) and the
         # pause between them; a surge may use what the lease leaves for the wait.
         timeout_s, pause_s = resolved.rasa_timeout_s, resolved.rasa_retry_pause_s
@@ -90,7 +93,7 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
             app.state.session_factory,
             rasa,
             make_broker(resolved.redis_url),
-            upload_dir=resolved.upload_dir,
+            uploads=app.state.uploads,
             upload_max_bytes=resolved.upload_max_bytes,
             calendar=BusinessCalendar.from_settings(resolved),
             turn_lease_s=lease_s,
@@ -106,9 +109,10 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
         # Answers the turns a process that died left unanswered (backend.hub.sweeper).
         app.state.turn_sweeper = TurnSweeper(app.state.hub, interval_s=resolved.turn_sweep_interval_s)
         logger.info(
-            "backend started (%s) on %s",
+            "backend started (%s) on %s, uploads in %s",
             resolved.app_env,
             make_url(resolved.database_url).render_as_string(hide_password=True),
+            app.state.uploads.describe(),
         )
         # Breach events on tickets every SLA_WATCH_INTERVAL_S; safe with several backend processes.
         app.state.sla_watcher = SlaWatcher(

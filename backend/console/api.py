@@ -7,6 +7,7 @@ the same ones), and a refusal is a domain error that the app's one exception han
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
@@ -16,12 +17,15 @@ from backend.api.deps import SessionDep, SettingsDep
 from backend.console.deps import as_view, current_agent_api, hub_of, require_csrf, require_supervisor
 from backend.console.language import reader_language
 from backend.errors import NotFound
-from backend.i18n import N_
+from backend.i18n import N_, t
 from backend.models import Agent
 from backend.services import agent_work as work
 from backend.services import console as reads
-from backend.services.attachments import attachment_file, without_exif
+from backend.services.attachments import PHOTO_STORE_DOWN, attachment_file, without_exif
 from backend.services.search import QueueFilter, find_conversations
+from backend.storage import StoreUnavailable
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/console/api", tags=["console"])
 AgentDep = Annotated[Agent, Depends(current_agent_api)]
@@ -143,16 +147,26 @@ async def reject(request_id: int, agent: AgentDep, request: Request, payload: Pa
 
 @router.get("/attachments/{attachment_id}")
 def read_attachment(
-    attachment_id: int, agent: AgentDep, session: SessionDep, settings: SettingsDep
+    attachment_id: int, agent: AgentDep, session: SessionDep, settings: SettingsDep, request: Request
 ) -> Response:
     """A photo the shipper sent, for the agent's eyes (never served without a login)."""
-    photo = attachment_file(session, attachment_id, upload_dir=settings.upload_dir)
+    try:
+        # A sync route: the store's blocking read runs in FastAPI's worker thread, not on the loop.
+        photo = attachment_file(
+            session, attachment_id, store=request.app.state.uploads, max_bytes=settings.upload_max_bytes
+        )
+    except StoreUnavailable as error:
+        logger.warning("photo %s not served: %s", attachment_id, error)
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail=t(reader_language(request, agent), PHOTO_STORE_DOWN),
+        ) from None
     if photo is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="No such photo.")
     # Photos stored before EXIF was dropped at upload lose it here; nosniff: the browser takes the
     # type we checked from the content, never a guess of its own (an "image" that reads as HTML).
     return Response(
-        without_exif(photo.path.read_bytes()),
+        without_exif(photo.data),
         media_type=photo.content_type,
         headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
     )

@@ -42,8 +42,10 @@ from backend.services.attachments import (
     UploadRejected,
     attachment_file,
     store_attachment,
+    store_of,
 )
 from backend.services.tickets import BusinessCalendar, get_ticket
+from backend.storage import UploadStore
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -182,7 +184,8 @@ class Hub:
         rasa: RasaGateway,
         broker: Broker,
         *,
-        upload_dir: Path,
+        upload_dir: Path | None = None,
+        uploads: UploadStore | None = None,
         upload_max_bytes: int = 10 * 1024 * 1024,
         calendar: BusinessCalendar | None = None,
         turn_lease_s: float = 60.0,
@@ -196,7 +199,8 @@ class Hub:
         self._retry_pause_s = retry_pause_s
         self._rasa = rasa
         self.broker = broker
-        self._upload_dir = upload_dir
+        # Where photos are kept (backend.storage): `uploads`, else a directory store at `upload_dir`.
+        self.uploads = store_of(uploads, upload_dir)
         self._upload_max = upload_max_bytes
         self._calendar = calendar or BusinessCalendar()
         self._channels: dict[str, ChannelAdapter] = {}
@@ -315,7 +319,7 @@ class Hub:
                     session,
                     conversation_id=cid,
                     data=file.data,
-                    upload_dir=self._upload_dir,
+                    store=self.uploads,
                     max_bytes=self._upload_max,
                     message_id=message.id,
                 )
@@ -788,7 +792,11 @@ class Hub:
         """A stored photo's file for the widget (only its own conversation's) or the console, or None."""
         return await self.run_db(
             lambda s: attachment_file(
-                s, attachment_id, upload_dir=self._upload_dir, conversation_id=conversation_id
+                s,
+                attachment_id,
+                store=self.uploads,
+                conversation_id=conversation_id,
+                max_bytes=self._upload_max,
             )
         )
 

@@ -1,8 +1,9 @@
-"""Files shippers send (photos of damage): checked by content, stored on disk, attached to the complaint."""
+"""Files shippers send (photos of damage): checked by content, kept in the upload store, attached."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,10 @@ from backend.i18n import N_, t
 from backend.models import Attachment, Ticket
 from backend.services.conversations import ensure_conversation
 from backend.services.tickets import record_ticket_event, update_ticket
+from backend.storage import InvalidKey, StoreUnavailable, UploadStore
+from backend.storage.directory import DirectoryStore
+
+logger = logging.getLogger(__name__)
 
 # Image types we accept, recognised by their first bytes (never by the file name or a claimed type).
 _SIGNATURES: tuple[tuple[bytes, int, str, str], ...] = (
@@ -70,28 +75,59 @@ def check_image(data: bytes, *, max_bytes: int) -> tuple[str, str]:
     return sniffed
 
 
+# A stored photo cannot be read because its store is unreachable (the route answers 503, not "gone").
+PHOTO_STORE_DOWN = N_("The photo cannot be loaded just now: its store is not reachable. Try again later.")
+# The store could not keep the photo (a disk error, S3 down): the shipper hears it and may send it again.
+STORE_FAILED = N_("Sorry, I couldn't save that photo just now. Could you send it again in a few minutes?")
+
+
+def store_of(store: UploadStore | None, upload_dir: Path | None) -> UploadStore:
+    """The store to use: the one given, else a directory store at `upload_dir` (callers of old)."""
+    if store is not None:
+        return store
+    if upload_dir is None:
+        raise TypeError("an upload store or an upload_dir is needed")
+    return DirectoryStore(upload_dir)
+
+
 @dataclass(frozen=True)
 class AttachmentFile:
-    """A stored photo on disk, as a route serves it."""
+    """A stored photo's bytes and checked type, as a route serves it."""
 
-    path: Path
+    data: bytes
     content_type: str
 
 
 def attachment_file(
-    session: Session, attachment_id: int, *, upload_dir: Path, conversation_id: str | None = None
+    session: Session,
+    attachment_id: int,
+    *,
+    store: UploadStore | None = None,
+    upload_dir: Path | None = None,
+    conversation_id: str | None = None,
+    max_bytes: int = 10 * 1024 * 1024,
 ) -> AttachmentFile | None:
-    """The file of a stored photo, or None when there is none on disk under `upload_dir` (or, when
-    `conversation_id` is given, when the photo belongs to another conversation)."""
+    """The bytes of a stored photo, or None when the store has none (or, when `conversation_id` is given,
+    when the photo belongs to another conversation).
+
+    Read in the caller's thread (the store blocks). A store that cannot be reached raises
+    StoreUnavailable: the route says so politely rather than calling the photo gone.
+    """
     attachment = session.get(Attachment, attachment_id)
     if attachment is None or (conversation_id is not None and attachment.conversation_id != conversation_id):
         return None
-    root = upload_dir.resolve()
-    # A stored path never leads out of the upload folder; a tampered row must not either.
-    path = (root / attachment.path).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
+    # The row's size was checked at upload; a larger object than that (or than the limit) is not ours.
+    limit = max(max_bytes, attachment.size or 0)
+    try:
+        # A stored path never leads out of the store's place; a tampered row must not either.
+        data = store_of(store, upload_dir).read(attachment.path, max_bytes=limit)
+    except InvalidKey:
         return None
-    return AttachmentFile(path=path, content_type=attachment.content_type)
+    # Served as the type its bytes show, the same check as at upload; anything else is not served.
+    sniffed = sniff_image(data) if data else None
+    if data is None or sniffed is None:
+        return None
+    return AttachmentFile(data=data, content_type=sniffed[0])
 
 
 def open_complaint(session: Session, conversation_id: str) -> Ticket | None:
@@ -150,11 +186,15 @@ def store_attachment(
     *,
     conversation_id: str,
     data: bytes,
-    upload_dir: Path,
     max_bytes: int,
+    store: UploadStore | None = None,
+    upload_dir: Path | None = None,
     message_id: int | None = None,
 ) -> Attachment:
-    """Check, save and record one file; attach it to the open complaint, which then has its photo."""
+    """Check, save and record one file; attach it to the open complaint, which then has its photo.
+
+    Raises UploadRejected (the polite STORE_FAILED) when the store cannot keep it; nothing is recorded.
+    """
     content_type, extension = check_image(data, max_bytes=max_bytes)
     # Where the photo was taken (and with what) is the shipper's own business: never stored.
     data = without_exif(data)
@@ -162,13 +202,14 @@ def store_attachment(
     digest = hashlib.sha256(data).hexdigest()
     # One folder per conversation; the name is the content's hash, so a resent photo is one file.
     folder = re.sub(r"[^A-Za-z0-9_-]", "_", conversation_id)
-    relative = Path(folder) / f"{digest}.{extension}"
-    target = upload_dir / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists():
-        partial = target.with_suffix(".part")
-        partial.write_bytes(data)
-        partial.replace(target)
+    relative = f"{folder}/{digest}.{extension}"
+    uploads = store_of(store, upload_dir)
+    try:
+        uploads.save(relative, data)
+    except StoreUnavailable as error:
+        # One line, no traceback: the store's trouble is the operator's, the shipper hears STORE_FAILED.
+        logger.warning("photo for %s not stored: %s", conversation_id, error)
+        raise UploadRejected(STORE_FAILED) from None
     ticket = open_complaint(session, conversation_id)
     attachment = Attachment(
         conversation_id=conversation_id,
@@ -177,7 +218,7 @@ def store_attachment(
         sha256=digest,
         size=len(data),
         content_type=content_type,
-        path=str(relative),
+        path=relative,
     )
     session.add(attachment)
     session.flush()

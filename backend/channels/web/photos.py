@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
@@ -26,12 +27,15 @@ from backend.hub import Inbound, InboundFile
 from backend.hub.photos import UploadRejected, check_image, too_large_text
 from backend.i18n import N_, t
 from backend.language import language_from_hint
+from backend.services.attachments import PHOTO_STORE_DOWN
+from backend.storage import StoreUnavailable
 
 # Multipart framing around one photo and two short fields.
 FORM_OVERHEAD_BYTES = 64 * 1024
 PHOTO_FAILED_TEXT = N_("Sorry, I couldn't read that upload. Could you send the photo again?")
 
 router = APIRouter(route_class=WidgetRoute)
+logger = logging.getLogger(__name__)
 
 
 @router.get("/widget/attachments/{attachment_id}")
@@ -39,11 +43,16 @@ async def widget_attachment(
     request: Request, attachment_id: int, conversation_id: ConversationDep
 ) -> Response:
     """A photo of this conversation (the widget redraws history with it); other conversations' are 404."""
-    photo = await hub_of(request.app).attachment_file(attachment_id, conversation_id=conversation_id)
+    try:
+        photo = await hub_of(request.app).attachment_file(attachment_id, conversation_id=conversation_id)
+    except StoreUnavailable as error:
+        logger.warning("photo %s not served to the widget: %s", attachment_id, error)
+        language = language_from_hint(request.headers.get("accept-language", "").split(",")[0]) or "en"
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, t(language, PHOTO_STORE_DOWN)) from None
     if photo is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Not found.")
-    return FileResponse(
-        photo.path,
+    return Response(
+        photo.data,
         media_type=photo.content_type,
         headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"},
     )

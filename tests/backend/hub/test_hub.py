@@ -254,7 +254,7 @@ def test_a_stored_photo_is_served_to_its_own_conversation_only(world: World) -> 
         [attachment] = session.query(Attachment).filter_by(conversation_id=cid).all()
         attachment_id = attachment.id
     own = world.run(lambda hub: hub.attachment_file(attachment_id, conversation_id=cid))
-    assert own is not None and own.content_type == "image/png" and own.path.read_bytes() == PNG_1PX
+    assert own is not None and own.content_type == "image/png" and own.data == PNG_1PX
     # The console asks without a conversation; a widget of another conversation hears "no such photo".
     assert world.run(lambda hub: hub.attachment_file(attachment_id)) == own
     assert world.run(lambda hub: hub.attachment_file(attachment_id, conversation_id="fake:other")) is None
