@@ -47,7 +47,7 @@ PROXY_ADDRESS = "127.0.0.1"
 # nginx's scratch directories, created before it starts (it does not create them itself as a worker).
 NGINX_TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 # Settings passed to every process by their prefix (the durable turns' lease and sweep among them).
-PASSED_PREFIXES = ("TELEGRAM_", "LIMIT_", "TRACKER_", "TURN_", "RASA_RETRY_", "REDIS_KEY_")
+PASSED_PREFIXES = ("TELEGRAM_", "LIMIT_", "TRACKER_", "TURN_", "RASA_", "REDIS_KEY_", "UPLOAD_", "S3_")
 
 
 def nginx_binary() -> str:
