@@ -49,9 +49,15 @@ class Broker:
     def publish(self, topic: str, event: dict[str, Any]) -> None:
         self.deliver(topic, event)
 
-    def deliver(self, topic: str, event: dict[str, Any]) -> None:
-        """Hand the event to this process's subscribers of the topic."""
+    def deliver(
+        self, topic: str, event: dict[str, Any], *, from_loop: asyncio.AbstractEventLoop | None = None
+    ) -> None:
+        """Hand the event to this process's subscribers of the topic; those on `from_loop` (the caller's
+        running loop) at once, the others through their own loop."""
         for queue, loop in list(self._subscribers.get(topic, ())):
+            if loop is from_loop:
+                _offer(queue, event)
+                continue
             with contextlib.suppress(RuntimeError):  # the subscriber's loop has closed
                 loop.call_soon_threadsafe(_offer, queue, event)
 
@@ -182,9 +188,10 @@ class RedisBroker(Broker):
             logger.warning("a malformed live event on %s was ignored", REDIS_CHANNEL)
             return
         if isinstance(topic, str) and isinstance(event, dict):
-            self.deliver(topic, event)
+            # Handed over now, not scheduled: under uvloop a thread-safe callback can run after a
+            # caught_up() waiter that wakes below, and the widget's ack would overtake the event.
+            self.deliver(topic, event, from_loop=asyncio.get_running_loop())
         if shared.get("origin") == self.origin and isinstance(shared.get("number"), int):
-            # After deliver: its hand-overs are queued on the loop before a caught_up() waiter wakes.
             self._heard = max(self._heard, shared["number"])
             self._heard_changed.set()
 
