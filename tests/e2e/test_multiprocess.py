@@ -28,24 +28,17 @@ import pytest
 import websockets
 
 from backend.channels.telegram import SECRET_HEADER, WEBHOOK_PATH
+from tests.backend.factories import DEMO_WAYBILLS
 from tests.fakes.telegram_api import FakeBotApi, next_update_id, text_update
-from tools.loadtest import answered_waybill
+from tools.loadtest import answered_waybill, telegram_settings
 from tools.prod import Production, throwaway_production
 from tools.stack import APP_BIN, DEFAULT_MODEL, ROOT
 
 pytestmark = pytest.mark.e2e
 CSRF_INPUT = re.compile(r'<input type="hidden" name="(csrf[^"]*)" value="([^"]+)">')
 AGENT = ("mp-agent", secrets.token_urlsafe(16))
-TELEGRAM_SECRET = secrets.token_hex(16)
-# Demo shipments (DEMO_DATA.md): each status answer opens with its waybill, so answers name questions.
-WAYBILLS = [
-    "EA100000017CN",
-    "EA100000025CN",
-    "EA100000034CN",
-    "EA100000048CN",
-    "EA100000051CN",
-    "EA100000065CN",
-]
+# Demo shipments: each status answer opens with its waybill, so the answers name their questions.
+WAYBILLS = list(DEMO_WAYBILLS[:6])
 
 
 @pytest.fixture(scope="module")
@@ -63,14 +56,7 @@ def prod(tmp_path_factory: pytest.TempPathFactory, bot_api: FakeBotApi) -> Itera
         pytest.fail(f"no trained model at {DEFAULT_MODEL}: run `make train`")
     workdir = tmp_path_factory.mktemp("prod")
     # Telegram by webhook through nginx, its Bot API the fake one in this process.
-    telegram = {
-        "TELEGRAM_MODE": "webhook",
-        "TELEGRAM_BOT_TOKEN": bot_api.token,
-        "TELEGRAM_API_BASE_URL": bot_api.base_url,
-        "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
-        "TELEGRAM_WEBHOOK_URL": "https://care.example.com/telegram/webhook",
-        "TELEGRAM_PROCESSES": "2",
-    }
+    telegram = {**telegram_settings(bot_api), "TELEGRAM_PROCESSES": "2"}  # in prod.settings too
     with throwaway_production(
         workdir,
         postgres_url=base,
@@ -263,11 +249,10 @@ def test_a_telegram_chats_updates_through_nginx_are_answered_in_the_order_telegr
     """Telegram sends a chat's updates one after another, each once it had its 200; the answers come
     back in that order, although either backend could take each update."""
     chat_id = 7_000_000_000 + secrets.randbelow(10**8)
+    headers = {SECRET_HEADER: prod.settings["TELEGRAM_WEBHOOK_SECRET"]}
     for waybill in WAYBILLS:
         update = text_update(chat_id, f"where is {waybill}?", update_id=next_update_id())
-        response = httpx.post(
-            prod.url + WEBHOOK_PATH, json=update, headers={SECRET_HEADER: TELEGRAM_SECRET}, timeout=10
-        )
+        response = httpx.post(prod.url + WEBHOOK_PATH, json=update, headers=headers, timeout=10)
         assert response.status_code == 200, response.text
     deadline = time.monotonic() + 90
     answers: list[str] = []
