@@ -49,11 +49,7 @@ def bot_api() -> Iterator[FakeBotApi]:
 
 @pytest.fixture(scope="module")
 def prod(tmp_path_factory: pytest.TempPathFactory, bot_api: FakeBotApi) -> Iterator[Production]:
-    base, redis_url = os.environ.get("TEST_POSTGRES_URL"), os.environ.get("TEST_REDIS_URL")
-    if not base or not redis_url:
-        pytest.skip("TEST_POSTGRES_URL and TEST_REDIS_URL are needed (scripts/ensure-test-services.sh)")
-    if not DEFAULT_MODEL.exists():
-        pytest.fail(f"no trained model at {DEFAULT_MODEL}: run `make train`")
+    base, redis_url = production_services()
     workdir = tmp_path_factory.mktemp("prod")
     # Telegram by webhook through nginx, its Bot API the fake one in this process.
     telegram = {**telegram_settings(bot_api), "TELEGRAM_PROCESSES": "2"}  # in prod.settings too
@@ -65,16 +61,31 @@ def prod(tmp_path_factory: pytest.TempPathFactory, bot_api: FakeBotApi) -> Itera
         seed_demo=True,
         extra_env=telegram,
     ) as running:
-        subprocess.run(
-            [str(APP_BIN / "python"), "-m", "backend", "create-agent", AGENT[0], "--role", "agent"],
-            input=AGENT[1] + "\n",
-            text=True,
-            cwd=ROOT,
-            env=running.stacks[0].env(),
-            check=True,
-            capture_output=True,
-        )
+        create_agent(running)
         yield running
+
+
+def production_services() -> tuple[str, str]:
+    """TEST_POSTGRES_URL and TEST_REDIS_URL (the test is skipped without them); a trained model."""
+    base, redis_url = os.environ.get("TEST_POSTGRES_URL"), os.environ.get("TEST_REDIS_URL")
+    if not base or not redis_url:
+        pytest.skip("TEST_POSTGRES_URL and TEST_REDIS_URL are needed (scripts/ensure-test-services.sh)")
+    if not DEFAULT_MODEL.exists():
+        pytest.fail(f"no trained model at {DEFAULT_MODEL}: run `make train`")
+    return base, redis_url
+
+
+def create_agent(running: Production) -> None:
+    """The console account AGENT on the stack's database."""
+    subprocess.run(
+        [str(APP_BIN / "python"), "-m", "backend", "create-agent", AGENT[0], "--role", "agent"],
+        input=AGENT[1] + "\n",
+        text=True,
+        cwd=ROOT,
+        env=running.stacks[0].env(),
+        check=True,
+        capture_output=True,
+    )
 
 
 def backend(prod: Production, number: int) -> str:

@@ -9,8 +9,6 @@ the photo is in the bucket and not in UPLOAD_DIR, which the two processes happen
 
 from __future__ import annotations
 
-import os
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,12 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-# The agent's account and the console login of the multi-process tests (a database of our own here).
-from tests.e2e.test_multiprocess import AGENT, log_in
+# The agent's account, the console login and the stack's helpers of the multi-process tests.
+from tests.e2e.test_multiprocess import backend, create_agent, log_in, production_services
 from tests.fakes.images import png_bytes
 from tests.fakes.s3_server import LocalS3, local_s3
 from tools.prod import Production, throwaway_production
-from tools.stack import APP_BIN, DEFAULT_MODEL, ROOT
 
 pytestmark = pytest.mark.e2e
 PREFIX = f"prod-{uuid.uuid4().hex[:8]}/"
@@ -37,39 +34,14 @@ def s3() -> Iterator[LocalS3]:
 
 @pytest.fixture(scope="module")
 def prod(tmp_path_factory: pytest.TempPathFactory, s3: LocalS3) -> Iterator[Production]:
-    base, redis_url = os.environ.get("TEST_POSTGRES_URL"), os.environ.get("TEST_REDIS_URL")
-    if not base or not redis_url:
-        pytest.skip("TEST_POSTGRES_URL and TEST_REDIS_URL are needed (scripts/ensure-test-services.sh)")
-    if not DEFAULT_MODEL.exists():
-        pytest.fail(f"no trained model at {DEFAULT_MODEL}: run `make train`")
+    base, redis_url = production_services()
     workdir = tmp_path_factory.mktemp("prod-uploads")
-    store = s3.env(prefix=PREFIX)
-    with pytest.MonkeyPatch.context() as environment:
-        # tools.stack passes only the settings it lists (PASSED_SETTINGS) from extra_env; the
-        # processes inherit this environment, so the store's settings reach them through it as well.
-        for name, value in store.items():
-            environment.setenv(name, value)
-        with throwaway_production(
-            workdir, postgres_url=base, redis_url=redis_url, extra_env=store, door_limits=False
-        ) as running:
-            create_agent(running)
-            yield running
-
-
-def create_agent(running: Production) -> None:
-    subprocess.run(
-        [str(APP_BIN / "python"), "-m", "backend", "create-agent", AGENT[0], "--role", "agent"],
-        input=AGENT[1] + "\n",
-        text=True,
-        cwd=ROOT,
-        env=running.stacks[0].env(),
-        check=True,
-        capture_output=True,
-    )
-
-
-def backend(prod: Production, number: int) -> str:
-    return f"http://127.0.0.1:{prod.topology.backends[number]}"
+    store = s3.env(prefix=PREFIX)  # UPLOAD_* and S3_* reach every process (tools.prod PASSED_PREFIXES)
+    with throwaway_production(
+        workdir, postgres_url=base, redis_url=redis_url, extra_env=store, door_limits=False
+    ) as running:
+        create_agent(running)
+        yield running
 
 
 def test_a_photo_uploaded_on_backend_a_is_shown_to_an_agent_on_backend_b(
