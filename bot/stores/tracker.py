@@ -17,6 +17,12 @@ What a turn cost with Rasa 3.6.21's `SQLTrackerStore`, and what this store does 
 - On PostgreSQL the pool is bounded (`pool_size`, `max_overflow`, `pool_timeout`, `connect_timeout` in
   endpoints.yml's tracker_store section; 5 + 5 by default instead of Rasa's 50 + 100), so several Rasa
   processes fit in the server's connection limit; connections are not pinged before each use (below).
+- On PostgreSQL the store's reads and writes run on a thread of their own instead of Sanic's event loop.
+  Rasa's SQL store is synchronous: every round trip to the server stopped the whole process, NLU and
+  policies of every other conversation included, while PostgreSQL (on a busy machine, waiting for a
+  core itself) answered. Under the load run the production profile's Rasa processes sat idle that way
+  with a core free (issue 18). SQLite answers from a local file faster than a thread hop, so it stays on
+  the loop.
 
 Several Rasa processes on one database: the kept tracker is validated, not switched off. Every
 `retrieve` of a kept tracker costs the one `max(id)` lookup above, which sees any event another process
@@ -30,8 +36,11 @@ elsewhere, another Rasa version) goes the SQL store's own way.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from collections import OrderedDict
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,6 +92,7 @@ class KeptSQLTrackerStore(SQLTrackerStore):
         self.tuned = rasa_tuning.supported()
         self._kept: OrderedDict[str, _Kept] = OrderedDict()
         self._capacity = int(kept)
+        self._io: _StoreThread | None = None
         if not self.tuned:
             logger.warning(
                 "Rasa is not %s: the tracker store works as Rasa's SQL store", rasa_tuning.SUPPORTED_RASA
@@ -96,6 +106,7 @@ class KeptSQLTrackerStore(SQLTrackerStore):
             self._bounded_pool(
                 engine, int(pool_size), int(max_overflow), float(pool_timeout), int(connect_timeout)
             )
+            self._io = _StoreThread()
 
     def _bounded_pool(
         self, engine: Any, pool_size: int, max_overflow: int, pool_timeout: float, connect_timeout: int
@@ -147,9 +158,15 @@ class KeptSQLTrackerStore(SQLTrackerStore):
         value = session.execute(_LAST_ID, {"sender_id": sender_id}).scalar()
         return int(value or 0)
 
+    async def _off_loop(self, work: Coroutine[Any, Any, Any]) -> Any:
+        """Runs the store's work on its own thread when it has one (a server database), else here."""
+        if self._io is None:
+            return await work
+        return await self._io.run(work)
+
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         with rasa_tuning.timed("tracker_read"):
-            return await self._retrieve_kept(sender_id)
+            return await self._off_loop(self._retrieve_kept(sender_id))
 
     async def _retrieve_kept(self, sender_id: str) -> DialogueStateTracker | None:
         kept = self._kept.get(sender_id) if self.keeps else None
@@ -165,7 +182,7 @@ class KeptSQLTrackerStore(SQLTrackerStore):
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         with rasa_tuning.timed("tracker_save"):
-            await self._save_kept(tracker)
+            await self._off_loop(self._save_kept(tracker))
 
     async def _save_kept(self, tracker: DialogueStateTracker) -> None:
         if not self.keeps:
@@ -211,3 +228,28 @@ class KeptSQLTrackerStore(SQLTrackerStore):
         self._kept.move_to_end(tracker.sender_id)
         while len(self._kept) > self._capacity:
             self._kept.popitem(last=False)
+
+
+class _StoreThread:
+    """One thread with an event loop of its own that runs the store's coroutines one after another.
+
+    One thread, not a pool: the kept trackers are then only ever touched there, and a turn's read and
+    save (one conversation's turns are serialised by the lock store anyway) never race each other.
+    Started at first use, in the process that uses it (Sanic may fork after the store is built).
+    """
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._start = threading.Lock()
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._start:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="tracker-store", daemon=True).start()
+                self._loop = loop
+            return self._loop
+
+    async def run(self, work: Coroutine[Any, Any, Any]) -> Any:
+        future = asyncio.run_coroutine_threadsafe(work, self._running_loop())
+        return await asyncio.wrap_future(future)

@@ -21,6 +21,7 @@ def test_two_rasa_processes_share_one_postgresql_tracker_store_through_a_bounded
         "the_pool_is_bounded_as_the_endpoints_say",
         "two_processes_take_turns_on_one_conversation_and_never_see_a_stale_tracker",
         "connections_the_server_dropped_fail_one_turn_loudly_and_are_replaced",
+        "the_stores_database_work_leaves_rasas_event_loop_free",
     }
 
 

@@ -145,5 +145,40 @@ def check_two_processes_take_turns_on_one_conversation_and_never_see_a_stale_tra
     asyncio.run(turns())
 
 
+def check_the_stores_database_work_leaves_rasas_event_loop_free() -> None:
+    """A slow PostgreSQL (here a statement that sleeps) must not stop the other conversations' turns:
+    Rasa runs NLU and policies for them on the same event loop the store's calls are awaited on."""
+    store = a_process()
+    inner: Any = store._tracker_store
+    sender = "web:slow-database"
+    original = inner._last_id
+
+    def slow_last_id(session: Any, sender_id: str) -> int:
+        session.execute(sa.text("SELECT pg_sleep(0.5)"))
+        return int(original(session, sender_id))
+
+    async def turns() -> int:
+        tracker = await store.get_or_create_tracker(sender)
+        tracker.update(UserUttered("where is my parcel?"))
+        await store.save(tracker)
+        inner._last_id = slow_last_id
+        ticks = 0
+
+        async def other_conversations() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticker = asyncio.create_task(other_conversations())
+        kept = await store.retrieve(sender)  # the kept tracker, checked against the table: 0.5 s
+        ticker.cancel()
+        assert kept is not None and kept.latest_message.text == "where is my parcel?"
+        return ticks
+
+    ticks = asyncio.run(turns())
+    assert ticks >= 20, f"the event loop ran only {ticks} times in 0.5 s of database work"
+
+
 if __name__ == "__main__":
     sys.exit(run_checks(globals()))
