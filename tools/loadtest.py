@@ -48,6 +48,7 @@ from backend.channels.telegram import SECRET_HEADER, WEBHOOK_PATH
 from backend.db import make_engine
 from backend.models import Message, Shipment
 from tests.fakes.telegram_api import FakeBotApi, next_update_id, text_update
+from tools import cpu_time
 from tools.bench import percentile
 from tools.prod import throwaway_production
 from tools.stack import Stack
@@ -300,6 +301,8 @@ class Result:
     # answered"), still with the bot. A question the shipper sent and the product never stored is lost.
     turn_states: dict[str, int] = field(default_factory=dict)
     by_channel: dict[str, Tally] = field(default_factory=dict)
+    # CPU seconds by kind of process over the run: whether the machine's cores, not the product, bound it.
+    cpu_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def turns_per_s(self) -> float:
@@ -320,6 +323,8 @@ class Result:
                 f"out of order {c.out_of_order}"
                 for name, c in self.by_channel.items()
             )
+            + "; "
+            + cpu_time.describe(self.cpu_s, t.answered, self.seconds)
         )
 
 
@@ -338,6 +343,7 @@ async def load(target: Target, api: FakeBotApi, args: argparse.Namespace) -> Res
     total = Tally()
     asked_person: list[str] = []
     started = time.monotonic()
+    cpu_before = cpu_time.snapshot()
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
 
         async def one(widget: bool, waybills: list[str], person: bool) -> tuple[Tally, str, bool]:
@@ -353,6 +359,8 @@ async def load(target: Target, api: FakeBotApi, args: argparse.Namespace) -> Res
             return tally, cid, person
 
         outcomes = await asyncio.gather(*(one(*plan) for plan in plans))
+        # Taken when the last conversation is done; its grace wait, if any, costs no CPU.
+        cpu_spent = cpu_time.seconds_by_kind(cpu_before, cpu_time.snapshot())
         by_channel: dict[str, Tally] = {"widget": Tally(), "telegram": Tally()}
         for (widget, _, _), (tally, cid, person) in zip(plans, outcomes, strict=True):
             total.add(tally)
@@ -363,7 +371,14 @@ async def load(target: Target, api: FakeBotApi, args: argparse.Namespace) -> Res
         seconds = max(total.last_answer_at, started + 1) - started
         tickets = await duplicated_tickets(client, target, asked_person)
     return Result(
-        target.name, args.conversations, total, tickets, seconds, turn_states(target.database_url), by_channel
+        target.name,
+        args.conversations,
+        total,
+        tickets,
+        seconds,
+        turn_states(target.database_url),
+        by_channel,
+        cpu_spent,
     )
 
 
