@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -39,9 +39,11 @@ from backend.services import customers
 from backend.services.attachments import (
     PHOTO_ONLY_TEXT,
     AttachmentFile,
+    StoredUpload,
     UploadRejected,
     attachment_file,
-    store_attachment,
+    put_upload,
+    record_attachment,
     store_of,
 )
 from backend.services.tickets import BusinessCalendar, get_ticket
@@ -246,8 +248,9 @@ class Hub:
         out) is answered now; a replay of an answered one stays a duplicate.
         """
         cid = inbound.conversation_id
+        uploads = await self._put_uploads(inbound)
         async with self._turn_lock(cid):
-            stored = await self.run_db(lambda s: self._store_inbound(s, inbound))
+            stored = await self.run_db(lambda s: self._store_inbound(s, inbound, uploads))
             turn = Turn(conversation_id=cid, duplicate=stored.duplicate, state=stored.state)
             if stored.duplicate:
                 logger.info("replayed message %s in %s ignored", inbound.channel_message_id, cid)
@@ -276,7 +279,26 @@ class Hub:
         hours = wording.after_hours_text(self._calendar, utcnow(), language)
         return waiting if hours is None else sentences(language, [waiting, hours])
 
-    def _store_inbound(self, session: Session, inbound: Inbound) -> _Stored:
+    async def _put_uploads(self, inbound: Inbound) -> list[StoredUpload | UploadRejected]:
+        """The message's files checked and in the upload store before its transaction begins (a remote
+        store's upload must not hold a database connection); each one stored, or why it was not."""
+
+        def put(data: bytes) -> StoredUpload | UploadRejected:
+            try:
+                return put_upload(
+                    conversation_id=inbound.conversation_id,
+                    data=data,
+                    store=self.uploads,
+                    max_bytes=self._upload_max,
+                )
+            except UploadRejected as rejected:
+                return rejected
+
+        return [await run_in_threadpool(put, file.data) for file in inbound.files]
+
+    def _store_inbound(
+        self, session: Session, inbound: Inbound, uploads: Sequence[StoredUpload | UploadRejected]
+    ) -> _Stored:
         cid = inbound.conversation_id
         conversation = conv.ensure_conversation(session, cid)
         # Read from every message the shipper types; a message without words keeps the language.
@@ -313,19 +335,12 @@ class Hub:
         # The channel names the problem by its English msgid; it is said in the shipper's language.
         lines: list[str] = [t(conversation.language, inbound.file_problem)] if inbound.file_problem else []
         stored_files = 0
-        for file in inbound.files:
-            try:
-                store_attachment(
-                    session,
-                    conversation_id=cid,
-                    data=file.data,
-                    store=self.uploads,
-                    max_bytes=self._upload_max,
-                    message_id=message.id,
-                )
-                stored_files += 1
-            except UploadRejected as rejected:
-                lines.append(rejected.text(conversation.language))
+        for upload in uploads:
+            if isinstance(upload, UploadRejected):
+                lines.append(upload.text(conversation.language))
+                continue
+            record_attachment(session, conversation_id=cid, upload=upload, message_id=message.id)
+            stored_files += 1
         if not stored_files:
             _no_attachments(message)
         if inbound.own_phone:

@@ -181,6 +181,70 @@ def without_exif(data: bytes) -> bytes:
     return data
 
 
+@dataclass(frozen=True)
+class StoredUpload:
+    """A checked photo already in the upload store, waiting to be recorded on its message."""
+
+    path: str  # the store's key: <conversation folder>/<content hash>.<extension>
+    sha256: str
+    size: int
+    content_type: str
+
+
+def put_upload(
+    *,
+    conversation_id: str,
+    data: bytes,
+    max_bytes: int,
+    store: UploadStore | None = None,
+    upload_dir: Path | None = None,
+) -> StoredUpload:
+    """Check one file and put it in the upload store, outside any database transaction.
+
+    The store may be a remote service (S3): a transaction held open across its upload would keep a
+    pooled connection (and, on SQLite, the database's one write lock) for as long as the upload takes.
+    The key is the content's hash, so a file whose message is then not recorded (a rolled-back
+    transaction, a replay) is the same object when it comes again, not a second one.
+    Raises UploadRejected: not an accepted image, too large, or the store cannot keep it (STORE_FAILED).
+    """
+    content_type, extension = check_image(data, max_bytes=max_bytes)
+    # Where the photo was taken (and with what) is the shipper's own business: never stored.
+    data = without_exif(data)
+    digest = hashlib.sha256(data).hexdigest()
+    # One folder per conversation; the name is the content's hash, so a resent photo is one file.
+    folder = re.sub(r"[^A-Za-z0-9_-]", "_", conversation_id)
+    relative = f"{folder}/{digest}.{extension}"
+    try:
+        store_of(store, upload_dir).save(relative, data)
+    except StoreUnavailable as error:
+        # One line, no traceback: the store's trouble is the operator's, the shipper hears STORE_FAILED.
+        logger.warning("photo for %s not stored: %s", conversation_id, error)
+        raise UploadRejected(STORE_FAILED) from None
+    return StoredUpload(path=relative, sha256=digest, size=len(data), content_type=content_type)
+
+
+def record_attachment(
+    session: Session, *, conversation_id: str, upload: StoredUpload, message_id: int | None = None
+) -> Attachment:
+    """Record a stored photo on its message and attach it to the open complaint, which then has it."""
+    ensure_conversation(session, conversation_id)
+    ticket = open_complaint(session, conversation_id)
+    attachment = Attachment(
+        conversation_id=conversation_id,
+        message_id=message_id,
+        ticket_id=ticket.id if ticket else None,
+        sha256=upload.sha256,
+        size=upload.size,
+        content_type=upload.content_type,
+        path=upload.path,
+    )
+    session.add(attachment)
+    session.flush()
+    if ticket is not None:
+        _note_photo(session, ticket, attachment)
+    return attachment
+
+
 def store_attachment(
     session: Session,
     *,
@@ -191,40 +255,14 @@ def store_attachment(
     upload_dir: Path | None = None,
     message_id: int | None = None,
 ) -> Attachment:
-    """Check, save and record one file; attach it to the open complaint, which then has its photo.
+    """Check, save and record one file in one call (for callers whose store is a local directory).
 
     Raises UploadRejected (the polite STORE_FAILED) when the store cannot keep it; nothing is recorded.
     """
-    content_type, extension = check_image(data, max_bytes=max_bytes)
-    # Where the photo was taken (and with what) is the shipper's own business: never stored.
-    data = without_exif(data)
-    ensure_conversation(session, conversation_id)
-    digest = hashlib.sha256(data).hexdigest()
-    # One folder per conversation; the name is the content's hash, so a resent photo is one file.
-    folder = re.sub(r"[^A-Za-z0-9_-]", "_", conversation_id)
-    relative = f"{folder}/{digest}.{extension}"
-    uploads = store_of(store, upload_dir)
-    try:
-        uploads.save(relative, data)
-    except StoreUnavailable as error:
-        # One line, no traceback: the store's trouble is the operator's, the shipper hears STORE_FAILED.
-        logger.warning("photo for %s not stored: %s", conversation_id, error)
-        raise UploadRejected(STORE_FAILED) from None
-    ticket = open_complaint(session, conversation_id)
-    attachment = Attachment(
-        conversation_id=conversation_id,
-        message_id=message_id,
-        ticket_id=ticket.id if ticket else None,
-        sha256=digest,
-        size=len(data),
-        content_type=content_type,
-        path=relative,
+    upload = put_upload(
+        conversation_id=conversation_id, data=data, max_bytes=max_bytes, store=store, upload_dir=upload_dir
     )
-    session.add(attachment)
-    session.flush()
-    if ticket is not None:
-        _note_photo(session, ticket, attachment)
-    return attachment
+    return record_attachment(session, conversation_id=conversation_id, upload=upload, message_id=message_id)
 
 
 def _note_photo(session: Session, ticket: Ticket, attachment: Attachment) -> None:

@@ -35,7 +35,7 @@ def transcript(world: World, cid: str) -> list[tuple[str, str, str]]:
 
 def stored_then_died(world: World, inbound: Inbound) -> None:
     """What a process does before it dies between storing a message and answering it."""
-    world.run(lambda hub: hub.run_db(lambda s: hub._store_inbound(s, inbound)))
+    world.run(lambda hub: hub.run_db(lambda s: hub._store_inbound(s, inbound, ())))
 
 
 def lease_runs_out(world: World, cid: str) -> None:
