@@ -1,7 +1,7 @@
-"""GET /api/health: the backend, its database, Rasa and the action server; with the production
-profile's processes listed in the settings (BACKEND_URLS, RASA_URLS, ACTION_SERVER_URLS), every one of
-them with its state, Rasa's tracker store, PostgreSQL and Redis. GET /api/health/live: this process
-answers (a liveness probe that does not fail because another process is down)."""
+"""GET /api/health: the backend, its database, its upload store, Rasa and the action server; with the
+production profile's processes listed in the settings (BACKEND_URLS, RASA_URLS, ACTION_SERVER_URLS),
+every one of them with its state, Rasa's tracker store, PostgreSQL and Redis. GET /api/health/live:
+this process answers (a liveness probe that does not fail because another process is down)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import logging
 from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -18,10 +18,22 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.api.deps import HttpClientDep, SettingsDep, get_session_factory
 from backend.config import Settings
+from backend.storage import StoreUnavailable, UploadStore
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
 HEALTH_TIMEOUT_S = 2.0
+
+
+def _uploads_ok(uploads: UploadStore | None) -> bool:
+    if uploads is None:  # an app built without its lifespan (tests of single routes)
+        return True
+    try:
+        uploads.check()
+    except StoreUnavailable as error:
+        logger.warning("health: %s", error)
+        return False
+    return True
 
 
 def _database_ok(factory: sessionmaker[Session]) -> bool:
@@ -117,18 +129,21 @@ async def health(
     settings: SettingsDep,
     client: HttpClientDep,
     factory: Annotated[sessionmaker[Session], Depends(get_session_factory)],
+    request: Request,
 ) -> JSONResponse:
-    """200 {"status": "ok"} when the database, Rasa and the action server all answer, else 503."""
-    database, rasa, actions = await asyncio.gather(
+    """200 {"status": "ok"} when the database, the upload store, Rasa and the action server all answer,
+    else 503."""
+    database, uploads, rasa, actions = await asyncio.gather(
         run_in_threadpool(_database_ok, factory),
+        run_in_threadpool(_uploads_ok, getattr(request.app.state, "uploads", None)),
         _http_ok(client, settings.rasa_url.rstrip("/") + "/"),
         _http_ok(client, settings.action_server_url.rstrip("/") + "/health"),
     )
     checks = {
         name: "ok" if ok else "down"
-        for name, ok in (("database", database), ("rasa", rasa), ("actions", actions))
+        for name, ok in (("database", database), ("uploads", uploads), ("rasa", rasa), ("actions", actions))
     }
-    healthy = database and rasa and actions
+    healthy = database and uploads and rasa and actions
     body: dict[str, Any] = {"checks": checks}
     if settings.process_pools:
         listed = await _processes(settings, client, database)

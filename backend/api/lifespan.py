@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -23,7 +24,7 @@ from backend.models import Base
 from backend.security.limits import DoorBudgets, make_limiter
 from backend.services.sla_watch import SlaWatcher
 from backend.services.tickets import BusinessCalendar
-from backend.storage import make_store
+from backend.storage import StoreUnavailable, UploadStore, make_store
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,15 @@ def check_schema(engine: Engine) -> None:
 
 # FastAPI's interactive docs and schema: a map of every route for whoever asks, so not in production.
 API_DOC_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+
+
+async def warn_if_unreachable(uploads: UploadStore) -> None:
+    """One line when photos cannot be kept yet (a bucket not created, a share not mounted). Not fatal:
+    the store may come up after the backend, shippers hear a polite line meanwhile, /api/health says it."""
+    try:
+        await asyncio.to_thread(uploads.check)
+    except StoreUnavailable as error:
+        logger.warning("upload store not usable yet: %s; photos are refused politely until it is", error)
 
 
 def hide_api_docs(app: FastAPI) -> None:
@@ -75,6 +85,7 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
         app.state.http_client = httpx.AsyncClient(timeout=2.0)
         # Photos, where every backend process reaches them (UPLOAD_STORE).
         app.state.uploads = make_store(resolved)
+        await warn_if_unreachable(app.state.uploads)
         # A turn's lease outlasts two tries (each a wait for a place in line and Rasa's timeout) and the
         # pause between them; a surge may use what the lease leaves for the wait.
         timeout_s, pause_s = resolved.rasa_timeout_s, resolved.rasa_retry_pause_s

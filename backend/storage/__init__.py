@@ -33,6 +33,9 @@ class UploadStore(Protocol):
     def describe(self) -> str:
         """Which store this is, for logs (never a secret)."""
 
+    def check(self) -> None:
+        """Raises StoreUnavailable when photos cannot be kept now (health checks, start-up)."""
+
 
 def check_key(key: str) -> str:
     """The key when it stays inside the store: relative, `/`-separated, without `.` or `..` parts."""

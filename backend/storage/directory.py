@@ -18,6 +18,15 @@ class DirectoryStore:
     def describe(self) -> str:
         return f"directory {self.root}"
 
+    def check(self) -> None:
+        try:
+            # The folder appears with the first photo; a first run has none yet, and that is fine.
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreUnavailable(f"{self.describe()}: cannot create ({error.strerror or error})") from error
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise StoreUnavailable(f"{self.describe()}: not writable")
+
     def _path(self, key: str) -> Path:
         root = self.root.resolve()
         # Resolved, so that a symlink planted inside cannot lead out of the folder either.

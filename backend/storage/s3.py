@@ -86,6 +86,13 @@ class S3Store:
             reason = type(error).__name__
         return StoreUnavailable(f"{self.describe()}: cannot {doing} ({reason})")
 
+    def check(self) -> None:
+        # HEAD on the bucket: reachable, the credentials accepted, the bucket there (NoSuchBucket, 404).
+        try:
+            self.client().head_bucket(Bucket=self.bucket)
+        except (BotoCoreError, ClientError) as error:
+            raise self._unavailable("reach the bucket", error) from None
+
     def save(self, key: str, data: bytes) -> None:
         name = self._object(key)
         try:

@@ -38,7 +38,7 @@ def test_health_degraded_when_rasa_is_down(client: TestClient) -> None:
     assert response.status_code == 503
     assert response.json() == {
         "status": "degraded",
-        "checks": {"database": "ok", "rasa": "down", "actions": "down"},
+        "checks": {"database": "ok", "uploads": "ok", "rasa": "down", "actions": "down"},
     }
 
 
@@ -54,7 +54,8 @@ def test_health_ok_when_everything_answers(app: FastAPI) -> None:
     with TestClient(app) as client:
         response = client.get("/api/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "rasa": "ok", "actions": "ok"}}
+    checks = {"database": "ok", "uploads": "ok", "rasa": "ok", "actions": "ok"}
+    assert response.json() == {"status": "ok", "checks": checks}
     assert sorted(seen) == [f"{CLOSED}/", f"{CLOSED}/health"]
 
 
@@ -66,7 +67,7 @@ def test_health_degraded_when_actions_fail(app: FastAPI) -> None:
     app.dependency_overrides[get_http_client] = lambda: fake
     with TestClient(app) as client:
         body = client.get("/api/health").json()
-    assert body["checks"] == {"database": "ok", "rasa": "ok", "actions": "down"}
+    assert body["checks"] == {"database": "ok", "uploads": "ok", "rasa": "ok", "actions": "down"}
 
 
 def test_shipment_found(client: TestClient, seeded_today: date) -> None:

@@ -83,3 +83,21 @@ def test_a_stored_photo_whose_store_is_gone_is_a_503_not_a_404(
         shutil.move(tmp_path / "unmounted", uploads)
         back = client.get(url, headers={SESSION_HEADER: token})
         assert back.status_code == 200 and back.content == PNG_1PX
+
+
+def test_health_says_the_upload_store_is_down_and_start_up_says_it_once(
+    db_url: str, seeded_today: date, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    no_bucket = {
+        "upload_store": "s3",
+        "s3_endpoint_url": f"http://127.0.0.1:{free_port()}",
+        "s3_bucket": "carrier-uploads",
+        "s3_access_key_id": "id-0123456789",
+        "s3_secret_access_key": "secret-0123456789abcdef",
+    }
+    with caplog.at_level("WARNING"), TestClient(make_app(db_url, tmp_path / "unused", **no_bucket)) as client:
+        body = client.get("/api/health").json()
+    assert body["status"] == "degraded" and body["checks"]["uploads"] == "down"
+    started = [r.getMessage() for r in caplog.records if "upload store not usable yet" in r.getMessage()]
+    assert len(started) == 1 and "carrier-uploads" in started[0]
+    assert "secret-0123456789abcdef" not in caplog.text

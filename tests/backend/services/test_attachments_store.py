@@ -105,9 +105,21 @@ def test_a_store_that_is_down_says_so_without_secrets(broken_store: UploadStore)
         broken_store.save("web_abc/one.png", PHOTO)
     with pytest.raises(StoreUnavailable) as reading:
         broken_store.read("web_abc/one.png", max_bytes=10**6)
-    for error in (saving.value, reading.value):
+    with pytest.raises(StoreUnavailable) as checking:
+        broken_store.check()  # what /api/health and the start-up line report
+    for error in (saving.value, reading.value, checking.value):
         assert broken_store.describe() in str(error)
         assert SECRET_ACCESS_KEY not in str(error) and SECRET_ACCESS_KEY not in repr(error)
+
+
+def test_a_working_store_passes_its_check(store: UploadStore) -> None:
+    store.check()
+
+
+def test_a_bucket_that_was_never_created_fails_the_check(s3_server: LocalS3) -> None:
+    missing = s3_store(s3_server, s3_bucket=f"never-made-{uuid.uuid4().hex[:8]}")
+    with pytest.raises(StoreUnavailable, match="cannot reach the bucket"):
+        missing.check()
 
 
 def test_a_photo_goes_into_the_store_and_comes_back_checked(store: UploadStore, db_session: Session) -> None:
