@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -20,23 +19,8 @@ from backend.db import make_engine, make_session_factory, session_scope
 from backend.main import create_app
 from backend.migrate import upgrade
 from backend.models import IntegrationToken
-from backend.services.integration_tokens import create_token, revoke_token
+from tests.backend.api.integration_helpers import bearer, make_token
 from tests.backend.factories import TOKEN, settings_for
-
-
-def make_token(factory: sessionmaker[Session], *scopes: str, revoked: bool = False) -> str:
-    """A fresh token with these scopes (a unique name, so tests on the shared database do not collide)."""
-    name = f"test-{uuid.uuid4().hex[:10]}"
-    with session_scope(factory) as session:
-        new = create_token(session, name=name, scopes=list(scopes))
-        if revoked:
-            revoke_token(session, name=name)
-    return new.secret
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
 
 # --- the CLI ------------------------------------------------------------------------------------------
 
