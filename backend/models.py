@@ -188,6 +188,11 @@ class ShipmentEvent(Base):
 
     shipment: Mapped[Shipment] = relationship(back_populates="events")
 
+    @validates("status")
+    def _validate_status(self, _key: str, value: str | None) -> str | None:
+        _check(value, SHIPMENT_STATUSES, "shipment status", nullable=True)
+        return value
+
 
 INTEGRATION_SCOPES = ("shipments:write", "shipments:read", "tickets:read")
 

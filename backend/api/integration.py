@@ -1,4 +1,4 @@
-"""The integration API for the carrier's systems under /api/v1: customers and shipments by natural key."""
+"""The integration API for the carrier's systems under /api/v1: customers, shipments and tracking scans."""
 
 from __future__ import annotations
 
@@ -6,13 +6,20 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from backend.api.deps import SessionDep, SettingsDep, require_scope
 from backend.domain import CUSTOMER_CLASSES, SHIPMENT_STATUSES
-from backend.services.integration import SHIPMENT_FIELDS, FieldError, upsert_customer, upsert_shipment
+from backend.services.integration import (
+    SHIPMENT_FIELDS,
+    FieldError,
+    load_shipment,
+    record_event,
+    upsert_customer,
+    upsert_shipment,
+)
 from backend.services.shipments import shipment_to_dict, to_view
 from backend.waybill import validate
 
@@ -187,3 +194,110 @@ def put_shipment(
     if result == "created":
         response.status_code = status.HTTP_201_CREATED
     return {"result": result, "shipment": shipment_to_dict(to_view(shipment, tz=settings.tz))}
+
+
+class EventIn(BaseModel):
+    """One tracking scan as the carrier's system records it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "event_id": "TMS-8841-0007",
+                    "occurred_at": "2026-12-03T09:12:00+08:00",
+                    "code": "HELD",
+                    "location": "Wuhan hub",
+                    "description": "Held at the hub: capacity shortage",
+                    "status": "held",
+                }
+            ]
+        },
+    )
+
+    event_id: str = Field(
+        min_length=1, max_length=64, description="The carrier's own id: a replay is ignored."
+    )
+    occurred_at: AwareDatetime = Field(description="The scan time, ISO 8601 with its UTC offset.")
+    code: str = Field(min_length=1, max_length=32)
+    location: str = Field(max_length=100)
+    description: str
+    status: str | None = Field(
+        default=None,
+        description=f"The shipment's new status, if it changes: one of {', '.join(SHIPMENT_STATUSES)}.",
+    )
+    force_majeure: bool = Field(
+        default=False, description="The scan reports a cause beyond the carrier's control."
+    )
+
+    @field_validator("status")
+    @classmethod
+    def _known_status(cls, value: str | None) -> str | None:
+        return None if value is None else _one_of(value, SHIPMENT_STATUSES)
+
+
+@router.post(
+    "/shipments/{waybill}/events",
+    dependencies=WRITE,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        **_UPSERT_RESPONSES,
+        200: {"description": "A replay: this event_id is already stored; nothing changed."},
+        201: {"description": "A new scan, stored."},
+        404: {"description": "No shipment with this waybill: PUT it first."},
+    },
+)
+def post_event(
+    waybill: WaybillPath, body: EventIn, session: SessionDep, settings: SettingsDep, response: Response
+) -> dict[str, Any]:
+    """Store one tracking scan: 201 new, 200 replay (same event_id: nothing changes, even if the body differs)
+
+    Scans are kept in scan-time order; a scan's `status` becomes the shipment's unless a newer scan set one.
+    """
+    number = valid_waybill(waybill)
+    shipment = load_shipment(session, number)
+    if shipment is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            detail=f"No shipment {number}: PUT /api/v1/shipments/{number} before its scans.",
+        )
+    outcome = record_event(
+        session,
+        shipment=shipment,
+        event_id=body.event_id,
+        occurred_at=body.occurred_at,
+        code=body.code,
+        location=body.location,
+        description=body.description,
+        status=body.status,
+        force_majeure=body.force_majeure,
+    )
+    event = outcome.event
+    answer: dict[str, Any] = {
+        "result": "created" if outcome.created else "replay",
+        "event": {
+            "event_id": event.event_id,
+            "occurred_at": event.occurred_at.isoformat(),
+            "code": event.code,
+            "location": event.location,
+            "description": event.description,
+            "status": event.status,
+            "force_majeure": event.force_majeure,
+        },
+        "status_applied": outcome.status_applied,
+        "shipment": shipment_to_dict(to_view(outcome.shipment, tz=settings.tz)),
+    }
+    if not outcome.created:
+        response.status_code = status.HTTP_200_OK
+        answer["note"] = (
+            "This event_id was already stored and its body differs from this one: the stored scan was kept "
+            "and nothing changed."
+            if outcome.differs
+            else "This event_id was already stored: nothing changed."
+        )
+    elif body.status is not None and not outcome.status_applied:
+        answer["note"] = (
+            f"Stored in scan-time order; the status {body.status!r} was not applied because a newer scan "
+            "has already set the shipment's status."
+        )
+    return answer

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from backend.models import Customer, Shipment
+from backend.db import begin_write
+from backend.models import Customer, Shipment, ShipmentEvent
 from backend.phones import normalise_phone
 
 log = logging.getLogger(__name__)
@@ -130,3 +133,106 @@ def upsert_shipment(
     session.expire(shipment)
     log.info("integration: shipment %s updated (%s)", waybill, ", ".join(changed))
     return shipment, "updated"
+
+
+@dataclass(frozen=True)
+class EventOutcome:
+    """What storing one tracking scan did."""
+
+    event: ShipmentEvent
+    created: bool
+    # A replay whose body is not the stored one: nothing was applied, and the caller should know.
+    differs: bool
+    # Whether the scan's status became the shipment's (not when a newer scan has set one).
+    status_applied: bool
+    shipment: Shipment
+
+
+def _event_values(event: ShipmentEvent) -> dict[str, Any]:
+    return {
+        "occurred_at": event.occurred_at,
+        "code": event.code,
+        "location": event.location,
+        "description": event.description,
+        "status": event.status,
+        "force_majeure": event.force_majeure,
+    }
+
+
+def _stored_event(session: Session, shipment_id: int, event_id: str) -> ShipmentEvent | None:
+    stmt = select(ShipmentEvent).where(
+        ShipmentEvent.shipment_id == shipment_id, ShipmentEvent.event_id == event_id
+    )
+    return session.scalars(stmt).one_or_none()
+
+
+def record_event(
+    session: Session,
+    *,
+    shipment: Shipment,
+    event_id: str,
+    occurred_at: datetime,
+    code: str,
+    location: str,
+    description: str,
+    status: str | None = None,
+    force_majeure: bool = False,
+) -> EventOutcome:
+    """Store the carrier's scan `event_id` of `shipment` once; a replay (same id) changes nothing.
+
+    Scans are placed by their scan time: the shipment takes the scan's status only when no stored scan
+    with a status is newer, so an old scan that arrives late cannot undo the current status.
+    """
+    begin_write(session)
+    values = {
+        "occurred_at": occurred_at,
+        "code": code,
+        "location": location,
+        "description": description,
+        "status": status,
+        "force_majeure": force_majeure,
+    }
+    existing = _stored_event(session, shipment.id, event_id)
+    if existing is None:
+        event = ShipmentEvent(shipment_id=shipment.id, event_id=event_id, **values)
+        try:
+            # A savepoint: another process storing the same scan first makes this insert fail alone.
+            with session.begin_nested():
+                session.add(event)
+                session.flush()
+        except IntegrityError:
+            existing = _stored_event(session, shipment.id, event_id)
+            if existing is None:
+                raise
+    if existing is not None:
+        differs = _event_values(existing) != values
+        log.info(
+            "integration: scan %s of %s replayed%s",
+            event_id,
+            shipment.waybill,
+            " (differs)" if differs else "",
+        )
+        return EventOutcome(existing, created=False, differs=differs, status_applied=False, shipment=shipment)
+    applied = False
+    if status is not None:
+        newer = session.scalars(
+            select(ShipmentEvent.occurred_at)
+            .where(
+                ShipmentEvent.shipment_id == shipment.id,
+                ShipmentEvent.status.is_not(None),
+                ShipmentEvent.id != event.id,
+                ShipmentEvent.occurred_at > occurred_at,
+            )
+            .limit(1)
+        ).first()
+        if newer is None:
+            applied = True
+            shipment.status = status
+            if status == "delivered" and shipment.delivered_at is None:
+                shipment.delivered_at = occurred_at
+    session.flush()
+    # Read back as stored (UTC times; the scans in time order for the view).
+    session.expire(shipment)
+    session.refresh(event)
+    log.info("integration: scan %s of %s stored (status %s)", event_id, shipment.waybill, status or "-")
+    return EventOutcome(event, created=True, differs=False, status_applied=applied, shipment=shipment)
