@@ -242,8 +242,33 @@ class EventIn(BaseModel):
     status_code=status.HTTP_201_CREATED,
     responses={
         **_UPSERT_RESPONSES,
-        200: {"description": "A replay: this event_id is already stored; nothing changed."},
-        201: {"description": "A new scan, stored."},
+        200: {
+            "description": "A replay: this event_id is already stored; nothing changed.",
+            "content": {
+                "application/json": {
+                    "example": {
+                        "result": "replay",
+                        "event": {"event_id": "TMS-8841-0007", "occurred_at": "2026-12-03T01:12:00+00:00"},
+                        "status_applied": False,
+                        "note": "This event_id was already stored: nothing changed.",
+                        "shipment": {"waybill": "EA100000034CN", "status": "held"},
+                    }
+                }
+            },
+        },
+        201: {
+            "description": "A new scan, stored in scan-time order.",
+            "content": {
+                "application/json": {
+                    "example": {
+                        "result": "created",
+                        "event": {"event_id": "TMS-8841-0007", "occurred_at": "2026-12-03T01:12:00+00:00"},
+                        "status_applied": True,
+                        "shipment": {"waybill": "EA100000034CN", "status": "held"},
+                    }
+                }
+            },
+        },
         404: {"description": "No shipment with this waybill: PUT it first."},
     },
 )
