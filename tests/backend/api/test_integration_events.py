@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -14,7 +13,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import session_scope
-from backend.main import create_app
 from backend.models import Shipment, ShipmentEvent
 from backend.services.integration import EventOutcome, load_shipment, record_event
 from backend.services.shipments import get_shipment
@@ -22,32 +20,17 @@ from bot.actions.shipment_text import status_text
 from tests.backend.api.integration_helpers import (
     bearer,
     make_token,
-    new_customer_id,
     new_waybill,
     shipment_body,
 )
-from tests.backend.factories import CARRIER_TZ, TOKEN, settings_for
+from tests.backend.factories import CARRIER_TZ, TOKEN
 
 
 @pytest.fixture
-def client(db_url: str, seeded_today: date) -> Iterator[TestClient]:
-    with TestClient(create_app(settings_for(db_url))) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def writer(db_factory: sessionmaker[Session]) -> dict[str, str]:
-    return bearer(make_token(db_factory, "shipments:write"))
-
-
-@pytest.fixture
-def waybill(client: TestClient, writer: dict[str, str]) -> str:
+def waybill(client: TestClient, writer: dict[str, str], customer: str) -> str:
     """A fresh in-transit shipment of a fresh customer, with no scans."""
-    customer_id = new_customer_id()
-    body = {"name": "Scan Test Co.", "customer_class": "C"}
-    assert client.put(f"/api/v1/customers/{customer_id}", json=body, headers=writer).status_code == 201
     number = new_waybill()
-    response = client.put(f"/api/v1/shipments/{number}", json=shipment_body(customer_id), headers=writer)
+    response = client.put(f"/api/v1/shipments/{number}", json=shipment_body(customer), headers=writer)
     assert response.status_code == 201
     return number
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,11 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.__main__ import main
 from backend.db import make_engine, make_session_factory, session_scope
-from backend.main import create_app
 from backend.migrate import upgrade
 from backend.models import IntegrationToken
 from tests.backend.api.integration_helpers import bearer, make_token
-from tests.backend.factories import TOKEN, settings_for
+from tests.backend.factories import TOKEN
 
 # --- the CLI ------------------------------------------------------------------------------------------
 
@@ -97,12 +94,6 @@ def test_revoke_token(url: str, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 # --- the API ------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def client(db_url: str, seeded_today: date) -> Iterator[TestClient]:
-    with TestClient(create_app(settings_for(db_url))) as test_client:
-        yield test_client
 
 
 def test_the_old_reads_accept_a_scoped_token_besides_the_api_token(

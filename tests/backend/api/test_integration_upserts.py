@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import date
 from typing import Any
 
 import pytest
@@ -12,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import session_scope
-from backend.main import create_app
 from backend.models import Customer, Shipment
 from tests.backend.api.integration_helpers import (
     bearer,
@@ -21,26 +18,7 @@ from tests.backend.api.integration_helpers import (
     new_waybill,
     shipment_body,
 )
-from tests.backend.factories import TOKEN, settings_for
-
-
-@pytest.fixture
-def client(db_url: str, seeded_today: date) -> Iterator[TestClient]:
-    with TestClient(create_app(settings_for(db_url))) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def writer(db_factory: sessionmaker[Session]) -> dict[str, str]:
-    return bearer(make_token(db_factory, "shipments:write"))
-
-
-@pytest.fixture
-def customer(client: TestClient, writer: dict[str, str]) -> str:
-    customer_id = new_customer_id()
-    body = {"name": "Test Shipper Ltd.", "customer_class": "B", "phone": "138 0000 9999"}
-    assert client.put(f"/api/v1/customers/{customer_id}", json=body, headers=writer).status_code == 201
-    return customer_id
+from tests.backend.factories import TOKEN
 
 
 def updated_at(factory: sessionmaker[Session], waybill: str) -> Any:
