@@ -54,7 +54,7 @@ def stored_events(factory: sessionmaker[Session], waybill: str) -> list[Shipment
 
 
 def test_a_new_scan_then_its_replay(
-    client: TestClient, writer: dict[str, str], waybill: str, db_factory: sessionmaker[Session]
+    client: TestClient, writer: dict[str, str], waybill: str, integration_factory: sessionmaker[Session]
 ) -> None:
     url = f"/api/v1/shipments/{waybill}/events"
     body = scan("TMS-1", "2026-12-03T09:12:00+08:00", code="HELD", location="Wuhan hub", status="held")
@@ -77,12 +77,12 @@ def test_a_new_scan_then_its_replay(
     assert replay.json()["result"] == "replay" and "differs" in replay.json()["note"]
     assert replay.json()["event"]["location"] == "Wuhan hub"
     assert replay.json()["shipment"]["status"] == "held"
-    [event] = stored_events(db_factory, waybill)
+    [event] = stored_events(integration_factory, waybill)
     assert (event.event_id, event.status, event.location) == ("TMS-1", "held", "Wuhan hub")
 
 
 def test_scans_are_placed_by_scan_time(
-    client: TestClient, writer: dict[str, str], waybill: str, db_factory: sessionmaker[Session]
+    client: TestClient, writer: dict[str, str], waybill: str, integration_factory: sessionmaker[Session]
 ) -> None:
     url = f"/api/v1/shipments/{waybill}/events"
     newer = scan(
@@ -109,7 +109,7 @@ def test_scans_are_placed_by_scan_time(
     assert [e["location"] for e in read["events"]] == ["Wuhan hub", "Shijiazhuang hub", "Beijing"]
     assert read["last_event"]["location"] == "Beijing"
     # What the bot reads and says: the newest scan, not the last one to arrive.
-    with session_scope(db_factory) as session:
+    with session_scope(integration_factory) as session:
         view = get_shipment(session, waybill)
     assert view is not None and view.last_event is not None and view.last_event.code == "OFD"
     now = datetime.now(CARRIER_TZ)
@@ -137,7 +137,7 @@ def test_bad_scans_are_422_with_the_field(
     client: TestClient,
     writer: dict[str, str],
     waybill: str,
-    db_factory: sessionmaker[Session],
+    integration_factory: sessionmaker[Session],
     change: dict[str, Any],
     loc: list[str],
     words: str,
@@ -147,7 +147,7 @@ def test_bad_scans_are_422_with_the_field(
     assert response.status_code == 422
     [error] = response.json()["detail"]
     assert error["loc"] == loc and words in error["msg"], error
-    assert stored_events(db_factory, waybill) == []
+    assert stored_events(integration_factory, waybill) == []
 
 
 def test_scans_of_a_mistyped_or_unknown_waybill(client: TestClient, writer: dict[str, str]) -> None:
@@ -160,19 +160,19 @@ def test_scans_of_a_mistyped_or_unknown_waybill(client: TestClient, writer: dict
 
 
 def test_scans_need_shipments_write(
-    client: TestClient, waybill: str, db_factory: sessionmaker[Session]
+    client: TestClient, waybill: str, integration_factory: sessionmaker[Session]
 ) -> None:
     body = scan("X", "2026-12-03T09:12:00+08:00")
     url = f"/api/v1/shipments/{waybill}/events"
     assert client.post(url, json=body).status_code == 401
     assert client.post(url, json=body, headers=bearer(TOKEN)).status_code == 401
-    reader = bearer(make_token(db_factory, "shipments:read", "tickets:read"))
+    reader = bearer(make_token(integration_factory, "shipments:read", "tickets:read"))
     assert client.post(url, json=body, headers=reader).status_code == 403
-    assert stored_events(db_factory, waybill) == []
+    assert stored_events(integration_factory, waybill) == []
 
 
 def test_two_processes_storing_the_same_scan_store_it_once(
-    waybill: str, db_factory: sessionmaker[Session]
+    waybill: str, integration_factory: sessionmaker[Session]
 ) -> None:
     """Session A stores the scan and holds its transaction open; B stores the same one meanwhile."""
     when = datetime.fromisoformat("2026-12-03T09:12:00+08:00")
@@ -193,10 +193,10 @@ def test_two_processes_storing_the_same_scan_store_it_once(
         )
 
     def second() -> None:
-        with session_scope(db_factory) as session:
+        with session_scope(integration_factory) as session:
             store(session, "B")
 
-    with session_scope(db_factory) as session:
+    with session_scope(integration_factory) as session:
         store(session, "A")
         racer = threading.Thread(target=second)
         racer.start()
@@ -204,7 +204,7 @@ def test_two_processes_storing_the_same_scan_store_it_once(
         assert "B" not in outcomes
     racer.join(timeout=30)
     assert outcomes["A"].created is True and outcomes["B"].created is False
-    with session_scope(db_factory) as session:
+    with session_scope(integration_factory) as session:
         count = session.scalar(
             select(func.count())
             .select_from(ShipmentEvent)

@@ -97,12 +97,12 @@ def test_revoke_token(url: str, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_the_old_reads_accept_a_scoped_token_besides_the_api_token(
-    client: TestClient, db_factory: sessionmaker[Session], caplog: pytest.LogCaptureFixture
+    client: TestClient, integration_factory: sessionmaker[Session], caplog: pytest.LogCaptureFixture
 ) -> None:
-    tickets = make_token(db_factory, "tickets:read")
-    shipments = make_token(db_factory, "shipments:read")
-    writer = make_token(db_factory, "shipments:write")
-    revoked = make_token(db_factory, "tickets:read", "shipments:read", revoked=True)
+    tickets = make_token(integration_factory, "tickets:read")
+    shipments = make_token(integration_factory, "shipments:read")
+    writer = make_token(integration_factory, "shipments:write")
+    revoked = make_token(integration_factory, "tickets:read", "shipments:read", revoked=True)
     caplog.set_level(logging.DEBUG)
     expected = {
         # path: {token: status}
@@ -123,10 +123,10 @@ def test_the_old_reads_accept_a_scoped_token_besides_the_api_token(
         assert token not in caplog.text
 
 
-def test_a_used_token_records_when(client: TestClient, db_factory: sessionmaker[Session]) -> None:
-    token = make_token(db_factory, "tickets:read")
+def test_a_used_token_records_when(client: TestClient, integration_factory: sessionmaker[Session]) -> None:
+    token = make_token(integration_factory, "tickets:read")
     assert client.get("/api/tickets", headers=bearer(token)).status_code == 200
     digest = hashlib.sha256(token.encode()).hexdigest()
-    with session_scope(db_factory) as session:
+    with session_scope(integration_factory) as session:
         record = session.scalars(select(IntegrationToken).where(IntegrationToken.token_hash == digest)).one()
         assert record.last_used_at is not None

@@ -27,16 +27,16 @@ def updated_at(factory: sessionmaker[Session], waybill: str) -> Any:
 
 
 def test_the_write_routes_need_a_token_with_shipments_write(
-    client: TestClient, db_factory: sessionmaker[Session], customer: str
+    client: TestClient, integration_factory: sessionmaker[Session], customer: str
 ) -> None:
     waybill = new_waybill()
     refused = {
         "no token": ({}, 401),
         "unknown token": (bearer("cit_not-a-token"), 401),
         "the old API_TOKEN": (bearer(TOKEN), 401),
-        "revoked": (bearer(make_token(db_factory, "shipments:write", revoked=True)), 401),
-        "shipments:read": (bearer(make_token(db_factory, "shipments:read")), 403),
-        "tickets:read": (bearer(make_token(db_factory, "tickets:read")), 403),
+        "revoked": (bearer(make_token(integration_factory, "shipments:write", revoked=True)), 401),
+        "shipments:read": (bearer(make_token(integration_factory, "shipments:read")), 403),
+        "tickets:read": (bearer(make_token(integration_factory, "tickets:read")), 403),
     }
     for what, (headers, code) in refused.items():
         response = client.put(f"/api/v1/shipments/{waybill}", json=shipment_body(customer), headers=headers)
@@ -46,11 +46,11 @@ def test_the_write_routes_need_a_token_with_shipments_write(
             f"/api/v1/customers/{customer}", json={"name": "x", "customer_class": "C"}, headers=headers
         )
         assert response.status_code == code, what
-    with session_scope(db_factory) as session:
+    with session_scope(integration_factory) as session:
         assert session.scalars(select(Shipment).where(Shipment.waybill == waybill)).first() is None
         assert session.get(Customer, customer).name == "Test Shipper Ltd."  # type: ignore[union-attr]
     # And a writer cannot read tickets.
-    writer = bearer(make_token(db_factory, "shipments:write"))
+    writer = bearer(make_token(integration_factory, "shipments:write"))
     assert client.get("/api/tickets", headers=writer).status_code == 403
 
 
@@ -75,7 +75,7 @@ def test_customer_upsert_is_idempotent(client: TestClient, writer: dict[str, str
 
 
 def test_shipment_upsert_created_unchanged_updated(
-    client: TestClient, writer: dict[str, str], customer: str, db_factory: sessionmaker[Session]
+    client: TestClient, writer: dict[str, str], customer: str, integration_factory: sessionmaker[Session]
 ) -> None:
     waybill = new_waybill()
     body = shipment_body(customer, delivered_at=None, pickup_due_at="2026-12-03T14:30:00+08:00")
@@ -89,16 +89,16 @@ def test_shipment_upsert_created_unchanged_updated(
     )
     assert created["shipment"]["pickup_due_at"] == "2026-12-03T06:30:00+00:00"
     assert created["shipment"]["declared_value"] == "300.00"
-    stamp = updated_at(db_factory, waybill)
+    stamp = updated_at(integration_factory, waybill)
 
     # The same body twice (numbers written differently but equal) changes nothing, not even updated_at.
     again = client.put(f"/api/v1/shipments/{waybill}", json={**body, "declared_value": "300"}, headers=writer)
     assert (again.status_code, again.json()["result"]) == (200, "unchanged")
-    assert updated_at(db_factory, waybill) == stamp
+    assert updated_at(integration_factory, waybill) == stamp
 
     moved = client.put(f"/api/v1/shipments/{waybill}", json={**body, "status": "held"}, headers=writer)
     assert (moved.status_code, moved.json()["result"]) == (200, "updated")
-    assert updated_at(db_factory, waybill) > stamp
+    assert updated_at(integration_factory, waybill) > stamp
 
     read = client.get(f"/api/shipments/{waybill}", headers=bearer(TOKEN)).json()
     assert read["status"] == "held" and read["origin"] == "Nanning"
@@ -132,7 +132,7 @@ def test_bad_shipments_are_422_with_the_field_and_the_reason(
     client: TestClient,
     writer: dict[str, str],
     customer: str,
-    db_factory: sessionmaker[Session],
+    integration_factory: sessionmaker[Session],
     path_waybill: str | None,
     change: dict[str, Any],
     loc: list[str],
@@ -145,7 +145,7 @@ def test_bad_shipments_are_422_with_the_field_and_the_reason(
     assert response.status_code == 422, response.text
     [error] = response.json()["detail"]
     assert error["loc"] == loc and words in error["msg"], error
-    with session_scope(db_factory) as session:
+    with session_scope(integration_factory) as session:
         assert session.scalars(select(Shipment).where(Shipment.waybill == waybill)).first() is None
 
 
