@@ -6,6 +6,12 @@ command line, where other users could read it in the process list.
     python -m backend create-agent li.wei --role agent [--display-name "Li Wei"]
     python -m backend set-password li.wei
     python -m backend ensure-demo-agents --var-dir var   (make run; refused in production)
+
+Integration tokens for the carrier's systems (/api/v1); the token is printed once and stored hashed:
+
+    python -m backend create-token tms --scope shipments:write [--scope shipments:read ...]
+    python -m backend list-tokens
+    python -m backend revoke-token tms
 """
 
 from __future__ import annotations
@@ -13,12 +19,13 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
 from pydantic import ValidationError
 
-from backend.models import AGENT_ROLES
+from backend.models import AGENT_ROLES, INTEGRATION_SCOPES
 
 
 class _Refused(Exception):
@@ -36,7 +43,9 @@ def read_password(stdin: TextIO) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m backend", description="Console accounts.")
+    parser = argparse.ArgumentParser(
+        prog="python -m backend", description="Console accounts and integration tokens."
+    )
     parser.add_argument("--url", help="database URL (default: DATABASE_URL from the environment or .env)")
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create-agent", help="create an agent or supervisor; password on stdin")
@@ -50,6 +59,16 @@ def _parser() -> argparse.ArgumentParser:
         help="the demo logins of make run, random passwords in VAR_DIR (not in production)",
     )
     demo.add_argument("--var-dir", type=Path, required=True)
+    token = commands.add_parser(
+        "create-token",
+        help=f"an integration token, printed once; scopes: {', '.join(INTEGRATION_SCOPES)}",
+    )
+    token.add_argument("name")
+    # No `choices`: an unknown scope gets one clear line from the service rather than argparse's usage.
+    token.add_argument("--scope", action="append", default=[], metavar="SCOPE", dest="scopes")
+    commands.add_parser("list-tokens", help="integration tokens: names, scopes, dates (never the token)")
+    revoke = commands.add_parser("revoke-token", help="revoke an integration token at once")
+    revoke.add_argument("name")
     return parser
 
 
@@ -65,6 +84,8 @@ def main(argv: list[str] | None = None, *, stdin: TextIO | None = None, stdout: 
 
 
 def _run(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
+    if args.command in ("create-token", "list-tokens", "revoke-token"):
+        return _run_tokens(args, out)
     from backend.config import get_settings
     from backend.db import make_engine, make_session_factory, session_scope
     from backend.security.accounts import (
@@ -111,6 +132,58 @@ def _run(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
                     where = var_dir / account.password_file
                     print(f"demo {account.role} {account.username!r} {what}: password in {where}", file=out)
     except AccountError as error:
+        raise _Refused(str(error)) from error
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _when(moment: datetime | None) -> str:
+    return "-" if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _run_tokens(args: argparse.Namespace, out: TextIO) -> int:
+    from backend.config import get_settings
+    from backend.db import make_engine, make_session_factory, session_scope
+    from backend.services.integration_tokens import (
+        TokenError,
+        check_scopes,
+        create_token,
+        list_tokens,
+        revoke_token,
+    )
+
+    try:
+        if args.command == "create-token":
+            check_scopes(args.scopes)  # before touching the database or the settings
+        url = args.url or get_settings().database_url
+    except TokenError as error:
+        raise _Refused(str(error)) from error
+    except ValidationError as error:
+        raise _Refused(f"the settings are not valid: {error}") from error
+    engine = make_engine(url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            if args.command == "create-token":
+                new = create_token(session, name=args.name, scopes=args.scopes)
+                # The token alone on stdout, so `$(python -m backend create-token ...)` captures it; the
+                # rest goes to stderr. It cannot be shown again: only its hash is stored.
+                print(new.secret, file=out)
+                print(
+                    f"created token {new.record.name!r} with scopes {new.record.scopes}; "
+                    "it is shown only this once",
+                    file=sys.stderr,
+                )
+            elif args.command == "list-tokens":
+                print("name\tscopes\tcreated\tlast used\trevoked", file=out)
+                for record in list_tokens(session):
+                    fields = (record.name, ",".join(record.scope_list), _when(record.created_at))
+                    used, revoked = _when(record.last_used_at), _when(record.revoked_at)
+                    print("\t".join((*fields, used, revoked)), file=out)
+            else:
+                record = revoke_token(session, name=args.name)
+                print(f"revoked token {record.name!r} at {_when(record.revoked_at)}", file=out)
+    except TokenError as error:
         raise _Refused(str(error)) from error
     finally:
         engine.dispose()

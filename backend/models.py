@@ -166,10 +166,14 @@ class Shipment(Base):
 
 
 class ShipmentEvent(Base):
-    """One tracking scan."""
+    """One tracking scan; `event_id` is the carrier's own id when it came through the integration API."""
 
     __tablename__ = "shipment_event"
-    __table_args__ = (Index("ix_shipment_event_shipment_id_occurred_at", "shipment_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_shipment_event_shipment_id_occurred_at", "shipment_id", "occurred_at"),
+        # Two processes storing the same scan at once store it once; seeded scans (no id) are exempt.
+        UniqueConstraint("shipment_id", "event_id", name="uq_shipment_event_shipment_id_event_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     shipment_id: Mapped[int] = mapped_column(ForeignKey("shipment.id", ondelete="CASCADE"))
@@ -178,8 +182,38 @@ class ShipmentEvent(Base):
     code: Mapped[str] = mapped_column(String(32))
     description: Mapped[str] = mapped_column(Text)
     force_majeure: Mapped[bool] = mapped_column(Boolean, default=False)
+    event_id: Mapped[str | None] = mapped_column(String(64))
+    # The shipment's status this scan reported, if any: a later-arriving older scan must not undo a newer one.
+    status: Mapped[str | None] = mapped_column(String(32))
 
     shipment: Mapped[Shipment] = relationship(back_populates="events")
+
+    @validates("status")
+    def _validate_status(self, _key: str, value: str | None) -> str | None:
+        _check(value, SHIPMENT_STATUSES, "shipment status", nullable=True)
+        return value
+
+
+INTEGRATION_SCOPES = ("shipments:write", "shipments:read", "tickets:read")
+
+
+class IntegrationToken(Base):
+    """A named token for the carrier's systems on /api/v1; only the SHA-256 of the token is kept."""
+
+    __tablename__ = "integration_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    # Space-separated, from INTEGRATION_SCOPES.
+    scopes: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
 
 
 class Conversation(Base):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.config import Settings
 from backend.db import session_scope
 from backend.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound, NotLoggedIn
+from backend.models import INTEGRATION_SCOPES
+from backend.services.integration_tokens import find_active_token
 
 _bearer = HTTPBearer(auto_error=False)
 # The HTTP status of each kind of refusal; a bare DomainError is a bad request.
@@ -65,6 +67,72 @@ def require_token(
             detail="A valid API token is required.",
             headers={"WWW-Authenticate": "Bearer"},
         )
+
+
+# The carrier's systems on /api/v1: their own named tokens with scopes (backend.services.integration_tokens).
+integration_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="IntegrationToken",
+    description=(
+        "A token made with `python -m backend create-token NAME --scope SCOPE`; scopes: "
+        + ", ".join(f"`{s}`" for s in INTEGRATION_SCOPES)
+        + "."
+    ),
+)
+
+
+def _unauthorised(detail: str) -> HTTPException:
+    return HTTPException(
+        status_code=status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+def _scoped_token(session: Session, credentials: HTTPAuthorizationCredentials | None, scope: str) -> bool:
+    """True for a live integration token holding `scope`; 403 for a live one without it; False otherwise."""
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        return False
+    record = find_active_token(session, credentials.credentials)
+    if record is None:
+        return False
+    if scope not in record.scope_list:
+        raise HTTPException(
+            status_code=status.HTTP_403_FORBIDDEN,
+            detail=f"This token does not have the {scope} scope.",
+        )
+    return True
+
+
+def require_scope(scope: str) -> Callable[..., None]:
+    """A dependency: a live integration token with `scope` (401 without one, 403 when it lacks the scope)."""
+    if scope not in INTEGRATION_SCOPES:
+        raise ValueError(f"unknown scope {scope!r}")
+
+    def dependency(
+        session: Annotated[Session, Depends(get_session)],
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(integration_bearer)],
+    ) -> None:
+        if not _scoped_token(session, credentials, scope):
+            raise _unauthorised("A valid integration token is required.")
+
+    return dependency
+
+
+def require_token_or_scope(scope: str) -> Callable[..., None]:
+    """A dependency for the older reads: the API_TOKEN as before, or an integration token with `scope`."""
+
+    def dependency(
+        settings: Annotated[Settings, Depends(get_app_settings)],
+        session: Annotated[Session, Depends(get_session)],
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> None:
+        expected = settings.api_token
+        given = credentials.credentials if credentials and credentials.scheme.lower() == "bearer" else None
+        if expected and given is not None and hmac.compare_digest(given.encode(), expected.encode()):
+            return
+        if not _scoped_token(session, credentials, scope):
+            raise _unauthorised("A valid API token is required.")
+
+    return dependency
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -7,12 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, status
 
-from backend.api.deps import SessionDep, SettingsDep, require_token
+from backend.api.deps import SessionDep, SettingsDep, require_token_or_scope
 from backend.services.shipments import get_shipment, shipment_to_dict
 from backend.waybill import validate
 
 # A shipment's record carries the customer's name and values: callers prove who they are, like /api/tickets.
-router = APIRouter(tags=["shipments"], dependencies=[Depends(require_token)])
+router = APIRouter(tags=["shipments"], dependencies=[Depends(require_token_or_scope("shipments:read"))])
 
 
 @router.get("/shipments/{waybill}")

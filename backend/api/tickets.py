@@ -1,4 +1,4 @@
-"""GET /api/tickets and /api/tickets/{number}, behind the API token."""
+"""GET /api/tickets and /api/tickets/{number}: the API token, or an integration token with tickets:read."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
-from backend.api.deps import SessionDep, require_token
+from backend.api.deps import SessionDep, require_token_or_scope
 from backend.domain import TICKET_STATUSES
 from backend.services.tickets import get_ticket, list_tickets, ticket_to_dict
 
-router = APIRouter(tags=["tickets"], dependencies=[Depends(require_token)])
+router = APIRouter(tags=["tickets"], dependencies=[Depends(require_token_or_scope("tickets:read"))])
 
 
 @router.get("/tickets")

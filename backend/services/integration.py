@@ -1,0 +1,238 @@
+"""The carrier's data coming in: customers and shipments upserted by natural key, scans by event id."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from backend.db import begin_write
+from backend.models import Customer, Shipment, ShipmentEvent
+from backend.phones import normalise_phone
+
+log = logging.getLogger(__name__)
+
+UpsertResult = Literal["created", "updated", "unchanged"]
+
+# The stored fields of a shipment a carrier's system sets, as GET /api/shipments/{waybill} shows them.
+SHIPMENT_FIELDS = (
+    "customer_id",
+    "origin",
+    "destination",
+    "status",
+    "promised_date",
+    "delivered_at",
+    "signed_by",
+    "signer_is_recipient",
+    "delay_reason",
+    "exception_reason",
+    "force_majeure",
+    "declared_value",
+    "declared_weight_kg",
+    "charged_weight_kg",
+    "quoted_amount",
+    "charged_amount",
+    "freight_amount",
+    "goods_description",
+    "pickup_due_at",
+    "courier_note",
+)
+
+
+@dataclass(frozen=True)
+class FieldError(Exception):
+    """One field of the request that cannot be used: where (pydantic's `loc`), why, and the value sent."""
+
+    loc: tuple[str, ...]
+    msg: str
+    type: str
+    input: Any = None
+
+    def as_detail(self) -> dict[str, Any]:
+        """The entry FastAPI's own 422 answers carry, so callers parse one shape."""
+        return {"type": self.type, "loc": list(self.loc), "msg": self.msg, "input": self.input}
+
+
+def _apply(record: Any, values: dict[str, Any]) -> list[str]:
+    """Set the values that differ (equal ones untouched: an unchanged record is not written); their names."""
+    changed = [name for name, value in values.items() if getattr(record, name) != value]
+    for name in changed:
+        setattr(record, name, values[name])
+    return changed
+
+
+def upsert_customer(
+    session: Session, *, customer_id: str, name: str, customer_class: str, phone: str | None
+) -> tuple[Customer, UpsertResult]:
+    """Create or update the customer `customer_id`; a phone is stored in E.164 form."""
+    normalised = None
+    if phone is not None and phone.strip():
+        normalised = normalise_phone(phone)
+        if normalised is None:
+            raise FieldError(("body", "phone"), "not a valid phone number", "phone_number", phone)
+    values = {"name": name, "customer_class": customer_class, "phone": normalised}
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        customer = Customer(id=customer_id, **values)
+        session.add(customer)
+        session.flush()
+        log.info("integration: customer %s created", customer_id)
+        return customer, "created"
+    changed = _apply(customer, values)
+    if changed:
+        log.info("integration: customer %s updated (%s)", customer_id, ", ".join(changed))
+    return customer, "updated" if changed else "unchanged"
+
+
+def load_shipment(session: Session, waybill: str) -> Shipment | None:
+    """The shipment with this (normalised) waybill, its customer and events loaded."""
+    stmt = (
+        select(Shipment)
+        .where(Shipment.waybill == waybill)
+        .options(selectinload(Shipment.customer), selectinload(Shipment.events))
+    )
+    return session.scalars(stmt).one_or_none()
+
+
+def upsert_shipment(
+    session: Session, *, waybill: str, values: dict[str, Any]
+) -> tuple[Shipment, UpsertResult]:
+    """Create or replace the shipment `waybill` (a valid, normalised number) with `values` (SHIPMENT_FIELDS).
+
+    A PUT states the whole record: a field left out becomes empty. Its tracking scans are not touched.
+    """
+    unknown = set(values) - set(SHIPMENT_FIELDS)
+    if unknown:
+        raise ValueError(f"not shipment fields: {sorted(unknown)}")
+    customer_id = values["customer_id"]
+    if session.get(Customer, customer_id) is None:
+        raise FieldError(
+            ("body", "customer_id"),
+            f"unknown customer {customer_id!r}: PUT /api/v1/customers/{customer_id} first",
+            "unknown_customer",
+            customer_id,
+        )
+    shipment = load_shipment(session, waybill)
+    if shipment is None:
+        shipment = Shipment(waybill=waybill, **values)
+        session.add(shipment)
+        session.flush()
+        # Read back as stored (times in UTC, amounts to the cent), as GET would answer.
+        session.expire(shipment)
+        log.info("integration: shipment %s created", waybill)
+        return shipment, "created"
+    changed = _apply(shipment, values)
+    if not changed:
+        return shipment, "unchanged"
+    session.flush()
+    session.expire(shipment)
+    log.info("integration: shipment %s updated (%s)", waybill, ", ".join(changed))
+    return shipment, "updated"
+
+
+@dataclass(frozen=True)
+class EventOutcome:
+    """What storing one tracking scan did."""
+
+    event: ShipmentEvent
+    created: bool
+    # A replay whose body is not the stored one: nothing was applied, and the caller should know.
+    differs: bool
+    # Whether the scan's status became the shipment's (not when a newer scan has set one).
+    status_applied: bool
+    shipment: Shipment
+
+
+def _event_values(event: ShipmentEvent) -> dict[str, Any]:
+    return {
+        "occurred_at": event.occurred_at,
+        "code": event.code,
+        "location": event.location,
+        "description": event.description,
+        "status": event.status,
+        "force_majeure": event.force_majeure,
+    }
+
+
+def _stored_event(session: Session, shipment_id: int, event_id: str) -> ShipmentEvent | None:
+    stmt = select(ShipmentEvent).where(
+        ShipmentEvent.shipment_id == shipment_id, ShipmentEvent.event_id == event_id
+    )
+    return session.scalars(stmt).one_or_none()
+
+
+def record_event(
+    session: Session,
+    *,
+    shipment: Shipment,
+    event_id: str,
+    occurred_at: datetime,
+    code: str,
+    location: str,
+    description: str,
+    status: str | None = None,
+    force_majeure: bool = False,
+) -> EventOutcome:
+    """Store the carrier's scan `event_id` of `shipment` once; a replay (same id) changes nothing.
+
+    Scans are placed by their scan time: the shipment takes the scan's status only when no stored scan
+    with a status is newer, so an old scan that arrives late cannot undo the current status.
+    """
+    begin_write(session)
+    values = {
+        "occurred_at": occurred_at,
+        "code": code,
+        "location": location,
+        "description": description,
+        "status": status,
+        "force_majeure": force_majeure,
+    }
+    existing = _stored_event(session, shipment.id, event_id)
+    if existing is None:
+        event = ShipmentEvent(shipment_id=shipment.id, event_id=event_id, **values)
+        try:
+            # A savepoint: another process storing the same scan first makes this insert fail alone.
+            with session.begin_nested():
+                session.add(event)
+                session.flush()
+        except IntegrityError:
+            existing = _stored_event(session, shipment.id, event_id)
+            if existing is None:
+                raise
+    if existing is not None:
+        differs = _event_values(existing) != values
+        log.info(
+            "integration: scan %s of %s replayed%s",
+            event_id,
+            shipment.waybill,
+            " (differs)" if differs else "",
+        )
+        return EventOutcome(existing, created=False, differs=differs, status_applied=False, shipment=shipment)
+    applied = False
+    if status is not None:
+        newer = session.scalars(
+            select(ShipmentEvent.occurred_at)
+            .where(
+                ShipmentEvent.shipment_id == shipment.id,
+                ShipmentEvent.status.is_not(None),
+                ShipmentEvent.id != event.id,
+                ShipmentEvent.occurred_at > occurred_at,
+            )
+            .limit(1)
+        ).first()
+        if newer is None:
+            applied = True
+            shipment.status = status
+            if status == "delivered" and shipment.delivered_at is None:
+                shipment.delivered_at = occurred_at
+    session.flush()
+    # Read back as stored (UTC times; the scans in time order for the view).
+    session.expire(shipment)
+    session.refresh(event)
+    log.info("integration: scan %s of %s stored (status %s)", event_id, shipment.waybill, status or "-")
+    return EventOutcome(event, created=True, differs=False, status_applied=applied, shipment=shipment)
