@@ -28,6 +28,7 @@ import hmac
 import json
 import logging
 import re
+import time
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager, suppress
@@ -69,7 +70,7 @@ from backend.channels.telegram.inbox import UpdateInbox
 from backend.channels.telegram.leader import AnyLeaderLock, make_leader_lock, this_process
 from backend.config import PROJECT_ROOT, Settings
 from backend.db import session_scope
-from backend.hub import Hub
+from backend.hub import Hub, timings
 from backend.hub.records import Inbound, InboundFile, Outbound
 from backend.i18n import N_, t
 from backend.language import detect_language, language_from_hint
@@ -401,6 +402,8 @@ class TelegramChannel:
         self._replayer: asyncio.Task[None] | None = None
         # Updates whose handler raised: left unprocessed, so they are fed again after the lease.
         self._failed: set[int] = set()
+        # When each webhook update was handed to the application (the hub breakdown's queue wait).
+        self.arrived: dict[int, float] = {}
         # Polling mode: only the holder of this lock polls (None: poll without asking, one process).
         self.leader: AnyLeaderLock | None = None
         self.polling = False
@@ -490,6 +493,9 @@ class TelegramChannel:
         if inbound is None:
             return
         chat_id = int(inbound.external_id)
+        arrived = self.arrived.pop(update.update_id, None)
+        if arrived is not None:
+            timings.add("telegram_queue_wait", time.perf_counter() - arrived)
         typing = asyncio.create_task(self._typing(chat_id))
         self._typing_sent[chat_id] = typing
         try:
@@ -502,7 +508,7 @@ class TelegramChannel:
     async def _typing(self, chat_id: int) -> None:
         """'typing...' while the bot thinks: sent before the answer (Telegram clears it when the answer
         arrives, so one sent after would linger), and never allowed to hold the answer up for long."""
-        with suppress(TelegramError, asyncio.TimeoutError):
+        with suppress(TelegramError, asyncio.TimeoutError), timings.timed("telegram_typing"):
             await asyncio.wait_for(
                 self.application.bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING),
                 timeout=TYPING_TIMEOUT_S,
@@ -541,7 +547,8 @@ class TelegramChannel:
         chat_id = int(external_id)
         typing = self._typing_sent.get(chat_id)
         if typing is not None:
-            await typing  # bounded by TYPING_TIMEOUT_S, and it never raises
+            with timings.timed("telegram_typing_wait"):
+                await typing  # bounded by TYPING_TIMEOUT_S, and it never raises
         markup = self._markup(chat_id, message)
         parts = split_text(message.signed_text(detect_language(message.text)))
         if not parts and markup is not None:
@@ -565,7 +572,8 @@ class TelegramChannel:
         delay = DELIVERY_BACKOFF_S
         for attempt in range(1, DELIVERY_ATTEMPTS + 1):
             try:
-                await self.application.bot.send_message(chat_id=chat_id, text=text, reply_markup=markup)
+                with timings.timed("telegram_send"):
+                    await self.application.bot.send_message(chat_id=chat_id, text=text, reply_markup=markup)
                 return
             except BadRequest:  # a NetworkError to the library, but Telegram refused this message
                 raise
@@ -634,13 +642,16 @@ class TelegramChannel:
 
     async def _processed(self, update: object) -> None:
         """After an update's handlers ran: a stored update the hub took is never fed again."""
+        if isinstance(update, Update):
+            self.arrived.pop(update.update_id, None)  # an update no handler took up (_receive pops it)
         if not isinstance(update, Update) or self.inbox is None:
             return
         if update.update_id in self._failed:
             self._failed.discard(update.update_id)
             return
         try:
-            await run_in_threadpool(self.inbox.mark_processed, update.update_id)
+            with timings.timed("telegram_mark_processed"):
+                await run_in_threadpool(self.inbox.mark_processed, update.update_id)
         except SQLAlchemyError as error:
             # Fed again after the lease; the hub knows the message and does not answer it twice.
             logger.warning("update %s not marked processed: %s", update.update_id, error.__class__.__name__)
@@ -823,13 +834,15 @@ async def telegram_webhook(request: Request) -> JSONResponse:
     if channel.inbox is not None:
         # Committed before the 200: from then on Telegram forgets the update and only our row remains.
         try:
-            fresh = await run_in_threadpool(channel.inbox.store, update.update_id, data)
+            with timings.timed("telegram_inbox_store"):
+                fresh = await run_in_threadpool(channel.inbox.store, update.update_id, data)
         except SQLAlchemyError as error:
             logger.error("update %s not stored: %s", update.update_id, error.__class__.__name__)
             return _reply(503, "The update could not be stored; please retry.")
         if not fresh:
             logger.info("Telegram update %s delivered again; already stored", update.update_id)
             return JSONResponse({"ok": True})
+    channel.arrived[update.update_id] = time.perf_counter()
     await channel.application.update_queue.put(update)
     return JSONResponse({"ok": True})
 
