@@ -116,6 +116,10 @@ MAX_CONCURRENT_UPDATES = 64
 UNBOUNDED_LIBRARY_SLOTS = 1_000_000
 POLL_TIMEOUT_S = 20
 TYPING_TIMEOUT_S = 2.0
+# "typing..." is asked for only when the answer is not out this long after the message came: a quicker
+# answer arrives before the shipper could see the indicator, and the request would cost a Bot API call
+# (counted against the flood limits) and a few milliseconds of this process beside every turn.
+TYPING_AFTER_S = 0.3
 START_RETRY_MAX_S = 60.0
 
 _CALLBACK_DATA = re.compile(r"b:(\d{1,18}):(\d{1,3})")
@@ -394,6 +398,9 @@ class TelegramChannel:
         # The "typing..." request of each chat's message in hand: it goes out while the hub and the bot
         # work, and the chat's first answer waits for it (so the indicator never outlives the answer).
         self._typing_sent: dict[int, asyncio.Task[None]] = {}
+        # Those whose request has gone out (past TYPING_AFTER_S): the answer waits for them; the others
+        # are called off when the answer is ready.
+        self._typing_started: set[asyncio.Task[None]] = set()
         # Where updates (webhook or polled) are kept until the hub took them (None: no database, not kept).
         self.inbox: UpdateInbox | None = None
         # Where a message that could not be delivered is marked so (None: only logged).
@@ -501,13 +508,26 @@ class TelegramChannel:
         try:
             await self._hub.receive(inbound)
         finally:
-            await typing
+            await self._end_typing(typing)
+            self._typing_started.discard(typing)
             if self._typing_sent.get(chat_id) is typing:
                 del self._typing_sent[chat_id]
 
+    async def _end_typing(self, typing: asyncio.Task[None]) -> None:
+        """Before an answer goes out (or the turn ends): a typing request already sent is waited for,
+        so the indicator never outlives the answer; one not sent yet never will be."""
+        if typing not in self._typing_started:
+            typing.cancel()
+        await asyncio.gather(typing, return_exceptions=True)  # never raises: bounded, errors suppressed
+
     async def _typing(self, chat_id: int) -> None:
-        """'typing...' while the bot thinks: sent before the answer (Telegram clears it when the answer
-        arrives, so one sent after would linger), and never allowed to hold the answer up for long."""
+        """'typing...' while the bot thinks, once it takes longer than TYPING_AFTER_S: sent before the
+        answer (Telegram clears it when the answer arrives, so one sent after would linger), and never
+        allowed to hold the answer up for long."""
+        await asyncio.sleep(TYPING_AFTER_S)
+        task = asyncio.current_task()
+        if task is not None:
+            self._typing_started.add(task)
         with suppress(TelegramError, asyncio.TimeoutError), timings.timed("telegram_typing"):
             await asyncio.wait_for(
                 self.application.bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING),
@@ -548,7 +568,7 @@ class TelegramChannel:
         typing = self._typing_sent.get(chat_id)
         if typing is not None:
             with timings.timed("telegram_typing_wait"):
-                await typing  # bounded by TYPING_TIMEOUT_S, and it never raises
+                await self._end_typing(typing)  # bounded by TYPING_TIMEOUT_S
         markup = self._markup(chat_id, message)
         parts = split_text(message.signed_text(detect_language(message.text)))
         if not parts and markup is not None:

@@ -49,6 +49,8 @@ class FakeHub:
         self.adapters: dict[str, ChannelAdapter] = {}
         self.error: Exception | None = None
         self.delays: dict[str, float] = {}
+        # When set, each message is answered "<answer> <text>" on its chat through the channel.
+        self.answer: str | None = None
 
     def register(self, adapter: ChannelAdapter) -> None:
         self.adapters[adapter.name] = adapter
@@ -58,6 +60,10 @@ class FakeHub:
         if self.error is not None:
             raise self.error
         await asyncio.sleep(self.delays.get(inbound.text, 0))
+        if self.answer is not None:
+            await self.adapters["telegram"].deliver(
+                inbound.external_id, outbound(f"{self.answer} {inbound.text}")
+            )
         self.finished.append(inbound.text)
 
 
@@ -576,3 +582,36 @@ def test_split_text_keeps_every_word_and_the_limit() -> None:
     assert "\n".join(parts) == text
     assert telegram.split_text("y" * 5000) == ["y" * 4096, "y" * 904]
     assert telegram.split_text("   ") == []
+
+
+def test_typing_shows_only_when_the_answer_takes_a_while(
+    client: TestClient, hub: FakeHub, bot_api: FakeBotApi
+) -> None:
+    quick, slow = new_chat(), new_chat()
+    hub.answer = "heard"
+    hub.delays["slow one"] = telegram.TYPING_AFTER_S + 0.5
+
+    def typing_to(chat: int) -> list[int]:
+        return [
+            i
+            for i, c in enumerate(bot_api.calls())
+            if c.method == "sendChatAction" and c.params["chat_id"] == chat
+        ]
+
+    def answers_to(chat: int) -> list[int]:
+        return [
+            i
+            for i, c in enumerate(bot_api.calls())
+            if c.method == "sendMessage" and c.params["chat_id"] == chat
+        ]
+
+    assert post(client, text_update(quick, "quick one")) == 200
+    assert wait_until(lambda: bool(answers_to(quick)))
+    assert post(client, text_update(slow, "slow one")) == 200
+    assert wait_until(lambda: bool(answers_to(slow)))
+    time.sleep(telegram.TYPING_AFTER_S + 0.2)
+    # A quick answer needs no indicator; a slow one shows "typing..." first, and only once.
+    assert typing_to(quick) == []
+    assert len(typing_to(slow)) == 1
+    assert typing_to(slow)[0] < answers_to(slow)[0]
+    assert bot_api.texts(slow) == ["heard slow one"]
