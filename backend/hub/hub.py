@@ -339,6 +339,8 @@ class Hub:
             text=text,
             channel_message_id=inbound.channel_message_id,
         )
+        if inbound.in_store is not None:
+            inbound.in_store(session)  # stored (or found stored): the channel's bookkeeping rides along
         if message is None:
             return self._replayed(session, conversation, inbound)
         # The channel names the problem by its English msgid; it is said in the shipper's language.

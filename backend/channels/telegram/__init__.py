@@ -32,6 +32,8 @@ import time
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager, suppress
+from dataclasses import replace
+from functools import partial
 from typing import Any, TypeAlias
 from weakref import WeakValueDictionary
 
@@ -409,6 +411,9 @@ class TelegramChannel:
         self._replayer: asyncio.Task[None] | None = None
         # Updates whose handler raised: left unprocessed, so they are fed again after the lease.
         self._failed: set[int] = set()
+        # Updates marked processed in the transaction that stored their message (Inbound.in_store):
+        # _processed has nothing left to do for them.
+        self._marked: set[int] = set()
         # When each webhook update was handed to the application (the hub breakdown's queue wait).
         self.arrived: dict[int, float] = {}
         # Polling mode: only the holder of this lock polls (None: poll without asking, one process).
@@ -499,6 +504,10 @@ class TelegramChannel:
         inbound = inbound_from_update(update, files, file_problem)
         if inbound is None:
             return
+        if self.inbox is not None:
+            inbound = replace(
+                inbound, in_store=partial(self.inbox.mark_processed_in, update_id=update.update_id)
+            )
         chat_id = int(inbound.external_id)
         arrived = self.arrived.pop(update.update_id, None)
         if arrived is not None:
@@ -507,6 +516,8 @@ class TelegramChannel:
         self._typing_sent[chat_id] = typing
         try:
             await self._hub.receive(inbound)
+            if inbound.in_store is not None:
+                self._marked.add(update.update_id)
         finally:
             await self._end_typing(typing)
             self._typing_started.discard(typing)
@@ -665,6 +676,9 @@ class TelegramChannel:
         if isinstance(update, Update):
             self.arrived.pop(update.update_id, None)  # an update no handler took up (_receive pops it)
         if not isinstance(update, Update) or self.inbox is None:
+            return
+        if update.update_id in self._marked:
+            self._marked.discard(update.update_id)
             return
         if update.update_id in self._failed:
             self._failed.discard(update.update_id)

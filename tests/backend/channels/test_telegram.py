@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.channels import telegram
 from backend.config import Settings
+from backend.db import session_scope
 from backend.hub import Hub
 from backend.hub.records import Button, ChannelAdapter, Inbound, Outbound
 from tests.fakes.images import png_bytes
@@ -51,6 +52,9 @@ class FakeHub:
         self.delays: dict[str, float] = {}
         # When set, each message is answered "<answer> <text>" on its chat through the channel.
         self.answer: str | None = None
+        # Where the channel's own bookkeeping (Inbound.in_store) is done, as the hub does it: in the
+        # transaction that stores the message.
+        self.factory: sessionmaker[Session] | None = None
 
     def register(self, adapter: ChannelAdapter) -> None:
         self.adapters[adapter.name] = adapter
@@ -58,7 +62,10 @@ class FakeHub:
     async def receive(self, inbound: Inbound) -> None:
         self.inbound.append(inbound)
         if self.error is not None:
-            raise self.error
+            raise self.error  # before the message was stored: the hub did not take it
+        if inbound.in_store is not None and self.factory is not None:
+            with session_scope(self.factory) as session:
+                inbound.in_store(session)
         await asyncio.sleep(self.delays.get(inbound.text, 0))
         if self.answer is not None:
             await self.adapters["telegram"].deliver(
@@ -87,6 +94,7 @@ def app_for(settings: Settings, hub: FakeHub, factory: sessionmaker[Session] | N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.session_factory = factory
+        hub.factory = factory
         async with telegram.running(app, settings, cast(Hub, hub)):
             yield
 
