@@ -63,10 +63,11 @@ class FakeHub:
         self.inbound.append(inbound)
         if self.error is not None:
             raise self.error  # before the message was stored: the hub did not take it
+        # A slow hub: the message is stored (and the channel's bookkeeping done) after the pause.
+        await asyncio.sleep(self.delays.get(inbound.text, 0))
         if inbound.in_store is not None and self.factory is not None:
             with session_scope(self.factory) as session:
                 inbound.in_store(session)
-        await asyncio.sleep(self.delays.get(inbound.text, 0))
         if self.answer is not None:
             await self.adapters["telegram"].deliver(
                 inbound.external_id, outbound(f"{self.answer} {inbound.text}")
