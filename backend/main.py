@@ -17,6 +17,7 @@ from backend.console import conversation_pages
 from backend.console import pages as console_pages
 from backend.console.auth import router as console_auth_router
 from backend.errors import DomainError
+from backend.hub import timings as hub_timings
 
 CONSOLE_STATIC = Path(__file__).resolve().parent / "console" / "static"
 
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # One place turns a refused use case into HTTP, for the JSON API and the console's pages alike.
     app.add_exception_handler(DomainError, domain_error_handler)
     app.include_router(api_router)
+    app.include_router(hub_timings.router)
     app.include_router(telegram.router)
     app.include_router(web.router)
     app.include_router(console_auth_router)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib.metadata
 import json
 import math
@@ -29,10 +30,12 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, context
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import httpx
 import websockets.client
 import websockets.exceptions
+from starlette.responses import Response
 
 from backend.channels.telegram import SECRET_HEADER, WEBHOOK_PATH
 from tests.fakes.telegram_api import FakeBotApi, text_update
@@ -353,6 +356,58 @@ def render_breakdown(parts: dict[str, float]) -> str:
     return "\n".join(f"{label:<46} {parts[key]:>8.1f} ms" for key, label in labels if key in parts)
 
 
+# The hub's steps (backend.hub.timings), in the order a turn takes them; the hub's parts of a turn
+# add up to `turn` with `hub_other`; the channel's own steps come before or after the turn.
+HUB_PARTS = (
+    ("turn", "the hub's turn (message in to answers delivered)"),
+    ("rasa_call", "  the call to Rasa, as the hub waits"),
+    ("db_total", "  database trips (2 a turn), as the hub waits"),
+    ("db_transaction", "    of which the transactions themselves"),
+    ("db_thread_wait", "    of which waiting for a worker thread"),
+    ("publish", "    of which publishing to live views"),
+    ("deliver", "  delivery on the channel (Telegram sendMessage)"),
+    ("telegram_typing_wait", "    of which waiting for the typing request"),
+    ("hub_other", "  the rest of the turn"),
+    ("widget_send", "widget: the answer's WebSocket frame sent"),
+    ("telegram_inbox_store", "Telegram: the update stored before the 200"),
+    ("telegram_queue_wait", "Telegram: from the 200 to the handler"),
+    ("telegram_typing", "Telegram: the typing request (beside the turn)"),
+    ("telegram_mark_processed", "Telegram: the update marked processed (after)"),
+)
+
+
+def hub_breakdown(
+    before: dict[str, dict[str, float]], after: dict[str, dict[str, float]], turns: int
+) -> dict[str, float]:
+    """Milliseconds per turn of each of the hub's steps between two readings of /api/hub/stats."""
+    per_turn = {
+        part: (after["ms"].get(part, 0.0) - before["ms"].get(part, 0.0)) / turns
+        for part in {*after["ms"], *before["ms"]}
+    }
+    parts = {part: round(per_turn.get(part, 0.0), 2) for part, _ in HUB_PARTS if part != "hub_other"}
+    parts["hub_other"] = round(
+        per_turn.get("turn", 0.0)
+        - per_turn.get("rasa_call", 0.0)
+        - per_turn.get("db_total", 0.0)
+        - per_turn.get("deliver", 0.0),
+        2,
+    )
+    return parts
+
+
+def render_hub_breakdown(channels: dict[str, dict[str, float]]) -> str:
+    """The hub's steps per channel, ms per turn (a step a channel never takes is left out)."""
+    names = list(channels)
+    lines = [f"{'':<50}" + "".join(f"{name:>10}" for name in names)]
+    for key, label in HUB_PARTS:
+        values = [channels[name].get(key) for name in names]
+        if not any(values):
+            continue
+        cells = "".join(f"{value:>10.1f}" if value else f"{'–':>10}" for value in values)
+        lines.append(f"{label:<50}{cells}")
+    return "\n".join(lines)
+
+
 def render_text(rows: Sequence[Row]) -> str:
     """A fixed-width table for the terminal."""
     header = ("figure", "unit", "ours", "reference", "ours/ref")
@@ -385,6 +440,7 @@ def render_markdown(
     machine: dict[str, object],
     settings: dict[str, object],
     breakdown_ms: dict[str, float] | None = None,
+    hub_ms: dict[str, dict[str, float]] | None = None,
 ) -> str:
     lines = [
         "| Figure | Ours | Rasa starter bot | Ours / starter |",
@@ -403,6 +459,9 @@ def render_markdown(
             render_breakdown(breakdown_ms),
             "```",
         ]
+    if hub_ms:
+        lines += ["", "The hub's share of a status turn (1 conversation), ms per turn:", "```"]
+        lines += [render_hub_breakdown(hub_ms), "```"]
     lines.append("")
     lines.append(f"Machine: {describe_machine(machine)}.")
     lines.append(f"Load: {describe_settings(settings)}.")
@@ -631,7 +690,41 @@ def widget_opener(backend_url: str) -> Opener:
     return conversation
 
 
-def telegram_opener(backend_url: str, secret: str, api: FakeBotApi) -> Opener:
+class NotifyingBotApi(FakeBotApi):
+    """The fake Bot API, waking the bench the moment a sendMessage reaches it.
+
+    The opener used to poll the list of calls every 2 ms: up to 2 ms late, and each look scanned every
+    call so far under the fake's lock, in the process (and under the GIL) that also serves the fake's
+    HTTP. That was part of the Telegram figure, not of our product."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+
+    def __enter__(self) -> NotifyingBotApi:
+        self.start()
+        return self
+
+    def _record(self, method: str, params: dict[str, Any], response: Response) -> Response:
+        recorded = super()._record(method, params, response)
+        if method == "sendMessage":
+            for loop, event in list(self._waiters):
+                with contextlib.suppress(RuntimeError):  # the waiter's loop has closed
+                    loop.call_soon_threadsafe(event.set)
+        return recorded
+
+    @contextmanager
+    def waiter(self) -> Iterator[asyncio.Event]:
+        """An event set at every sendMessage while the context is open (on the caller's loop)."""
+        entry = (asyncio.get_running_loop(), asyncio.Event())
+        self._waiters.append(entry)
+        try:
+            yield entry[1]
+        finally:
+            self._waiters.remove(entry)
+
+
+def telegram_opener(backend_url: str, secret: str, api: NotifyingBotApi) -> Opener:
     """A Telegram chat by webhook: the answer is the backend's first sendMessage to the fake Bot API."""
 
     @asynccontextmanager
@@ -640,16 +733,22 @@ def telegram_opener(backend_url: str, secret: str, api: FakeBotApi) -> Opener:
 
         async def say(text: str) -> bool:
             before = len(api.sent(chat_id))
-            response = await client.post(
-                backend_url + WEBHOOK_PATH, json=text_update(chat_id, text), headers={SECRET_HEADER: secret}
-            )
-            if response.status_code != 200:
-                return False
-            deadline = time.monotonic() + 60
-            while len(api.sent(chat_id)) <= before:
-                if time.monotonic() > deadline:
+            with api.waiter() as sent:
+                response = await client.post(
+                    backend_url + WEBHOOK_PATH,
+                    json=text_update(chat_id, text),
+                    headers={SECRET_HEADER: secret},
+                )
+                if response.status_code != 200:
                     return False
-                await asyncio.sleep(0.002)
+                deadline = time.monotonic() + 60
+                while len(api.sent(chat_id)) <= before:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return False
+                    sent.clear()
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(sent.wait(), remaining)
             return True
 
         yield say
@@ -765,6 +864,12 @@ def action_server_calls(stack: Stack) -> int:
     return int(httpx.get(f"{stack.actions_url}/stats", timeout=10).json()["total_calls"])
 
 
+def hub_timings(stack: Stack) -> dict[str, dict[str, float]]:
+    """Where the backend's hub turns spent their time since it started (backend.hub.timings)."""
+    headers = {"Authorization": f"Bearer {stack.api_token}"}
+    return dict(httpx.get(f"{stack.backend_url}/api/hub/stats", headers=headers, timeout=10).json())
+
+
 def process_timings(stack: Stack) -> dict[str, dict[str, float]]:
     """Where our processes' time went since they started: Rasa's (bot.rasa_tuning) and the actions'."""
     rasa = httpx.get(f"{stack.rasa_url}/webhooks/rest/stats", headers=stack.rest_headers, timeout=10).json()
@@ -810,17 +915,21 @@ def interleave(
     timeout: float,
     tag: str,
     stack: Stack,
+    hub_ms: dict[str, dict[str, float]] | None = None,
 ) -> tuple[dict[str, LevelResult], dict[str, float]]:
     """Each run `turns` turns at `level` concurrent conversations, their rounds in ABBA order; returns the
-    results and our action server's remote calls per answered turn of each of our runs."""
+    results and our action server's remote calls per answered turn of each of our runs. With `hub_ms`,
+    it is filled with the hub's steps, ms per turn, of each run (hub_breakdown)."""
     merged: dict[str, LevelResult] = {}
     calls: dict[str, int] = {}
+    hub_sums: dict[str, dict[str, dict[str, float]]] = {}
     names = list(runs)
     for round_index, round_turns in enumerate(split_turns(turns, rounds)):
         # Each run goes first in every other round, so drift in the machine's load falls on all alike.
         for name in names if round_index % 2 == 0 else names[::-1]:
             run = runs[name]
             before = action_server_calls(stack)
+            hub_before = hub_timings(stack) if hub_ms is not None else None
             result = asyncio.run(
                 run_load(
                     run.opener, run.message, concurrency=level, turns=round_turns,
@@ -829,8 +938,17 @@ def interleave(
                 )
             )  # fmt: skip
             calls[name] = calls.get(name, 0) + action_server_calls(stack) - before
+            if hub_before is not None:
+                hub_after = hub_timings(stack)
+                ran = hub_sums.setdefault(name, {"ms": {}})["ms"]
+                for part, ms in hub_after["ms"].items():
+                    ran[part] = ran.get(part, 0.0) + ms - hub_before["ms"].get(part, 0.0)
             merged[name] = merged[name].merge(result) if name in merged else result
     per_turn = {name: round(calls[name] / merged[name].turns, 2) for name in names if merged[name].turns}
+    if hub_ms is not None:
+        for name, spent in hub_sums.items():
+            if merged[name].turns and spent["ms"].get("turn"):
+                hub_ms[name] = hub_breakdown({"ms": {}}, spent, merged[name].turns)
     return merged, per_turn
 
 
@@ -867,7 +985,7 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
 
     log("starting our stack (Telegram by webhook to a fake Bot API) and the reference Rasa ...")
     with (
-        FakeBotApi() as telegram,
+        NotifyingBotApi() as telegram,
         our_stack(workdir, telegram) as stack,
         reference_server(workdir, model) as (reference_url, reference_process),
     ):
@@ -927,7 +1045,9 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
         results["load"] = load
         results["complaint"] = complaints
         # The hub's own cost: one conversation at a time, ours over REST interleaved with the hub's doors.
-        merged, calls = interleave(channels, level=1, tag="channels", **common)
+        hub_ms: dict[str, dict[str, float]] = {}
+        merged, calls = interleave(channels, level=1, tag="channels", hub_ms=hub_ms, **common)
+        results["hub_breakdown_ms"] = hub_ms
         log(f"status turn by channel, 1 conversation: {describe(merged)}")
         results["channels"] = {name: result.summary() for name, result in merged.items()}
         results["calls_per_turn"] = {**calls_per_turn, **{f"status_{k}": v for k, v in calls.items()}}
@@ -979,6 +1099,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if isinstance(results.get("breakdown_ms"), dict):
         print("\nOne status turn (1 conversation, REST), ms per turn:")
         print(render_breakdown(results["breakdown_ms"]))  # type: ignore[arg-type]
+    hub_ms = results.get("hub_breakdown_ms")
+    if isinstance(hub_ms, dict) and hub_ms:
+        print("\nThe hub's share of a status turn (1 conversation), ms per turn:")
+        print(render_hub_breakdown(hub_ms))
     print(f"\nMachine: {describe_machine(machine)}.")
     print(f"Load: {describe_settings(settings)}.")
     print(f"Wall time {results['wall_s']} s.")
@@ -986,7 +1110,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     (args.out / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
     breakdown_ms = results.get("breakdown_ms")
     (args.out / "bench.md").write_text(
-        render_markdown(rows, machine, settings, breakdown_ms if isinstance(breakdown_ms, dict) else None)
+        render_markdown(
+            rows,
+            machine,
+            settings,
+            breakdown_ms if isinstance(breakdown_ms, dict) else None,
+            hub_ms if isinstance(hub_ms, dict) else None,
+        )
     )
     print(f"Wrote {args.out / 'bench.json'} and {args.out / 'bench.md'}.")
     return 0

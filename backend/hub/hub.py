@@ -12,7 +12,9 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -26,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from backend.complaints import wording
 from backend.db import session_scope
 from backend.domain import PHOTO_FOR_BOT
-from backend.hub import follow_up
+from backend.hub import follow_up, timings
 from backend.hub.broker import AGENTS_TOPIC, Broker, conversation_topic
 from backend.hub.locks import TurnLocks
 from backend.hub.rasa import BotReply, RasaGateway, RasaUnavailable
@@ -89,6 +91,8 @@ BACK_ACTION = "action_back_from_agent"
 _SLASH_COMMAND = re.compile(r"^\s*/+")
 # The session.info key of the live events a transaction publishes once it has committed.
 _EVENTS = "hub_events_after_commit"
+# Set while a shipper's message is handled (Hub.receive): only those trips count in the hub's timings.
+_IN_TURN: ContextVar[bool] = ContextVar("hub_in_turn", default=False)
 
 
 @dataclass(frozen=True)
@@ -219,7 +223,9 @@ class Hub:
     async def _turn_lock(self, conversation_id: str) -> AsyncIterator[None]:
         """One turn of a conversation at a time (across processes with Redis), so its messages are
         stored and answered in order."""
+        asked = time.perf_counter()
         async with self.locks.hold(conversation_id):
+            timings.add("lock", time.perf_counter() - asked)
             yield
 
     async def run_db(self, work: Callable[[Session], T]) -> T:
@@ -229,15 +235,32 @@ class Hub:
         committed: a rolled-back message must never appear in a console or a widget.
         """
 
+        queued = time.perf_counter()
+        spent: list[tuple[str, float]] = []
+
         def run() -> T:
+            started = time.perf_counter()
             with session_scope(self._factory) as session:
                 result = work(session)
                 events: list[tuple[str, dict[str, Any]]] = session.info.pop(_EVENTS, [])
+            published = time.perf_counter()
             for topic, event in events:
                 self.broker.publish(topic, event)
+            spent.extend(
+                (
+                    ("db_thread_wait", started - queued),
+                    ("db_transaction", published - started),
+                    ("publish", time.perf_counter() - published),
+                )
+            )
             return result
 
-        return await run_in_threadpool(run)
+        try:
+            return await run_in_threadpool(run)
+        finally:
+            if _IN_TURN.get():  # the hub's breakdown of a turn (backend.hub.timings)
+                for part, seconds in (*spent, ("db_total", time.perf_counter() - queued)):
+                    timings.add(part, seconds)
 
     # -- inbound ------------------------------------------------------------------------------------
 
@@ -248,6 +271,14 @@ class Hub:
         out) is answered now; a replay of an answered one stays a duplicate.
         """
         cid = inbound.conversation_id
+        in_turn = _IN_TURN.set(True)
+        try:
+            with timings.timed("turn"):
+                return await self._receive(cid, inbound)
+        finally:
+            _IN_TURN.reset(in_turn)
+
+    async def _receive(self, cid: str, inbound: Inbound) -> Turn:
         uploads = await self._put_uploads(inbound)
         async with self._turn_lock(cid):
             stored = await self.run_db(lambda s: self._store_inbound(s, inbound, uploads))
@@ -330,6 +361,8 @@ class Hub:
             text=text,
             channel_message_id=inbound.channel_message_id,
         )
+        if inbound.in_store is not None:
+            inbound.in_store(session)  # stored (or found stored): the channel's bookkeeping rides along
         if message is None:
             return self._replayed(session, conversation, inbound)
         # The channel names the problem by its English msgid; it is said in the shipper's language.
@@ -522,9 +555,10 @@ class Hub:
             if attempt or again:
                 metadata["retry"] = True
             try:
-                return await self._rasa.send(
-                    cid, str(ask["text"]), metadata, message_id=turn_message_id(message_id)
-                )
+                with timings.timed("rasa_call"):
+                    return await self._rasa.send(
+                        cid, str(ask["text"]), metadata, message_id=turn_message_id(message_id)
+                    )
             except RasaUnavailable:
                 logger.warning(
                     "turn %s of %s: Rasa did not answer (try %d of 2)", message_id, cid, attempt + 1
@@ -687,7 +721,8 @@ class Hub:
         if adapter is None:
             return  # a channel without a live adapter (rest, web) reads the transcript or the broker
         try:
-            await adapter.deliver(external, outbound)
+            with timings.timed("deliver"):
+                await adapter.deliver(external, outbound)
         except Exception:  # a failed send must not lose the stored message or stop the others
             logger.exception("delivery of message %s on %s failed", outbound.message_id, channel)
 

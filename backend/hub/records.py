@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from backend.i18n import N_, t
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # How an agent's message opens where the chat cannot label it (Telegram): "客服 李伟：".
 AUTHOR_LINE = N_("{name} (customer service):")
@@ -54,6 +58,9 @@ class Inbound:
     # A button of one of our own messages was pressed: (message id, index of the button). The hub
     # looks the payload up in the stored message, so a client can only press what it was offered.
     button: tuple[int, int] | None = None
+    # The channel's own bookkeeping, done in the transaction that stores the message, so that it
+    # costs no trip of its own (Telegram marks its stored update processed: the hub has it now).
+    in_store: Callable[[Session], None] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # Half an emoji (a UTF-16 surrogate alone, from a client that cut a message in the middle of

@@ -13,6 +13,7 @@ from tools.bench import (
     conversation_plan,
     format_ratio,
     format_value,
+    hub_breakdown,
     hub_overhead_ms,
     parse_args,
     parse_concurrency,
@@ -23,6 +24,7 @@ from tools.bench import (
     percentile,
     ratio,
     render_breakdown,
+    render_hub_breakdown,
     render_markdown,
     render_text,
     split_turns,
@@ -238,3 +240,27 @@ def test_render_text_and_markdown() -> None:
     assert markdown.startswith("| Figure | Ours | Rasa starter bot | Ours / starter |\n|---|")
     assert "| Status turn p50 @ 1 conc. (ms) | 40.0 | 20.0 | 2.00× |" in markdown
     assert "Rasa 3.6.21" in markdown
+
+
+def test_hub_breakdown_of_a_turn_from_the_backends_timings() -> None:
+    before = {"ms": {"turn": 100.0, "rasa_call": 60.0, "db_total": 20.0}, "count": {}}
+    after = {
+        "ms": {
+            "turn": 600.0,
+            "rasa_call": 410.0,
+            "db_total": 70.0,
+            "db_transaction": 40.0,
+            "deliver": 30.0,
+            "telegram_inbox_store": 20.0,
+        },
+        "count": {},
+    }
+    parts = hub_breakdown(before, after, turns=10)
+    assert parts["turn"] == pytest.approx(50.0)
+    assert parts["rasa_call"] == pytest.approx(35.0)
+    assert parts["db_total"] == pytest.approx(5.0)
+    assert parts["db_transaction"] == pytest.approx(4.0)
+    assert parts["hub_other"] == pytest.approx(50.0 - 35.0 - 5.0 - 3.0)
+    text = render_hub_breakdown({"widget": parts, "telegram": {**parts, "widget_send": 0.0}})
+    assert "widget" in text.splitlines()[0] and "telegram" in text.splitlines()[0]
+    assert "the call to Rasa" in text and "stored before the 200" in text

@@ -28,9 +28,12 @@ import hmac
 import json
 import logging
 import re
+import time
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager, suppress
+from dataclasses import replace
+from functools import partial
 from typing import Any, TypeAlias
 from weakref import WeakValueDictionary
 
@@ -69,7 +72,7 @@ from backend.channels.telegram.inbox import UpdateInbox
 from backend.channels.telegram.leader import AnyLeaderLock, make_leader_lock, this_process
 from backend.config import PROJECT_ROOT, Settings
 from backend.db import session_scope
-from backend.hub import Hub
+from backend.hub import Hub, timings
 from backend.hub.records import Inbound, InboundFile, Outbound
 from backend.i18n import N_, t
 from backend.language import detect_language, language_from_hint
@@ -115,6 +118,10 @@ MAX_CONCURRENT_UPDATES = 64
 UNBOUNDED_LIBRARY_SLOTS = 1_000_000
 POLL_TIMEOUT_S = 20
 TYPING_TIMEOUT_S = 2.0
+# "typing..." is asked for only when the answer is not out this long after the message came: a quicker
+# answer arrives before the shipper could see the indicator, and the request would cost a Bot API call
+# (counted against the flood limits) and a few milliseconds of this process beside every turn.
+TYPING_AFTER_S = 0.3
 START_RETRY_MAX_S = 60.0
 
 _CALLBACK_DATA = re.compile(r"b:(\d{1,18}):(\d{1,3})")
@@ -393,6 +400,9 @@ class TelegramChannel:
         # The "typing..." request of each chat's message in hand: it goes out while the hub and the bot
         # work, and the chat's first answer waits for it (so the indicator never outlives the answer).
         self._typing_sent: dict[int, asyncio.Task[None]] = {}
+        # Those whose request has gone out (past TYPING_AFTER_S): the answer waits for them; the others
+        # are called off when the answer is ready.
+        self._typing_started: set[asyncio.Task[None]] = set()
         # Where updates (webhook or polled) are kept until the hub took them (None: no database, not kept).
         self.inbox: UpdateInbox | None = None
         # Where a message that could not be delivered is marked so (None: only logged).
@@ -401,6 +411,11 @@ class TelegramChannel:
         self._replayer: asyncio.Task[None] | None = None
         # Updates whose handler raised: left unprocessed, so they are fed again after the lease.
         self._failed: set[int] = set()
+        # Updates marked processed in the transaction that stored their message (Inbound.in_store):
+        # _processed has nothing left to do for them.
+        self._marked: set[int] = set()
+        # When each webhook update was handed to the application (the hub breakdown's queue wait).
+        self.arrived: dict[int, float] = {}
         # Polling mode: only the holder of this lock polls (None: poll without asking, one process).
         self.leader: AnyLeaderLock | None = None
         self.polling = False
@@ -489,20 +504,42 @@ class TelegramChannel:
         inbound = inbound_from_update(update, files, file_problem)
         if inbound is None:
             return
+        if self.inbox is not None:
+            inbound = replace(
+                inbound, in_store=partial(self.inbox.mark_processed_in, update_id=update.update_id)
+            )
         chat_id = int(inbound.external_id)
+        arrived = self.arrived.pop(update.update_id, None)
+        if arrived is not None:
+            timings.add("telegram_queue_wait", time.perf_counter() - arrived)
         typing = asyncio.create_task(self._typing(chat_id))
         self._typing_sent[chat_id] = typing
         try:
             await self._hub.receive(inbound)
+            if inbound.in_store is not None:
+                self._marked.add(update.update_id)
         finally:
-            await typing
+            await self._end_typing(typing)
+            self._typing_started.discard(typing)
             if self._typing_sent.get(chat_id) is typing:
                 del self._typing_sent[chat_id]
 
+    async def _end_typing(self, typing: asyncio.Task[None]) -> None:
+        """Before an answer goes out (or the turn ends): a typing request already sent is waited for,
+        so the indicator never outlives the answer; one not sent yet never will be."""
+        if typing not in self._typing_started:
+            typing.cancel()
+        await asyncio.gather(typing, return_exceptions=True)  # never raises: bounded, errors suppressed
+
     async def _typing(self, chat_id: int) -> None:
-        """'typing...' while the bot thinks: sent before the answer (Telegram clears it when the answer
-        arrives, so one sent after would linger), and never allowed to hold the answer up for long."""
-        with suppress(TelegramError, asyncio.TimeoutError):
+        """'typing...' while the bot thinks, once it takes longer than TYPING_AFTER_S: sent before the
+        answer (Telegram clears it when the answer arrives, so one sent after would linger), and never
+        allowed to hold the answer up for long."""
+        await asyncio.sleep(TYPING_AFTER_S)
+        task = asyncio.current_task()
+        if task is not None:
+            self._typing_started.add(task)
+        with suppress(TelegramError, asyncio.TimeoutError), timings.timed("telegram_typing"):
             await asyncio.wait_for(
                 self.application.bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING),
                 timeout=TYPING_TIMEOUT_S,
@@ -541,7 +578,8 @@ class TelegramChannel:
         chat_id = int(external_id)
         typing = self._typing_sent.get(chat_id)
         if typing is not None:
-            await typing  # bounded by TYPING_TIMEOUT_S, and it never raises
+            with timings.timed("telegram_typing_wait"):
+                await self._end_typing(typing)  # bounded by TYPING_TIMEOUT_S
         markup = self._markup(chat_id, message)
         parts = split_text(message.signed_text(detect_language(message.text)))
         if not parts and markup is not None:
@@ -565,7 +603,8 @@ class TelegramChannel:
         delay = DELIVERY_BACKOFF_S
         for attempt in range(1, DELIVERY_ATTEMPTS + 1):
             try:
-                await self.application.bot.send_message(chat_id=chat_id, text=text, reply_markup=markup)
+                with timings.timed("telegram_send"):
+                    await self.application.bot.send_message(chat_id=chat_id, text=text, reply_markup=markup)
                 return
             except BadRequest:  # a NetworkError to the library, but Telegram refused this message
                 raise
@@ -634,13 +673,19 @@ class TelegramChannel:
 
     async def _processed(self, update: object) -> None:
         """After an update's handlers ran: a stored update the hub took is never fed again."""
+        if isinstance(update, Update):
+            self.arrived.pop(update.update_id, None)  # an update no handler took up (_receive pops it)
         if not isinstance(update, Update) or self.inbox is None:
+            return
+        if update.update_id in self._marked:
+            self._marked.discard(update.update_id)
             return
         if update.update_id in self._failed:
             self._failed.discard(update.update_id)
             return
         try:
-            await run_in_threadpool(self.inbox.mark_processed, update.update_id)
+            with timings.timed("telegram_mark_processed"):
+                await run_in_threadpool(self.inbox.mark_processed, update.update_id)
         except SQLAlchemyError as error:
             # Fed again after the lease; the hub knows the message and does not answer it twice.
             logger.warning("update %s not marked processed: %s", update.update_id, error.__class__.__name__)
@@ -823,13 +868,15 @@ async def telegram_webhook(request: Request) -> JSONResponse:
     if channel.inbox is not None:
         # Committed before the 200: from then on Telegram forgets the update and only our row remains.
         try:
-            fresh = await run_in_threadpool(channel.inbox.store, update.update_id, data)
+            with timings.timed("telegram_inbox_store"):
+                fresh = await run_in_threadpool(channel.inbox.store, update.update_id, data)
         except SQLAlchemyError as error:
             logger.error("update %s not stored: %s", update.update_id, error.__class__.__name__)
             return _reply(503, "The update could not be stored; please retry.")
         if not fresh:
             logger.info("Telegram update %s delivered again; already stored", update.update_id)
             return JSONResponse({"ok": True})
+    channel.arrived[update.update_id] = time.perf_counter()
     await channel.application.update_queue.put(update)
     return JSONResponse({"ok": True})
 

@@ -59,15 +59,19 @@ class UpdateInbox:
     def mark_processed(self, update_id: int) -> None:
         """The hub has taken the update: it is never fed again."""
         with session_scope(self._factory) as session:
-            session.execute(
-                update(TelegramUpdate)
-                .where(
-                    TelegramUpdate.bot_id == self.bot_id,
-                    TelegramUpdate.update_id == update_id,
-                    TelegramUpdate.processed_at.is_(None),
-                )
-                .values(processed_at=utcnow())
+            self.mark_processed_in(session, update_id)
+
+    def mark_processed_in(self, session: Session, update_id: int) -> None:
+        """mark_processed in the caller's transaction (the one where the hub stores the message)."""
+        session.execute(
+            update(TelegramUpdate)
+            .where(
+                TelegramUpdate.bot_id == self.bot_id,
+                TelegramUpdate.update_id == update_id,
+                TelegramUpdate.processed_at.is_(None),
             )
+            .values(processed_at=utcnow())
+        )
 
     def claim_stale(self) -> list[dict[str, Any]]:
         """The payloads of unprocessed updates whose lease ran out, now claimed by this process, oldest

@@ -27,7 +27,7 @@ from backend.channels.web.wire import (
     hub_of,
     widget_message,
 )
-from backend.hub import Hub, Inbound
+from backend.hub import Hub, Inbound, timings
 from backend.hub.broker import conversation_topic
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,8 @@ async def _forward(websocket: WebSocket, queue: asyncio.Queue[dict[str, Any]], a
             if message["id"] <= last:
                 continue
             last = message["id"]
-            await websocket.send_json({"type": "message", "message": widget_message(message)})
+            with timings.timed("widget_send"):
+                await websocket.send_json({"type": "message", "message": widget_message(message)})
         elif kind == "state":
             await websocket.send_json({"type": "state", "state": event.get("state")})
         elif kind == "local":
@@ -184,6 +185,7 @@ async def _receive_frames(
             message_id = inbound.channel_message_id
             if arrived < last_turn_ended:
                 await asyncio.sleep(PACE_S)
+            timings.add("widget_frame_wait", time.monotonic() - arrived)
             _queue_local(queue, {"type": "typing", "on": True})
             try:
                 turn = await hub.receive(inbound)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.channels import telegram
 from backend.config import Settings
+from backend.db import session_scope
 from backend.hub import Hub
 from backend.hub.records import Button, ChannelAdapter, Inbound, Outbound
 from tests.fakes.images import png_bytes
@@ -49,6 +50,11 @@ class FakeHub:
         self.adapters: dict[str, ChannelAdapter] = {}
         self.error: Exception | None = None
         self.delays: dict[str, float] = {}
+        # When set, each message is answered "<answer> <text>" on its chat through the channel.
+        self.answer: str | None = None
+        # Where the channel's own bookkeeping (Inbound.in_store) is done, as the hub does it: in the
+        # transaction that stores the message.
+        self.factory: sessionmaker[Session] | None = None
 
     def register(self, adapter: ChannelAdapter) -> None:
         self.adapters[adapter.name] = adapter
@@ -56,8 +62,16 @@ class FakeHub:
     async def receive(self, inbound: Inbound) -> None:
         self.inbound.append(inbound)
         if self.error is not None:
-            raise self.error
+            raise self.error  # before the message was stored: the hub did not take it
+        # A slow hub: the message is stored (and the channel's bookkeeping done) after the pause.
         await asyncio.sleep(self.delays.get(inbound.text, 0))
+        if inbound.in_store is not None and self.factory is not None:
+            with session_scope(self.factory) as session:
+                inbound.in_store(session)
+        if self.answer is not None:
+            await self.adapters["telegram"].deliver(
+                inbound.external_id, outbound(f"{self.answer} {inbound.text}")
+            )
         self.finished.append(inbound.text)
 
 
@@ -81,6 +95,7 @@ def app_for(settings: Settings, hub: FakeHub, factory: sessionmaker[Session] | N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.session_factory = factory
+        hub.factory = factory
         async with telegram.running(app, settings, cast(Hub, hub)):
             yield
 
@@ -576,3 +591,36 @@ def test_split_text_keeps_every_word_and_the_limit() -> None:
     assert "\n".join(parts) == text
     assert telegram.split_text("y" * 5000) == ["y" * 4096, "y" * 904]
     assert telegram.split_text("   ") == []
+
+
+def test_typing_shows_only_when_the_answer_takes_a_while(
+    client: TestClient, hub: FakeHub, bot_api: FakeBotApi
+) -> None:
+    quick, slow = new_chat(), new_chat()
+    hub.answer = "heard"
+    hub.delays["slow one"] = telegram.TYPING_AFTER_S + 0.5
+
+    def typing_to(chat: int) -> list[int]:
+        return [
+            i
+            for i, c in enumerate(bot_api.calls())
+            if c.method == "sendChatAction" and c.params["chat_id"] == chat
+        ]
+
+    def answers_to(chat: int) -> list[int]:
+        return [
+            i
+            for i, c in enumerate(bot_api.calls())
+            if c.method == "sendMessage" and c.params["chat_id"] == chat
+        ]
+
+    assert post(client, text_update(quick, "quick one")) == 200
+    assert wait_until(lambda: bool(answers_to(quick)))
+    assert post(client, text_update(slow, "slow one")) == 200
+    assert wait_until(lambda: bool(answers_to(slow)))
+    time.sleep(telegram.TYPING_AFTER_S + 0.2)
+    # A quick answer needs no indicator; a slow one shows "typing..." first, and only once.
+    assert typing_to(quick) == []
+    assert len(typing_to(slow)) == 1
+    assert typing_to(slow)[0] < answers_to(slow)[0]
+    assert bot_api.texts(slow) == ["heard slow one"]

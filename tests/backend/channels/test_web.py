@@ -608,3 +608,26 @@ def test_messages_sent_before_their_answers_wait_their_turn_and_a_waiting_shippe
             ws.send_json({"type": "text", "text": f"one at a time {index}", "client_id": client_id})
             frames_until(ws, acked(client_id))
             assert time.monotonic() - started < live.PACE_S
+
+
+def test_the_hub_says_where_a_widget_turn_spent_its_time(bot_client: TestClient) -> None:
+    """/api/hub/stats (for `make bench`'s hub breakdown): behind the API token, one more turn per
+    message, and the parts of the turn no larger than the turn itself."""
+    assert bot_client.get("/api/hub/stats").status_code == 401
+    auth = {"Authorization": "Bearer test-token-0123456789abcdef"}
+    before = bot_client.get("/api/hub/stats", headers=auth).json()
+    token, _ = new_session(bot_client)
+    with bot_client.websocket_connect("/widget/ws") as ws:
+        hello(ws, token)
+        ws.send_json({"type": "text", "text": "where is EA100000025CN", "client_id": "stats-0001"})
+        frames_until(ws, acked("stats-0001"))
+    after = bot_client.get("/api/hub/stats", headers=auth).json()
+
+    def spent(part: str) -> float:
+        return float(after["ms"].get(part, 0.0) - before["ms"].get(part, 0.0))
+
+    assert after["count"]["turn"] - before["count"].get("turn", 0) == 1
+    assert after["count"]["rasa_call"] - before["count"].get("rasa_call", 0) == 1
+    # Two trips to the database: the message with its lease, then the answer with the turn closed.
+    assert after["count"]["db_total"] - before["count"].get("db_total", 0) >= 2
+    assert 0 < spent("rasa_call") + spent("db_total") <= spent("turn") * 1.05

@@ -67,3 +67,29 @@ def test_a_hand_over_made_during_the_bots_turn_is_the_turns_state(world: World) 
     assert transactions == 2
     assert [reply.text for reply in turn.replies] == ["A colleague will take over."]
     assert turn.state == "queued"
+
+
+def test_a_channels_bookkeeping_rides_in_the_transaction_that_stores_the_message(world: World) -> None:
+    """Telegram marks its stored update processed in the hub's own first trip (Inbound.in_store):
+    still two trips a turn, and the bookkeeping sees the shipper's message in its transaction."""
+    world.rasa.replies = [{"text": "It is in Shanghai."}]
+    external = user()
+    seen: list[tuple[str, ...]] = []
+
+    def in_store(session: Session) -> None:
+        assert session.in_transaction()
+        seen.append(("called",))
+
+    async def turn(hub: Hub) -> Any:
+        counting = CountingHub(hub._factory, hub._rasa, Broker(), upload_dir=world.upload_dir)
+        counting.register(world.channel)
+        CountingHub.transactions = 0
+        inbound = Inbound(
+            channel="fake", external_id=external, text="where is EA100000025CN", in_store=in_store
+        )
+        return await counting.receive(inbound)
+
+    result = world.run(turn)
+    assert CountingHub.transactions == 2
+    assert seen == [("called",)]
+    assert [reply.text for reply in result.replies] == ["It is in Shanghai."]
