@@ -44,7 +44,7 @@ $(NODE_DEPS): package.json package-lock.json
 train: $(MODEL) ## Train the Rasa model when data, domain or config changed (.venv-rasa)
 
 $(MODEL): $(TRAINING) .venv-rasa/.stamp
-	$(RASA) train --config config.yml --domain domain.yml --data bot/data --out models \
+	PYTHONPATH=$(CURDIR)/bot/startup:$(CURDIR) $(RASA) train --config config.yml --domain domain.yml --data bot/data --out models \
 		--fixed-model-name carrier
 	@touch $@
 

@@ -133,6 +133,32 @@ def check_the_classifier_predicts_alike_with_either_fit_after_loading() -> None:
         assert abs(a.get("intent")["confidence"] - b.get("intent")["confidence"]) < 1e-3
 
 
+def check_the_feature_blocks_are_rasas_columns() -> None:
+    """Several sparse featurizers (COO and CSR, with token-level features beside), two dense ones: the
+    two blocks side by side are exactly the matrix Rasa's own classifier builds (`_create_X`)."""
+    counts, dense, labels = problem(seed=5)
+    rng = np.random.default_rng(5)
+    examples = []
+    for row, (label, vector) in enumerate(zip(labels, dense, strict=True)):
+        message = Message(data={TEXT: f"message {row}", "intent": str(label)})
+        tokens = int(rng.integers(1, 4))
+        message.add_features(
+            Features(sparse_random(tokens, 7, 0.3, "coo", random_state=row), "sequence", TEXT, "regex")
+        )
+        message.add_features(Features(counts[row, :150].tocoo(), "sentence", TEXT, "regex"))
+        message.add_features(Features(rng.random((tokens, 3)), "sequence", TEXT, "encoder"))
+        message.add_features(Features(vector[:20].reshape(1, -1), "sentence", TEXT, "encoder"))
+        message.add_features(Features(counts[row, 150:], "sentence", TEXT, "words"))
+        message.add_features(Features(vector[20:].reshape(1, -1), "sentence", TEXT, "chars"))
+        message.add_features(Features(counts[row, :5].tocoo(), "sentence", "intent", "words"))
+        examples.append(message)
+    sparse, dense_block = SafeLogisticRegressionClassifier._feature_blocks(examples)
+    rasas = SafeLogisticRegressionClassifier._create_X(None, examples)  # type: ignore[arg-type]
+    assert sparse.shape == (ROWS, COUNTS) and dense_block.shape == (ROWS, DENSE)
+    assert (hstack([sparse, csr_matrix(dense_block)]).tocsr() != rasas.tocsr()).nnz == 0
+    assert (sparse != counts).nnz == 0
+
+
 def check_an_unknown_fit_is_refused() -> None:
     try:
         SafeLogisticRegressionClassifier.validate_config({"fit": "fastest"})
