@@ -123,6 +123,9 @@ class UniversalSentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         self._threads = int(config["threads"])
         self._scale = float(config["scale"])
         self._token_cache: dict[str, np.ndarray] = {}
+        # The encoder reads its weights on first use (about 2 s): here, while Rasa loads the model and
+        # before it serves, not in the first shipper's turn on every newly started Rasa process.
+        self.encode(["warm-up"])
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Featurizes every training message that has a text, in batches."""
