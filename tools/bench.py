@@ -39,7 +39,18 @@ from starlette.responses import Response
 
 from backend.channels.telegram import SECRET_HEADER, WEBHOOK_PATH
 from tests.fakes.telegram_api import FakeBotApi, text_update
-from tools.stack import DEFAULT_MODEL, RASA_BIN, RASA_ENV, ROOT, VAR, Stack, free_port, kill_group, run_timed
+from tools.stack import (
+    DEFAULT_MODEL,
+    RASA_BIN,
+    RASA_ENV,
+    RASA_STARTUP,
+    ROOT,
+    VAR,
+    Stack,
+    free_port,
+    kill_group,
+    run_timed,
+)
 
 RESULTS = ROOT / "results"
 BENCH_VAR = VAR / "bench"
@@ -534,7 +545,11 @@ def train_ours(workdir: Path) -> float:
             "--data", "bot/data", "--out", str(out), "--fixed-model-name", "carrier",
         ],
         cwd=ROOT,
-        env=rasa_env(RASA_CACHE_DIRECTORY=str(workdir / "cache-ours")),
+        # As `make train` runs it: the start-up hook (no jax in TensorFlow) and the project's modules.
+        env=rasa_env(
+            RASA_CACHE_DIRECTORY=str(workdir / "cache-ours"),
+            PYTHONPATH=os.pathsep.join((str(RASA_STARTUP), str(ROOT))),
+        ),
         log=workdir / "train-ours.log",
         timeout=3600,
     )  # fmt: skip
