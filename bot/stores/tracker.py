@@ -20,9 +20,8 @@ What a turn cost with Rasa 3.6.21's `SQLTrackerStore`, and what this store does 
 - On PostgreSQL the store's reads and writes run on a thread of their own instead of Sanic's event loop.
   Rasa's SQL store is synchronous: every round trip to the server stopped the whole process, NLU and
   policies of every other conversation included, while PostgreSQL (on a busy machine, waiting for a
-  core itself) answered. Under the load run the production profile's Rasa processes sat idle that way
-  with a core free (issue 18). SQLite answers from a local file faster than a thread hop, so it stays on
-  the loop.
+  core itself) answered: in profiles of the production profile under load, about 40% of a busy Rasa's
+  time (issue 18). SQLite answers from a local file faster than a thread hop, so it stays on the loop.
 
 Several Rasa processes on one database: the kept tracker is validated, not switched off. Every
 `retrieve` of a kept tracker costs the one `max(id)` lookup above, which sees any event another process
