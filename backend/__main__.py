@@ -87,7 +87,7 @@ def _run(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
     if args.command in ("create-token", "list-tokens", "revoke-token"):
         return _run_tokens(args, out)
     from backend.config import get_settings
-    from backend.db import make_engine, make_session_factory, session_scope
+    from backend.db import database_session
     from backend.security.accounts import (
         DEMO_USERNAMES,
         AccountError,
@@ -111,9 +111,8 @@ def _run(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
     ):
         raise _Refused(f"{args.name!r} is a demo login, refused in production; choose another name")
     password = read_password(stdin) if args.command in ("create-agent", "set-password") else ""
-    engine = make_engine(args.url or settings.database_url)
     try:
-        with session_scope(make_session_factory(engine)) as session:
+        with database_session(args.url or settings.database_url) as session:
             if args.command == "create-agent":
                 agent = create_agent(
                     session,
@@ -133,8 +132,6 @@ def _run(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
                     print(f"demo {account.role} {account.username!r} {what}: password in {where}", file=out)
     except AccountError as error:
         raise _Refused(str(error)) from error
-    finally:
-        engine.dispose()
     return 0
 
 
@@ -144,7 +141,7 @@ def _when(moment: datetime | None) -> str:
 
 def _run_tokens(args: argparse.Namespace, out: TextIO) -> int:
     from backend.config import get_settings
-    from backend.db import make_engine, make_session_factory, session_scope
+    from backend.db import database_session
     from backend.services.integration_tokens import (
         TokenError,
         check_scopes,
@@ -161,9 +158,8 @@ def _run_tokens(args: argparse.Namespace, out: TextIO) -> int:
         raise _Refused(str(error)) from error
     except ValidationError as error:
         raise _Refused(f"the settings are not valid: {error}") from error
-    engine = make_engine(url)
     try:
-        with session_scope(make_session_factory(engine)) as session:
+        with database_session(url) as session:
             if args.command == "create-token":
                 new = create_token(session, name=args.name, scopes=args.scopes)
                 # The token alone on stdout, so `$(python -m backend create-token ...)` captures it; the
@@ -185,8 +181,6 @@ def _run_tokens(args: argparse.Namespace, out: TextIO) -> int:
                 print(f"revoked token {record.name!r} at {_when(record.revoked_at)}", file=out)
     except TokenError as error:
         raise _Refused(str(error)) from error
-    finally:
-        engine.dispose()
     return 0
 
 

@@ -81,6 +81,18 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+@contextmanager
+def database_session(url: str) -> Iterator[Session]:
+    """One transaction on a database of its own engine, disposed afterwards: for commands and tools that
+    touch a database once (the CLI, the seed), not for a server's process, which keeps its engine."""
+    engine = make_engine(url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
 def begin_write(session: Session) -> None:
     """Take SQLite's write lock now, so a read-then-write sequence cannot race another process.
 

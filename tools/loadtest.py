@@ -42,10 +42,9 @@ import httpx
 import websockets.client
 import websockets.exceptions
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from backend.channels.telegram import SECRET_HEADER, WEBHOOK_PATH
-from backend.db import make_engine
+from backend.db import database_session
 from backend.models import Message, Shipment
 from tests.fakes.telegram_api import FakeBotApi, next_update_id, text_update
 from tools import cpu_time
@@ -253,27 +252,19 @@ async def telegram_conversation(
 
 def seeded_waybills(database_url: str, limit: int = 400) -> list[str]:
     """Shipments the stack knows, to ask about."""
-    engine = make_engine(database_url)
-    try:
-        with Session(engine) as session:
-            return list(session.scalars(select(Shipment.waybill).order_by(Shipment.waybill).limit(limit)))
-    finally:
-        engine.dispose()
+    with database_session(database_url) as session:
+        return list(session.scalars(select(Shipment.waybill).order_by(Shipment.waybill).limit(limit)))
 
 
 def turn_states(database_url: str) -> dict[str, int]:
     """How many of the questions asked about shipments ended in each turn state."""
-    engine = make_engine(database_url)
-    try:
-        with Session(engine) as session:
-            rows = session.execute(
-                select(Message.turn_state, func.count())
-                .where(Message.direction == "in", Message.text.startswith("where is "))
-                .group_by(Message.turn_state)
-            ).all()
-            return {str(state): int(count) for state, count in rows}
-    finally:
-        engine.dispose()
+    with database_session(database_url) as session:
+        rows = session.execute(
+            select(Message.turn_state, func.count())
+            .where(Message.direction == "in", Message.text.startswith("where is "))
+            .group_by(Message.turn_state)
+        ).all()
+        return {str(state): int(count) for state, count in rows}
 
 
 async def duplicated_tickets(client: httpx.AsyncClient, target: Target, conversation_ids: list[str]) -> int:

@@ -28,7 +28,7 @@ from urllib.parse import quote
 import httpx
 from websockets.client import connect
 
-from backend.db import make_engine, make_session_factory, session_scope
+from backend.db import database_session
 from backend.security.accounts import create_agent
 from tools.stack import DEFAULT_MODEL, ROOT, Stack
 
@@ -146,21 +146,17 @@ def start_product(workdir: Path) -> Stack:
 def make_people(stack: Stack) -> dict[Person, str]:
     """The Chinese agent and supervisor (agent.language = "zh"), with passwords only this run knows."""
     passwords = {person: secrets.token_urlsafe(18) for person in (AGENT, SUPERVISOR)}
-    engine = make_engine(stack.database_url)
-    try:
-        with session_scope(make_session_factory(engine)) as session:
-            for person, password in passwords.items():
-                account = create_agent(
-                    session,
-                    username=person.username,
-                    password=password,
-                    role=person.role,
-                    display_name=person.display_name,
-                    actor="system:screenshots",
-                )
-                account.language = "zh"
-    finally:
-        engine.dispose()
+    with database_session(stack.database_url) as session:
+        for person, password in passwords.items():
+            account = create_agent(
+                session,
+                username=person.username,
+                password=password,
+                role=person.role,
+                display_name=person.display_name,
+                actor="system:screenshots",
+            )
+            account.language = "zh"
     return passwords
 
 

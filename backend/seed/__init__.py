@@ -158,7 +158,7 @@ def seed_demo(
 def main(argv: list[str] | None = None) -> None:
     """CLI: migrate the configured database, then seed the demo data."""
     from backend.config import get_settings
-    from backend.db import make_engine, make_session_factory, session_scope
+    from backend.db import database_session
     from backend.migrate import upgrade
 
     parser = argparse.ArgumentParser(description="Seed the demo carrier's data (idempotent).")
@@ -177,10 +177,6 @@ def main(argv: list[str] | None = None) -> None:
         # The demo carrier never lands in the carrier's own database (APP_ENV may come from .env alone).
         logger.info("APP_ENV=production: the database is migrated, and no demo data is written")
         return
-    engine = make_engine(url)
-    try:
-        with session_scope(make_session_factory(engine)) as session:
-            report = seed_demo(session, today=args.today)
-    finally:
-        engine.dispose()
+    with database_session(url) as session:
+        report = seed_demo(session, today=args.today)
     logger.info("seeded: %s", report)
