@@ -13,6 +13,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -114,11 +115,33 @@ class Customer(Base):
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    # --- i19c: what customer_class rests on (backend.services.customer_classes). customer_class stays the
+    # class everyone reads: the pinned class when there is one, else the computed one.
+    # The ABC class the last computation gave (None until one ran for this customer).
+    computed_class: Mapped[str | None] = mapped_column(String(1), default=None)
+    # A class set by hand (a supervisor) or by the carrier's systems; wins over the computed one.
+    pinned_class: Mapped[str | None] = mapped_column(String(1), default=None)
+    # Who pinned it: "supervisor:li.wei", or "carrier" (its CRM, an import, the demo seed).
+    pinned_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    pinned_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The last computation's revenue over its window and the cumulative revenue share up to and
+    # including this account (0..1; None for an account without revenue).
+    class_revenue: Mapped[Decimal | None] = mapped_column(Money, default=None)
+    class_share: Mapped[float | None] = mapped_column(Float, default=None)
+    class_computed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # What computed it: "system:customer_classes" (the monthly job) or "cli:recompute-classes".
+    class_computed_by: Mapped[str | None] = mapped_column(String(100), default=None)
+
     shipments: Mapped[list[Shipment]] = relationship(back_populates="customer")
 
     @validates("customer_class")
     def _validate_class(self, _key: str, value: str) -> str:
         _check(value, CUSTOMER_CLASSES, "customer_class")
+        return value
+
+    @validates("computed_class", "pinned_class")
+    def _validate_class_parts(self, key: str, value: str | None) -> str | None:
+        _check(value, CUSTOMER_CLASSES, key, nullable=True)
         return value
 
 
@@ -595,3 +618,36 @@ class TelegramUpdate(Base):
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     processed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+# --- i19c: customer classes ------------------------------------------------------------------------
+
+
+@event.listens_for(Customer, "before_insert")
+def _class_written_from_outside_is_a_pin(_mapper: Any, _connection: Any, target: Customer) -> None:
+    """A customer written with a class that no computation gave (the demo seed, a test's factory) keeps it:
+    that class is the carrier's word, so it is pinned, as backend.services.integration.upsert_customer
+    pins the class the carrier's systems send. The monthly computation then records its own class beside it.
+    """
+    if target.pinned_class is None and target.computed_class is None and target.customer_class:
+        target.pinned_class = target.customer_class
+        target.pinned_by = target.pinned_by or "carrier"
+        target.pinned_at = target.pinned_at or utcnow()
+
+
+class ScheduledJobRun(Base):
+    """One run of a periodic job for one period ("customer_classes", "2026-12"), claimed by inserting it.
+
+    The primary key is the claim: of several backend processes inserting the same (job, period), one
+    succeeds and runs the job; the others hit the key and leave it. The claim is committed in the job's own
+    transaction, so a process that dies mid-run leaves no row and the next tick of any process runs it.
+    """
+
+    __tablename__ = "scheduled_job_run"
+
+    job: Mapped[str] = mapped_column(String(50), primary_key=True)
+    period: Mapped[str] = mapped_column(String(20), primary_key=True)
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str] = mapped_column(String(100))
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    outcome: Mapped[str | None] = mapped_column(String(500), default=None)
