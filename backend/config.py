@@ -151,6 +151,29 @@ class Settings(BaseSettings):
     # Seconds between two runs of the SLA watch (breach events on tickets); 0 turns it off.
     sla_watch_interval_s: float = 60.0
 
+    # --- i19c: customer classes (ABC analysis, backend.services.customer_classes) ---
+    # Class A is the accounts that make up the first CUSTOMER_CLASS_A_SHARE of revenue (the account that
+    # crosses the line included), B the next ones up to CUSTOMER_CLASS_B_SHARE, C the rest.
+    customer_class_a_share: float = 0.70
+    customer_class_b_share: float = 0.90
+    # The monthly recomputation in the backend (once per calendar month on the carrier's clock, however
+    # many backend processes run); false turns it off (the CLI `recompute-classes` still works).
+    customer_classes_job: bool = True
+    # How often a backend looks whether this month's recomputation has run yet.
+    customer_classes_check_s: float = 3600.0
+
+    @model_validator(mode="after")
+    def _customer_class_settings(self) -> Settings:
+        if not 0 < self.customer_class_a_share < self.customer_class_b_share <= 1:
+            raise ValueError(
+                "CUSTOMER_CLASS_A_SHARE and CUSTOMER_CLASS_B_SHARE must satisfy 0 < A < B <= 1 (got "
+                f"{self.customer_class_a_share} and {self.customer_class_b_share})"
+            )
+        if self.customer_classes_check_s <= 0:
+            raise ValueError("CUSTOMER_CLASSES_CHECK_S must be a positive number of seconds")
+        return self
+    # --- end i19c
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

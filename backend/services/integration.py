@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from backend.db import begin_write
 from backend.models import Customer, Shipment, ShipmentEvent
 from backend.phones import normalise_phone
+from backend.services import customer_classes as classes
 
 log = logging.getLogger(__name__)
 
@@ -67,23 +68,48 @@ def _apply(record: Any, values: dict[str, Any]) -> list[str]:
 
 
 def upsert_customer(
-    session: Session, *, customer_id: str, name: str, customer_class: str, phone: str | None
+    session: Session, *, customer_id: str, name: str, customer_class: str | None, phone: str | None
 ) -> tuple[Customer, UpsertResult]:
-    """Create or update the customer `customer_id`; a phone is stored in E.164 form."""
+    """Create or update the customer `customer_id`; a phone is stored in E.164 form.
+
+    Classes are computed from the shipments' revenue (backend.services.customer_classes), but the carrier
+    knows things the freight does not (a new key account, a contract signed last week), and the demo's
+    customers must keep the classes DEMO_DATA fixes. So a `customer_class` sent here is the carrier's word:
+    a pin with source "carrier", which the monthly computation leaves in place (it records its own class
+    beside it). A supervisor's pin wins over it: a CRM that sends its old field with every update must not
+    undo what a person decided in the console. `customer_class` None (the carrier states no class) removes
+    the carrier's pin, as a PUT empties a field it leaves out, and the data decides; a new customer without
+    a class starts as C (no revenue yet) until the next computation.
+    """
     normalised = None
     if phone is not None and phone.strip():
         normalised = normalise_phone(phone)
         if normalised is None:
             raise FieldError(("body", "phone"), "not a valid phone number", "phone_number", phone)
-    values = {"name": name, "customer_class": customer_class, "phone": normalised}
+    values = {"name": name, "phone": normalised}
     customer = session.get(Customer, customer_id)
     if customer is None:
-        customer = Customer(id=customer_id, **values)
+        customer = Customer(
+            id=customer_id, customer_class=customer_class or classes.NO_REVENUE_CLASS, **values
+        )
+        if customer_class is None:
+            customer.computed_class = classes.NO_REVENUE_CLASS
+        # else: the model pins a class written from outside the computation as the carrier's (before_insert).
         session.add(customer)
         session.flush()
         log.info("integration: customer %s created", customer_id)
         return customer, "created"
     changed = _apply(customer, values)
+    supervisor_pin = (customer.pinned_by or "").startswith("supervisor:")
+    carrier_states = customer_class is not None or customer.pinned_by == classes.CARRIER
+    if (
+        carrier_states
+        and not supervisor_pin
+        and classes.pin(
+            session, customer_id=customer_id, customer_class=customer_class, actor=classes.CARRIER
+        )
+    ):
+        changed.append("customer_class")
     if changed:
         log.info("integration: customer %s updated (%s)", customer_id, ", ".join(changed))
     return customer, "updated" if changed else "unchanged"
