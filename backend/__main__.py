@@ -12,6 +12,10 @@ Integration tokens for the carrier's systems (/api/v1); the token is printed onc
     python -m backend create-token tms --scope shipments:write [--scope shipments:read ...]
     python -m backend list-tokens
     python -m backend revoke-token tms
+
+Customer classes (ABC) recomputed from revenue now, as the monthly job does:
+
+    python -m backend recompute-classes [--dry-run]
 """
 
 from __future__ import annotations
@@ -69,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("list-tokens", help="integration tokens: names, scopes, dates (never the token)")
     revoke = commands.add_parser("revoke-token", help="revoke an integration token at once")
     revoke.add_argument("name")
+    classes = commands.add_parser("recompute-classes", help="customer classes (ABC) from revenue, now")
+    classes.add_argument("--dry-run", action="store_true", help="print what would change; store nothing")
     return parser
 
 
@@ -86,6 +92,11 @@ def main(argv: list[str] | None = None, *, stdin: TextIO | None = None, stdout: 
 def _run(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
     if args.command in ("create-token", "list-tokens", "revoke-token"):
         return _run_tokens(args, out)
+    if args.command == "recompute-classes":
+        from backend.services.customer_classes import run_cli
+
+        print("\n".join(run_cli(args.url, dry_run=args.dry_run)), file=out)
+        return 0
     from backend.config import get_settings
     from backend.db import database_session
     from backend.security.accounts import (

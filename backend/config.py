@@ -172,6 +172,7 @@ class Settings(BaseSettings):
         if self.customer_classes_check_s <= 0:
             raise ValueError("CUSTOMER_CLASSES_CHECK_S must be a positive number of seconds")
         return self
+
     # --- end i19c
 
     @field_validator("timezone")

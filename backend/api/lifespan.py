@@ -22,6 +22,7 @@ from backend.hub.rasa import RasaGateway
 from backend.hub.sweeper import TurnSweeper
 from backend.models import Base
 from backend.security.limits import DoorBudgets, make_limiter
+from backend.services.customer_classes import MonthlyClasses
 from backend.services.sla_watch import SlaWatcher
 from backend.services.tickets import BusinessCalendar
 from backend.storage import StoreUnavailable, UploadStore, make_store
@@ -129,6 +130,14 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
         app.state.sla_watcher = SlaWatcher(
             app.state.session_factory, interval_s=resolved.sla_watch_interval_s
         )
+        # Customer classes recomputed once per calendar month, by one of however many backends run.
+        app.state.customer_classes = MonthlyClasses(
+            app.state.session_factory,
+            tz=resolved.tz,
+            a_share=resolved.customer_class_a_share,
+            b_share=resolved.customer_class_b_share,
+            interval_s=resolved.customer_classes_check_s,
+        )
         broker = app.state.hub.broker
         if isinstance(broker, RedisBroker):
             await broker.start()
@@ -136,9 +145,12 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
             async with telegram.running(app, resolved, app.state.hub):
                 app.state.sla_watcher.start()
                 app.state.turn_sweeper.start()
+                if resolved.customer_classes_job:
+                    app.state.customer_classes.start()
                 try:
                     yield
                 finally:
+                    await app.state.customer_classes.stop()
                     await app.state.turn_sweeper.stop()
                     await app.state.sla_watcher.stop()
         finally:

@@ -481,3 +481,45 @@ class MonthlyClasses:
                 await asyncio.wait_for(asyncio.shield(running), timeout=30)
             except Exception:
                 logger.exception("customer classes: the run did not finish cleanly at shutdown")
+
+
+# -- the command line ----------------------------------------------------------------------------------
+
+
+def report_lines(result: Recomputation, *, a_share: float, b_share: float) -> list[str]:
+    """The recomputation as `python -m backend recompute-classes` prints it: the table, then the changes."""
+    day = "%Y-%m-%d"
+    lines = [
+        f"customer classes from freight {result.since:{day}} to {result.until:{day}} "
+        f"(A: the first {a_share:.0%} of revenue, B: to {b_share:.0%}, C: the rest)",
+        f"{len(result.ranked)} customers, revenue {result.total_revenue:,.2f} CNY",
+        "",
+        f"{'class':<6}{'customers':>10}{'revenue':>18}{'share':>8}{'with pins':>11}",
+    ]
+    pinned = {c.customer_class: c.count for c in result.summary(effective=True)}
+    for row in result.summary():
+        lines.append(
+            f"{row.customer_class:<6}{row.count:>10}{row.revenue:>18,.2f}{row.share:>8.1%}"
+            f"{pinned[row.customer_class]:>11}"
+        )
+    lines.append("")
+    lines.append(f"changes ({len(result.changes)}):" if result.changes else "no class changes")
+    for change in result.changes:
+        what = "computed class" if change.computed_only else "class"
+        lines.append(
+            f"  {change.customer_id} {change.name}: {what} {change.old or '-'} -> {change.new}, {change.why}"
+        )
+    if result.dry_run:
+        lines.append("dry run: nothing was stored")
+    return lines
+
+
+def run_cli(url: str | None, *, dry_run: bool) -> list[str]:
+    """`python -m backend recompute-classes [--dry-run]`: recompute now, with the settings' shares."""
+    from backend.db import database_session
+
+    settings = get_settings()
+    a_share, b_share = settings.customer_class_a_share, settings.customer_class_b_share
+    with database_session(url or settings.database_url) as session:
+        result = recompute(session, a_share=a_share, b_share=b_share, actor=CLI_ACTOR, dry_run=dry_run)
+    return report_lines(result, a_share=a_share, b_share=b_share)
