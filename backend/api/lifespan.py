@@ -131,7 +131,8 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
             app.state.session_factory, interval_s=resolved.sla_watch_interval_s
         )
         # Customer classes recomputed once per calendar month, by one of however many backends run.
-        app.state.customer_classes = MonthlyClasses(
+        # (Held here too: a test's second client of the same app runs a second lifespan over app.state.)
+        app.state.customer_classes = classes_job = MonthlyClasses(
             app.state.session_factory,
             tz=resolved.tz,
             a_share=resolved.customer_class_a_share,
@@ -146,11 +147,11 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
                 app.state.sla_watcher.start()
                 app.state.turn_sweeper.start()
                 if resolved.customer_classes_job:
-                    app.state.customer_classes.start()
+                    classes_job.start()
                 try:
                     yield
                 finally:
-                    await app.state.customer_classes.stop()
+                    await classes_job.stop()
                     await app.state.turn_sweeper.stop()
                     await app.state.sla_watcher.stop()
         finally:

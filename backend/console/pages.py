@@ -32,12 +32,15 @@ from backend.console.deps import (
 from backend.console.language import reader_language
 from backend.console.rendering import fragment, local_time
 from backend.console.rendering import render as render_page
+from backend.domain import CUSTOMER_CLASSES
 from backend.errors import InvalidInput, NotFound
 from backend.hub.broker import AGENTS_TOPIC
 from backend.i18n import N_
 from backend.language import LANGUAGES
 from backend.services import agent_work as work
 from backend.services import console as reads
+from backend.services import customer_classes as classes
+from backend.services.audit import actor_of
 from backend.services.reports import monthly_report, report_csv, tickets_csv
 from backend.services.search import QueueFilter, find_conversations
 
@@ -107,12 +110,50 @@ def customer_url(customer_id: str) -> str:
 
 
 @router.get("/customers/{customer_id}", response_class=HTMLResponse)
-def customer_page(customer_id: str, request: Request, agent: PageAgent, session: SessionDep) -> HTMLResponse:
-    """One customer: class, masked phone, every conversation and every ticket, newest first."""
+def customer_page(
+    customer_id: str, request: Request, agent: PageAgent, session: SessionDep, error: str | None = None
+) -> HTMLResponse:
+    """One customer: class, masked phone, every conversation and every ticket, newest first; for a
+    supervisor also what the class rests on, the pin form and the class history."""
     customer = reads.customer_view(session, customer_id)
     if customer is None:
         raise NotFound(N_("No customer {customer}."), customer=customer_id)
-    return render(request, "console/customer.html", customer=customer)
+    standing = classes.class_view(session, customer_id) if agent.role == "supervisor" else None
+    return render(request, "console/customer.html", customer=customer, standing=standing, error=error)
+
+
+def return_to_customer_page(request: Request, customer_id: str) -> None:
+    """A refused pin lands back on the customer's page with its sentence."""
+    refusals_return_to(request, customer_url(customer_id))
+
+
+PIN_FORM = [Depends(require_csrf), Depends(require_supervisor_page), Depends(return_to_customer_page)]
+
+
+@router.post("/customers/{customer_id}/class", dependencies=PIN_FORM)
+def pin_class_form(
+    customer_id: str,
+    agent: PageAgent,
+    session: SessionDep,
+    settings: SettingsDep,
+    customer_class: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    """A supervisor pins the customer's class (A, B or C) or removes the pin ("none"); audited."""
+    if customer_class not in (*CUSTOMER_CLASSES, "none"):
+        raise InvalidInput(N_("Choose class A, B or C, or remove the pin."))
+    try:
+        classes.pin(
+            session,
+            customer_id=customer_id,
+            customer_class=None if customer_class == "none" else customer_class,
+            actor=actor_of(as_view(agent)),
+            agent_id=agent.id,
+            a_share=settings.customer_class_a_share,
+            b_share=settings.customer_class_b_share,
+        )
+    except classes.UnknownCustomer as error:
+        raise NotFound(N_("No customer {customer}."), customer=customer_id) from error
+    return RedirectResponse(customer_url(customer_id), status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.get("/approvals", response_class=HTMLResponse, dependencies=[Depends(require_supervisor_page)])

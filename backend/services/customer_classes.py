@@ -84,6 +84,10 @@ class ClassChange:
     new: str
     why: str
     computed_only: bool = False
+    # For the console's sentence: computed, computed_under_pin, pinned or unpinned; by whom; the share.
+    kind: str = "computed"
+    by: str | None = None
+    share: float | None = None
 
 
 @dataclass(frozen=True)
@@ -201,6 +205,9 @@ def _audit(
             "from": change.old,
             "to": change.new,
             "why": change.why,
+            "kind": change.kind,
+            "by": change.by,
+            "share": change.share,
             **extra,
         },
     )
@@ -236,7 +243,9 @@ def recompute(
         effective[customer.id] = new_effective
         if new_effective != customer.customer_class:
             changes.append(
-                ClassChange(customer.id, customer.name, customer.customer_class, new_effective, why)
+                ClassChange(
+                    customer.id, customer.name, customer.customer_class, new_effective, why, share=entry.share
+                )
             )
         elif (
             customer.pinned_class is not None
@@ -252,6 +261,9 @@ def recompute(
                     entry.computed_class,
                     why + pinned,
                     True,
+                    kind="computed_under_pin",
+                    by=customer.pinned_by,
+                    share=entry.share,
                 )
             )
         if dry_run:
@@ -311,15 +323,19 @@ def pin(
         assert customer.computed_class is not None
         old, new = customer.customer_class, customer.computed_class
         why = f"pin removed by {who}; computed ({_percent(customer.class_share)})"
+        kind = "unpinned"
         customer.pinned_class = customer.pinned_by = customer.pinned_at = None
     else:
         if customer.pinned_class == customer_class and customer.pinned_by == actor:
             return None
         old, new = customer.customer_class, customer_class
         why = f"pinned by {who}"
+        kind = "pinned"
         customer.pinned_class, customer.pinned_by, customer.pinned_at = customer_class, actor, now
     customer.customer_class = new
-    change = ClassChange(customer.id, customer.name, old, new, why)
+    change = ClassChange(
+        customer.id, customer.name, old, new, why, kind=kind, by=actor, share=customer.class_share
+    )
     # A pin that restates the class already read changes nothing anyone sees, but who decided it did.
     _audit(session, change, actor=actor, agent_id=agent_id, pinned=customer.pinned_class)
     session.flush()
@@ -356,6 +372,36 @@ def class_history(session: Session, customer_id: str, *, limit: int = 50) -> Seq
         .limit(limit)
     )
     return session.scalars(stmt).all()
+
+
+def class_view(session: Session, customer_id: str) -> dict[str, Any] | None:
+    """What the console's customer page shows a supervisor about the class: computed and pinned, revenue,
+    share, and the class history (newest first)."""
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        return None
+    history = [
+        {
+            "at": event.at,
+            "kind": (event.data or {}).get("kind", "computed"),
+            "old": (event.data or {}).get("from"),
+            "new": (event.data or {}).get("to"),
+            "by": _pin_actor(str((event.data or {}).get("by") or event.actor)),
+            "share": (event.data or {}).get("share"),
+        }
+        for event in class_history(session, customer_id)
+    ]
+    return {
+        "class": customer.customer_class,
+        "computed_class": customer.computed_class,
+        "pinned_class": customer.pinned_class,
+        "pinned_by": _pin_actor(customer.pinned_by) if customer.pinned_by else None,
+        "pinned_at": customer.pinned_at,
+        "revenue": customer.class_revenue,
+        "share": customer.class_share,
+        "computed_at": customer.class_computed_at,
+        "history": history,
+    }
 
 
 # -- the monthly job ---------------------------------------------------------------------------------
