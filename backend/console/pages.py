@@ -122,6 +122,12 @@ def customer_page(
     return render(request, "console/customer.html", customer=customer, standing=standing, error=error)
 
 
+@router.get("/customer-classes", response_class=HTMLResponse, dependencies=[Depends(require_supervisor_page)])
+def customer_classes_page(request: Request, agent: PageAgent, session: SessionDep) -> HTMLResponse:
+    """Supervisors: customers by revenue with their computed, pinned and effective class."""
+    return render(request, "console/customer_classes.html", rows=classes.ranking_view(session))
+
+
 def return_to_customer_page(request: Request, customer_id: str) -> None:
     """A refused pin lands back on the customer's page with its sentence."""
     refusals_return_to(request, customer_url(customer_id))

@@ -569,3 +569,21 @@ def run_cli(url: str | None, *, dry_run: bool) -> list[str]:
     with database_session(url or settings.database_url) as session:
         result = recompute(session, a_share=a_share, b_share=b_share, actor=CLI_ACTOR, dry_run=dry_run)
     return report_lines(result, a_share=a_share, b_share=b_share)
+
+
+def ranking_view(session: Session, *, limit: int = 500) -> list[dict[str, Any]]:
+    """Customers by their last computed revenue, highest first, with computed, pinned and read class."""
+    stmt = select(Customer).order_by(Customer.class_revenue.desc().nulls_last(), Customer.id).limit(limit)
+    return [
+        {
+            "id": c.id,
+            "name": c.name,
+            "class": c.customer_class,
+            "computed_class": c.computed_class,
+            "pinned_class": c.pinned_class,
+            "pinned_by": _pin_actor(c.pinned_by) if c.pinned_by else None,
+            "revenue": c.class_revenue,
+            "share": c.class_share,
+        }
+        for c in session.scalars(stmt)
+    ]

@@ -134,3 +134,28 @@ def test_agents_read_the_class_but_cannot_pin_it(
     assert unknown.status_code == 303  # type: ignore[attr-defined]
     assert "No%20customer%20NO-SUCH" in unknown.headers["location"]  # type: ignore[attr-defined]
     assert sue.get(unknown.headers["location"]).status_code == 404  # type: ignore[attr-defined]
+
+
+def test_the_customer_classes_page_lists_customers_by_revenue_for_supervisors(
+    app: FastAPI, people: dict[str, Console], db_factory: sessionmaker[Session]
+) -> None:
+    cid = a_customer(app, db_factory)
+    sue, alice = people["sue"], people["alice"]
+    page = sue.get("/console/customer-classes", headers=HEADERS["en"])
+    assert page.status_code == 200
+    assert 'href="/console/customer-classes"' in page.text  # in the supervisor's nav
+    text = visible(page.text, "en")
+    assert "Customer classes" in text and f"Guilin Tea {cid}" in text and "82%" in text
+    with session_scope(db_factory) as session:
+        top = session.scalars(
+            select(Customer.id).order_by(Customer.class_revenue.desc().nulls_last())
+        ).first()
+    # Highest revenue first: the first row is the top customer.
+    assert page.text.index(f'data-customer="{top}"') < page.text.index('data-customer="C003"')
+    assert_in_language(page.text, "en", names_of(db_factory), "customer classes")
+    zh = sue.get("/console/customer-classes", headers=HEADERS["zh"])
+    assert_in_language(zh.text, "zh", names_of(db_factory), "customer classes")
+    assert "累计占比" in visible(zh.text, "zh")
+    refused = alice.get("/console/customer-classes", headers=HEADERS["en"])
+    assert refused.status_code == 403
+    assert 'href="/console/customer-classes"' not in alice.get("/console", headers=HEADERS["en"]).text
