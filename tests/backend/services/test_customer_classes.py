@@ -70,23 +70,30 @@ def factory(empty_factory: sessionmaker[Session]) -> sessionmaker[Session]:
 _serial = iter(range(10_000_000, 99_999_999))
 
 
+def add_shipment(
+    session: Session, cid: str, *, freight: str | None = None, charged: str | None = None, days_ago: int = 30
+) -> None:
+    session.add(
+        Shipment(
+            waybill=make_waybill("EA", next(_serial)),
+            customer_id=cid,
+            origin="Nanning",
+            destination="Guangzhou",
+            status="delivered",
+            freight_amount=None if freight is None else Decimal(freight),
+            charged_amount=None if charged is None else Decimal(charged),
+            created_at=NOW - timedelta(days=days_ago),
+        )
+    )
+
+
 def add_customer(
     session: Session, cid: str, revenue: list[str], *, days_ago: int = 30, **fields: object
 ) -> None:
     """A customer (data-decided unless fields say otherwise) with one shipment per freight amount."""
     session.add(Customer(id=cid, name=f"Shipper {cid}", customer_class="C", computed_class="C", **fields))
     for amount in revenue:
-        session.add(
-            Shipment(
-                waybill=make_waybill("EA", next(_serial)),
-                customer_id=cid,
-                origin="Nanning",
-                destination="Guangzhou",
-                status="delivered",
-                freight_amount=Decimal(amount),
-                created_at=NOW - timedelta(days=days_ago),
-            )
-        )
+        add_shipment(session, cid, freight=amount, days_ago=days_ago)
     session.flush()
 
 
@@ -184,21 +191,11 @@ def test_recompute_on_generated_revenue_stores_classes_shares_and_audits(
 ) -> None:
     with session_scope(factory) as session:
         for cid, revenue in pareto():
-            # Two shipments each, so revenue is a sum; charged_amount stands in when freight is missing.
+            # Two shipments each, so revenue is a sum.
             add_customer(session, cid, [str(round(revenue / 2, 2))] * 2)
-        add_customer(session, "P99", [])  # no shipments: no revenue
+        add_customer(session, "P99", [])  # one shipment that charged nothing: no revenue
         add_customer(session, "OLD", ["500000"], days_ago=400)  # outside the 12-month window
-        session.add(
-            Shipment(
-                waybill=make_waybill("EA", next(_serial)),
-                customer_id="P99",
-                origin="a",
-                destination="b",
-                status="delivered",
-                charged_amount=Decimal("0.00"),
-                created_at=NOW - timedelta(days=3),
-            )
-        )
+        add_shipment(session, "P99", charged="0.00", days_ago=3)  # charged nothing: still no revenue
     with session_scope(factory) as session:
         result = classes.recompute(
             session, a_share=A_SHARE, b_share=B_SHARE, actor=classes.CLI_ACTOR, now=NOW
@@ -240,17 +237,7 @@ def test_a_pin_survives_recomputation_and_its_computed_class_is_updated(
     # SMALL's revenue grows past BIG's (22000 of 30000): the data now says A for SMALL, B for BIG.
     with session_scope(factory) as session:
         add_customer(session, "BIGGER", [])
-        session.add(
-            Shipment(
-                waybill=make_waybill("EA", next(_serial)),
-                customer_id="SMALL",
-                origin="a",
-                destination="b",
-                status="delivered",
-                freight_amount=Decimal("20000"),
-                created_at=NOW - timedelta(days=1),
-            )
-        )
+        add_shipment(session, "SMALL", freight="20000", days_ago=1)
         classes.pin(session, customer_id="BIG", customer_class="C", actor="supervisor:zhang")
     with session_scope(factory) as session:
         result = classes.recompute(session, a_share=A_SHARE, b_share=B_SHARE, now=NOW)
@@ -318,6 +305,17 @@ def test_the_carriers_class_is_a_pin_a_supervisors_wins(factory: sessionmaker[Se
         assert (k3.customer_class, k3.pinned_class) == ("A", None)
     assert classes_of(factory)["K2"] == "C"
     assert [a for a, _, _ in history(factory, "K3")][:2] == ["carrier", "carrier"]
+
+
+def test_revenue_is_freight_else_the_charged_amount_within_the_window(factory: sessionmaker[Session]) -> None:
+    with session_scope(factory) as session:
+        add_customer(session, "F1", ["100"])
+        add_shipment(session, "F1", charged="40")  # no freight on record: the charged amount counts
+        add_shipment(session, "F1", freight="10", charged="999")  # freight wins over the charge
+        add_shipment(session, "F1", freight="5000", days_ago=370)  # before the window
+        session.flush()
+        since, until = classes.window(NOW)
+        assert classes.revenue_by_customer(session, since, until) == {"F1": Decimal("150.00")}
 
 
 # -- the monthly job ----------------------------------------------------------------------------------
