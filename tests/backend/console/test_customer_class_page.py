@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import quote
 
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,10 +19,16 @@ from backend.models import AuditEvent, Customer, utcnow
 from backend.services import customer_classes as classes
 from tests.backend.console.clients import Console
 from tests.backend.console.test_console_words import HEADERS, assert_in_language, names_of, visible
+from tests.backend.services.test_search import forget_customer
 
 
-def a_customer(app: FastAPI, factory: sessionmaker[Session]) -> str:
-    """A customer the data put in class B (42% of revenue), not pinned."""
+@pytest.fixture
+def a_customer(app: FastAPI, people: dict[str, Console], db_factory: sessionmaker[Session]) -> Iterator[str]:
+    """A customer the data put in class B (82% cumulative share), not pinned; taken out afterwards.
+
+    It comes after `people`: their clients have started the app, so its start-up job is there to wait for.
+    """
+    factory = db_factory
     job = app.state.customer_classes
     deadline = time.monotonic() + 20
     while job.last is None and time.monotonic() < deadline:  # the start-up run must not race the test
@@ -39,7 +47,9 @@ def a_customer(app: FastAPI, factory: sessionmaker[Session]) -> str:
                 class_computed_by=classes.JOB_ACTOR,
             )
         )
-    return cid
+    yield cid
+    with session_scope(factory) as session:
+        forget_customer(session, cid)
 
 
 def pin(person: Console, cid: str, value: str, **headers: str) -> object:
@@ -51,9 +61,9 @@ def pin(person: Console, cid: str, value: str, **headers: str) -> object:
 
 
 def test_a_supervisor_pins_and_unpins_and_the_history_says_so(
-    app: FastAPI, people: dict[str, Console], db_factory: sessionmaker[Session]
+    a_customer: str, people: dict[str, Console], db_factory: sessionmaker[Session]
 ) -> None:
-    cid = a_customer(app, db_factory)
+    cid = a_customer
     sue = people["sue"]
     page = sue.get(f"/console/customers/{cid}", headers=HEADERS["en"]).text
     text = visible(page, "en")
@@ -105,9 +115,9 @@ def classes_of(factory: sessionmaker[Session], cid: str) -> str:
 
 
 def test_agents_read_the_class_but_cannot_pin_it(
-    app: FastAPI, people: dict[str, Console], db_factory: sessionmaker[Session]
+    a_customer: str, people: dict[str, Console], db_factory: sessionmaker[Session]
 ) -> None:
-    cid = a_customer(app, db_factory)
+    cid = a_customer
     alice, sue = people["alice"], people["sue"]
     for language, class_word in (("en", "Class B customer"), ("zh", "B 类客户")):
         page = alice.get(f"/console/customers/{cid}", headers=HEADERS[language]).text
@@ -137,9 +147,9 @@ def test_agents_read_the_class_but_cannot_pin_it(
 
 
 def test_the_customer_classes_page_lists_customers_by_revenue_for_supervisors(
-    app: FastAPI, people: dict[str, Console], db_factory: sessionmaker[Session]
+    a_customer: str, people: dict[str, Console], db_factory: sessionmaker[Session]
 ) -> None:
-    cid = a_customer(app, db_factory)
+    cid = a_customer
     sue, alice = people["sue"], people["alice"]
     page = sue.get("/console/customer-classes", headers=HEADERS["en"])
     assert page.status_code == 200
