@@ -95,7 +95,11 @@ def _run(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
     if args.command == "recompute-classes":
         from backend.services.customer_classes import run_cli
 
-        print("\n".join(run_cli(args.url, dry_run=args.dry_run)), file=out)
+        try:
+            lines = run_cli(args.url, dry_run=args.dry_run)
+        except ValidationError as error:  # a bad CUSTOMER_CLASS_*_SHARE: its one line, no traceback
+            raise _Refused("; ".join(e["msg"] for e in error.errors())) from error
+        print("\n".join(lines), file=out)
         return 0
     from backend.config import get_settings
     from backend.db import database_session

@@ -103,3 +103,17 @@ def test_a_run_stores_the_classes_with_the_settings_shares(url: str, monkeypatch
     finally:
         engine.dispose()
     assert actors == {"cli:recompute-classes"}
+
+
+def test_a_bad_share_is_refused_in_one_line(
+    url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CUSTOMER_CLASS_A_SHARE", "0.95")
+    get_settings.cache_clear()
+    assert main(["--url", url, "recompute-classes"], stdout=io.StringIO()) == 1
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        "error: Value error, CUSTOMER_CLASS_A_SHARE and CUSTOMER_CLASS_B_SHARE must satisfy 0 < A < B <= 1 "
+        "(got 0.95 and 0.9)"
+    ]
+    assert classes_in(url)["R1"] == "C"
