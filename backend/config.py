@@ -151,6 +151,11 @@ class Settings(BaseSettings):
     # Seconds between two runs of the SLA watch (breach events on tickets); 0 turns it off.
     sla_watch_interval_s: float = 60.0
 
+    # --- i19w: signed webhooks ---
+    # Seconds between two looks at the webhook outbox (backend.services.webhook_delivery); 0 turns the
+    # sender off in this process (another process may send).
+    webhook_poll_interval_s: float = 2.0
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

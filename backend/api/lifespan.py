@@ -24,6 +24,7 @@ from backend.models import Base
 from backend.security.limits import DoorBudgets, make_limiter
 from backend.services.sla_watch import SlaWatcher
 from backend.services.tickets import BusinessCalendar
+from backend.services.webhook_delivery import WebhookSender
 from backend.storage import StoreUnavailable, UploadStore, make_store
 
 logger = logging.getLogger(__name__)
@@ -129,6 +130,10 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
         app.state.sla_watcher = SlaWatcher(
             app.state.session_factory, interval_s=resolved.sla_watch_interval_s
         )
+        # Signed webhooks from the outbox; safe with several backend processes.
+        app.state.webhook_sender = WebhookSender(
+            app.state.session_factory, interval_s=resolved.webhook_poll_interval_s
+        )
         broker = app.state.hub.broker
         if isinstance(broker, RedisBroker):
             await broker.start()
@@ -136,9 +141,11 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
             async with telegram.running(app, resolved, app.state.hub):
                 app.state.sla_watcher.start()
                 app.state.turn_sweeper.start()
+                app.state.webhook_sender.start()
                 try:
                     yield
                 finally:
+                    await app.state.webhook_sender.stop()
                     await app.state.turn_sweeper.stop()
                     await app.state.sla_watcher.stop()
         finally:
