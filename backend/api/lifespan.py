@@ -130,8 +130,9 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
         app.state.sla_watcher = SlaWatcher(
             app.state.session_factory, interval_s=resolved.sla_watch_interval_s
         )
-        # Signed webhooks from the outbox; safe with several backend processes.
-        app.state.webhook_sender = WebhookSender(
+        # Signed webhooks from the outbox; safe with several backend processes. Stopped by this name: an
+        # app entered twice at once (tests) keeps only the newest sender in app.state.
+        sender = app.state.webhook_sender = WebhookSender(
             app.state.session_factory, interval_s=resolved.webhook_poll_interval_s
         )
         broker = app.state.hub.broker
@@ -141,11 +142,11 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
             async with telegram.running(app, resolved, app.state.hub):
                 app.state.sla_watcher.start()
                 app.state.turn_sweeper.start()
-                app.state.webhook_sender.start()
+                sender.start()
                 try:
                     yield
                 finally:
-                    await app.state.webhook_sender.stop()
+                    await sender.stop()
                     await app.state.turn_sweeper.stop()
                     await app.state.sla_watcher.stop()
         finally:
