@@ -126,19 +126,13 @@ def _has_endpoints(session: Session) -> bool:
 
 
 def enqueue_from_flush(session: Session) -> None:
-    """The before_flush hook: new ticket audit rows and ORM-changed conversation states become events."""
-    events: list[PendingEvent] = []
-    for obj in list(session.new):
-        if isinstance(obj, TicketEvent):
-            kind = ticket_event_type(obj)
-            if kind is None:
-                continue
-            with session.no_autoflush:
-                ticket = obj.ticket if obj.ticket_id is None else session.get(Ticket, obj.ticket_id)
-            if ticket is None:
-                continue
-            data = {"ticket": ticket_payload(ticket), "actor": obj.actor, "action": obj.action}
-            events.append(PendingEvent(kind, ticket.number, data))
+    """The before_flush hook: new ticket audit rows and ORM-changed conversation states become events.
+
+    Cheap when nothing is subscribed: the candidates are picked from the flush first, the endpoints are
+    counted only when there are some, and payloads are built only when someone receives them.
+    """
+    tickets = [(kind, e) for e in session.new if isinstance(e, TicketEvent) if (kind := ticket_event_type(e))]
+    moves = []
     for obj in list(session.dirty) + list(session.new):
         if not isinstance(obj, Conversation):
             continue
@@ -148,13 +142,23 @@ def enqueue_from_flush(session: Session) -> None:
         previous = history.deleted[0] if history.deleted else None
         if obj in session.new and obj.state == "bot":
             continue  # a new conversation starting with the bot is no hand-over
-        if previous == obj.state:
+        if previous != obj.state:
+            moves.append((obj, previous))
+    if not (tickets or moves) or not _has_endpoints(session):
+        return
+    events: list[PendingEvent] = []
+    # session.new keeps the order rows were added in: one ticket's events are enqueued in that order.
+    for kind, row in tickets:
+        with session.no_autoflush:
+            ticket = row.ticket if row.ticket_id is None else session.get(Ticket, row.ticket_id)
+        if ticket is None:
             continue
-        events.append(
-            PendingEvent(_CONVERSATION_MOVES[obj.state], obj.id, conversation_payload(obj, previous))
-        )
-    if events and _has_endpoints(session):
-        _fan_out(session, events)
+        data = {"ticket": ticket_payload(ticket), "actor": row.actor, "action": row.action}
+        events.append(PendingEvent(kind, ticket.number, data))
+    for conversation, previous in moves:
+        payload = conversation_payload(conversation, previous)
+        events.append(PendingEvent(_CONVERSATION_MOVES[conversation.state], conversation.id, payload))
+    _fan_out(session, events)
 
 
 def _sets_state(statement: Any) -> bool:
