@@ -33,9 +33,9 @@ TICKET_EVENTS = (
 )
 CONVERSATION_EVENTS = ("conversation.handed_over", "conversation.claimed", "conversation.handed_back")
 EVENT_TYPES = TICKET_EVENTS + CONVERSATION_EVENTS
-# The test event a supervisor sends from the console; every endpoint gets it, subscribed or not.
+# The test event a supervisor sends to one endpoint from the console, subscribed to or not.
 PING = "ping"
-# The follow-up's satisfaction answer (backend.hub.follow_up.RATED; not imported: the hub imports us).
+# The follow-up's satisfaction answer (backend.hub.follow_up.RATED; the services do not import the hub).
 _RATED = "follow_up_rated"
 # Where a conversation's new state says what happened to it.
 _CONVERSATION_MOVES = {
@@ -102,22 +102,24 @@ def _fan_out(session: Session, events: list[PendingEvent], *, now: datetime | No
     for pending in events:
         event_id = str(uuid.uuid4())
         for endpoint in endpoints:
-            if pending.type != PING and pending.type not in endpoint.events.split():
-                continue
-            body = {"id": event_id, "type": pending.type, "created_at": now.isoformat(), "data": pending.data}
-            session.add(
-                WebhookDelivery(
-                    endpoint_id=endpoint.id,
-                    event_id=event_id,
-                    event_type=pending.type,
-                    order_key=pending.order_key,
-                    payload=body,
-                    created_at=now,
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                )
-            )
+            if pending.type in endpoint.events.split():
+                session.add(_delivery(endpoint.id, event_id, pending, now))
+
+
+def _delivery(endpoint_id: int, event_id: str, pending: PendingEvent, now: datetime) -> WebhookDelivery:
+    """A pending outbox row; its payload is the body the receiver gets."""
+    body = {"id": event_id, "type": pending.type, "created_at": now.isoformat(), "data": pending.data}
+    return WebhookDelivery(
+        endpoint_id=endpoint_id,
+        event_id=event_id,
+        event_type=pending.type,
+        order_key=pending.order_key,
+        payload=body,
+        created_at=now,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+    )
 
 
 def _has_endpoints(session: Session) -> bool:
@@ -280,19 +282,8 @@ def send_ping(session: Session, endpoint_id: int) -> WebhookDelivery | None:
     endpoint = session.get(WebhookEndpoint, endpoint_id)
     if endpoint is None:
         return None
-    event_id = str(uuid.uuid4())
-    now = utcnow()
-    delivery = WebhookDelivery(
-        endpoint_id=endpoint.id,
-        event_id=event_id,
-        event_type=PING,
-        order_key=f"ping:{endpoint.id}",
-        payload={"id": event_id, "type": PING, "created_at": now.isoformat(), "data": {}},
-        created_at=now,
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-    )
+    ping = PendingEvent(PING, f"ping:{endpoint.id}", {})
+    delivery = _delivery(endpoint.id, str(uuid.uuid4()), ping, utcnow())
     session.add(delivery)
     session.flush()
     return delivery

@@ -18,7 +18,7 @@ from backend.services import webhooks
 from tests.backend.console.clients import Console, build_app, client_for, log_in
 from tests.backend.console.test_console_words import assert_in_language, names_of
 from tests.backend.factories import a_ticket, new_account
-from tests.backend.services.test_webhook_delivery import Receiver, rounds
+from tests.backend.services.test_webhook_delivery import Receiver, quiet_other_endpoints, receiver, rounds
 
 SECRET = re.compile(r"whsec_[\w-]+")
 
@@ -29,19 +29,14 @@ def app(db_url: str, seeded_today: object) -> FastAPI:
     return build_app(db_url, webhook_poll_interval_s=0)
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    made = Receiver()
-    yield made
-    made.close()
+__all__ = ["receiver"]  # the receiver on 127.0.0.1, a fixture shared with the sender's tests
 
 
 @pytest.fixture
 def clean(db_factory: sessionmaker[Session]) -> Iterator[None]:
     """Other tests' endpoints out of the way before, this test's removed after."""
     with session_scope(db_factory) as session:
-        for old in webhooks.list_endpoints(session):
-            webhooks.set_active(session, old.id, False)
+        quiet_other_endpoints(session)
         before = {e.id for e in webhooks.list_endpoints(session)}
     yield
     with session_scope(db_factory) as session:
