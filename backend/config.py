@@ -174,6 +174,10 @@ class Settings(BaseSettings):
         return self
 
     # --- end i19c
+    # --- i19w: signed webhooks ---
+    # Seconds between two looks at the webhook outbox (backend.services.webhook_delivery); 0 turns the
+    # sender off in this process (another process may send).
+    webhook_poll_interval_s: float = 2.0
 
     @field_validator("timezone")
     @classmethod

@@ -27,7 +27,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, synonym, validates
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, synonym, validates
 
 from backend.clock import utcnow
 from backend.domain import (
@@ -651,3 +651,80 @@ class ScheduledJobRun(Base):
     claimed_by: Mapped[str] = mapped_column(String(100))
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
     outcome: Mapped[str | None] = mapped_column(String(500), default=None)
+
+
+# --- i19w: signed webhooks (backend.services.webhooks) ---
+WEBHOOK_DELIVERY_STATUSES = ("pending", "delivered", "failed")
+
+
+class WebhookEndpoint(Base):
+    """A receiver of the carrier's systems that supervisors registered for ticket and hand-over events.
+
+    The secret is kept as written because the sender signs with it (a hash cannot sign); it is shown once
+    when the endpoint is made and never again (console, API, logs).
+    """
+
+    __tablename__ = "webhook_endpoint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(String(200))
+    secret: Mapped[str] = mapped_column(String(100))
+    # Space-separated webhook event types (backend.services.webhooks.EVENT_TYPES).
+    events: Mapped[str] = mapped_column(String(500))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event for one endpoint: the outbox row, written in the transaction of the change it reports."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        # The worker's questions: what is due, and what comes first per (endpoint, order key).
+        Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
+        Index("ix_webhook_delivery_order", "endpoint_id", "order_key", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoint.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(36), index=True)
+    event_type: Mapped[str] = mapped_column(String(50))
+    # The ticket number or conversation id: deliveries with one key reach an endpoint in order.
+    order_key: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    first_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    # A worker that took the row sends it until then; after that (it died) another may take it.
+    leased_until: Mapped[datetime | None] = mapped_column(default=None)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_error: Mapped[str | None] = mapped_column(String(200), default=None)
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    @validates("status")
+    def _validate_status(self, _key: str, value: str) -> str:
+        _check(value, WEBHOOK_DELIVERY_STATUSES, "webhook delivery status")
+        return value
+
+
+def _webhook_outbox(session: Any, _context: Any, _instances: Any) -> None:
+    # Imported here: the services import the models. Registered on every Session, so the bot's action
+    # server, the CLI and the backend all fill the outbox, whatever service wrote the change.
+    from backend.services.webhooks import enqueue_from_flush
+
+    enqueue_from_flush(session)
+
+
+def _webhook_core_update(state: Any) -> Any:
+    # A conversation's state set with a plain UPDATE (claims, hand-overs decided in the database).
+    from backend.services.webhooks import enqueue_from_update
+
+    return enqueue_from_update(state)
+
+
+event.listen(Session, "before_flush", _webhook_outbox)
+event.listen(Session, "do_orm_execute", _webhook_core_update)

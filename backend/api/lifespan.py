@@ -25,6 +25,7 @@ from backend.security.limits import DoorBudgets, make_limiter
 from backend.services.customer_classes import MonthlyClasses
 from backend.services.sla_watch import SlaWatcher
 from backend.services.tickets import BusinessCalendar
+from backend.services.webhook_delivery import WebhookSender
 from backend.storage import StoreUnavailable, UploadStore, make_store
 
 logger = logging.getLogger(__name__)
@@ -139,6 +140,11 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
             b_share=resolved.customer_class_b_share,
             interval_s=resolved.customer_classes_check_s,
         )
+        # Signed webhooks from the outbox; safe with several backend processes. Stopped by this name: an
+        # app entered twice at once (tests) keeps only the newest sender in app.state.
+        sender = app.state.webhook_sender = WebhookSender(
+            app.state.session_factory, interval_s=resolved.webhook_poll_interval_s
+        )
         broker = app.state.hub.broker
         if isinstance(broker, RedisBroker):
             await broker.start()
@@ -148,9 +154,11 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
                 app.state.turn_sweeper.start()
                 if resolved.customer_classes_job:
                     classes_job.start()
+                sender.start()
                 try:
                     yield
                 finally:
+                    await sender.stop()
                     await classes_job.stop()
                     await app.state.turn_sweeper.stop()
                     await app.state.sla_watcher.stop()
