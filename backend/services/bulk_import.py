@@ -1,0 +1,514 @@
+"""Bulk import of customers, shipments and tracking scans from NDJSON or CSV, streamed and batched."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError
+from sqlalchemy import Table, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.orm import Session
+
+from backend.api.integration import CustomerIn, EventIn, ShipmentIn
+from backend.db import begin_write
+from backend.models import Customer, Shipment, ShipmentEvent
+from backend.services.integration import (
+    SHIPMENT_FIELDS,
+    FieldError,
+    place_scan_statuses,
+    upsert_customer,
+)
+from backend.waybill import validate
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["customer", "shipment", "event"]
+KINDS: tuple[Kind, ...] = ("customer", "shipment", "event")
+Format = Literal["ndjson", "csv"]
+DEFAULT_BATCH = 1000
+DEFAULT_MAX_ERRORS = 100
+_CUSTOMER_ID = r"^[A-Za-z0-9_.-]{1,16}$"
+
+
+class CustomerRow(CustomerIn):
+    """A customer row: the body of PUT /api/v1/customers/{id} with its id."""
+
+    id: str = Field(pattern=_CUSTOMER_ID)
+
+
+class ShipmentRow(ShipmentIn):
+    """A shipment row: the body of PUT /api/v1/shipments/{waybill} with its waybill."""
+
+    waybill: str | None = Field(default=None, description="The S10 number; its check digit is verified.")
+    created_at: AwareDatetime | None = Field(
+        default=None, description="When the carrier's system created it; used for a new shipment only."
+    )
+
+
+class EventRow(EventIn):
+    """An event row: the body of POST /api/v1/shipments/{waybill}/events with its waybill."""
+
+    waybill: str
+
+
+ROW_MODELS: dict[Kind, type[BaseModel]] = {
+    "customer": CustomerRow,
+    "shipment": ShipmentRow,
+    "event": EventRow,
+}
+
+
+@dataclass(frozen=True)
+class RowError:
+    """Why one row of the file was not imported: its line, the field (pydantic's loc) and the reason."""
+
+    line: int
+    field: str
+    reason: str
+    value: Any = None
+
+    def __str__(self) -> str:
+        shown = "" if self.value is None else f" ({self.value})"
+        return f"line {self.line}: {self.field}: {self.reason}{shown}"
+
+    def as_dict(self) -> dict[str, Any]:
+        value = self.value
+        if value is not None and not isinstance(value, str | int | float | bool):
+            value = str(value)
+        return {"line": self.line, "field": self.field, "reason": self.reason, "value": value}
+
+
+@dataclass
+class ImportResult:
+    """What an import did: rows new, updated, unchanged, rejected, and the first errors (by line)."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    max_errors: int = DEFAULT_MAX_ERRORS
+    by_kind: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return self.new + self.updated + self.unchanged + self.rejected
+
+    def count(self, kind: str, outcome: str, n: int = 1) -> None:
+        setattr(self, outcome, getattr(self, outcome) + n)
+        per = self.by_kind.setdefault(kind, {"new": 0, "updated": 0, "unchanged": 0, "rejected": 0})
+        per[outcome] += n
+
+    def reject(self, kind: str | None, errors: list[RowError]) -> None:
+        if kind is None:  # a row whose kind is not known (not JSON, no type)
+            self.rejected += 1
+        else:
+            self.count(kind, "rejected")
+        room = self.max_errors - len(self.errors)
+        self.errors.extend(errors[: max(room, 0)])
+
+    def summary(self) -> str:
+        return f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, {self.rejected} rejected"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "new": self.new,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "by_kind": self.by_kind,
+            "errors": [error.as_dict() for error in self.errors],
+            "errors_truncated": self.rejected > 0 and len(self.errors) >= self.max_errors,
+        }
+
+
+class ImportFileError(Exception):
+    """The file cannot be read as an import at all (not a row's fault): unknown CSV header, bad encoding."""
+
+
+@dataclass
+class _Row:
+    line: int
+    kind: Kind
+    data: Any  # the validated model; None once rejected
+    # Whether the customer (of a shipment) or shipment (of an event) it names came earlier in the file.
+    named_earlier: bool = False
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "row"
+
+
+def _validation_errors(line: int, error: ValidationError) -> list[RowError]:
+    return [
+        RowError(line, _field_name(tuple(e["loc"])), e["msg"], e.get("input") if e["loc"] else None)
+        for e in error.errors(include_url=False)
+    ]
+
+
+def _waybill_error(line: int, waybill: str | None) -> RowError | None:
+    if waybill is None:
+        return RowError(line, "waybill", "Field required")
+    check = validate(waybill)
+    if check.is_valid:
+        return None
+    reason = (
+        "check digit is wrong"
+        if check.status == "mistyped"
+        else "not an S10 waybill number (2 letters, 9 digits, 2 letters)"
+    )
+    return RowError(line, "waybill", reason, waybill)
+
+
+def _parse(line: int, kind: Kind, raw: dict[str, Any]) -> _Row | list[RowError]:
+    try:
+        data = ROW_MODELS[kind].model_validate(raw)
+    except ValidationError as error:
+        return _validation_errors(line, error)
+    if isinstance(data, ShipmentRow | EventRow):
+        bad = _waybill_error(line, data.waybill)
+        if bad is not None:
+            return [bad]
+        data.waybill = validate(data.waybill or "").value
+    return _Row(line, kind, data)
+
+
+def read_ndjson(lines: Iterable[bytes | str], kind: Kind | None = None) -> Iterator[tuple[int, Any]]:
+    """(line number, a parsed row or its errors) of an NDJSON stream; each object names its `type`."""
+    for number, raw_line in enumerate(lines, start=1):
+        text = raw_line.decode("utf-8") if isinstance(raw_line, bytes) else raw_line
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except ValueError as error:
+            yield number, [RowError(number, "row", f"not a JSON object: {error}")]
+            continue
+        if not isinstance(obj, dict):
+            yield number, [RowError(number, "row", "not a JSON object")]
+            continue
+        row_kind = obj.pop("type", kind)
+        if row_kind not in KINDS:
+            reason = (
+                "Field required: one of customer, shipment, event"
+                if row_kind is None
+                else ("must be one of customer, shipment, event")
+            )
+            yield number, [RowError(number, "type", reason, row_kind)]
+            continue
+        yield number, _parse(number, row_kind, obj)
+
+
+def csv_kind(header: list[str]) -> Kind | None:
+    """The kind of rows a CSV file holds, told by its header."""
+    columns = set(header)
+    if "event_id" in columns:
+        return "event"
+    if {"origin", "destination"} & columns:
+        return "shipment"
+    if {"id", "name"} <= columns:
+        return "customer"
+    return None
+
+
+def read_csv(lines: Iterable[str], kind: Kind | None = None) -> Iterator[tuple[int, Any]]:
+    """(line number, a parsed row or its errors) of a CSV stream with a header; empty cells are absent."""
+    reader = csv.reader(iter(lines))
+    try:
+        header = [name.strip() for name in next(reader)]
+    except StopIteration:
+        return
+    header[0] = header[0].lstrip("\ufeff")
+    file_kind = kind or csv_kind(header)
+    if file_kind is None:
+        raise ImportFileError(
+            f"cannot tell the rows' kind from the CSV header {header}: give --kind customer|shipment|event"
+        )
+    for cells in reader:
+        number = reader.line_num
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) != len(header):
+            yield number, [RowError(number, "row", f"{len(cells)} cells for {len(header)} columns")]
+            continue
+        yield number, _parse(number, file_kind, {k: v for k, v in zip(header, cells, strict=True) if v != ""})
+
+
+# --- writing ---------------------------------------------------------------------------------------
+
+
+def _insert_ignoring_duplicates(session: Session, table: Table) -> Any:
+    """INSERT .. ON CONFLICT DO NOTHING on the scan's unique key (PostgreSQL), INSERT OR IGNORE (SQLite)."""
+    dialect = session.get_bind().dialect.name
+    keys = ["shipment_id", "event_id"]
+    if dialect == "postgresql":
+        return pg_insert(table).on_conflict_do_nothing(index_elements=keys)
+    if dialect == "sqlite":
+        return sqlite_insert(table).on_conflict_do_nothing(index_elements=keys)
+    raise NotImplementedError(f"bulk import on {dialect}")
+
+
+class _Batch:
+    """The rows of one batch, written in one go (customers, then shipments, then scans)."""
+
+    def __init__(self, rows: list[_Row]) -> None:
+        self.rows = rows
+
+    def write(self, session: Session, result: ImportResult) -> None:
+        """Write every row or raise (the caller's savepoint undoes all of it); counts into `result`."""
+        customers = [row for row in self.rows if row.kind == "customer"]
+        shipments = [row for row in self.rows if row.kind == "shipment"]
+        events = [row for row in self.rows if row.kind == "event"]
+        # Before the batch's customers and shipments are stored: a row may name only what came before it.
+        self._check_references(session, shipments, events, result)
+        for row in customers:
+            self._customer(session, row, result)
+        self._shipments(session, [row for row in shipments if row.data is not None], result)
+        self._events(session, [row for row in events if row.data is not None], result)
+
+    @staticmethod
+    def _customer(session: Session, row: _Row, result: ImportResult) -> None:
+        data: CustomerRow = row.data
+        try:
+            _customer, outcome = upsert_customer(
+                session,
+                customer_id=data.id,
+                name=data.name,
+                customer_class=data.customer_class,
+                phone=data.phone,
+            )
+        except FieldError as error:
+            result.reject("customer", [RowError(row.line, error.loc[-1], error.msg, error.input)])
+            return
+        result.count("customer", {"created": "new"}.get(outcome, outcome))
+
+    @staticmethod
+    def _check_references(
+        session: Session, shipments: list[_Row], events: list[_Row], result: ImportResult
+    ) -> None:
+        """Reject the rows naming a customer or a shipment neither stored nor earlier in the file."""
+        customer_ids = {row.data.customer_id for row in shipments if not row.named_earlier}
+        stored_customers = set(session.scalars(select(Customer.id).where(Customer.id.in_(customer_ids))))
+        for row in shipments:
+            if not row.named_earlier and row.data.customer_id not in stored_customers:
+                result.reject(
+                    "shipment",
+                    [RowError(row.line, "customer_id", "unknown customer", row.data.customer_id)],
+                )
+                row.data = None
+        waybills = {row.data.waybill for row in events if not row.named_earlier}
+        stored = set(session.scalars(select(Shipment.waybill).where(Shipment.waybill.in_(waybills))))
+        for row in events:
+            if not row.named_earlier and row.data.waybill not in stored:
+                result.reject("event", [RowError(row.line, "waybill", "unknown shipment", row.data.waybill)])
+                row.data = None
+
+    @staticmethod
+    def _shipments(session: Session, rows: list[_Row], result: ImportResult) -> None:
+        if not rows:
+            return
+        existing = {
+            s.waybill: s
+            for s in session.scalars(
+                select(Shipment).where(Shipment.waybill.in_([row.data.waybill for row in rows]))
+            )
+        }
+        for row in rows:
+            data: ShipmentRow = row.data
+            values = {name: getattr(data, name) for name in SHIPMENT_FIELDS}
+            shipment = existing.get(data.waybill or "")
+            if shipment is None:
+                moments = (
+                    {"created_at": data.created_at, "updated_at": data.created_at} if data.created_at else {}
+                )
+                session.add(Shipment(waybill=data.waybill, **values, **moments))
+                result.count("shipment", "new")
+                continue
+            changed = [name for name, value in values.items() if getattr(shipment, name) != value]
+            for name in changed:
+                setattr(shipment, name, values[name])
+            result.count("shipment", "updated" if changed else "unchanged")
+        session.flush()
+
+    @staticmethod
+    def _events(session: Session, rows: list[_Row], result: ImportResult) -> None:
+        if not rows:
+            return
+        waybills = {row.data.waybill for row in rows}
+        ids: dict[str, int] = {
+            waybill: shipment_id
+            for waybill, shipment_id in session.execute(
+                select(Shipment.waybill, Shipment.id).where(Shipment.waybill.in_(waybills))
+            )
+        }
+        values: list[dict[str, Any]] = []
+        for row in rows:
+            data: EventRow = row.data
+            values.append(
+                {
+                    "shipment_id": ids[data.waybill],
+                    "event_id": data.event_id,
+                    "occurred_at": data.occurred_at,
+                    "code": data.code,
+                    "location": data.location,
+                    "description": data.description,
+                    "status": data.status,
+                    "force_majeure": data.force_majeure,
+                }
+            )
+        table = ShipmentEvent.__table__
+        assert isinstance(table, Table)
+        statement = _insert_ignoring_duplicates(session, table).returning(
+            table.c.id, table.c.shipment_id, table.c.event_id
+        )
+        stored = session.execute(statement, values).all()
+        result.count("event", "new", len(stored))
+        result.count("event", "unchanged", len(values) - len(stored))
+        new_scans: dict[int, list[int]] = {}
+        by_key = {(shipment_id, event_id): scan_id for scan_id, shipment_id, event_id in stored}
+        for value in values:
+            scan_id = by_key.get((value["shipment_id"], value["event_id"]))
+            if scan_id is not None and value["status"] is not None:
+                new_scans.setdefault(value["shipment_id"], []).append(scan_id)
+        place_scan_statuses(session, new_scans)
+
+
+def _database_reason(error: Exception) -> str:
+    original = getattr(error, "orig", None) or error
+    return "the database refused it: " + (str(original).strip().splitlines() or ["?"])[0]
+
+
+def _write(session: Session, rows: list[_Row], result: ImportResult) -> None:
+    """One batch all or nothing; on a database error, row by row so one bad row cannot sink the others."""
+    begin_write(session)
+    attempt = ImportResult(max_errors=result.max_errors)
+    try:
+        with session.begin_nested():
+            _Batch(rows).write(session, attempt)
+    except (DBAPIError, StatementError) as error:
+        log.info("import: a batch of %d rows failed (%s); retrying row by row", len(rows), error)
+        for row in rows:
+            single = ImportResult(max_errors=result.max_errors)
+            try:
+                with session.begin_nested():
+                    _Batch([row]).write(session, single)
+            except (DBAPIError, StatementError) as row_error:
+                result.reject(row.kind, [RowError(row.line, "row", _database_reason(row_error))])
+            else:
+                _merge(result, single)
+        return
+    _merge(result, attempt)
+
+
+def _merge(into: ImportResult, part: ImportResult) -> None:
+    for kind, outcomes in part.by_kind.items():
+        for outcome, n in outcomes.items():
+            if n:
+                into.count(kind, outcome, n)
+    room = into.max_errors - len(into.errors)
+    into.errors.extend(part.errors[: max(room, 0)])
+
+
+Progress = Callable[[ImportResult], None]
+
+
+def import_rows(
+    session: Session,
+    parsed: Iterable[tuple[int, _Row | list[RowError]]],
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    max_errors: int = DEFAULT_MAX_ERRORS,
+    commit: bool = True,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Validate and store parsed rows in batches of `batch_size`, each its own transaction when `commit`.
+
+    Without `commit` every batch is a savepoint of the caller's transaction (the seed's). A row is
+    wholly stored or not at all; a rejected row is counted and its errors kept (the first `max_errors`).
+    """
+    result = ImportResult(max_errors=max_errors)
+    # Customer ids and waybills of valid rows so far: a later row may name them before they are stored.
+    known_customers: set[str] = set()
+    known_waybills: set[str] = set()
+    batch: list[_Row] = []
+    batch_waybills: set[str] = set()
+
+    def flush() -> None:
+        if batch:
+            _write(session, batch, result)
+            if commit:
+                session.commit()
+                session.expunge_all()  # memory stays flat: nothing of a written batch is kept
+            batch.clear()
+            batch_waybills.clear()
+        if progress is not None:
+            progress(result)
+
+    for _line, parsed_row in parsed:
+        if isinstance(parsed_row, list):
+            result.reject(None, parsed_row)
+            continue
+        row = parsed_row
+        if row.kind == "shipment":
+            row.named_earlier = row.data.customer_id in known_customers
+            if row.data.waybill in batch_waybills:
+                flush()  # the same shipment twice: the later row applies after the earlier one
+            batch_waybills.add(row.data.waybill)
+            known_waybills.add(row.data.waybill)
+        elif row.kind == "event":
+            row.named_earlier = row.data.waybill in known_waybills
+        else:
+            known_customers.add(row.data.id)
+        batch.append(row)
+        if len(batch) >= batch_size:
+            flush()
+    flush()
+    return result
+
+
+def import_file(
+    session: Session,
+    stream: IO[bytes],
+    *,
+    fmt: Format,
+    kind: Kind | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    max_errors: int = DEFAULT_MAX_ERRORS,
+    commit: bool = True,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import an NDJSON or CSV byte stream, read line by line (never whole)."""
+    lines = _decoded(stream)
+    parsed = read_ndjson(lines, kind) if fmt == "ndjson" else read_csv(lines, kind)
+    return import_rows(
+        session, parsed, batch_size=batch_size, max_errors=max_errors, commit=commit, progress=progress
+    )
+
+
+def _decoded(stream: IO[bytes]) -> Iterator[str]:
+    for number, raw in enumerate(stream, start=1):
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ImportFileError(f"line {number} is not UTF-8: {error}") from error
+
+
+def guess_format(name: str, head: bytes) -> Format:
+    """NDJSON or CSV from a file's name, else from its first byte."""
+    lowered = name.lower()
+    if lowered.endswith((".ndjson", ".jsonl", ".json")):
+        return "ndjson"
+    if lowered.endswith(".csv"):
+        return "csv"
+    return "ndjson" if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{") else "csv"
