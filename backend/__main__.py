@@ -69,6 +69,10 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("list-tokens", help="integration tokens: names, scopes, dates (never the token)")
     revoke = commands.add_parser("revoke-token", help="revoke an integration token at once")
     revoke.add_argument("name")
+    bulk = commands.add_parser("import", help="import customers, shipments, scans from NDJSON or CSV")
+    bulk.add_argument("file", type=Path)
+    bulk.add_argument("--kind", choices=("customer", "shipment", "event"), help="a CSV file's rows")
+    bulk.add_argument("--batch", type=int, default=1000, help="rows per transaction (default 1000)")
     return parser
 
 
@@ -84,6 +88,10 @@ def main(argv: list[str] | None = None, *, stdin: TextIO | None = None, stdout: 
 
 
 def _run(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
+    if args.command == "import":
+        from backend.services.bulk_import import run_command
+
+        return run_command(args, out)
     if args.command in ("create-token", "list-tokens", "revoke-token"):
         return _run_tokens(args, out)
     from backend.config import get_settings

@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any, Literal
+from pathlib import Path
+from typing import IO, Any, Literal, TextIO
 
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 from sqlalchemy import Table, select
@@ -479,7 +482,7 @@ def import_rows(
 
 def import_file(
     session: Session,
-    stream: IO[bytes],
+    stream: Iterable[bytes],
     *,
     fmt: Format,
     kind: Kind | None = None,
@@ -496,7 +499,7 @@ def import_file(
     )
 
 
-def _decoded(stream: IO[bytes]) -> Iterator[str]:
+def _decoded(stream: Iterable[bytes]) -> Iterator[str]:
     for number, raw in enumerate(stream, start=1):
         try:
             yield raw.decode("utf-8")
@@ -512,3 +515,135 @@ def guess_format(name: str, head: bytes) -> Format:
     if lowered.endswith(".csv"):
         return "csv"
     return "ndjson" if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{") else "csv"
+
+
+# --- the command line: python -m backend import FILE -------------------------------------------------
+
+
+class _CountingLines:
+    """The lines of a binary file, counting the bytes read so far (the progress bar's done/total)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.read = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for line in self.stream:
+            self.read += len(line)
+            yield line
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n / 1e3:.1f} kB"
+
+
+class _ProgressBar:
+    """Rows/s and done/total on stderr: a redrawn line at a terminal, else a plain line every few seconds."""
+
+    WIDTH = 30
+
+    def __init__(self, out: TextIO, total_bytes: int | None, lines: _CountingLines) -> None:
+        self.out = out
+        self.total = total_bytes or None
+        self.lines = lines
+        self.tty = out.isatty()
+        self.started = time.monotonic()
+        self.last = 0.0
+        self.shown = -1
+
+    def __call__(self, result: ImportResult, *, final: bool = False) -> None:
+        now = time.monotonic()
+        if final and result.rows == self.shown:
+            if self.tty:
+                self.out.write("\n")
+            return
+        if not final and now - self.last < (0.2 if self.tty else 5.0):
+            return
+        self.last, self.shown = now, result.rows
+        elapsed = max(now - self.started, 1e-6)
+        rate = result.rows / elapsed
+        text = f"{result.rows} rows, {rate:,.0f} rows/s, {result.rejected} rejected"
+        if self.total:
+            share = min(self.lines.read / self.total, 1.0)
+            done = f"{_size(self.lines.read)}/{_size(self.total)}"
+            if self.tty:
+                filled = int(share * self.WIDTH)
+                text = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {share:4.0%} {done}, {text}"
+            else:
+                text = f"{share:.0%} of {done}, {text}"
+        if self.tty:
+            self.out.write("\r" + text + ("\n" if final else ""))
+        else:
+            self.out.write(f"import: {text}\n")
+        self.out.flush()
+
+
+def run_cli(
+    *,
+    path: Path,
+    url: str,
+    kind: Kind | None,
+    batch_size: int,
+    out: TextIO,
+    err: TextIO,
+    max_errors: int = DEFAULT_MAX_ERRORS,
+) -> int:
+    """`python -m backend import FILE`: 0 when every row was good, 1 when some were rejected, 2 unreadable."""
+    from backend.db import make_engine, make_session_factory
+
+    try:
+        stream = path.open("rb")
+    except OSError as error:
+        print(f"error: cannot read {path}: {error.strerror or error}", file=err)
+        return 2
+    engine = make_engine(url)
+    try:
+        with stream:
+            fmt = guess_format(path.name, stream.peek(64)[:64] if hasattr(stream, "peek") else b"")
+            lines = _CountingLines(stream)
+            size = path.stat().st_size if path.is_file() else None
+            bar = _ProgressBar(err, size, lines)
+            with make_session_factory(engine)() as session:
+                result = import_file(
+                    session,
+                    lines,
+                    fmt=fmt,
+                    kind=kind,
+                    batch_size=batch_size,
+                    max_errors=max_errors,
+                    progress=bar,
+                )
+            bar(result, final=True)
+    except (ImportFileError, OSError) as error:
+        print(f"error: cannot import {path}: {error}", file=err)
+        return 2
+    finally:
+        engine.dispose()
+    elapsed = time.monotonic() - bar.started
+    print(
+        f"imported {path} ({fmt}) in {elapsed:.1f} s, {result.rows / max(elapsed, 1e-6):,.0f} rows/s: "
+        f"{result.summary()}",
+        file=out,
+    )
+    for kind_name, counts in sorted(result.by_kind.items()):
+        print(f"  {kind_name}s: " + ", ".join(f"{n} {outcome}" for outcome, n in counts.items()), file=out)
+    for row_error in result.errors:
+        print(str(row_error), file=out)
+    hidden = result.rejected - len({e.line for e in result.errors})
+    if hidden > 0:
+        print(f"... and {hidden} more rejected rows not shown", file=out)
+    return 1 if result.rejected else 0
+
+
+def run_command(args: Any, out: TextIO) -> int:
+    """backend/__main__.py's `import` command: its arguments to run_cli, the URL from the settings."""
+    from pydantic import ValidationError as SettingsError
+
+    from backend.config import get_settings
+
+    try:
+        url = args.url or get_settings().database_url
+    except SettingsError as error:
+        print(f"error: the settings are not valid: {error}", file=sys.stderr)
+        return 2
+    return run_cli(path=args.file, url=url, kind=args.kind, batch_size=args.batch, out=out, err=sys.stderr)
