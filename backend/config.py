@@ -151,6 +151,9 @@ class Settings(BaseSettings):
     # Seconds between two runs of the SLA watch (breach events on tickets); 0 turns it off.
     sla_watch_interval_s: float = 60.0
 
+    # --- i19i: bulk import (POST /api/v1/import); a larger file goes through `python -m backend import`.
+    import_max_mb: float = 100.0
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

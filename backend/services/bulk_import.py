@@ -146,6 +146,14 @@ class _Row:
     named_earlier: bool = False
 
 
+@dataclass
+class _Bad:
+    """A row that cannot be used, and its kind when known."""
+
+    kind: Kind | None
+    errors: list[RowError]
+
+
 # --- reading ---------------------------------------------------------------------------------------
 
 
@@ -174,20 +182,20 @@ def _waybill_error(line: int, waybill: str | None) -> RowError | None:
     return RowError(line, "waybill", reason, waybill)
 
 
-def _parse(line: int, kind: Kind, raw: dict[str, Any]) -> _Row | list[RowError]:
+def _parse(line: int, kind: Kind, raw: dict[str, Any]) -> _Row | _Bad:
     try:
         data = ROW_MODELS[kind].model_validate(raw)
     except ValidationError as error:
-        return _validation_errors(line, error)
+        return _Bad(kind, _validation_errors(line, error))
     if isinstance(data, ShipmentRow | EventRow):
         bad = _waybill_error(line, data.waybill)
         if bad is not None:
-            return [bad]
+            return _Bad(kind, [bad])
         data.waybill = validate(data.waybill or "").value
     return _Row(line, kind, data)
 
 
-def read_ndjson(lines: Iterable[bytes | str], kind: Kind | None = None) -> Iterator[tuple[int, Any]]:
+def read_ndjson(lines: Iterable[bytes | str], kind: Kind | None = None) -> Iterator[_Row | _Bad]:
     """(line number, a parsed row or its errors) of an NDJSON stream; each object names its `type`."""
     for number, raw_line in enumerate(lines, start=1):
         text = raw_line.decode("utf-8") if isinstance(raw_line, bytes) else raw_line
@@ -196,10 +204,10 @@ def read_ndjson(lines: Iterable[bytes | str], kind: Kind | None = None) -> Itera
         try:
             obj = json.loads(text)
         except ValueError as error:
-            yield number, [RowError(number, "row", f"not a JSON object: {error}")]
+            yield _Bad(None, [RowError(number, "row", f"not a JSON object: {error}")])
             continue
         if not isinstance(obj, dict):
-            yield number, [RowError(number, "row", "not a JSON object")]
+            yield _Bad(None, [RowError(number, "row", "not a JSON object")])
             continue
         row_kind = obj.pop("type", kind)
         if row_kind not in KINDS:
@@ -208,9 +216,9 @@ def read_ndjson(lines: Iterable[bytes | str], kind: Kind | None = None) -> Itera
                 if row_kind is None
                 else ("must be one of customer, shipment, event")
             )
-            yield number, [RowError(number, "type", reason, row_kind)]
+            yield _Bad(None, [RowError(number, "type", reason, row_kind)])
             continue
-        yield number, _parse(number, row_kind, obj)
+        yield _parse(number, row_kind, obj)
 
 
 def csv_kind(header: list[str]) -> Kind | None:
@@ -225,7 +233,7 @@ def csv_kind(header: list[str]) -> Kind | None:
     return None
 
 
-def read_csv(lines: Iterable[str], kind: Kind | None = None) -> Iterator[tuple[int, Any]]:
+def read_csv(lines: Iterable[str], kind: Kind | None = None) -> Iterator[_Row | _Bad]:
     """(line number, a parsed row or its errors) of a CSV stream with a header; empty cells are absent."""
     reader = csv.reader(iter(lines))
     try:
@@ -243,9 +251,9 @@ def read_csv(lines: Iterable[str], kind: Kind | None = None) -> Iterator[tuple[i
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) != len(header):
-            yield number, [RowError(number, "row", f"{len(cells)} cells for {len(header)} columns")]
+            yield _Bad(file_kind, [RowError(number, "row", f"{len(cells)} cells for {len(header)} columns")])
             continue
-        yield number, _parse(number, file_kind, {k: v for k, v in zip(header, cells, strict=True) if v != ""})
+        yield _parse(number, file_kind, {k: v for k, v in zip(header, cells, strict=True) if v != ""})
 
 
 # --- writing ---------------------------------------------------------------------------------------
@@ -428,7 +436,7 @@ Progress = Callable[[ImportResult], None]
 
 def import_rows(
     session: Session,
-    parsed: Iterable[tuple[int, _Row | list[RowError]]],
+    parsed: Iterable[_Row | _Bad],
     *,
     batch_size: int = DEFAULT_BATCH,
     max_errors: int = DEFAULT_MAX_ERRORS,
@@ -458,9 +466,9 @@ def import_rows(
         if progress is not None:
             progress(result)
 
-    for _line, parsed_row in parsed:
-        if isinstance(parsed_row, list):
-            result.reject(None, parsed_row)
+    for parsed_row in parsed:
+        if isinstance(parsed_row, _Bad):
+            result.reject(parsed_row.kind, parsed_row.errors)
             continue
         row = parsed_row
         if row.kind == "shipment":
