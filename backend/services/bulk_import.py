@@ -9,11 +9,12 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any, Literal, TextIO
 
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
-from sqlalchemy import Table, select
+from sqlalchemy import Table, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, StatementError
@@ -28,7 +29,7 @@ from backend.services.integration import (
     place_scan_statuses,
     upsert_customer,
 )
-from backend.waybill import validate
+from backend.waybill import WaybillCheck, validate
 
 log = logging.getLogger(__name__)
 
@@ -168,10 +169,16 @@ def _validation_errors(line: int, error: ValidationError) -> list[RowError]:
     ]
 
 
+@lru_cache(maxsize=65536)
+def _checked(waybill: str) -> WaybillCheck:
+    # A file names each shipment about ten times (its row, then its scans): check each number once.
+    return validate(waybill)
+
+
 def _waybill_error(line: int, waybill: str | None) -> RowError | None:
     if waybill is None:
         return RowError(line, "waybill", "Field required")
-    check = validate(waybill)
+    check = _checked(waybill)
     if check.is_valid:
         return None
     reason = (
@@ -191,7 +198,7 @@ def _parse(line: int, kind: Kind, raw: dict[str, Any]) -> _Row | _Bad:
         bad = _waybill_error(line, data.waybill)
         if bad is not None:
             return _Bad(kind, [bad])
-        data.waybill = validate(data.waybill or "").value
+        data.waybill = _checked(data.waybill or "").value
     return _Row(line, kind, data)
 
 
@@ -283,6 +290,9 @@ class _Batch:
         events = [row for row in self.rows if row.kind == "event"]
         # Before the batch's customers and shipments are stored: a row may name only what came before it.
         self._check_references(session, shipments, events, result)
+        if customers:
+            # Loaded in one query: upsert_customer's own lookup then finds them in the session.
+            session.scalars(select(Customer).where(Customer.id.in_({row.data.id for row in customers}))).all()
         for row in customers:
             self._customer(session, row, result)
         self._shipments(session, [row for row in shipments if row.data is not None], result)
@@ -378,12 +388,7 @@ class _Batch:
                     "force_majeure": data.force_majeure,
                 }
             )
-        table = ShipmentEvent.__table__
-        assert isinstance(table, Table)
-        statement = _insert_ignoring_duplicates(session, table).returning(
-            table.c.id, table.c.shipment_id, table.c.event_id
-        )
-        stored = session.execute(statement, values).all()
+        stored = _insert_scans(session, values)
         result.count("event", "new", len(stored))
         result.count("event", "unchanged", len(values) - len(stored))
         new_scans: dict[int, list[int]] = {}
@@ -393,6 +398,39 @@ class _Batch:
             if scan_id is not None and value["status"] is not None:
                 new_scans.setdefault(value["shipment_id"], []).append(scan_id)
         place_scan_statuses(session, new_scans)
+
+
+_SCAN_COLUMNS = (
+    ("shipment_id", "integer"),
+    ("event_id", "text"),
+    ("occurred_at", "timestamptz"),
+    ("code", "text"),
+    ("location", "text"),
+    ("description", "text"),
+    ("status", "text"),
+    ("force_majeure", "boolean"),
+)
+# PostgreSQL: the batch as one array per column, one short statement whatever the batch's size (psycopg
+# re-parses a long multi-VALUES statement on every batch; this one is parsed and planned once).
+_PG_INSERT_SCANS = text(
+    f"INSERT INTO shipment_event ({', '.join(name for name, _ in _SCAN_COLUMNS)}) "
+    "SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _SCAN_COLUMNS)
+    + ") ON CONFLICT (shipment_id, event_id) DO NOTHING RETURNING id, shipment_id, event_id"
+)
+
+
+def _insert_scans(session: Session, values: list[dict[str, Any]]) -> list[Any]:
+    """Insert the scans not stored yet (by shipment and event id); (id, shipment id, event id) of those."""
+    if session.get_bind().dialect.name == "postgresql":
+        columns = {name: [value[name] for value in values] for name, _ in _SCAN_COLUMNS}
+        return list(session.execute(_PG_INSERT_SCANS, columns).all())
+    table = ShipmentEvent.__table__
+    assert isinstance(table, Table)
+    statement = _insert_ignoring_duplicates(session, table).returning(
+        table.c.id, table.c.shipment_id, table.c.event_id
+    )
+    return list(session.execute(statement, values).all())
 
 
 def _database_reason(error: Exception) -> str:
