@@ -15,7 +15,6 @@ from typing import IO, Any, Literal, TextIO
 
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 from sqlalchemy import Table, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
@@ -266,15 +265,9 @@ def read_csv(lines: Iterable[str], kind: Kind | None = None) -> Iterator[_Row | 
 # --- writing ---------------------------------------------------------------------------------------
 
 
-def _insert_ignoring_duplicates(session: Session, table: Table) -> Any:
-    """INSERT .. ON CONFLICT DO NOTHING on the scan's unique key (PostgreSQL), INSERT OR IGNORE (SQLite)."""
-    dialect = session.get_bind().dialect.name
-    keys = ["shipment_id", "event_id"]
-    if dialect == "postgresql":
-        return pg_insert(table).on_conflict_do_nothing(index_elements=keys)
-    if dialect == "sqlite":
-        return sqlite_insert(table).on_conflict_do_nothing(index_elements=keys)
-    raise NotImplementedError(f"bulk import on {dialect}")
+def _sqlite_insert_ignoring_duplicates(table: Table) -> Any:
+    """SQLite's INSERT .. ON CONFLICT DO NOTHING on the scan's unique key (PostgreSQL: _PG_INSERT_SCANS)."""
+    return sqlite_insert(table).on_conflict_do_nothing(index_elements=["shipment_id", "event_id"])
 
 
 class _Batch:
@@ -427,7 +420,7 @@ def _insert_scans(session: Session, values: list[dict[str, Any]]) -> list[Any]:
         return list(session.execute(_PG_INSERT_SCANS, columns).all())
     table = ShipmentEvent.__table__
     assert isinstance(table, Table)
-    statement = _insert_ignoring_duplicates(session, table).returning(
+    statement = _sqlite_insert_ignoring_duplicates(table).returning(
         table.c.id, table.c.shipment_id, table.c.event_id
     )
     return list(session.execute(statement, values).all())
