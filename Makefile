@@ -15,7 +15,7 @@ export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help install run run-prod chat train test lint format bench loadtest eval screenshots clean
+.PHONY: help install run run-prod chat train test lint format bench bench-import loadtest eval screenshots clean
 
 help: ## List the targets and the environment each uses
 	@echo "make <target>   (the first run installs what is missing; later runs start at once)"
@@ -77,6 +77,10 @@ format: .venv/.stamp ## Apply ruff's formatting and safe fixes (.venv)
 
 bench: install train ## Latency, throughput and memory against Rasa's starter bot; training time
 	$(APP_PY) -m tools.bench
+
+bench-import: .venv/.stamp ## 10k and 100k tracking scans imported by the CLI into fresh PostgreSQL: time, rows/s, peak RSS
+	scripts/ensure-test-services.sh
+	set -a && source var/test-services.env && set +a && $(APP_PY) -m tools.bench_import
 
 # Not part of make test: several minutes, and the production profile's seven processes beside a
 # single-process stack. The load goes to 127.0.0.1 only.

@@ -75,6 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("name")
     classes = commands.add_parser("recompute-classes", help="customer classes (ABC) from revenue, now")
     classes.add_argument("--dry-run", action="store_true", help="print what would change; store nothing")
+    bulk = commands.add_parser("import", help="import customers, shipments, scans from NDJSON or CSV")
+    bulk.add_argument("file", type=Path)
+    bulk.add_argument("--kind", choices=("customer", "shipment", "event"), help="a CSV file's rows")
+    bulk.add_argument("--batch", type=int, default=1000, help="rows per transaction (default 1000)")
     return parser
 
 
@@ -90,6 +94,10 @@ def main(argv: list[str] | None = None, *, stdin: TextIO | None = None, stdout: 
 
 
 def _run(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
+    if args.command == "import":
+        from backend.services.bulk_import import run_command
+
+        return run_command(args, out)
     if args.command in ("create-token", "list-tokens", "revoke-token"):
         return _run_tokens(args, out)
     if args.command == "recompute-classes":

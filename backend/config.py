@@ -178,6 +178,8 @@ class Settings(BaseSettings):
     # Seconds between two looks at the webhook outbox (backend.services.webhook_delivery); 0 turns the
     # sender off in this process (another process may send).
     webhook_poll_interval_s: float = 2.0
+    # --- i19i: bulk import (POST /api/v1/import); a larger file goes through `python -m backend import`.
+    import_max_mb: float = 100.0
 
     @field_validator("timezone")
     @classmethod

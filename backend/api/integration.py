@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -326,3 +328,120 @@ def post_event(
             "has already set the shipment's status."
         )
     return answer
+
+
+IMPORT_TYPES = {"application/x-ndjson": "ndjson", "text/csv": "csv"}
+_IMPORT_ROW_DOC = (
+    "One row per line. NDJSON: each object has a `type` (customer, shipment or event) and the fields of "
+    "PUT /api/v1/customers/{id} (plus `id`), PUT /api/v1/shipments/{waybill} (plus `waybill`) or POST "
+    "/api/v1/shipments/{waybill}/events (plus `waybill`). CSV: one kind per file, told by `kind` or by "
+    "the header; an empty cell is an absent field."
+)
+
+
+@router.post(
+    "/import",
+    dependencies=WRITE,
+    responses={
+        **{k: v for k, v in _UPSERT_RESPONSES.items() if k != 201},
+        200: {
+            "description": "The counts, and the first rejected rows with their line, field and reason.",
+            "content": {
+                "application/json": {
+                    "example": {
+                        "rows": 3,
+                        "new": 2,
+                        "updated": 0,
+                        "unchanged": 0,
+                        "rejected": 1,
+                        "by_kind": {"event": {"new": 2, "updated": 0, "unchanged": 0, "rejected": 1}},
+                        "errors": [
+                            {
+                                "line": 3,
+                                "field": "waybill",
+                                "reason": "check digit is wrong",
+                                "value": "EA100000018CN",
+                            }
+                        ],
+                        "errors_truncated": False,
+                    }
+                }
+            },
+        },
+        413: {"description": "The body is larger than the IMPORT_MAX_MB setting: use the CLI."},
+        415: {"description": "Neither application/x-ndjson nor text/csv."},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": _IMPORT_ROW_DOC,
+            "content": {
+                "application/x-ndjson": {
+                    "schema": {"type": "string"},
+                    "example": '{"type": "event", "waybill": "EA100000034CN", "event_id": "TMS-1", '
+                    '"occurred_at": "2026-12-03T09:12:00+08:00", "code": "HELD", "location": "Wuhan hub", '
+                    '"description": "Held at the hub", "status": "held"}\n',
+                },
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": "event_id,waybill,occurred_at,code,location,description,status\n"
+                    "TMS-1,EA100000034CN,2026-12-03T09:12:00+08:00,HELD,Wuhan hub,Held at the hub,held\n",
+                },
+            },
+        }
+    },
+)
+async def post_import(
+    request: Request,
+    settings: SettingsDep,
+    kind: Annotated[
+        Literal["customer", "shipment", "event"] | None,
+        Query(description="A CSV body's rows (default: told by its header)."),
+    ] = None,
+) -> dict[str, Any]:
+    """Import customers, shipments and tracking scans in bulk, as `python -m backend import` does.
+
+    Every row is validated as its single-row endpoint would; bad rows are reported and skipped, good
+    ones stored in batches (a row wholly or not at all), replays change nothing.
+    """
+    from backend.services.bulk_import import ImportFileError, import_file
+
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    fmt = IMPORT_TYPES.get(media)
+    if fmt is None:
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            detail="Send application/x-ndjson or text/csv.",
+        )
+    limit = int(settings.import_max_mb * 1_000_000)
+    too_large = HTTPException(
+        status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        detail=f"The body is larger than {settings.import_max_mb:g} MB: import it with the CLI.",
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    # Spooled: a small body stays in memory, a large one goes to a temporary file, never whole in memory.
+    spool = tempfile.SpooledTemporaryFile(max_size=4_000_000)  # noqa: SIM115 - closed below
+    try:
+        received = 0
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > limit:
+                raise too_large
+            spool.write(chunk)
+        spool.seek(0)
+        factory = request.app.state.session_factory
+
+        def run() -> dict[str, Any]:
+            with factory() as session:
+                return import_file(session, spool, fmt=fmt, kind=kind).as_dict()  # type: ignore[arg-type]
+
+        try:
+            return await run_in_threadpool(run)
+        except ImportFileError as error:
+            raise RequestValidationError(
+                [FieldError(("body",), str(error), "import_file").as_detail()]
+            ) from error
+    finally:
+        spool.close()

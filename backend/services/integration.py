@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -239,26 +240,54 @@ def record_event(
             " (differs)" if differs else "",
         )
         return EventOutcome(existing, created=False, differs=differs, status_applied=False, shipment=shipment)
-    applied = False
-    if status is not None:
-        newer = session.scalars(
-            select(ShipmentEvent.occurred_at)
-            .where(
-                ShipmentEvent.shipment_id == shipment.id,
-                ShipmentEvent.status.is_not(None),
-                ShipmentEvent.id != event.id,
-                ShipmentEvent.occurred_at > occurred_at,
-            )
-            .limit(1)
-        ).first()
-        if newer is None:
-            applied = True
-            shipment.status = status
-            if status == "delivered" and shipment.delivered_at is None:
-                shipment.delivered_at = occurred_at
+    applied = status is not None and event.id in place_scan_statuses(session, {shipment.id: [event.id]})
     session.flush()
     # Read back as stored (UTC times; the scans in time order for the view).
     session.expire(shipment)
     session.refresh(event)
     log.info("integration: scan %s of %s stored (status %s)", event_id, shipment.waybill, status or "-")
     return EventOutcome(event, created=True, differs=False, status_applied=applied, shipment=shipment)
+
+
+def place_scan_statuses(session: Session, new_scans: Mapping[int, Iterable[int]]) -> set[int]:
+    """Apply the placement rule to scans just stored: {shipment id: [their new scan ids]}.
+
+    A shipment takes the status of its newest scan that carries one (by scan time, then by storing order)
+    when that scan is one of the new ones, so an old scan that arrives late cannot undo the current
+    status; a delivered status also sets an empty `delivered_at`. One statement per shipment, however
+    many scans: record_event calls it for one scan, the bulk import for a batch. Returns the ids of the
+    new scans whose status became their shipment's.
+    """
+    new_ids = {shipment_id: set(ids) for shipment_id, ids in new_scans.items() if ids}
+    if not new_ids:
+        return set()
+    session.flush()
+    newest: dict[int, tuple[datetime, int, str]] = {}
+    rows = session.execute(
+        select(
+            ShipmentEvent.shipment_id, ShipmentEvent.occurred_at, ShipmentEvent.id, ShipmentEvent.status
+        ).where(ShipmentEvent.shipment_id.in_(list(new_ids)), ShipmentEvent.status.is_not(None))
+    )
+    for shipment_id, occurred_at, event_id, status in rows:
+        best = newest.get(shipment_id)
+        if best is None or (occurred_at, event_id) > best[:2]:
+            newest[shipment_id] = (occurred_at, event_id, status)
+    placed = {sid: best for sid, best in newest.items() if best[1] in new_ids[sid]}
+    if not placed:
+        return set()
+    delivered_at: dict[int, datetime | None] = {
+        shipment_id: moment
+        for shipment_id, moment in session.execute(
+            select(Shipment.id, Shipment.delivered_at).where(Shipment.id.in_(list(placed)))
+        )
+    }
+    changes = []
+    for shipment_id, (occurred_at, _event_id, status) in placed.items():
+        change: dict[str, Any] = {"id": shipment_id, "status": status}
+        if status == "delivered" and delivered_at.get(shipment_id) is None:
+            change["delivered_at"] = occurred_at
+        changes.append(change)
+    # By primary key, grouped by the columns set (an executemany needs one shape per statement).
+    for keys in {tuple(sorted(change)) for change in changes}:
+        session.execute(update(Shipment), [c for c in changes if tuple(sorted(c)) == keys])
+    return {event_id for _occurred_at, event_id, _status in placed.values()}

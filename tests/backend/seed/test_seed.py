@@ -136,3 +136,40 @@ def test_the_data_file_marks_its_record_words_as_msgids() -> None:
     }
     assert "Door locks and hinges, 2 cartons" in words and words <= marked
     assert {"front desk", "security guard, Building 7"} <= marked
+
+
+def test_the_seed_is_an_import_file_and_replaces_the_old_seeds_scans(tmp_path: object) -> None:
+    """The seed's rows are an import file; scans written by the old seed (no id) are replaced, not doubled."""
+    import io
+
+    from sqlalchemy import update
+
+    from backend.db import make_engine, make_session_factory
+    from backend.migrate import upgrade
+    from backend.seed import demo_ndjson
+    from backend.services.bulk_import import import_file
+
+    url = f"sqlite:///{tmp_path}/as_file.db"
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    day = date(2026, 3, 10)
+    try:
+        data = "".join(demo_ndjson(day, TZ)).encode()
+        with factory() as session:
+            result = import_file(session, io.BytesIO(data), fmt="ndjson")
+        assert result.rejected == 0 and result.by_kind["shipment"]["new"] == 14 + RANDOM_SHIPMENTS
+        with session_scope(factory) as session:
+            before = snapshot(session)
+            scans = session.scalar(select(func.count()).select_from(ShipmentEvent))
+            # The same file as seed_demo imports: seeding the same day changes nothing.
+            assert not seed_demo(session, today=day, tz=TZ).changed
+            session.execute(update(ShipmentEvent).values(event_id=None))
+        with session_scope(factory) as session:
+            again = seed_demo(session, today=day, tz=TZ)
+            assert again.events_written == scans
+        with session_scope(factory) as session:
+            assert session.scalar(select(func.count()).select_from(ShipmentEvent)) == scans
+            assert snapshot(session)["shipments"] == before["shipments"]
+    finally:
+        engine.dispose()
