@@ -22,6 +22,8 @@ from backend.hub.rasa import RasaGateway
 from backend.hub.sweeper import TurnSweeper
 from backend.models import Base
 from backend.security.limits import DoorBudgets, make_limiter
+from backend.services.notice_watch import NoticeWatcher
+from backend.services.notices import Policy
 from backend.services.sla_watch import SlaWatcher
 from backend.services.tickets import BusinessCalendar
 from backend.storage import StoreUnavailable, UploadStore, make_store
@@ -129,6 +131,15 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
         app.state.sla_watcher = SlaWatcher(
             app.state.session_factory, interval_s=resolved.sla_watch_interval_s
         )
+        # Proactive notices from new scans and broken promises, through the hub (backend.services.notices).
+        # Stopped through this name, not app.state: a second lifespan of the same app (tests) replaces
+        # app.state's, and a task must be stopped on the loop it runs on.
+        notice_watcher = app.state.notice_watcher = NoticeWatcher(
+            app.state.hub,
+            app.state.session_factory,
+            Policy.from_settings(resolved),
+            interval_s=resolved.notice_watch_interval_s,
+        )
         broker = app.state.hub.broker
         if isinstance(broker, RedisBroker):
             await broker.start()
@@ -136,9 +147,11 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
             async with telegram.running(app, resolved, app.state.hub):
                 app.state.sla_watcher.start()
                 app.state.turn_sweeper.start()
+                notice_watcher.start()
                 try:
                     yield
                 finally:
+                    await notice_watcher.stop()
                     await app.state.turn_sweeper.stop()
                     await app.state.sla_watcher.stop()
         finally:
