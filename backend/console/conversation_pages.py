@@ -32,6 +32,7 @@ from backend.models import Conversation
 from backend.services import agent_work as work
 from backend.services import canned_replies as canned
 from backend.services import console as reads
+from backend.services import notices
 from backend.services import transfer as transfers
 
 router = APIRouter(prefix="/console", tags=["console pages"], include_in_schema=False)
@@ -104,6 +105,8 @@ def conversation_page(
         timeline=timeline,
         canned=replies,
         colleagues=transfers.colleagues(session, besides=detail["owner"]),
+        # Proactive notices held because a person has the conversation: the agent sends or dismisses them.
+        waiting_notices=notices.waiting_for_agent(session, conversation_id),
         error=error,
         saved=saved,
     )
@@ -172,6 +175,29 @@ async def transfer_form(
 ) -> RedirectResponse:
     """Hand the conversation to a named colleague; `holder` is who had it when the page was drawn."""
     await transfers.transfer(hub_of(request), conversation_id, as_view(agent), to=to, holder=holder)
+    return back_to(conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/notices/{delivery_id}", dependencies=CONVERSATION_FORM)
+async def notice_form(
+    conversation_id: str,
+    delivery_id: int,
+    request: Request,
+    agent: PageAgent,
+    decision: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    """A notice held for the agent: "send" pushes it as the bot's line, "dismiss" drops it. Only the
+    agent who holds the conversation (or a supervisor) decides, as for a reply."""
+    hub = hub_of(request)
+    await hub.run_db(lambda s: work.ensure_holder(s, conversation_id, as_view(agent)))
+    send = decision == "send"
+    text = await hub.run_db(
+        lambda s: notices.decide_waiting(
+            s, conversation_id=conversation_id, delivery_id=delivery_id, send=send, agent=agent.username
+        )
+    )
+    if text is not None:
+        await hub.push(conversation_id, text, sender="bot")
     return back_to(conversation_id)
 
 
