@@ -551,7 +551,9 @@ def claim_due(session: Session, *, policy: Policy, now: datetime | None = None) 
         if latest[(delivery.conversation_id, delivery.notice.shipment_id)] != delivery.id:
             delivery.status, delivery.decided_at, delivery.decided_by = "dismissed", now, SUPERSEDED_ACTOR
             continue
-        status, due_at = _decide(conversation, delivery.conversation_id in stopped, now=now, policy=policy)
+        # A deferred one is due at the end of the quiet hours it was deferred over: not checked again.
+        rule = Policy(policy.tz, None, policy.inquiry_days) if delivery.status == "deferred" else policy
+        status, due_at = _decide(conversation, delivery.conversation_id in stopped, now=now, policy=rule)
         if status != "pending":
             delivery.status, delivery.due_at = status, due_at
             if status == "stopped":
