@@ -37,11 +37,19 @@ QUIET = parse_quiet_hours("21:00-08:00")
 def new_shipment(stack: Stack, token: str) -> str:
     """A shipment the carrier's system creates through PUT /api/v1/shipments/{waybill}."""
     waybill = make_waybill("NW", random.randrange(10_000_000, 99_999_999))
+    # A customer of its own: the demo customers' shipment lists stay as the other browser tests expect.
+    customer = httpx.put(
+        f"{stack.backend_url}/api/v1/customers/NWC001",
+        json={"name": "Widget Notice Traders", "customer_class": "C"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert customer.status_code in (200, 201), customer.text
     today = datetime.now(SHANGHAI).date()
     response = httpx.put(
         f"{stack.backend_url}/api/v1/shipments/{waybill}",
         json={
-            "customer_id": "C003",
+            "customer_id": "NWC001",
             "origin": "Nanning",
             "destination": "Kunming",
             "status": "in_transit",

@@ -20,7 +20,7 @@ from backend.db import session_scope
 from backend.models import Notice, NoticeDelivery, Shipment, utcnow
 from backend.services import conversations as conv
 from backend.services import notices
-from backend.services.integration import load_shipment, record_event, upsert_shipment
+from backend.services.integration import load_shipment, record_event, upsert_customer, upsert_shipment
 from backend.services.notice_watch import prepare, run_once
 from backend.services.notices import Claimed, Policy, QuietHours, parse_quiet_hours
 from backend.waybill import make_waybill
@@ -31,6 +31,7 @@ from tests.fakes.server import serving
 
 T = TypeVar("T")
 NIGHT = Policy(tz=CARRIER_TZ, quiet=QuietHours(time(21), time(8)), inquiry_days=14)
+CUSTOMER = "NTC001"
 ALWAYS = Policy(tz=CARRIER_TZ, quiet=None, inquiry_days=14)
 
 
@@ -55,14 +56,17 @@ def local(day: date, hour: int, minute: int = 0) -> datetime:
 
 
 def new_shipment(factory: sessionmaker[Session], *, promised: date, status: str = "in_transit") -> str:
-    """A fresh shipment of C003 (Lin Mei), Nanning to Wuhan."""
+    """A fresh shipment of this file's own customer (the demo customers' shipment lists stay as seeded)."""
     waybill = make_waybill("NT", random.randrange(10_000_000, 99_999_999))
     with session_scope(factory) as session:
+        upsert_customer(
+            session, customer_id=CUSTOMER, name="Notice Test Traders", customer_class="C", phone=None
+        )
         upsert_shipment(
             session,
             waybill=waybill,
             values={
-                "customer_id": "C003",
+                "customer_id": CUSTOMER,
                 "origin": "Nanning",
                 "destination": "Wuhan",
                 "status": status,
