@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
-from pathlib import Path
 from time import monotonic, sleep
 from typing import TypeVar
 
@@ -25,29 +24,15 @@ from backend.services.notice_watch import prepare, run_once
 from backend.services.notices import Claimed, Policy, QuietHours, parse_quiet_hours
 from backend.waybill import make_waybill
 from tests.backend.factories import CARRIER_TZ
-from tests.backend.hub.world import SECRET, FakeChannel, World, user
-from tests.fakes.rasa_server import FakeRasa
-from tests.fakes.server import serving
+from tests.backend.hub import conftest as hub_fixtures
+from tests.backend.hub.world import World, user
 
 T = TypeVar("T")
 NIGHT = Policy(tz=CARRIER_TZ, quiet=QuietHours(time(21), time(8)), inquiry_days=14)
 CUSTOMER = "NTC001"
+# The hub's own test world: a fake Rasa over HTTP, a fake channel, a hub per call.
+fake_rasa, world = hub_fixtures.fake_rasa, hub_fixtures.world
 ALWAYS = Policy(tz=CARRIER_TZ, quiet=None, inquiry_days=14)
-
-
-@pytest.fixture(scope="module")
-def fake_rasa() -> Iterator[tuple[FakeRasa, str]]:
-    rasa = FakeRasa(secret=SECRET)
-    with serving(rasa.app()) as url:
-        yield rasa, url
-
-
-@pytest.fixture
-def world(
-    fake_rasa: tuple[FakeRasa, str], db_factory: sessionmaker[Session], seeded_today: date, tmp_path: Path
-) -> World:
-    rasa, url = fake_rasa
-    return World(rasa, FakeChannel(), db_factory, url, tmp_path)
 
 
 def local(day: date, hour: int, minute: int = 0) -> datetime:
