@@ -229,6 +229,7 @@ async def conversation_events(conversation_id: str, request: Request, agent: Pag
     """Each new transcript line as it is stored, and a notice when who speaks changes."""
     template = templates.get_template("console/_message.html")
     note_template = templates.get_template("console/_note.html")
+    notice_template = templates.get_template("console/_notice_arrived.html")
     said = words(request, agent)
 
     async def stream() -> AsyncIterator[str]:
@@ -237,6 +238,8 @@ async def conversation_events(conversation_id: str, request: Request, agent: Pag
                 yield sse("message", template.render(m=event["message"], **said))
             elif event["type"] == "note":
                 yield sse("message", note_template.render(n=event["note"], **said))
+            elif event["type"] == "notice":
+                yield sse("notice", notice_template.render(**said))
             elif event["type"] == "state":
                 state = json.dumps({"state": event["state"], "owner": event["owner"]})
                 yield sse("state", html.escape(state))

@@ -35,7 +35,10 @@ async def run_once(
 ) -> list[Claimed]:
     """One run: write the new notices, then push each due one as the bot's line through the hub (in the
     transcript, on the conversation's own channel). Returns what was sent."""
-    _, claimed = await asyncio.to_thread(prepare, factory, policy, now=now)
+    run, claimed = await asyncio.to_thread(prepare, factory, policy, now=now)
+    for cid in run.held_for:
+        # The agents on that conversation's page hear that a notice waits for them (never the shipper).
+        hub.announce(cid, {"type": "notice", "conversation_id": cid})
     sent: list[Claimed] = []
     for item in claimed:
         try:

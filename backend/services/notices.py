@@ -343,6 +343,8 @@ class ScanRun:
     ran: bool
     notices: int = 0
     deliveries: int = 0
+    # The conversations where a notice now waits for the agent (their console pages hear of it live).
+    held_for: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -410,8 +412,10 @@ def _add_notice(
     *,
     now: datetime,
     policy: Policy,
+    held: list[str],
 ) -> int:
-    """The notice of `kind` for `shipment` and one delivery per recipient; how many deliveries."""
+    """The notice of `kind` for `shipment` and one delivery per recipient; how many deliveries (the
+    conversations where it waits for the agent are added to `held`)."""
     notice = Notice(
         shipment_id=shipment.id, kind=kind, shipment_event_id=event.id if event else None, created_at=now
     )
@@ -425,6 +429,8 @@ def _add_notice(
         if conversation is None:
             continue
         status, due = _decide(conversation, cid in stopped, now=now, policy=policy)
+        if status == "held_for_agent":
+            held.append(cid)
         language = conversation.language or DEFAULT_LANGUAGE
         session.add(
             NoticeDelivery(
@@ -451,7 +457,7 @@ def _existing_kinds(session: Session, shipment_ids: Iterable[int]) -> set[tuple[
     return {(row[0], row[1]) for row in rows}
 
 
-def _from_scans(session: Session, *, now: datetime, policy: Policy) -> tuple[int, int]:
+def _from_scans(session: Session, *, now: datetime, policy: Policy, held: list[str]) -> tuple[int, int]:
     cursor = _cursor(session, now)
     events = list(
         session.scalars(
@@ -474,7 +480,7 @@ def _from_scans(session: Session, *, now: datetime, policy: Policy) -> tuple[int
             continue
         done.add((shipment.id, kind))
         notices += 1
-        deliveries += _add_notice(session, shipment, kind, event, now=now, policy=policy)
+        deliveries += _add_notice(session, shipment, kind, event, now=now, policy=policy, held=held)
     if events and len(events) >= BATCH + LOOKBACK_IDS:
         # A backlog: move only as far as read, the rest comes next run.
         newest = events[-1].id
@@ -484,7 +490,7 @@ def _from_scans(session: Session, *, now: datetime, policy: Policy) -> tuple[int
     return notices, deliveries
 
 
-def _late(session: Session, *, now: datetime, policy: Policy) -> tuple[int, int]:
+def _late(session: Session, *, now: datetime, policy: Policy, held: list[str]) -> tuple[int, int]:
     today = now.astimezone(policy.tz).date()
     noticed = exists().where(Notice.shipment_id == Shipment.id, Notice.kind == "late")
     late = list(
@@ -500,7 +506,7 @@ def _late(session: Session, *, now: datetime, policy: Policy) -> tuple[int, int]
             .limit(BATCH)
         )
     )
-    deliveries = sum(_add_notice(session, s, "late", None, now=now, policy=policy) for s in late)
+    deliveries = sum(_add_notice(session, s, "late", None, now=now, policy=policy, held=held) for s in late)
     return len(late), deliveries
 
 
@@ -509,10 +515,16 @@ def scan(session: Session, *, policy: Policy, now: datetime | None = None) -> Sc
     now = now or utcnow()
     if not lock(session):
         return ScanRun(ran=False)
-    notices, deliveries = _from_scans(session, now=now, policy=policy)
-    late_notices, late_deliveries = _late(session, now=now, policy=policy)
+    held: list[str] = []
+    notices, deliveries = _from_scans(session, now=now, policy=policy, held=held)
+    late_notices, late_deliveries = _late(session, now=now, policy=policy, held=held)
     session.flush()
-    return ScanRun(ran=True, notices=notices + late_notices, deliveries=deliveries + late_deliveries)
+    return ScanRun(
+        ran=True,
+        notices=notices + late_notices,
+        deliveries=deliveries + late_deliveries,
+        held_for=tuple(dict.fromkeys(held)),
+    )
 
 
 def claim_due(session: Session, *, policy: Policy, now: datetime | None = None) -> list[Claimed]:

@@ -7,14 +7,17 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import session_scope
+from backend.hub.broker import conversation_topic
 from backend.models import utcnow
 from backend.services import conversations as conv
 from backend.services import notices
-from backend.services.notice_watch import prepare
+from backend.services.notice_watch import prepare, run_once
 from tests.backend.console.clients import Console
+from tests.backend.console.streams import LiveStream, listening
 from tests.backend.factories import escalated
 from tests.backend.services.test_notices import ALWAYS, deliveries, new_shipment, scan
 
@@ -82,3 +85,27 @@ def test_the_agent_may_dismiss_it(
     assert deliveries(db_factory, cid)[0].status == "dismissed"
     with session_scope(db_factory) as session:
         assert all(m.text != delivery.text for m in conv.list_messages(session, conversation_id=cid))
+
+
+def test_an_open_conversation_page_hears_of_a_new_notice_live(
+    app: FastAPI, people: dict[str, Console], db_factory: sessionmaker[Session], seeded_today: date
+) -> None:
+    cid, _number = escalated(db_factory)
+    waybill = new_shipment(db_factory, promised=seeded_today + timedelta(days=2))
+    with session_scope(db_factory) as session:
+        notices.record_inquiry(session, conversation_id=cid, waybill=waybill, now=utcnow())
+    alice = people["alice"]
+    for language, words in (("en", "is waiting for you"), ("zh", "正在等您处理")):
+        stream = LiveStream(
+            alice.client, f"/console/events/conversations/{cid}", {"accept-language": language}
+        )
+        try:
+            listening(app, conversation_topic(cid))
+            status = "held" if language == "en" else "out_for_delivery"
+            scan(db_factory, waybill, status, at=utcnow())
+            assert alice.client.portal is not None
+            alice.client.portal.call(lambda: run_once(app.state.hub, db_factory, ALWAYS))
+            assert stream.read_until(words), stream.text
+        finally:
+            stream.close()
+    assert [d.status for d in deliveries(db_factory, cid)] == ["held_for_agent", "held_for_agent"]
