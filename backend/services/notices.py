@@ -241,12 +241,17 @@ def has_stopped(session: Session, conversation_id: str) -> bool:
     return session.get(NoticeOptOut, conversation_id) is not None
 
 
-def recipients(session: Session, shipment: Shipment, *, now: datetime, days: int) -> list[str]:
-    """The conversations that hear about `shipment`: asked within `days`, or the owner's verified Telegram."""
+def recipients(
+    session: Session, shipment: Shipment, *, now: datetime, days: int, asked_before: datetime | None = None
+) -> list[str]:
+    """The conversations that hear about `shipment`: asked within `days` (and before `asked_before`, when
+    given), or the owner's verified Telegram."""
     asked = select(ShipmentInquiry.conversation_id).where(
         ShipmentInquiry.waybill == shipment.waybill,
         ShipmentInquiry.last_asked_at >= now - timedelta(days=days),
     )
+    if asked_before is not None:
+        asked = asked.where(ShipmentInquiry.last_asked_at < asked_before)
     owner = select(Conversation.id).where(
         Conversation.channel == "telegram", Conversation.verified_customer_id == shipment.customer_id
     )
@@ -421,7 +426,12 @@ def _add_notice(
     )
     session.add(notice)
     session.flush()
-    cids = recipients(session, shipment, now=now, days=policy.inquiry_days)
+    asked_before = None
+    if kind == "late" and shipment.promised_date is not None:
+        # Only those who asked while it was still on time: whoever asked since was told it is late.
+        after = shipment.promised_date + timedelta(days=1)
+        asked_before = datetime.combine(after, time(0), tzinfo=policy.tz)
+    cids = recipients(session, shipment, now=now, days=policy.inquiry_days, asked_before=asked_before)
     stopped = _opted_out(session, cids)
     count = 0
     for cid in cids:

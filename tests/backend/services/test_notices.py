@@ -230,7 +230,10 @@ def test_late_is_found_by_the_clock_once(world: World, seeded_today: date) -> No
     scan(world.factory, waybill, "in_transit", at=local(day, 10), location="Changsha hub")
     watch(world, ALWAYS, local(day + timedelta(days=1), 23))  # due tomorrow: not late yet
     assert delivered_to(world, cid) == []
+    # Asked once the promise had passed: the bot's answer said it is late, no notice repeats it.
+    told = shipper(world.factory, waybill, at=local(day + timedelta(days=2), 0, 5))
     watch(world, ALWAYS, local(day + timedelta(days=2), 10))
+    assert delivered_to(world, told) == []
     [late] = delivered_to(world, cid)
     assert "尚未送达" in late and "长沙转运中心" in late
     watch(world, ALWAYS, local(day + timedelta(days=3), 10))
