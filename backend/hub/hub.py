@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 import time
@@ -353,17 +354,16 @@ class Hub:
         # known not to be a replay; without one (nearly always) the turn's plan is decided before the
         # message is stored, and the message is inserted leased: one statement.
         owed = follow_up.pending(session, cid) if state == "bot" and not stale else None
-        plan = None
-        if state == "bot" and owed is None:
-            plan = self._plan(
-                inbound,
-                pressed=pressed,
-                stale=stale,
-                open_question=open_question,
-                follow_up_reply=None,
-                photos=photos,
-                language=language,
-            )
+        plan_with = functools.partial(
+            self._plan,
+            inbound,
+            pressed=pressed,
+            stale=stale,
+            open_question=open_question,
+            photos=photos,
+            language=language,
+        )
+        plan = plan_with(follow_up_reply=None) if state == "bot" and owed is None else None
         # A person answers it when the bot does not have the conversation: it is in their queue.
         turn_columns: dict[str, Any] = {} if state == "bot" else {"turn_state": "answered"}
         if plan is not None:
@@ -419,15 +419,7 @@ class Hub:
         if plan is None:
             assert owed is not None
             reply = follow_up.answer(session, owed, pressed.payload if pressed else text, language=language)
-            plan = self._plan(
-                inbound,
-                pressed=pressed,
-                stale=stale,
-                open_question=open_question,
-                follow_up_reply=reply,
-                photos=photos,
-                language=language,
-            )
+            plan = plan_with(follow_up_reply=reply)
             conv.set_turn(session, message_id, **self._turn_columns(plan))
         return _Stored(
             duplicate=False,
@@ -735,32 +727,20 @@ class Hub:
             conv.conversation_row(session, cid)
         created_at = utcnow()
         stored_buttons = [{"title": b.title, "payload": b.payload} for b in buttons]
-        message_id = conv.insert_message(
-            session,
-            conversation_id=cid,
-            direction="out",
-            sender=sender,
-            text=text,
-            created_at=created_at,
-            buttons=stored_buttons,
-            author=author,
-        )
+        # What is stored is what the live event shows.
+        line: dict[str, Any] = {
+            "direction": "out",
+            "sender": sender,
+            "text": text,
+            "created_at": created_at,
+            "buttons": stored_buttons,
+            "author": author,
+        }
+        message_id = conv.insert_message(session, conversation_id=cid, **line)
         assert message_id is not None  # outbound messages carry no channel id, so never a replay
         if sender == "agent":
             conv.mark_person_answered(session, conversation_id=cid)
-        self._publish_message(
-            session,
-            cid,
-            conv.message_dict(
-                message_id=message_id,
-                direction="out",
-                sender=sender,
-                text=text,
-                created_at=created_at,
-                buttons=stored_buttons,
-                author=author,
-            ),
-        )
+        self._publish_message(session, cid, conv.message_dict(message_id=message_id, **line))
         return Outbound(
             conversation_id=cid,
             message_id=message_id,
