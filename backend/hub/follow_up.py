@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from backend.hub.records import Button
@@ -81,26 +81,38 @@ def mark_asked(session: Session, number: str) -> None:
 
 
 def _has_event(session: Session, ticket: Ticket, action: str) -> bool:
-    found = session.scalar(
-        select(TicketEvent.id)
-        .where(TicketEvent.ticket_id == ticket.id, TicketEvent.action == action)
-        .limit(1)
-    )
+    return _ticket_has_event(session, ticket.id, action)
+
+
+_TICKET: Table = Ticket.__table__  # type: ignore[assignment]
+_EVENT: Table = TicketEvent.__table__  # type: ignore[assignment]
+# Asked on every shipper message, so a Core statement on the connection, built once: the ORM's
+# per-query work was a tenth of the hub's turn (tools/hub_cost.py).
+_LAST_ASKED = (
+    select(_TICKET.c.id, _TICKET.c.number)
+    .join(_EVENT, _EVENT.c.ticket_id == _TICKET.c.id)
+    .where(_TICKET.c.conversation_id == bindparam("cid"), _EVENT.c.action == ASKED)
+    .order_by(_EVENT.c.id.desc())
+    .limit(1)
+)
+_HAS_EVENT = (
+    select(_EVENT.c.id)
+    .where(_EVENT.c.ticket_id == bindparam("ticket_id"), _EVENT.c.action == bindparam("action"))
+    .limit(1)
+)
+
+
+def _ticket_has_event(session: Session, ticket_id: int, action: str) -> bool:
+    found = session.connection().execute(_HAS_EVENT, {"ticket_id": ticket_id, "action": action}).first()
     return found is not None
 
 
 def pending(session: Session, conversation_id: str) -> Pending | None:
     """The follow-up this conversation owes an answer to, if any (the newest one asked)."""
-    asked = session.scalars(
-        select(Ticket)
-        .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
-        .where(Ticket.conversation_id == conversation_id, TicketEvent.action == ASKED)
-        .order_by(TicketEvent.id.desc())
-        .limit(1)
-    ).first()
-    if asked is None or _has_event(session, asked, FINISHED):
+    asked = session.connection().execute(_LAST_ASKED, {"cid": conversation_id}).first()
+    if asked is None or _ticket_has_event(session, asked.id, FINISHED):
         return None
-    return Pending(asked.number, "comment" if _has_event(session, asked, RATED) else "rating")
+    return Pending(asked.number, "comment" if _ticket_has_event(session, asked.id, RATED) else "rating")
 
 
 def parse_rating(text: str) -> int | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 import time
@@ -22,7 +23,6 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
 from starlette.concurrency import run_in_threadpool
 
 from backend.complaints import wording
@@ -175,12 +175,6 @@ def _open_question(session: Session, cid: str) -> tuple[str, tuple[Button, ...]]
     return None
 
 
-def _no_attachments(message: Message) -> None:
-    """A message just inserted without files has none: said so, so that building its live event does not
-    read the attachment table (a query per message, on every turn, twice)."""
-    set_committed_value(message, "attachments", [])
-
-
 class Hub:
     """The one router between shippers, the bot and agents."""
 
@@ -331,11 +325,13 @@ class Hub:
         self, session: Session, inbound: Inbound, uploads: Sequence[StoredUpload | UploadRejected]
     ) -> _Stored:
         cid = inbound.conversation_id
-        conversation = conv.ensure_conversation(session, cid)
+        # Read, then written: SQLite's write lock from the start, so that no other process's turn slips in.
+        state, previous = conv.conversation_row(session, cid, write=True)
         # Read from every message the shipper types; a message without words keeps the language.
-        conversation.language = detect_language(
-            inbound.text, previous=conversation.language, hint=inbound.language_hint
-        )
+        detected = detect_language(inbound.text, previous=previous, hint=inbound.language_hint)
+        if detected != previous:
+            conv.set_language(session, cid, detected)
+        language = detected or DEFAULT_LANGUAGE
         text = inbound.text[:MAX_STORED_TEXT]
         pressed = self._pressed_button(session, cid, inbound.button) if inbound.button else None
         stale = (
@@ -353,37 +349,66 @@ class Hub:
             text = inbound.other_phone
         elif not text and (inbound.files or inbound.file_problem):
             text = PHOTO_ONLY_TEXT
-        message = conv.record_message(
+        photos = sum(1 for upload in uploads if not isinstance(upload, UploadRejected))
+        # A follow-up the shipper owes an answer to is read now and answered only once the message is
+        # known not to be a replay; without one (nearly always) the turn's plan is decided before the
+        # message is stored, and the message is inserted leased: one statement.
+        owed = follow_up.pending(session, cid) if state == "bot" and not stale else None
+        plan_with = functools.partial(
+            self._plan,
+            inbound,
+            pressed=pressed,
+            stale=stale,
+            open_question=open_question,
+            photos=photos,
+            language=language,
+        )
+        plan = plan_with(follow_up_reply=None) if state == "bot" and owed is None else None
+        # A person answers it when the bot does not have the conversation: it is in their queue.
+        turn_columns: dict[str, Any] = {} if state == "bot" else {"turn_state": "answered"}
+        if plan is not None:
+            turn_columns = self._turn_columns(plan)
+        created_at = utcnow()
+        message_id = conv.insert_message(
             session,
             conversation_id=cid,
             direction="in",
             sender="shipper",
             text=text,
+            created_at=created_at,
             channel_message_id=inbound.channel_message_id,
+            **turn_columns,
         )
         if inbound.in_store is not None:
             inbound.in_store(session)  # stored (or found stored): the channel's bookkeeping rides along
-        if message is None:
-            return self._replayed(session, conversation, inbound)
+        if message_id is None:
+            return self._replayed(session, cid, state, language, inbound)
         # The channel names the problem by its English msgid; it is said in the shipper's language.
-        lines: list[str] = [t(conversation.language, inbound.file_problem)] if inbound.file_problem else []
-        stored_files = 0
+        lines: list[str] = [t(detected, inbound.file_problem)] if inbound.file_problem else []
+        attachments: list[dict[str, Any]] = []
         for upload in uploads:
             if isinstance(upload, UploadRejected):
-                lines.append(upload.text(conversation.language))
+                lines.append(upload.text(detected))
                 continue
-            record_attachment(session, conversation_id=cid, upload=upload, message_id=message.id)
-            stored_files += 1
-        if not stored_files:
-            _no_attachments(message)
+            attachment = record_attachment(session, conversation_id=cid, upload=upload, message_id=message_id)
+            attachments.append(
+                {"id": attachment.id, "content_type": attachment.content_type, "size": attachment.size}
+            )
         if inbound.own_phone:
             customers.verify_by_own_contact(session, conversation_id=cid, phone=inbound.own_phone)
-        self._publish_message(session, cid, message)
-        state = conversation.state
-        language = conversation.language or DEFAULT_LANGUAGE
+        self._publish_message(
+            session,
+            cid,
+            conv.message_dict(
+                message_id=message_id,
+                direction="in",
+                sender="shipper",
+                text=text,
+                created_at=created_at,
+                attachments=attachments,
+            ),
+        )
         if state != "bot":
-            # A person answers it: it is in their transcript and queue now.
-            message.turn_state = "answered"
             return _Stored(
                 duplicate=False,
                 state=state,
@@ -391,55 +416,53 @@ class Hub:
                 system_lines=tuple(lines),
                 language=language,
             )
-        reply = None
-        if not stale and (owed := follow_up.pending(session, cid)) is not None:
+        if plan is None:
+            assert owed is not None
             reply = follow_up.answer(session, owed, pressed.payload if pressed else text, language=language)
-        plan = self._plan(
-            inbound,
-            pressed=pressed,
-            stale=stale,
-            open_question=open_question,
-            follow_up_reply=reply,
-            photos=stored_files,
-            language=language,
-        )
-        if plan["say"] or plan["ask"]:
-            # Leased to this process now, in the same transaction: no extra trip to the database.
-            message.turn_state = "with_bot"
-            message.turn_lease_until = utcnow() + timedelta(seconds=self._lease_s)
-            message.turn_attempts = 1
-            message.turn_plan = plan
-        else:
-            message.turn_state = "answered"  # only refused files: the lines about them are the answer
+            plan = plan_with(follow_up_reply=reply)
+            conv.set_turn(session, message_id, **self._turn_columns(plan))
         return _Stored(
             duplicate=False,
             state=state,
             system_lines=tuple(lines),
             language=language,
-            turn=message.id,
+            turn=message_id,
             plan=plan,
         )
 
-    def _replayed(self, session: Session, conversation: Conversation, inbound: Inbound) -> _Stored:
+    def _turn_columns(self, plan: dict[str, Any]) -> dict[str, Any]:
+        """A new turn's columns for its plan: leased to this process now, in the transaction that stores
+        the message (no extra trip to the database), or answered when the plan says nothing at all (only
+        refused files: the lines about them are the answer)."""
+        if not plan["say"] and not plan["ask"]:
+            return {"turn_state": "answered"}
+        return {
+            "turn_state": "with_bot",
+            "turn_lease_until": utcnow() + timedelta(seconds=self._lease_s),
+            "turn_attempts": 1,
+            "turn_plan": plan,
+        }
+
+    def _replayed(self, session: Session, cid: str, state: str, language: str, inbound: Inbound) -> _Stored:
         """A message stored before: a duplicate, unless its turn was left unanswered past its lease
         (the process answering it died); then this process takes the turn up, exactly once."""
         earlier = session.scalar(
             select(Message).where(
-                Message.conversation_id == conversation.id,
+                Message.conversation_id == cid,
                 Message.direction == "in",
                 Message.channel_message_id == inbound.channel_message_id,
             )
         )
         if earlier is None or not conv.take_up_turn(session, earlier.id, lease_s=self._lease_s):
-            return _Stored(duplicate=True, state=conversation.state)
-        logger.info("replayed message %s in %s: its turn is taken up again", earlier.id, conversation.id)
-        if conversation.state != "bot":
+            return _Stored(duplicate=True, state=state)
+        logger.info("replayed message %s in %s: its turn is taken up again", earlier.id, cid)
+        if state != "bot":
             conv.finish_turn(session, earlier.id)  # a person has it now and reads it in the transcript
-            return _Stored(duplicate=True, state=conversation.state)
+            return _Stored(duplicate=True, state=state)
         return _Stored(
             duplicate=False,
             state="bot",
-            language=conversation.language or DEFAULT_LANGUAGE,
+            language=language,
             turn=earlier.id,
             plan=earlier.turn_plan or {"say": [], "ask": None},
             taken_up=True,
@@ -577,7 +600,9 @@ class Hub:
             conv.mark_for_agent(session, conversation_id=cid, reason=conv.NOT_ANSWERED_REASON)
             # The apology already says a colleague will reply: the waiting notice is not said again.
             conv.take_waiting_notice(session, conversation_id=cid)
-            apology = self._store_outbound(session, cid, t(language, NOT_ANSWERED_TEXT), sender="system")
+            apology = self._store_outbound(
+                session, cid, t(language, NOT_ANSWERED_TEXT), sender="system", conversation_read=True
+            )
             return [apology], "queued"
 
         said, state = await self.run_db(fail)
@@ -635,18 +660,22 @@ class Hub:
         order: one trip to the database per turn."""
 
         def store(session: Session) -> tuple[list[Outbound], str]:
-            # Held from the start: the session keeps only weak references, and a conversation nobody
-            # holds would be read again for its state below.
-            conversation = conv.ensure_conversation(session, cid)
+            state, _ = conv.conversation_row(session, cid)
             said = [
                 self._store_outbound(
-                    session, cid, a.text, sender="bot", buttons=a.buttons, request_contact=a.request_contact
+                    session,
+                    cid,
+                    a.text,
+                    sender="bot",
+                    buttons=a.buttons,
+                    request_contact=a.request_contact,
+                    conversation_read=True,
                 )
                 for a in answers
             ]
             if turn is not None:
                 conv.finish_turn(session, turn)
-            return said, conversation.state
+            return said, state
 
         said, state = await self.run_db(store)
         for outbound in said:
@@ -664,8 +693,9 @@ class Hub:
         author: str | None = None,
     ) -> Outbound:
         """Store one outbound message, deliver it on the shipper's channel and publish it."""
-        outbound = await self.run_db(
-            lambda session: self._store_outbound(
+
+        def store(session: Session) -> Outbound:
+            return self._store_outbound(
                 session,
                 cid,
                 text,
@@ -674,7 +704,8 @@ class Hub:
                 request_contact=request_contact,
                 author=author,
             )
-        )
+
+        outbound = await self.run_db(store)
         await self._deliver(outbound)
         return outbound
 
@@ -688,28 +719,34 @@ class Hub:
         buttons: tuple[Button, ...] = (),
         request_contact: bool = False,
         author: str | None = None,
+        conversation_read: bool = False,
     ) -> Outbound:
-        """One outbound message stored (and published to the console) in the caller's transaction."""
-        message = conv.record_message(
-            session,
-            conversation_id=cid,
-            direction="out",
-            sender=sender,
-            text=text,
-            buttons=[{"title": b.title, "payload": b.payload} for b in buttons],
-            author=author,
-        )
-        assert message is not None  # outbound messages carry no channel id, so never a replay
-        _no_attachments(message)
+        """One outbound message stored (and published to the console) in the caller's transaction; the
+        conversation is created first if it does not exist yet, unless the caller has just read it."""
+        if not conversation_read:
+            conv.conversation_row(session, cid)
+        created_at = utcnow()
+        stored_buttons = [{"title": b.title, "payload": b.payload} for b in buttons]
+        # What is stored is what the live event shows.
+        line: dict[str, Any] = {
+            "direction": "out",
+            "sender": sender,
+            "text": text,
+            "created_at": created_at,
+            "buttons": stored_buttons,
+            "author": author,
+        }
+        message_id = conv.insert_message(session, conversation_id=cid, **line)
+        assert message_id is not None  # outbound messages carry no channel id, so never a replay
         if sender == "agent":
             conv.mark_person_answered(session, conversation_id=cid)
-        self._publish_message(session, cid, message)
+        self._publish_message(session, cid, conv.message_dict(message_id=message_id, **line))
         return Outbound(
             conversation_id=cid,
-            message_id=message.id,
+            message_id=message_id,
             sender=sender,
             text=text,
-            created_at=message.created_at,
+            created_at=created_at,
             buttons=buttons,
             request_contact=request_contact,
             author=author,
@@ -731,9 +768,9 @@ class Hub:
         """An event published by run_db after this session's transaction commits (never on a rollback)."""
         session.info.setdefault(_EVENTS, []).append((topic, event))
 
-    def _publish_message(self, session: Session, cid: str, message: Message) -> None:
-        # The event is built now, while the message (and its attachments) can be read in the session.
-        event = {"type": "message", "conversation_id": cid, "message": conv.message_to_dict(message)}
+    def _publish_message(self, session: Session, cid: str, message: dict[str, Any]) -> None:
+        """A stored message's live event (conv.message_dict's shape), published once the session commits."""
+        event = {"type": "message", "conversation_id": cid, "message": message}
         self._queue_event(session, conversation_topic(cid), event)
         self._queue_event(session, AGENTS_TOPIC, event)
 

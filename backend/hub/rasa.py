@@ -7,6 +7,7 @@ so nobody who reaches port 5005 can speak as `telegram:<someone>`.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
+from backend.hub.http1 import Http1Pool, HttpError
 from backend.hub.records import Button
 
 logger = logging.getLogger(__name__)
@@ -84,6 +86,9 @@ class RasaGateway:
         self._secret = channel_secret or ""
         self._token = api_token
         self._timeout = timeout_s
+        # A turn goes through a lighter client than httpx on kept-alive connections (backend.hub.http1):
+        # httpx's own work was most of the hop's cost. The rarer calls of Rasa's HTTP API use `client`.
+        self._turns = Http1Pool(self._base)
         # At most `concurrency` calls of this process are with Rasa at once; the others wait here, at
         # most `wait_s` (default `timeout_s`). Rasa runs every turn it is sent at once on one CPU-bound
         # loop, so in a surge an unbounded stream of turns made each one slower than the timeout,
@@ -114,11 +119,21 @@ class RasaGateway:
         if message_id is not None:
             payload["message_id"] = message_id
             payload["metadata"]["message_id"] = message_id
-        response = await self._post(HUB_WEBHOOK, payload, sender_id, auth=True)
-        if turn_failed(response.json()):
+        headers = {CONVERSATION_HEADER: sender_id, "Authorization": f"Bearer {self._secret}"}
+        body = json.dumps(payload).encode()
+        await self._take_place(HUB_WEBHOOK)
+        try:
+            _, raw = await self._turns.post_json(HUB_WEBHOOK, body, headers, timeout_s=self._timeout)
+            answer = json.loads(raw)
+        except (HttpError, ValueError) as error:
+            logger.warning("rasa webhook failed: %s", error)
+            raise RasaUnavailable(str(error)) from error
+        finally:
+            self._slots.release()
+        if turn_failed(answer):
             logger.warning("rasa could not finish a turn of %s (an action failed)", sender_id)
             raise RasaUnavailable("the bot could not finish the turn")
-        return parse_replies(response.json())
+        return parse_replies(answer)
 
     async def resume(self, sender_id: str) -> None:
         """Un-pause Rasa's tracker so that the bot answers this conversation again."""
@@ -142,16 +157,24 @@ class RasaGateway:
         # another conversation. The hub's ids are `<channel>:<digits or uuid>`, safe as they are.
         return f"/conversations/{quote(sender_id, safe=':@')}/{tail}"
 
-    async def _post(self, path: str, payload: Any, sender_id: str, *, auth: bool = False) -> httpx.Response:
-        headers = {CONVERSATION_HEADER: sender_id}
-        if auth:
-            headers["Authorization"] = f"Bearer {self._secret}"
-        params = {} if auth or not self._token else {"token": self._token}
+    async def _take_place(self, path: str) -> None:
+        """One of the `concurrency` places with Rasa, waited for at most `wait_s`; the caller releases it."""
+        if not self._slots.locked():
+            # A place is free: taken at once, without wait_for's task and timer on every turn.
+            await self._slots.acquire()
+            return
         try:
             await asyncio.wait_for(self._slots.acquire(), self._wait)
         except asyncio.TimeoutError:
             logger.warning("rasa %s not sent: no free place for %.0f s", path.split("/")[-1], self._wait)
             raise RasaUnavailable("Rasa is busy") from None
+
+    async def _post(self, path: str, payload: Any, sender_id: str, *, auth: bool = False) -> httpx.Response:
+        headers = {CONVERSATION_HEADER: sender_id}
+        if auth:
+            headers["Authorization"] = f"Bearer {self._secret}"
+        params = {} if auth or not self._token else {"token": self._token}
+        await self._take_place(path)
         try:
             response = await self._client.post(
                 self._base + path, json=payload, headers=headers, params=params, timeout=self._timeout

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, TextClause, bindparam, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.db import begin_write
-from backend.models import Conversation, Message, utcnow
+from backend.models import MESSAGE_DIRECTIONS, MESSAGE_SENDERS, Conversation, Message, utcnow
 
 # The hand-over reason of a conversation whose message the bot could not answer (Rasa slow or down):
 # the queue marks it "not answered" and shows the message.
@@ -61,6 +62,150 @@ def ensure_conversation(session: Session, conversation_id: str) -> Conversation:
             raise
         return found
     return conversation
+
+
+# The hub's every turn reads and writes these rows with Core statements on the session's connection:
+# the ORM's unit of work, identity map and savepoints were most of a turn's cost (tools/hub_cost.py).
+_CONVERSATION: Table = Conversation.__table__  # type: ignore[assignment]
+_MESSAGE: Table = Message.__table__  # type: ignore[assignment]
+_READ_CONVERSATION = select(_CONVERSATION.c.state, _CONVERSATION.c.language).where(
+    _CONVERSATION.c.id == bindparam("cid")
+)
+_SET_LANGUAGE = (
+    update(_CONVERSATION)
+    .where(_CONVERSATION.c.id == bindparam("cid"))
+    .values(language=bindparam("language"), updated_at=bindparam("now"))
+)
+_FINISH_TURN = (
+    update(_MESSAGE)
+    .where(_MESSAGE.c.id == bindparam("message_id"))
+    .values(turn_state=bindparam("state"), turn_lease_until=None)
+)
+_SET_TURN = update(_MESSAGE).where(_MESSAGE.c.id == bindparam("message_id"))
+
+
+def _message_insert(on_conflict: str) -> TextClause:
+    """INSERT INTO message ... RETURNING id as text with typed parameters. SQLite (3.35 and later) and
+    PostgreSQL read the same ON CONFLICT ... DO NOTHING RETURNING, and a text statement is compiled once
+    and cached, which the dialects' own insert() constructs with ON CONFLICT are not (SQLAlchemy 2.0)."""
+    columns = [
+        _MESSAGE.c[name]
+        for name in (
+            "conversation_id",
+            "direction",
+            "sender",
+            "text",
+            "channel_message_id",
+            "buttons",
+            "author",
+            "created_at",
+            "turn_state",
+            "turn_lease_until",
+            "turn_attempts",
+            "turn_plan",
+        )
+    ]
+    names = ", ".join(c.name for c in columns)
+    placeholders = ", ".join(f":{c.name}" for c in columns)
+    sql = f"INSERT INTO message ({names}) VALUES ({placeholders}) {on_conflict}RETURNING id"
+    return text(sql).bindparams(*(bindparam(c.name, type_=c.type) for c in columns))
+
+
+_INSERT_MESSAGE = _message_insert("")
+# A replayed channel message (the same id again) inserts nothing and returns no id.
+_INSERT_NEW_MESSAGE = _message_insert(
+    "ON CONFLICT (conversation_id, direction, channel_message_id) DO NOTHING "
+)
+
+
+def _insert(session: Session, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """INSERT for this database's dialect, which has ON CONFLICT DO NOTHING (SQLite and PostgreSQL)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"no INSERT ... ON CONFLICT for {dialect}")
+
+
+def conversation_row(
+    session: Session, conversation_id: str, *, write: bool = False
+) -> tuple[str, str | None]:
+    """The conversation's (state, language), the conversation created in state "bot" first if it does not
+    exist yet. `write`: SQLite's write lock is taken first, for a caller that reads, then writes."""
+    if write:
+        begin_write(session)
+    connection = session.connection()
+    row = connection.execute(_READ_CONVERSATION, {"cid": conversation_id}).first()
+    if row is not None:
+        return row.state, row.language
+    channel, external = parse_conversation_id(conversation_id)
+    begin_write(session)
+    now = utcnow()
+    # Two processes may see the first message of a chat at once: the loser's insert does nothing, and it
+    # reads the winner's row.
+    connection.execute(
+        _insert(session, _CONVERSATION).on_conflict_do_nothing(index_elements=["id"]),
+        {
+            "id": conversation_id,
+            "channel": channel,
+            "external_id": external,
+            "state": "bot",
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    row = connection.execute(_READ_CONVERSATION, {"cid": conversation_id}).one()
+    return row.state, row.language
+
+
+def set_language(session: Session, conversation_id: str, language: str | None) -> None:
+    """The conversation's language, written (by the caller only when it changed)."""
+    session.connection().execute(
+        _SET_LANGUAGE, {"cid": conversation_id, "language": language, "now": utcnow()}
+    )
+
+
+def insert_message(
+    session: Session,
+    *,
+    conversation_id: str,
+    direction: str,
+    sender: str,
+    text: str,
+    created_at: datetime,
+    channel_message_id: str | None = None,
+    buttons: list[dict[str, Any]] | None = None,
+    author: str | None = None,
+    **turn: Any,
+) -> int | None:
+    """Append a message to an existing conversation's transcript in one INSERT; its id, or None when this
+    channel message was stored before (a replay: the unique constraint decides, without a savepoint).
+    `turn`: the message's turn columns (turn_state, turn_lease_until, turn_attempts, turn_plan)."""
+    if direction not in MESSAGE_DIRECTIONS or sender not in MESSAGE_SENDERS:
+        raise ValueError(f"not a message's direction and sender: {direction!r}, {sender!r}")
+    values = {
+        "conversation_id": conversation_id,
+        "direction": direction,
+        "sender": sender,
+        "text": text,
+        "channel_message_id": channel_message_id,
+        "buttons": buttons or None,
+        "author": author,
+        "created_at": created_at,
+        "turn_state": None,
+        "turn_lease_until": None,
+        "turn_attempts": 0,
+        "turn_plan": None,
+        **turn,
+    }
+    statement = _INSERT_MESSAGE if channel_message_id is None else _INSERT_NEW_MESSAGE
+    return session.connection().execute(statement, values).scalar()
+
+
+def set_turn(session: Session, message_id: int, **turn: Any) -> None:
+    """A stored message's turn columns (turn_state, turn_lease_until, turn_attempts, turn_plan)."""
+    session.connection().execute(_SET_TURN.values(**turn), {"message_id": message_id})
 
 
 def _set_state(
@@ -293,12 +438,7 @@ def take_up_expired_turns(
 
 def finish_turn(session: Session, message_id: int, state: str = "answered") -> None:
     """The turn is answered (or failed) in the caller's transaction, with what answered it."""
-    session.execute(
-        update(Message)
-        .where(Message.id == message_id)
-        .values(turn_state=state, turn_lease_until=None)
-        .execution_options(synchronize_session=False)
-    )
+    session.connection().execute(_FINISH_TURN, {"message_id": message_id, "state": state})
 
 
 def list_messages(session: Session, *, conversation_id: str, limit: int = 200) -> list[Message]:
@@ -314,17 +454,43 @@ def list_messages(session: Session, *, conversation_id: str, limit: int = 200) -
 
 def message_to_dict(message: Message) -> dict[str, Any]:
     """One transcript line in the JSON shape the widget and the console read."""
-    return {
-        "id": message.id,
-        "direction": message.direction,
-        "sender": message.sender,
-        "text": message.text,
-        "buttons": message.buttons or [],
-        "author": message.author,
-        # Why the channel could not deliver it in the end (the console marks it "not delivered").
-        "delivery_error": message.delivery_error,
-        "attachments": [
+    return message_dict(
+        message_id=message.id,
+        direction=message.direction,
+        sender=message.sender,
+        text=message.text,
+        buttons=message.buttons,
+        author=message.author,
+        delivery_error=message.delivery_error,
+        attachments=[
             {"id": a.id, "content_type": a.content_type, "size": a.size} for a in message.attachments
         ],
-        "created_at": message.created_at.isoformat(),
+        created_at=message.created_at,
+    )
+
+
+def message_dict(
+    *,
+    message_id: int,
+    direction: str,
+    sender: str,
+    text: str,
+    created_at: datetime,
+    buttons: list[dict[str, Any]] | None = None,
+    author: str | None = None,
+    delivery_error: str | None = None,
+    attachments: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """message_to_dict's shape from a message's values (one the hub has just inserted)."""
+    return {
+        "id": message_id,
+        "direction": direction,
+        "sender": sender,
+        "text": text,
+        "buttons": buttons or [],
+        "author": author,
+        # Why the channel could not deliver it in the end (the console marks it "not delivered").
+        "delivery_error": delivery_error,
+        "attachments": attachments or [],
+        "created_at": created_at.isoformat(),
     }

@@ -13,8 +13,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, and_, bindparam, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.clock import utcnow
@@ -28,6 +27,28 @@ MAX_ATTEMPTS = 5
 # At most this many stale updates are taken per sweep; the next sweep takes the rest.
 SWEEP_BATCH = 100
 
+# Every update is stored, then marked processed in the hub's transaction: Core statements built once
+# (the ORM's unit of work and a failed INSERT's rollback cost more than the SQL itself).
+_UPDATES: Table = TelegramUpdate.__table__  # type: ignore[assignment]
+_COLUMNS = ("bot_id", "update_id", "payload", "received_at", "claimed_at", "attempts")
+# A redelivered update hits the primary key and inserts nothing (SQLite and PostgreSQL read the same
+# ON CONFLICT); a text statement, because SQLAlchemy 2.0 compiles its dialect inserts with ON CONFLICT
+# every time.
+_STORE = text(
+    f"INSERT INTO telegram_update ({', '.join(_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + name for name in _COLUMNS)}) "
+    "ON CONFLICT (bot_id, update_id) DO NOTHING RETURNING update_id"
+).bindparams(*(bindparam(name, type_=_UPDATES.c[name].type) for name in _COLUMNS))
+_MARK_PROCESSED = (
+    update(_UPDATES)
+    .where(
+        _UPDATES.c.bot_id == bindparam("bot"),
+        _UPDATES.c.update_id == bindparam("update"),
+        _UPDATES.c.processed_at.is_(None),
+    )
+    .values(processed_at=bindparam("now"))
+)
+
 
 class UpdateInbox:
     """The `telegram_update` rows of one bot: store, claim stale ones, mark processed (blocking calls)."""
@@ -39,22 +60,18 @@ class UpdateInbox:
 
     def store(self, update_id: int, payload: dict[str, Any]) -> bool:
         """Commits a new update, claimed by this process; False for one already stored (a redelivery)."""
-        try:
-            with session_scope(self._factory) as session:
-                now = utcnow()
-                session.add(
-                    TelegramUpdate(
-                        bot_id=self.bot_id,
-                        update_id=update_id,
-                        payload=payload,
-                        received_at=now,
-                        claimed_at=now,
-                        attempts=1,
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
+        now = utcnow()
+        values = {
+            "bot_id": self.bot_id,
+            "update_id": update_id,
+            "payload": payload,
+            "received_at": now,
+            "claimed_at": now,
+            "attempts": 1,
+        }
+        with session_scope(self._factory) as session:
+            stored = session.connection().execute(_STORE, values).scalar()
+        return stored is not None
 
     def mark_processed(self, update_id: int) -> None:
         """The hub has taken the update: it is never fed again."""
@@ -63,14 +80,8 @@ class UpdateInbox:
 
     def mark_processed_in(self, session: Session, update_id: int) -> None:
         """mark_processed in the caller's transaction (the one where the hub stores the message)."""
-        session.execute(
-            update(TelegramUpdate)
-            .where(
-                TelegramUpdate.bot_id == self.bot_id,
-                TelegramUpdate.update_id == update_id,
-                TelegramUpdate.processed_at.is_(None),
-            )
-            .values(processed_at=utcnow())
+        session.connection().execute(
+            _MARK_PROCESSED, {"bot": self.bot_id, "update": update_id, "now": utcnow()}
         )
 
     def claim_stale(self) -> list[dict[str, Any]]:
