@@ -42,18 +42,23 @@ async def run_once(
     sent: list[Claimed] = []
     for item in claimed:
         try:
-            await hub.push(item.conversation_id, item.text, sender="bot")
+            said = await hub.push_while_bot(item.conversation_id, item.text)
         except Exception:
             logger.exception("notice %d to %s could not be sent", item.delivery_id, item.conversation_id)
-            await asyncio.to_thread(_mark_failed, factory, item.delivery_id)
+            await asyncio.to_thread(_mark, factory, item.delivery_id, "failed")
+            continue
+        if said is None:
+            # A person took the conversation between the claim and the push: it waits for them instead.
+            await asyncio.to_thread(_mark, factory, item.delivery_id, "held_for_agent")
+            hub.announce(item.conversation_id, {"type": "notice", "conversation_id": item.conversation_id})
             continue
         sent.append(item)
     return sent
 
 
-def _mark_failed(factory: sessionmaker[Session], delivery_id: int) -> None:
+def _mark(factory: sessionmaker[Session], delivery_id: int, status: str) -> None:
     with session_scope(factory) as session:
-        notices.mark_failed(session, delivery_id)
+        notices.mark_unsent(session, delivery_id, status)
 
 
 class NoticeWatcher:

@@ -587,12 +587,16 @@ def claim_due(session: Session, *, policy: Policy, now: datetime | None = None) 
     return claimed
 
 
-def mark_failed(session: Session, delivery_id: int, *, now: datetime | None = None) -> None:
-    """The push of a claimed delivery failed: say so on the row (it is not tried again)."""
+def mark_unsent(session: Session, delivery_id: int, status: str, *, now: datetime | None = None) -> None:
+    """A claimed delivery was not said after all: `failed` (its push failed; not tried again) or
+    `held_for_agent` (a person took the conversation since the claim: it waits for them)."""
+    if status not in ("failed", "held_for_agent"):
+        raise ValueError(f"not a status for an unsent notice: {status}")
+    decided = (now or utcnow()) if status == "failed" else None
     session.execute(
         update(NoticeDelivery)
         .where(NoticeDelivery.id == delivery_id)
-        .values(status="failed", decided_at=now or utcnow())
+        .values(status=status, decided_at=decided, decided_by=None)
     )
 
 

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
 from time import monotonic, sleep
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import select
@@ -18,7 +18,7 @@ from backend.config import Settings
 from backend.db import session_scope
 from backend.models import Notice, NoticeDelivery, Shipment, utcnow
 from backend.services import conversations as conv
-from backend.services import notices
+from backend.services import notice_watch, notices
 from backend.services.integration import load_shipment, record_event, upsert_customer, upsert_shipment
 from backend.services.notice_watch import prepare, run_once
 from backend.services.notices import Claimed, Policy, QuietHours, parse_quiet_hours
@@ -266,6 +266,31 @@ def test_an_agent_held_conversation_gets_nothing_until_the_agent_sends_it(
             is None
         )
         assert notices.waiting_for_agent(session, cid) == []
+
+
+def test_a_notice_claimed_as_an_agent_takes_the_conversation_waits_for_the_agent(
+    world: World, seeded_today: date, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claim and the push are two steps: a person taking the conversation between them gets the notice
+    in the console, and the shipper does not get it over their head."""
+    day = seeded_today
+    waybill = new_shipment(world.factory, promised=day + timedelta(days=2))
+    cid = shipper(world.factory, waybill, at=local(day, 9))
+    watch(world, ALWAYS, local(day, 9, 30))  # whatever was there before this test
+
+    def claim_then_agent_takes_it(*args: Any, **kwargs: Any) -> Any:
+        claimed = prepare(*args, **kwargs)
+        with session_scope(world.factory) as session:
+            conv.claim_conversation(session, conversation_id=cid, agent="alice")
+        return claimed
+
+    monkeypatch.setattr(notice_watch, "prepare", claim_then_agent_takes_it)
+    scan(world.factory, waybill, "out_for_delivery", at=local(day, 10))
+    assert watch(world, ALWAYS, local(day, 10, 1)) == []
+    assert delivered_to(world, cid) == []
+    with session_scope(world.factory) as session:
+        [waiting] = notices.waiting_for_agent(session, cid)
+    assert waiting.kind == "out_for_delivery"
 
 
 def test_after_stop_updates_nothing_reaches_the_conversation(world: World, seeded_today: date) -> None:
