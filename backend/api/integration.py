@@ -74,13 +74,20 @@ class CustomerIn(BaseModel):
     )
 
     name: str = Field(min_length=1, max_length=200)
-    customer_class: str = Field(description=f"One of {', '.join(CUSTOMER_CLASSES)}.")
+    customer_class: str | None = Field(
+        default=None,
+        description=(
+            f"One of {', '.join(CUSTOMER_CLASSES)}: the carrier's class, kept as a pin through the monthly "
+            "ABC recomputation (a supervisor's pin wins over it). Left out or null: the class is computed "
+            "from the customer's freight."
+        ),
+    )
     phone: str | None = Field(default=None, max_length=40, description="Any written form; stored as E.164.")
 
     @field_validator("customer_class")
     @classmethod
-    def _known_class(cls, value: str) -> str:
-        return _one_of(value, CUSTOMER_CLASSES)
+    def _known_class(cls, value: str | None) -> str | None:
+        return None if value is None else _one_of(value, CUSTOMER_CLASSES)
 
 
 class ShipmentIn(BaseModel):

@@ -74,6 +74,32 @@ def test_customer_upsert_is_idempotent(client: TestClient, writer: dict[str, str
     assert changed.json()["customer"]["customer_class"] == "B"
 
 
+def test_a_customer_without_a_class_is_classed_by_the_data(
+    client: TestClient, writer: dict[str, str], integration_factory: sessionmaker[Session]
+) -> None:
+    """The class is optional: left out, the customer is classed by revenue; sent, it is the carrier's pin."""
+    customer_id = new_customer_id()
+    first = client.put(f"/api/v1/customers/{customer_id}", json={"name": "No Class Yet"}, headers=writer)
+    assert first.status_code == 201, first.text
+    assert first.json()["customer"]["customer_class"] == "C"  # no revenue yet
+    with session_scope(integration_factory) as session:
+        stored = session.get(Customer, customer_id)
+        assert stored is not None and stored.pinned_class is None
+    pinned = client.put(
+        f"/api/v1/customers/{customer_id}",
+        json={"name": "No Class Yet", "customer_class": "A"},
+        headers=writer,
+    )
+    assert (pinned.status_code, pinned.json()["customer"]["customer_class"]) == (200, "A")
+    with session_scope(integration_factory) as session:
+        stored = session.get(Customer, customer_id)
+        assert stored is not None and (stored.pinned_class, stored.pinned_by) == ("A", "carrier")
+    bad = client.put(
+        f"/api/v1/customers/{customer_id}", json={"name": "x", "customer_class": "D"}, headers=writer
+    )
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "customer_class"
+
+
 def test_shipment_upsert_created_unchanged_updated(
     client: TestClient, writer: dict[str, str], customer: str, integration_factory: sessionmaker[Session]
 ) -> None:
