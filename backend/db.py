@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -91,6 +91,22 @@ def database_session(url: str) -> Iterator[Session]:
             yield session
     finally:
         engine.dispose()
+
+
+def try_job_lock(session: Session, space: int, key: int) -> bool:
+    """Take a periodic job's lock until the transaction ends; False when another process holds it.
+
+    PostgreSQL: a transaction-scoped advisory lock named by (`space`, `key`), one pair per job.
+    SQLite has one writer at a time: a second runner waits for the write lock, then finds the work done.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return bool(
+            session.scalar(
+                text("SELECT pg_try_advisory_xact_lock(:space, :key)"), {"space": space, "key": key}
+            )
+        )
+    begin_write(session)
+    return True
 
 
 def begin_write(session: Session) -> None:

@@ -27,7 +27,6 @@ leaves no claim, and the next check of any process runs it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -47,6 +46,7 @@ from backend.db import begin_write, session_scope
 from backend.domain import CUSTOMER_CLASSES
 from backend.models import AuditEvent, Customer, ScheduledJobRun, Shipment, utcnow
 from backend.services.audit import record_audit_event
+from backend.services.periodic import stop_job
 
 logger = logging.getLogger(__name__)
 
@@ -516,17 +516,7 @@ class MonthlyClasses:
     async def stop(self) -> None:
         """Cancel the loop and wait for a run in progress to finish."""
         task, self._task = self._task, None
-        if task is None:
-            return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        running = self._running
-        if running is not None and not running.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(running), timeout=30)
-            except Exception:
-                logger.exception("customer classes: the run did not finish cleanly at shutdown")
+        await stop_job(task, self._running, name="customer classes")
 
 
 # -- the command line ----------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime
 
@@ -13,6 +12,7 @@ from backend.db import session_scope
 from backend.hub import Hub
 from backend.services import notices
 from backend.services.notices import Claimed, Policy, ScanRun
+from backend.services.periodic import stop_job
 
 logger = logging.getLogger(__name__)
 
@@ -95,14 +95,4 @@ class NoticeWatcher:
     async def stop(self) -> None:
         """Cancel the loop and wait for a run in progress to finish."""
         task, self._task = self._task, None
-        if task is None:
-            return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        running = self._running
-        if running is not None and not running.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(running), timeout=30)
-            except Exception:
-                logger.exception("notice watch run did not finish cleanly at shutdown")
+        await stop_job(task, self._running, name="notice watch")

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, exists, func, select, text, update
+from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.db import begin_write
+from backend.db import begin_write, try_job_lock
 from backend.i18n import N_, DayAndTime, FullDate, sentences, t
 from backend.language import DEFAULT_LANGUAGE
 from backend.models import (
@@ -363,16 +363,7 @@ class Claimed:
 
 def lock(session: Session) -> bool:
     """Take the watch's lock until the transaction ends; False when another process holds it."""
-    if session.get_bind().dialect.name == "postgresql":
-        return bool(
-            session.scalar(
-                text("SELECT pg_try_advisory_xact_lock(:space, :key)"),
-                {"space": _LOCK_SPACE, "key": _LOCK_KEY},
-            )
-        )
-    # SQLite has one writer at a time: a second runner waits here, then finds the rows written.
-    begin_write(session)
-    return True
+    return try_job_lock(session, _LOCK_SPACE, _LOCK_KEY)
 
 
 def _cursor(session: Session, now: datetime) -> NoticeCursor:

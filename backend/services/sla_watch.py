@@ -10,16 +10,16 @@ or resolution that came late is a breach too, even if no run saw the ticket whil
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select, text
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.db import begin_write, session_scope
+from backend.db import session_scope, try_job_lock
 from backend.models import Ticket, TicketEvent, utcnow
+from backend.services.periodic import stop_job
 
 logger = logging.getLogger(__name__)
 
@@ -110,16 +110,7 @@ def sla_state(ticket: Ticket, *, now: datetime | None = None) -> SlaState:
 
 def _lock(session: Session) -> bool:
     """Take the watch's lock until the transaction ends; False when another process holds it."""
-    if session.get_bind().dialect.name == "postgresql":
-        return bool(
-            session.scalar(
-                text("SELECT pg_try_advisory_xact_lock(:space, :key)"),
-                {"space": _LOCK_SPACE, "key": _LOCK_KEY},
-            )
-        )
-    # SQLite has one writer at a time: a second runner waits here, then finds the events written.
-    begin_write(session)
-    return True
+    return try_job_lock(session, _LOCK_SPACE, _LOCK_KEY)
 
 
 def _no_event(action: str) -> ColumnElement[bool]:
@@ -234,14 +225,4 @@ class SlaWatcher:
     async def stop(self) -> None:
         """Cancel the loop and wait for a run in progress to finish."""
         task, self._task = self._task, None
-        if task is None:
-            return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        running = self._running
-        if running is not None and not running.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(running), timeout=30)
-            except Exception:
-                logger.exception("SLA watch run did not finish cleanly at shutdown")
+        await stop_job(task, self._running, name="SLA watch")
