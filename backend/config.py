@@ -379,6 +379,37 @@ class Settings(BaseSettings):
         """The key of the console's login-form tokens: SESSION_SECRET, else WEB_SESSION_SECRET."""
         return self.session_secret or self.web_session_secret
 
+    # --- i19n: proactive notices (backend.services.notices) ---
+    # When shippers are never disturbed (seed 001: not while the customer rests), in the carrier's time
+    # zone: "HH:MM-HH:MM" (may wrap past midnight), or "off". A notice due then waits for the end of it.
+    quiet_hours: str = "21:00-08:00"
+    # Seconds between two runs of the notice watch (new scans, late shipments, due notices); 0: off.
+    notice_watch_interval_s: float = 5.0
+    # A conversation hears about a waybill for this many days after it last asked about it.
+    notice_inquiry_days: int = 14
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        from backend.services.notices import parse_quiet_hours
+
+        parse_quiet_hours(value)  # raises ValueError with one clear line
+        return value.strip()
+
+    @field_validator("notice_watch_interval_s")
+    @classmethod
+    def _notice_interval(cls, value: float) -> float:
+        if value < 0:
+            raise ValueError("NOTICE_WATCH_INTERVAL_S must be 0 (off) or a number of seconds")
+        return value
+
+    @field_validator("notice_inquiry_days")
+    @classmethod
+    def _inquiry_days(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("NOTICE_INQUIRY_DAYS must be 1 or more")
+        return value
+
 
 def _dates(value: str) -> frozenset[date]:
     """Comma-separated ISO dates as a set."""

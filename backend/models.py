@@ -728,3 +728,109 @@ def _webhook_core_update(state: Any) -> Any:
 
 event.listen(Session, "before_flush", _webhook_outbox)
 event.listen(Session, "do_orm_execute", _webhook_core_update)
+# --- i19n: proactive notices (backend.services.notices) ---------------------------------------------
+
+NOTICE_KINDS = ("held", "late", "out_for_delivery", "delivered", "returned")
+# pending: to send when due; deferred: due at the end of quiet hours; held_for_agent: a person has the
+# conversation and decides (send or dismiss); sent; stopped: the shipper opted out; dismissed: an agent
+# chose not to send it; failed: the channel refused it (never retried: notices are at most once).
+NOTICE_DELIVERY_STATUSES = (
+    "pending",
+    "deferred",
+    "held_for_agent",
+    "sent",
+    "stopped",
+    "dismissed",
+    "failed",
+)
+
+
+class ShipmentInquiry(Base):
+    """A conversation asked the bot about a waybill: it hears of that shipment's changes for a while."""
+
+    __tablename__ = "shipment_inquiry"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "waybill", name="uq_shipment_inquiry_conversation_id_waybill"),
+        Index("ix_shipment_inquiry_waybill_last_asked_at", "waybill", "last_asked_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"))
+    waybill: Mapped[str] = mapped_column(String(13))
+    last_asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Notice(Base):
+    """One change worth telling shippers about: at most one per shipment and kind, ever."""
+
+    __tablename__ = "notice"
+    __table_args__ = (UniqueConstraint("shipment_id", "kind", name="uq_notice_shipment_id_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipment.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    # The scan that caused it (None for `late`, which the clock causes).
+    shipment_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("shipment_event.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    deliveries: Mapped[list[NoticeDelivery]] = relationship(
+        back_populates="notice", cascade="all, delete-orphan"
+    )
+
+    @validates("kind")
+    def _validate_kind(self, _key: str, value: str) -> str:
+        _check(value, NOTICE_KINDS, "notice kind")
+        return value
+
+
+class NoticeDelivery(Base):
+    """A notice for one conversation: its text in that conversation's language and where it stands."""
+
+    __tablename__ = "notice_delivery"
+    __table_args__ = (
+        UniqueConstraint("notice_id", "conversation_id", name="uq_notice_delivery_notice_id_conversation_id"),
+        Index("ix_notice_delivery_status_due_at", "status", "due_at"),
+        Index("ix_notice_delivery_conversation_id_status", "conversation_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id", ondelete="CASCADE"))
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    text: Mapped[str] = mapped_column(Text)
+    # Not before this moment (the end of quiet hours for a deferred one).
+    due_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When it was sent, stopped, dismissed or failed, and by whom (an agent's username, or the watch).
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    decided_by: Mapped[str | None] = mapped_column(String(64), default=None)
+
+    notice: Mapped[Notice] = relationship(back_populates="deliveries")
+
+    @validates("status")
+    def _validate_status(self, _key: str, value: str) -> str:
+        _check(value, NOTICE_DELIVERY_STATUSES, "notice delivery status")
+        return value
+
+
+class NoticeOptOut(Base):
+    """The shipper of this conversation said "stop updates": no notice reaches it until they resume."""
+
+    __tablename__ = "notice_opt_out"
+
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversation.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NoticeCursor(Base):
+    """How far the notice watch has read the tracking scans (one row, name "scans")."""
+
+    __tablename__ = "notice_cursor"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -23,6 +23,8 @@ from backend.hub.sweeper import TurnSweeper
 from backend.models import Base
 from backend.security.limits import DoorBudgets, make_limiter
 from backend.services.customer_classes import MonthlyClasses
+from backend.services.notice_watch import NoticeWatcher
+from backend.services.notices import Policy
 from backend.services.sla_watch import SlaWatcher
 from backend.services.tickets import BusinessCalendar
 from backend.services.webhook_delivery import WebhookSender
@@ -145,6 +147,15 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
         sender = app.state.webhook_sender = WebhookSender(
             app.state.session_factory, interval_s=resolved.webhook_poll_interval_s
         )
+        # Proactive notices from new scans and broken promises, through the hub (backend.services.notices).
+        # Stopped through this name, not app.state: a second lifespan of the same app (tests) replaces
+        # app.state's, and a task must be stopped on the loop it runs on.
+        notice_watcher = app.state.notice_watcher = NoticeWatcher(
+            app.state.hub,
+            app.state.session_factory,
+            Policy.from_settings(resolved),
+            interval_s=resolved.notice_watch_interval_s,
+        )
         broker = app.state.hub.broker
         if isinstance(broker, RedisBroker):
             await broker.start()
@@ -155,9 +166,11 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
                 if resolved.customer_classes_job:
                     classes_job.start()
                 sender.start()
+                notice_watcher.start()
                 try:
                     yield
                 finally:
+                    await notice_watcher.stop()
                     await sender.stop()
                     await classes_job.stop()
                     await app.state.turn_sweeper.stop()

@@ -32,6 +32,7 @@ from backend.models import Conversation
 from backend.services import agent_work as work
 from backend.services import canned_replies as canned
 from backend.services import console as reads
+from backend.services import notices
 from backend.services import transfer as transfers
 
 router = APIRouter(prefix="/console", tags=["console pages"], include_in_schema=False)
@@ -104,6 +105,8 @@ def conversation_page(
         timeline=timeline,
         canned=replies,
         colleagues=transfers.colleagues(session, besides=detail["owner"]),
+        # Proactive notices held because a person has the conversation: the agent sends or dismisses them.
+        waiting_notices=notices.waiting_for_agent(session, conversation_id),
         error=error,
         saved=saved,
     )
@@ -175,6 +178,29 @@ async def transfer_form(
     return back_to(conversation_id)
 
 
+@router.post("/conversations/{conversation_id}/notices/{delivery_id}", dependencies=CONVERSATION_FORM)
+async def notice_form(
+    conversation_id: str,
+    delivery_id: int,
+    request: Request,
+    agent: PageAgent,
+    decision: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    """A notice held for the agent: "send" pushes it as the bot's line, "dismiss" drops it. Only the
+    agent who holds the conversation (or a supervisor) decides, as for a reply."""
+    hub = hub_of(request)
+    await hub.run_db(lambda s: work.ensure_holder(s, conversation_id, as_view(agent)))
+    send = decision == "send"
+    text = await hub.run_db(
+        lambda s: notices.decide_waiting(
+            s, conversation_id=conversation_id, delivery_id=delivery_id, send=send, agent=agent.username
+        )
+    )
+    if text is not None:
+        await hub.push(conversation_id, text, sender="bot")
+    return back_to(conversation_id)
+
+
 @router.post("/tickets/{number}", dependencies=TICKET_FORM)
 async def ticket_form(
     number: str,
@@ -203,6 +229,7 @@ async def conversation_events(conversation_id: str, request: Request, agent: Pag
     """Each new transcript line as it is stored, and a notice when who speaks changes."""
     template = templates.get_template("console/_message.html")
     note_template = templates.get_template("console/_note.html")
+    notice_template = templates.get_template("console/_notice_arrived.html")
     said = words(request, agent)
 
     async def stream() -> AsyncIterator[str]:
@@ -211,6 +238,8 @@ async def conversation_events(conversation_id: str, request: Request, agent: Pag
                 yield sse("message", template.render(m=event["message"], **said))
             elif event["type"] == "note":
                 yield sse("message", note_template.render(n=event["note"], **said))
+            elif event["type"] == "notice":
+                yield sse("notice", notice_template.render(**said))
             elif event["type"] == "state":
                 state = json.dumps({"state": event["state"], "owner": event["owner"]})
                 yield sse("state", html.escape(state))

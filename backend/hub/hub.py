@@ -814,6 +814,18 @@ class Hub:
             await self.run_db(lambda s: conv.ensure_conversation(s, conversation_id))
             return await self._say(conversation_id, text, sender=sender, buttons=buttons, author=author)
 
+    async def push_while_bot(self, conversation_id: str, text: str) -> Outbound | None:
+        """A proactive bot line (a shipment notice), said only while the bot has the conversation.
+
+        Checked inside the conversation's lock: a person who took it a moment ago sees the line first in
+        the console instead of the shipper getting it over their head. None when a person has it.
+        """
+        async with self._turn_lock(conversation_id):
+            state = await self.run_db(lambda s: conv.ensure_conversation(s, conversation_id).state)
+            if state != "bot":
+                return None
+            return await self._say(conversation_id, text, sender="bot")
+
     async def ask_follow_up(self, ticket_number: str) -> Outbound | None:
         """Ask the shipper, once, how satisfied they are with a resolved ticket; None when not due."""
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.config import carrier_today, get_settings
 from backend.domain import ShipmentView
 from backend.services import complaints as use_cases
-from backend.services import customers, handoff
+from backend.services import customers, handoff, notices
 from backend.services.attachments import count_attachments
 from backend.services.complaints import Accepted, ComplaintDraft, Outcome
 from backend.services.customers import PhoneLookup
@@ -102,9 +102,30 @@ def _ticket_view(ticket: Any) -> TicketView:
 # --- shipments and customers -----------------------------------------------------------------------
 
 
-def shipment(waybill: str) -> ShipmentView | None:
-    """The shipment's record as of today in the carrier's time zone, or None when it is not in the store."""
-    return _call(lambda session: get_shipment(session, waybill, today=carrier_today()))
+def shipment(waybill: str, *, conversation_id: str | None = None) -> ShipmentView | None:
+    """The shipment's record as of today in the carrier's time zone, or None when it is not in the store.
+
+    With `conversation_id` (a shipper asked about it), the look-up is remembered in the same transaction
+    so the conversation hears of the shipment's next changes (backend.services.notices).
+    """
+
+    def read(session: Session) -> ShipmentView | None:
+        view = get_shipment(session, waybill, today=carrier_today())
+        if view is not None and conversation_id:
+            notices.record_inquiry(session, conversation_id=conversation_id, waybill=view.waybill)
+        return view
+
+    return _call(read)
+
+
+def stop_updates(conversation_id: str) -> bool:
+    """The shipper opts out of proactive notices; False when they already had."""
+    return _call(lambda session: notices.stop_updates(session, conversation_id=conversation_id))
+
+
+def resume_updates(conversation_id: str) -> bool:
+    """The shipper wants proactive notices again; False when they had not opted out."""
+    return _call(lambda session: notices.resume_updates(session, conversation_id=conversation_id))
 
 
 def shipments_by_phone(*, conversation_id: str, phone: str, known_waybill: str | None) -> PhoneLookup:

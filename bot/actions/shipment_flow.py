@@ -92,7 +92,8 @@ def _find_shipment(
             return {"pending_question": None}
         dispatcher.utter_message(text=t(lang, ASK_WAYBILL_TEXT))
         return {"pending_question": aspect}
-    view = client.shipment(waybill)
+    # The conversation asked about it: it hears of the shipment's next changes.
+    view = client.shipment(waybill, conversation_id=tracker.sender_id)
     if view is None:
         dispatcher.utter_message(text=not_found_text(waybill, lang))
         return {"pending_question": aspect, "waybill": None}
