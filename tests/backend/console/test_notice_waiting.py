@@ -3,23 +3,38 @@ or dismisses it; the shipper never gets it unseen. In English and in Chinese."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
 
+import pytest
 from fastapi import FastAPI
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import session_scope
 from backend.hub.broker import conversation_topic
-from backend.models import utcnow
+from backend.models import Customer, Shipment, ShipmentInquiry, utcnow
 from backend.services import conversations as conv
 from backend.services import notices
 from backend.services.notice_watch import prepare, run_once
 from tests.backend.console.clients import Console
 from tests.backend.console.streams import LiveStream, listening
 from tests.backend.factories import escalated
-from tests.backend.services.test_notices import ALWAYS, deliveries, new_shipment, scan
+from tests.backend.services.test_notices import ALWAYS, CUSTOMER, deliveries, new_shipment, scan
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _leave_the_seeded_database_as_seeded(db_factory: sessionmaker[Session]) -> Iterator[None]:
+    """The notices' own customer and shipments go again: other tests count the demo data exactly."""
+    yield
+    with session_scope(db_factory) as session:
+        waybills = select(Shipment.waybill).where(Shipment.customer_id == CUSTOMER)
+        session.execute(delete(ShipmentInquiry).where(ShipmentInquiry.waybill.in_(waybills)))
+        # The shipment's events, notices and deliveries go with it (ON DELETE CASCADE).
+        session.execute(delete(Shipment).where(Shipment.customer_id == CUSTOMER))
+        session.execute(delete(Customer).where(Customer.id == CUSTOMER))
 
 
 def decide(who: Console, cid: str, delivery_id: int, decision: str) -> Any:
