@@ -13,6 +13,7 @@ from backend.services.notices import ALREADY_STOPPED_TEXT, RESUMED_TEXT, STOPPED
 
 from . import client
 from .base import BlockingAction
+from .complaint_flow import accepts_offer_in_words
 from .shipper_language import language
 
 
@@ -25,6 +26,9 @@ class ActionStopUpdates(BlockingAction):
     def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        # "是的！！根本没人通知我" after the offer of a complaint is a yes, whatever it says of notices.
+        if accepted := accepts_offer_in_words(tracker):
+            return accepted
         stopped_now = client.stop_updates(tracker.sender_id)
         dispatcher.utter_message(
             text=t(language(tracker), STOPPED_TEXT if stopped_now else ALREADY_STOPPED_TEXT)
@@ -41,6 +45,8 @@ class ActionResumeUpdates(BlockingAction):
     def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if accepted := accepts_offer_in_words(tracker):
+            return accepted
         client.resume_updates(tracker.sender_id)
         dispatcher.utter_message(text=t(language(tracker), RESUMED_TEXT))
         return []

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from rasa_sdk.events import FollowupAction
 from sqlalchemy import select
 
 from backend.models import ShipmentInquiry
@@ -73,3 +74,26 @@ def test_stop_updates_in_chinese() -> None:
         make_tracker("恢复通知", intent="resume_updates", sender_id=cid, slots={"language": "zh"}),
     )
     assert "通知您" in resumed[0]
+
+
+def test_a_yes_to_the_offer_of_a_complaint_read_as_stop_updates_starts_the_complaint() -> None:
+    """A grievance about notices ("yes, and you never notify anyone") is no opt-out: the offer is taken."""
+    cid = hub_conversation()
+    for text, lang in (("是的，你们从来都不通知", "zh"), ("yes, and you never notify anyone", "en")):
+        events, texts = run(
+            ActionStopUpdates(),
+            make_tracker(
+                text,
+                intent="stop_updates",
+                sender_id=cid,
+                slots={"language": lang, "awaiting": "complaint_offer"},
+            ),
+        )
+        assert events == [FollowupAction("action_start_complaint")] and texts == []
+    with transaction() as session:
+        assert not notices.has_stopped(session, cid)
+    # Outside the offer the same intent is the opt-out it says.
+    _, texts = run(ActionStopUpdates(), make_tracker("stop updates", intent="stop_updates", sender_id=cid))
+    assert texts == [notices.STOPPED_TEXT]
+    with transaction() as session:
+        assert notices.has_stopped(session, cid)
