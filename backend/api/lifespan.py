@@ -23,6 +23,7 @@ from backend.hub.sweeper import TurnSweeper
 from backend.models import Base
 from backend.security.limits import DoorBudgets, make_limiter
 from backend.services.customer_classes import MonthlyClasses
+from backend.services.ownership import OfferWatcher
 from backend.services.sla_watch import SlaWatcher
 from backend.services.tickets import BusinessCalendar
 from backend.services.webhook_delivery import WebhookSender
@@ -146,6 +147,8 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
             app.state.session_factory, interval_s=resolved.webhook_poll_interval_s
         )
         broker = app.state.hub.broker
+        # i20o: owned customers' offers that ran out, audited and redrawn in every console.
+        offers = OfferWatcher(app.state.session_factory, broker, interval_s=resolved.owner_offer_check_s)
         if isinstance(broker, RedisBroker):
             await broker.start()
         try:
@@ -155,9 +158,11 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
                 if resolved.customer_classes_job:
                     classes_job.start()
                 sender.start()
+                offers.start()
                 try:
                     yield
                 finally:
+                    await offers.stop()
                     await sender.stop()
                     await classes_job.stop()
                     await app.state.turn_sweeper.stop()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +28,7 @@ from backend import clock
 from backend.config import get_settings
 from backend.db import session_scope, try_job_lock
 from backend.errors import InvalidInput, NotFound
+from backend.hub.broker import AGENTS_TOPIC, Broker
 from backend.i18n import N_
 from backend.models import Agent, ConsoleSession, Conversation, Customer, Shipment, Ticket
 from backend.services.audit import record_audit_event
@@ -479,11 +480,9 @@ def run_offer_watch(factory: sessionmaker[Session], *, now: datetime | None = No
 class OfferWatcher:
     """Every `interval_s`, records expired offers and tells every console to redraw its queue."""
 
-    def __init__(
-        self, factory: sessionmaker[Session], publish: Callable[[list[str]], None], *, interval_s: float
-    ) -> None:
+    def __init__(self, factory: sessionmaker[Session], broker: Broker, *, interval_s: float) -> None:
         self._factory = factory
-        self._publish = publish
+        self._broker = broker
         self.interval_s = interval_s
         self._task: asyncio.Task[None] | None = None
         self._running: asyncio.Future[list[str]] | None = None
@@ -501,7 +500,10 @@ class OfferWatcher:
             try:
                 expired = await asyncio.shield(self._running)
                 if expired:
-                    self._publish(expired)
+                    # Every console redraws its queue: the conversations now show for every agent.
+                    self._broker.publish(
+                        AGENTS_TOPIC, {"type": "offers_expired", "conversation_ids": expired}
+                    )
             except Exception:
                 logger.exception("owner offer watch failed; trying again in %.0f s", self.interval_s)
 

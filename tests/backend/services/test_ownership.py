@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.errors import InvalidInput
@@ -165,8 +165,13 @@ def test_assign_transfer_and_remove_are_audited(book: tuple[Session, list[str], 
         (SUPERVISOR, ownership.REMOVED, agents[1], None),
     ]
     # A balance's moves are audited transfers too, marked as such.
+    last = session.scalar(select(func.max(AuditEvent.id))) or 0
     plan = ownership.balance(session, actor=SUPERVISOR, agents=agents)
-    balanced = [e for e in session.scalars(select(AuditEvent)) if e.data and e.data.get("via") == "balance"]
+    balanced = [
+        e
+        for e in session.scalars(select(AuditEvent).where(AuditEvent.id > last))
+        if e.data and e.data.get("via") == "balance"
+    ]
     assert len(balanced) == len(plan.moves) and all(e.actor == SUPERVISOR for e in balanced)
 
 
