@@ -180,6 +180,11 @@ class Settings(BaseSettings):
     webhook_poll_interval_s: float = 2.0
     # --- i19i: bulk import (POST /api/v1/import); a larger file goes through `python -m backend import`.
     import_max_mb: float = 100.0
+    # --- i20o: customer owners (backend.services.ownership). An owned customer's escalation waits this
+    # long for its owner before every agent sees it in the queue (at once when the owner is away).
+    owner_first_s: float = 180.0
+    # How often the offer watch records offers that ran out and redraws the queues (0: off).
+    owner_offer_check_s: float = 10.0
 
     @field_validator("timezone")
     @classmethod

@@ -24,6 +24,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -131,6 +132,10 @@ class Customer(Base):
     class_computed_at: Mapped[datetime | None] = mapped_column(default=None)
     # What computed it: "system:customer_classes" (the monthly job) or "cli:recompute-classes".
     class_computed_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    # --- i20o: the agent (username) who looks after this customer (seed 1.3; 专人联系 for A-class) and
+    # since when; backend.services.ownership assigns, transfers and balances, and offers their escalations.
+    owner: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    owner_since: Mapped[datetime | None] = mapped_column(default=None)
 
     shipments: Mapped[list[Shipment]] = relationship(back_populates="customer")
 
@@ -262,6 +267,12 @@ class Conversation(Base):
     waiting_notice_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # --- i20o: a queued conversation of an owned customer is offered to that owner first (username) since
+    # `offered_at`; other agents see it once OWNER_FIRST_S has passed, decided at read time from these times.
+    offered_to: Mapped[str | None] = mapped_column(String(64), default=None)
+    offered_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When the offer watch recorded that the offer ran out (audited once, the queues redrawn).
+    offer_expired_at: Mapped[datetime | None] = mapped_column(default=None)
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="conversation", order_by="Message.id", cascade="all, delete-orphan"
@@ -502,6 +513,9 @@ class Agent(Base):
     # The console's language, "zh" or "en", once the agent picks one; None follows the browser.
     language: Mapped[str | None] = mapped_column(String(8), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # --- i20o: the agent set themselves away (the console's toggle): their customers' escalations go to
+    # the queue at once instead of waiting for them.
+    away: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     @validates("role")
     def _validate_role(self, _key: str, value: str) -> str:

@@ -25,6 +25,7 @@ from backend.security.limits import DoorBudgets, make_limiter
 from backend.services.customer_classes import MonthlyClasses
 from backend.services.notice_watch import NoticeWatcher
 from backend.services.notices import Policy
+from backend.services.ownership import OfferWatcher
 from backend.services.sla_watch import SlaWatcher
 from backend.services.tickets import BusinessCalendar
 from backend.services.webhook_delivery import WebhookSender
@@ -157,6 +158,8 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
             interval_s=resolved.notice_watch_interval_s,
         )
         broker = app.state.hub.broker
+        # i20o: owned customers' offers that ran out, audited and redrawn in every console.
+        offers = OfferWatcher(app.state.session_factory, broker, interval_s=resolved.owner_offer_check_s)
         if isinstance(broker, RedisBroker):
             await broker.start()
         try:
@@ -167,9 +170,11 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
                     classes_job.start()
                 sender.start()
                 notice_watcher.start()
+                offers.start()
                 try:
                     yield
                 finally:
+                    await offers.stop()
                     await notice_watcher.stop()
                     await sender.stop()
                     await classes_job.stop()

@@ -34,6 +34,7 @@ from backend.services import canned_replies as canned
 from backend.services import console as reads
 from backend.services import notices
 from backend.services import transfer as transfers
+from backend.services.ownership import visible_filter
 
 router = APIRouter(prefix="/console", tags=["console pages"], include_in_schema=False)
 
@@ -65,7 +66,12 @@ def next_in_queue(agent: PageAgent, session: SessionDep) -> RedirectResponse:
     """Alt+N: the conversation that has waited longest for a person, else the queue."""
     waiting = session.scalars(
         select(Conversation.id)
-        .where(Conversation.state == "queued", Conversation.channel.not_in(PRACTICE_CHANNELS))
+        .where(
+            Conversation.state == "queued",
+            Conversation.channel.not_in(PRACTICE_CHANNELS),
+            # Another owner's customer, while offered to them, is not next for this agent.
+            visible_filter(session, agent.username),
+        )
         .order_by(Conversation.updated_at, Conversation.id)
         .limit(1)
     ).first()

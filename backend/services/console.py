@@ -29,6 +29,7 @@ from backend.models import (
 from backend.phones import mask_phone
 from backend.services import sla_watch
 from backend.services.conversations import NOT_ANSWERED_REASON, list_messages, message_to_dict
+from backend.services.ownership import visible_filter
 from backend.services.shipments import get_shipment, shipment_to_dict
 from backend.services.tickets import agreed_resolution_text, request_to_dict, ticket_to_dict
 
@@ -65,6 +66,9 @@ def queue_item(conversation: Conversation, ticket: Ticket | None, now: datetime)
         "language": conversation.language,
         "handoff_reason": conversation.handoff_reason,
         "updated_at": conversation.updated_at.isoformat(),
+        # The customer's owner it is offered to first while it waits (backend.services.ownership).
+        "offered_to": conversation.offered_to if conversation.state == "queued" else None,
+        "offered_at": conversation.offered_at.isoformat() if conversation.offered_at else None,
         # Whose conversation it is, when known (the queue links the customer's page).
         "customer_id": conversation.customer_id
         or conversation.verified_customer_id
@@ -94,12 +98,13 @@ def _queue_key(item: dict[str, Any]) -> tuple[int, str]:
 
 def queue(session: Session, *, agent: str | None, now: datetime | None = None) -> list[dict[str, Any]]:
     """Conversations waiting for a person, and those `agent` holds: by priority, then SLA due time."""
+    offers = visible_filter(session, agent, now=now)  # another owner's offer stays out of sight
     now = now or utcnow()
     waiting = Conversation.state == "queued"
     mine = (Conversation.state == "agent") & (Conversation.owner == agent)
     shippers = Conversation.channel.not_in(PRACTICE_CHANNELS)
     conversations = session.scalars(
-        select(Conversation).where(waiting | mine if agent else waiting, shippers)
+        select(Conversation).where(waiting | mine if agent else waiting, shippers, offers)
     ).all()
     items = [queue_item(c, _latest_ticket(session, c.id), now) for c in conversations]
     return sorted(with_owner_names(session, items), key=_queue_key)
@@ -120,9 +125,12 @@ def _not_answered(session: Session, rows: list[dict[str, Any]]) -> list[dict[str
 
 def with_owner_names(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Queue rows with the display name of the agent who holds each (people, not logins)."""
-    names = _display_names(session, {str(r["owner"]) for r in rows if r.get("owner")})
+    names = _display_names(
+        session, {str(r[key]) for r in rows for key in ("owner", "offered_to") if r.get(key)}
+    )
     for row in rows:
         row["owner_name"] = names.get(str(row.get("owner")), row.get("owner"))
+        row["offered_name"] = names.get(str(row.get("offered_to")), row.get("offered_to"))
     return _not_answered(session, rows)
 
 
@@ -404,6 +412,11 @@ def customer_view(session: Session, customer_id: str) -> dict[str, Any] | None:
         "class": customer.customer_class,
         # Masked as everywhere but the shipper's own chat: the last four digits.
         "phone": mask_phone(customer.phone) if customer.phone else None,
+        # The agent who looks after the customer (backend.services.ownership), by name.
+        "owner": customer.owner,
+        "owner_name": _display_names(session, {customer.owner}).get(customer.owner)
+        if customer.owner
+        else None,
         "conversations": [
             {
                 "id": c.id,

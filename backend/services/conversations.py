@@ -217,13 +217,21 @@ def _set_state(
     conversation.owner = owner
     # A new wait for a person (or none at all, back with the bot): its notice is still to be said.
     conversation.waiting_notice_at = None
+    # An offer to the customer's owner belongs to one wait (a release goes to everyone).
+    conversation.offered_to = conversation.offered_at = conversation.offer_expired_at = None
     session.flush()
     return conversation
 
 
 def mark_for_agent(session: Session, *, conversation_id: str, reason: str) -> Conversation:
-    """Queue the conversation for a human agent; the hub stops passing messages to the bot."""
-    return _set_state(session, conversation_id, "queued", reason)
+    """Queue the conversation for a human agent; the hub stops passing messages to the bot. An owned
+    customer's conversation is offered to its owner first (backend.services.ownership)."""
+    # Imported here: ownership audits through backend.services.tickets, which reads conversations.
+    from backend.services.ownership import offer_to_owner
+
+    conversation = _set_state(session, conversation_id, "queued", reason)
+    offer_to_owner(session, conversation_id)
+    return conversation
 
 
 def claim_conversation(session: Session, *, conversation_id: str, agent: str) -> Conversation:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.complaints.analysis import PERSON_REQUEST_PRIORITY
 from backend.db import begin_write
 from backend.i18n import t
 from backend.models import Conversation, utcnow
+from backend.services import ownership
 from backend.services.conversations import ensure_conversation
 from backend.services.tickets import BusinessCalendar, open_ticket
 
@@ -36,14 +37,27 @@ def hand_over(session: Session, *, conversation_id: str, reason: str) -> None:
     ensure_conversation(session, conversation_id)
     session.flush()
     begin_write(session)
+    # A new wait for a person starts here (an escalation of one already waiting keeps its offer).
+    was_waiting = (
+        session.scalar(select(Conversation.state).where(Conversation.id == conversation_id)) == "queued"
+    )
     session.execute(
         update(Conversation)
         .where(Conversation.id == conversation_id, Conversation.owner.is_(None))
-        .values(state="queued", handoff_reason=reason, waiting_notice_at=None, updated_at=utcnow())
+        .values(
+            state="queued",
+            handoff_reason=reason,
+            waiting_notice_at=None,
+            updated_at=utcnow(),
+            **({} if was_waiting else ownership.clear_offer_values()),
+        )
         .execution_options(synchronize_session=False)
     )
     # The session's copy must show what the database now holds (queued, or the claiming agent's).
     session.get(Conversation, conversation_id, populate_existing=True)
+    if not was_waiting:
+        # An owned customer's conversation goes to its owner first (backend.services.ownership).
+        ownership.offer_to_owner(session, conversation_id)
 
 
 def request_person(

@@ -25,6 +25,7 @@ from backend.language import LANGUAGES
 from backend.models import Conversation, Customer, Shipment, Ticket, utcnow
 from backend.phones import normalise_phone
 from backend.services.console import _latest_ticket, _queue_key, queue_item, with_owner_names
+from backend.services.ownership import visible_filter
 from backend.waybill import normalise as normalise_waybill
 from backend.waybill import validate as validate_waybill
 
@@ -137,8 +138,11 @@ def find_conversations(
 ) -> list[dict[str, Any]]:
     """The queue's rows for this filter (the shape of backend.services.console.queue_item), most urgent
     first; without a search or a status only the live queue's conversations."""
+    # Another owner's conversation offered to them is out of sight until its offer runs out (on the
+    # ownership service's clock unless a time was given).
+    offers = visible_filter(session, agent, now=now)
     now = now or utcnow()
-    query = select(Conversation).where(Conversation.channel.not_in(PRACTICE_CHANNELS))
+    query = select(Conversation).where(Conversation.channel.not_in(PRACTICE_CHANNELS), offers)
     if wanted.searching:
         if wanted.query:
             query = query.where(Conversation.id.in_(_matching_conversations(session, wanted.query)))
