@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,7 +36,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import get_settings
@@ -46,7 +43,7 @@ from backend.db import begin_write, session_scope
 from backend.domain import CUSTOMER_CLASSES
 from backend.models import AuditEvent, Customer, ScheduledJobRun, Shipment, utcnow
 from backend.services.audit import record_audit_event
-from backend.services.periodic import stop_job
+from backend.services.periodic import claim_period, stop_job
 
 logger = logging.getLogger(__name__)
 
@@ -422,10 +419,6 @@ class MonthlyRun:
     result: Recomputation | None = None
 
 
-def _claimer() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"[:100]
-
-
 def run_monthly(
     factory: sessionmaker[Session],
     *,
@@ -456,15 +449,7 @@ def run_monthly(
 
 def _claim(session: Session, period: str, now: datetime) -> ScheduledJobRun | None:
     """Insert this month's claim row; None when another process has it (committed, or waiting to be)."""
-    if session.get(ScheduledJobRun, (JOB_NAME, period)) is not None:
-        return None
-    claim = ScheduledJobRun(job=JOB_NAME, period=period, claimed_at=now, claimed_by=_claimer())
-    try:
-        with session.begin_nested():
-            session.add(claim)
-    except IntegrityError:
-        return None
-    return claim
+    return claim_period(session, JOB_NAME, period, now)
 
 
 def _outcome(result: Recomputation) -> str:
