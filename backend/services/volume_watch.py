@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -33,7 +34,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import get_settings
 from backend.db import begin_write, session_scope
+from backend.errors import InvalidInput, NotFound
+from backend.i18n import N_
 from backend.models import Customer, Shipment, VolumeFlag, utcnow
+from backend.services.audit import record_audit_event
 from backend.services.periodic import PeriodicCheck, claim_period
 
 logger = logging.getLogger(__name__)
@@ -41,6 +45,12 @@ logger = logging.getLogger(__name__)
 JOB_NAME = "volume_watch"
 JOB_ACTOR = "system:volume_watch"
 CLI_ACTOR = "cli:volume-watch"
+# audit_event action when someone closes a flag with what the customer said.
+FLAG_HANDLED = "volume_flag_handled"
+FLAG_STATUSES = ("open", "handled")
+# The console's list: the newest this many flags of a status.
+LIST_LIMIT = 200
+NOTE_MAX = 2000
 WEEK_PATTERN = re.compile(r"(\d{4})-W(\d{2})")
 # "广东省广州市天河区" -> 广州市; "广西壮族自治区" -> the province; "Guangzhou, Guangdong" -> Guangzhou.
 CITY = re.compile(r"^(?:.+?(?:省|自治区))?(.+?市)")
@@ -263,6 +273,102 @@ def watch(
                 continue
             new.append(figures.customer_id)
     return Watch(week, checked, falling, new, dry_run)
+
+
+# -- flags in the console -------------------------------------------------------------------------------
+
+
+def flags_view(
+    session: Session, tz: ZoneInfo, *, status: str = "open", limit: int = LIST_LIMIT
+) -> list[dict[str, Any]]:
+    """Flags of a status (open or handled), newest week first and the deepest drop first within it, each
+    with its customer and the weekly counts behind it (trailing weeks and the flagged week, as the
+    shipments stand now) for a sparkline."""
+    stmt = (
+        select(VolumeFlag, Customer)
+        .join(Customer, Customer.id == VolumeFlag.customer_id)
+        .where(VolumeFlag.status == status)
+        .order_by(VolumeFlag.week.desc(), VolumeFlag.drop_share.desc(), VolumeFlag.id)
+        .limit(limit)
+    )
+    pairs = session.execute(stmt).tuples().all()
+    spans: dict[tuple[str, int], list[str]] = defaultdict(list)
+    for flag, _ in pairs:
+        spans[(flag.week, flag.trailing_weeks)].append(flag.customer_id)
+    counts: dict[tuple[str, str], tuple[list[str], list[int]]] = {}
+    for (key, trailing), ids in spans.items():
+        week = Week.parse(key)
+        span = [week.shift(-n) for n in range(trailing, -1, -1)]
+        figures = weekly_figures(session, span, tz, customer_ids=ids)
+        labels = [w.key for w in span]
+        for cid in ids:
+            counts[(key, cid)] = (labels, figures.get(cid, ([0] * len(span), []))[0])
+    rows = []
+    for flag, customer in pairs:
+        labels, values = counts[(flag.week, flag.customer_id)]
+        rows.append(
+            {
+                "id": flag.id,
+                "customer_id": customer.id,
+                "name": customer.name,
+                "class": customer.customer_class,
+                "week": flag.week,
+                "count": flag.week_count,
+                "freight": flag.week_freight,
+                "trailing_weeks": flag.trailing_weeks,
+                "trailing_mean": flag.trailing_mean,
+                "drop_share": flag.drop_share,
+                "status": flag.status,
+                "created_at": flag.created_at,
+                "handled_by": flag.handled_by,
+                "handled_at": flag.handled_at,
+                "note": flag.note,
+                "spark": {"key": str(flag.id), "labels": labels, "values": values},
+            }
+        )
+    return rows
+
+
+def open_flag(session: Session, customer_id: str) -> VolumeFlag | None:
+    """The customer's newest open flag, for their page."""
+    stmt = (
+        select(VolumeFlag)
+        .where(VolumeFlag.customer_id == customer_id, VolumeFlag.status == "open")
+        .order_by(VolumeFlag.week.desc())
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
+def handle_flag(
+    session: Session, flag_id: int, *, username: str, actor: str, agent_id: int | None, note: str
+) -> VolumeFlag:
+    """Close a flag with what the customer said (why the volume dropped, what they plan next); audited."""
+    note = note.strip()
+    if not note:
+        raise InvalidInput(
+            N_("Write what the customer said: why their volume dropped and what they plan next.")
+        )
+    if len(note) > NOTE_MAX:
+        raise InvalidInput(N_("The note is too long (at most {limit} characters)."), limit=NOTE_MAX)
+    flag = session.get(VolumeFlag, flag_id, with_for_update=True)
+    if flag is None:
+        raise NotFound(N_("No volume flag {flag}."), flag=flag_id)
+    if flag.status == "handled":
+        raise InvalidInput(N_("{who} handled this flag already."), who=flag.handled_by or "-")
+    flag.status = "handled"
+    flag.handled_by = username
+    flag.handled_at = utcnow()
+    flag.note = note
+    record_audit_event(
+        session,
+        actor=actor,
+        action=FLAG_HANDLED,
+        agent_id=agent_id,
+        data={"customer_id": flag.customer_id, "week": flag.week, "flag_id": flag.id, "note": note},
+    )
+    session.flush()
+    return flag
 
 
 # -- the weekly job -----------------------------------------------------------------------------------
