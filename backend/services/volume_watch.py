@@ -18,9 +18,11 @@ monthly classes do): of several backend processes only the one whose insert succ
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -35,7 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.config import get_settings
 from backend.db import begin_write, session_scope
 from backend.errors import InvalidInput, NotFound
-from backend.i18n import N_
+from backend.i18n import N_, t
 from backend.models import Customer, Shipment, VolumeFlag, utcnow
 from backend.services.audit import record_audit_event
 from backend.services.periodic import PeriodicCheck, claim_period
@@ -51,6 +53,10 @@ FLAG_STATUSES = ("open", "handled")
 # The console's list: the newest this many flags of a status.
 LIST_LIMIT = 200
 NOTE_MAX = 2000
+# Regions shown per customer in the weekly statistics.
+TOP_REGIONS = 3
+# A spreadsheet opened by Excel on a Chinese Windows reads CSV without a byte-order mark as GBK.
+BOM = "\ufeff"
 WEEK_PATTERN = re.compile(r"(\d{4})-W(\d{2})")
 # "广东省广州市天河区" -> 广州市; "广西壮族自治区" -> the province; "Guangzhou, Guangdong" -> Guangzhou.
 CITY = re.compile(r"^(?:.+?(?:省|自治区))?(.+?市)")
@@ -273,6 +279,155 @@ def watch(
                 continue
             new.append(figures.customer_id)
     return Watch(week, checked, falling, new, dry_run)
+
+
+# -- the weekly shipment statistics (周期发货表格) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeeklyRow:
+    """One customer's line of the weekly statistics."""
+
+    customer_id: str
+    name: str
+    customer_class: str
+    count: int
+    freight: Decimal
+    previous: int
+    trailing_mean: float
+    # The week's destination regions, most shipments first, at most TOP_REGIONS.
+    regions: list[tuple[str, int]]
+
+    @property
+    def change(self) -> int:
+        """Shipments more (or fewer) than the week before."""
+        return self.count - self.previous
+
+    @property
+    def change_share(self) -> float | None:
+        """The change against the week before as a share of it; None when that week had none."""
+        return self.change / self.previous if self.previous else None
+
+    @property
+    def mean_change_share(self) -> float | None:
+        """The week against the trailing mean, as a share of the mean; None without a mean."""
+        mean = self.trailing_mean
+        return (self.count - mean) / mean if mean else None
+
+
+@dataclass(frozen=True)
+class WeeklyReport:
+    """The week's shipments per customer (busiest first), beside the week before and the trailing mean."""
+
+    week: Week
+    weeks: int
+    rows: list[WeeklyRow]
+    # Every customer's shipments this week by region, most first.
+    regions: list[tuple[str, int]]
+
+    @property
+    def total(self) -> int:
+        return sum(r.count for r in self.rows)
+
+    @property
+    def total_freight(self) -> Decimal:
+        return sum((r.freight for r in self.rows), Decimal("0"))
+
+    @property
+    def previous_total(self) -> int:
+        return sum(r.previous for r in self.rows)
+
+
+def regions_by_customer(session: Session, week: Week, tz: ZoneInfo) -> dict[str, Counter[str]]:
+    """Per customer: the week's shipments by destination region."""
+    stmt = (
+        select(Shipment.customer_id, Shipment.destination, func.count())
+        .where(Shipment.created_at >= week.start(tz), Shipment.created_at < week.shift(1).start(tz))
+        .group_by(Shipment.customer_id, Shipment.destination)
+    )
+    regions: dict[str, Counter[str]] = defaultdict(Counter)
+    for cid, destination, count in session.execute(stmt):
+        regions[cid][region_of(destination)] += int(count)
+    return regions
+
+
+def _ranked(counter: Counter[str]) -> list[tuple[str, int]]:
+    return sorted(counter.items(), key=lambda item: (-item[1], item[0]))
+
+
+def weekly_report(session: Session, week: Week, tz: ZoneInfo, *, weeks: int) -> WeeklyReport:
+    """Every customer who shipped in `week` or the `weeks` before it, busiest first."""
+    regions = regions_by_customer(session, week, tz)
+    rows = [
+        WeeklyRow(
+            c.customer_id,
+            c.name,
+            c.customer_class,
+            c.count,
+            c.freight,
+            c.previous,
+            c.trailing_mean,
+            _ranked(regions.get(c.customer_id, Counter()))[:TOP_REGIONS],
+        )
+        for c in customer_weeks(session, week, tz, weeks=weeks)
+    ]
+    rows.sort(key=lambda r: (-r.count, -r.freight, r.customer_id))
+    return WeeklyReport(week, weeks, rows, _ranked(sum(regions.values(), Counter())))
+
+
+def percent(share: float | None) -> str:
+    """A change as '+25.0%' or '-40.0%'; empty when there is nothing to compare with."""
+    return "" if share is None else f"{share * 100:+.1f}%"
+
+
+def region_text(regions: Sequence[tuple[str, int]]) -> str:
+    """'Guangzhou 5, Kunming 2'."""
+    return ", ".join(f"{name} {count}" for name, count in regions)
+
+
+CSV_COLUMNS = (
+    N_("Customer id"),
+    N_("Customer"),
+    N_("Class"),
+    N_("Shipments"),
+    N_("Freight (CNY)"),
+    N_("Week before"),
+    N_("Change"),
+    N_("Change against the week before"),
+    N_("Trailing mean"),
+    N_("Against the trailing mean"),
+    N_("Top regions"),
+)
+
+
+def report_rows(report: WeeklyReport) -> list[list[str]]:
+    """The report's lines as the page shows them and the CSV holds them (numbers as text, not localised)."""
+    return [
+        [
+            r.customer_id,
+            r.name,
+            r.customer_class,
+            str(r.count),
+            f"{r.freight:.2f}",
+            str(r.previous),
+            f"{r.change:+d}",
+            percent(r.change_share),
+            f"{r.trailing_mean:.1f}",
+            percent(r.mean_change_share),
+            region_text(r.regions),
+        ]
+        for r in report.rows
+    ]
+
+
+def report_csv(report: WeeklyReport, language: str) -> str:
+    """The weekly statistics as CSV, headers in the reader's language, starting with the byte-order mark."""
+    out = io.StringIO()
+    out.write(BOM)
+    writer = csv.writer(out)
+    writer.writerow([t(language, column) for column in CSV_COLUMNS])
+    writer.writerows(report_rows(report))
+    return out.getvalue()
 
 
 # -- flags in the console -------------------------------------------------------------------------------
