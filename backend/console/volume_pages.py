@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from backend.api.deps import SessionDep, SettingsDep, refusals_return_to
 from backend.console.deps import PageAgent, as_view, require_csrf
 from backend.console.language import reader_language
+from backend.console.pages import _csv_download as csv_download
 from backend.console.rendering import render
 from backend.errors import InvalidInput
 from backend.i18n import N_, t
@@ -144,8 +145,4 @@ def weekly_shipments_csv(
     chosen = _week(request, week)
     report = vw.weekly_report(session, chosen, settings.tz, weeks=settings.volume_watch_weeks)
     text = vw.report_csv(report, reader_language(request, agent))
-    return Response(
-        text.encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="weekly-shipments-{chosen.key}.csv"'},
-    )
+    return csv_download(text, f"weekly-shipments-{chosen.key}.csv")

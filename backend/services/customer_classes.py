@@ -26,7 +26,6 @@ leaves no claim, and the next check of any process runs it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -43,7 +42,7 @@ from backend.db import begin_write, session_scope
 from backend.domain import CUSTOMER_CLASSES
 from backend.models import AuditEvent, Customer, ScheduledJobRun, Shipment, utcnow
 from backend.services.audit import record_audit_event
-from backend.services.periodic import claim_period, stop_job
+from backend.services.periodic import PeriodicCheck, claim_period
 
 logger = logging.getLogger(__name__)
 
@@ -457,8 +456,9 @@ def _outcome(result: Recomputation) -> str:
     return f"{len(result.ranked)} customers ({counts}), {len(result.changes)} change(s)"
 
 
-class MonthlyClasses:
-    """Checks every `interval_s` seconds, from the backend's lifespan, whether this month's run is due."""
+class MonthlyClasses(PeriodicCheck[MonthlyRun]):
+    """Checks every `interval_s` seconds, from the backend's lifespan, whether this month's run is due; the
+    first check runs at once (a new month's classes should not wait an hour)."""
 
     def __init__(
         self,
@@ -469,39 +469,11 @@ class MonthlyClasses:
         b_share: float,
         interval_s: float,
     ) -> None:
-        self._factory = factory
-        self._tz = tz
-        self._a_share, self._b_share = a_share, b_share
-        self.interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
-        self._running: asyncio.Future[MonthlyRun] | None = None
-        self.last: MonthlyRun | None = None
-
-    def start(self) -> None:
-        """Start the loop; its first check runs at once (a new month's classes should not wait an hour)."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._loop(), name="customer-classes")
-
-    async def _loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            self._running = loop.run_in_executor(
-                None,
-                lambda: run_monthly(self._factory, tz=self._tz, a_share=self._a_share, b_share=self._b_share),
-            )
-            try:
-                # Shielded: a shutdown waits for the transaction in progress instead of leaving it behind.
-                self.last = await asyncio.shield(self._running)
-            except Exception:
-                logger.exception(
-                    "customer classes: the monthly run failed; trying again in %.0f s", self.interval_s
-                )
-            await asyncio.sleep(self.interval_s)
-
-    async def stop(self) -> None:
-        """Cancel the loop and wait for a run in progress to finish."""
-        task, self._task = self._task, None
-        await stop_job(task, self._running, name="customer classes")
+        super().__init__(
+            lambda: run_monthly(factory, tz=tz, a_share=a_share, b_share=b_share),
+            interval_s=interval_s,
+            name="customer classes",
+        )
 
 
 # -- the command line ----------------------------------------------------------------------------------

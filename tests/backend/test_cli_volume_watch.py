@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -19,16 +18,9 @@ from backend.models import Customer, Shipment, VolumeFlag
 from backend.services.volume_watch import Week
 from backend.waybill import make_waybill
 from tests.backend.factories import CARRIER_TZ
+from tests.backend.test_cli_classes import development  # noqa: F401 (an autouse fixture)
 
 WEEK = Week(2026, 45)
-
-
-@pytest.fixture(autouse=True)
-def development(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("APP_ENV", "development")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 @pytest.fixture

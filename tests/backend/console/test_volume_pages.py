@@ -18,10 +18,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import session_scope
-from backend.models import AuditEvent, Customer, Shipment, VolumeFlag
+from backend.models import AuditEvent, Customer, ScheduledJobRun, Shipment, VolumeFlag
 from backend.services import volume_watch as vw
 from backend.waybill import make_waybill
-from tests.backend.console.clients import Console
+from tests.backend.console.clients import Console, build_app, client_for
 from tests.backend.console.test_console_words import HEADERS, assert_in_language, names_of, visible
 from tests.backend.factories import CARRIER_TZ
 from tests.backend.services.test_search import forget_customer
@@ -87,13 +87,21 @@ def flagged(app: FastAPI, people: dict[str, Console], db_factory: sessionmaker[S
         remove_shipper(session, cid)
 
 
-def test_the_weekly_job_runs_in_the_backend(app: FastAPI, people: dict[str, Console]) -> None:
+def test_the_weekly_job_runs_in_the_backend_unless_turned_off(
+    app: FastAPI, people: dict[str, Console], db_url: str, db_factory: sessionmaker[Session]
+) -> None:
     job = app.state.volume_watch
     deadline = time.monotonic() + 20
     while job.last is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert isinstance(job.last, vw.WeeklyRun)
-    assert re.fullmatch(r"\d{4}-W\d{2}", job.last.week)
+    # This process looked at the last complete week, or an earlier backend on this database had it.
+    week = vw.last_complete_week(vw.utcnow(), CARRIER_TZ).key
+    assert isinstance(job.last, vw.WeeklyRun) and job.last.week == week
+    with session_scope(db_factory) as session:
+        assert session.get(ScheduledJobRun, (vw.JOB_NAME, week)) is not None
+    off = build_app(db_url, volume_watch_job=False)
+    with client_for(off):
+        assert off.state.volume_watch._task is None
 
 
 def row_of(page: str, flag_id: int) -> str:

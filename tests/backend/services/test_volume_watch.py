@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import Settings
 from backend.db import make_engine, make_session_factory, session_scope
-from backend.migrate import upgrade
 from backend.models import Customer, ScheduledJobRun, Shipment, VolumeFlag
 from backend.services import volume_watch as vw
 from backend.waybill import make_waybill
 from tests.backend.factories import CARRIER_TZ
+from tests.backend.services.test_customer_classes import empty_factory  # noqa: F401 (a fixture)
 
 # Wednesday 9 December 2026, 18:00 in Shanghai: the week in progress is 2026-W50, the last complete one W49.
 NOW = datetime(2026, 12, 9, 10, 0, tzinfo=timezone.utc)
@@ -29,38 +26,8 @@ WEEK = vw.Week(2026, 49)
 WATCH = {"tz": CARRIER_TZ, "weeks": 4, "drop_share": 0.3, "min_shipments": 8}
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def empty_factory(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[sessionmaker[Session]]:
-    """A migrated database without the demo data (the watch must see only the test's customers)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('volume') / 'app.db'}"
-        admin = None
-        name = ""
-    else:
-        base = os.environ.get("TEST_POSTGRES_URL")
-        if not base:
-            pytest.skip("TEST_POSTGRES_URL is not set: the PostgreSQL variant is skipped")
-        name = f"test_i20v_volume_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    engine = make_engine(url)
-    try:
-        yield make_session_factory(engine)
-    finally:
-        engine.dispose()
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-
-
 @pytest.fixture
-def factory(empty_factory: sessionmaker[Session]) -> sessionmaker[Session]:
+def factory(empty_factory: sessionmaker[Session]) -> sessionmaker[Session]:  # noqa: F811
     """The empty database, emptied again before each test."""
     with session_scope(empty_factory) as session:
         for table in ("volume_flag", "scheduled_job_run", "shipment_event", "shipment", "customer"):
