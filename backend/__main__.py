@@ -16,6 +16,10 @@ Integration tokens for the carrier's systems (/api/v1); the token is printed onc
 Customer classes (ABC) recomputed from revenue now, as the monthly job does:
 
     python -m backend recompute-classes [--dry-run]
+
+The weekly volume watch for the last complete week (or the one given), as the weekly job does:
+
+    python -m backend volume-watch [--week 2026-W48] [--dry-run]
 """
 
 from __future__ import annotations
@@ -75,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("name")
     classes = commands.add_parser("recompute-classes", help="customer classes (ABC) from revenue, now")
     classes.add_argument("--dry-run", action="store_true", help="print what would change; store nothing")
+    volume = commands.add_parser("volume-watch", help="flag customers whose volume dropped")
+    volume.add_argument("--week", help="ISO week like 2026-W48 (default: the last complete week)")
+    volume.add_argument("--dry-run", action="store_true", help="print who dropped; store nothing")
     bulk = commands.add_parser("import", help="import customers, shipments, scans from NDJSON or CSV")
     bulk.add_argument("file", type=Path)
     bulk.add_argument("--kind", choices=("customer", "shipment", "event"), help="a CSV file's rows")
@@ -100,6 +107,8 @@ def _run(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
         return run_command(args, out)
     if args.command in ("create-token", "list-tokens", "revoke-token"):
         return _run_tokens(args, out)
+    if args.command == "volume-watch":
+        return _run_volume_watch(args, out)
     if args.command == "recompute-classes":
         from backend.services.customer_classes import run_cli
 
@@ -155,6 +164,19 @@ def _run(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
                     print(f"demo {account.role} {account.username!r} {what}: password in {where}", file=out)
     except AccountError as error:
         raise _Refused(str(error)) from error
+    return 0
+
+
+def _run_volume_watch(args: argparse.Namespace, out: TextIO) -> int:
+    from backend.services.volume_watch import BadWeek, run_cli
+
+    try:
+        lines = run_cli(args.url, week=args.week, dry_run=args.dry_run)
+    except BadWeek as error:
+        raise _Refused(f"the week must look like 2026-W48 (and exist); got {error}") from error
+    except ValidationError as error:  # a bad VOLUME_* setting: its one line, no traceback
+        raise _Refused("; ".join(e["msg"] for e in error.errors())) from error
+    print("\n".join(lines), file=out)
     return 0
 
 

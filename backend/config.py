@@ -185,6 +185,29 @@ class Settings(BaseSettings):
     owner_first_s: float = 180.0
     # How often the offer watch records offers that ran out and redraws the queues (0: off).
     owner_offer_check_s: float = 10.0
+    # --- i20v: the weekly volume watch and the weekly shipment statistics (backend.services.volume_watch)
+    # A customer's last complete ISO week (carrier's clock) against the mean of this many weeks before it.
+    volume_watch_weeks: int = 4
+    # A drop of more than this share of that mean flags the customer for a care call.
+    volume_drop_share: float = 0.3
+    # Fewer shipments than this in the trailing weeks: too little history to call anything a drop.
+    volume_watch_min_shipments: int = 8
+    # The weekly run in the backend (once per ISO week, however many backend processes run); false turns
+    # it off (the CLI `volume-watch` still works). How often a backend looks whether it is due.
+    volume_watch_job: bool = True
+    volume_watch_check_s: float = 3600.0
+
+    @model_validator(mode="after")
+    def _volume_watch_settings(self) -> Settings:
+        if self.volume_watch_weeks < 1 or self.volume_watch_min_shipments < 0:
+            raise ValueError("VOLUME_WATCH_WEEKS must be 1 or more, VOLUME_WATCH_MIN_SHIPMENTS 0 or more")
+        if not 0 < self.volume_drop_share < 1:
+            raise ValueError(f"VOLUME_DROP_SHARE must be between 0 and 1 (got {self.volume_drop_share})")
+        if self.volume_watch_check_s <= 0:
+            raise ValueError("VOLUME_WATCH_CHECK_S must be a positive number of seconds")
+        return self
+
+    # --- end i20v
 
     @field_validator("timezone")
     @classmethod

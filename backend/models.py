@@ -848,3 +848,42 @@ class NoticeCursor(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- i20v: the weekly volume watch (backend.services.volume_watch) ---
+VOLUME_FLAG_STATUSES = ("open", "handled")
+
+
+class VolumeFlag(Base):
+    """A customer whose shipments in one ISO week fell more than the set share below their trailing mean.
+
+    One row per (customer, week): the weekly job and the CLI may both look at a week, and a rerun finds the
+    row and adds nothing. The figures are kept as found, so the flag still says what was seen after late
+    scans change the week. An agent marks it handled with what the customer said (the seed's care call:
+    why did the volume drop, what do they plan next).
+    """
+
+    __tablename__ = "volume_flag"
+    __table_args__ = (UniqueConstraint("customer_id", "week"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), index=True)
+    # ISO week on the carrier's clock, "2026-W48".
+    week: Mapped[str] = mapped_column(String(8))
+    week_count: Mapped[int] = mapped_column(Integer)
+    week_freight: Mapped[Decimal] = mapped_column(Money)
+    trailing_weeks: Mapped[int] = mapped_column(Integer)
+    trailing_mean: Mapped[float] = mapped_column(Float)
+    # (trailing mean - this week) / trailing mean: 0.6 is a 60% drop.
+    drop_share: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+    handled_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    handled_at: Mapped[datetime | None] = mapped_column(default=None)
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+
+    @validates("status")
+    def _validate_status(self, _key: str, value: str) -> str:
+        _check(value, VOLUME_FLAG_STATUSES, "volume flag status")
+        return value

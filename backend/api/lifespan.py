@@ -28,6 +28,7 @@ from backend.services.notices import Policy
 from backend.services.ownership import OfferWatcher
 from backend.services.sla_watch import SlaWatcher
 from backend.services.tickets import BusinessCalendar
+from backend.services.volume_watch import weekly_job
 from backend.services.webhook_delivery import WebhookSender
 from backend.storage import StoreUnavailable, UploadStore, make_store
 
@@ -143,6 +144,8 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
             b_share=resolved.customer_class_b_share,
             interval_s=resolved.customer_classes_check_s,
         )
+        # The weekly volume watch, once per ISO week by one of however many backends run (i20v).
+        app.state.volume_watch = volume_job = weekly_job(app.state.session_factory, resolved)
         # Signed webhooks from the outbox; safe with several backend processes. Stopped by this name: an
         # app entered twice at once (tests) keeps only the newest sender in app.state.
         sender = app.state.webhook_sender = WebhookSender(
@@ -168,6 +171,8 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
                 app.state.turn_sweeper.start()
                 if resolved.customer_classes_job:
                     classes_job.start()
+                if resolved.volume_watch_job:
+                    volume_job.start()
                 sender.start()
                 notice_watcher.start()
                 offers.start()
@@ -178,6 +183,7 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
                     await notice_watcher.stop()
                     await sender.stop()
                     await classes_job.stop()
+                    await volume_job.stop()
                     await app.state.turn_sweeper.stop()
                     await app.state.sla_watcher.stop()
         finally:

@@ -43,6 +43,7 @@ from backend.services import customer_classes as classes
 from backend.services.audit import actor_of
 from backend.services.reports import monthly_report, report_csv, tickets_csv
 from backend.services.search import QueueFilter, find_conversations
+from backend.services.volume_watch import open_flag
 
 # Front-end libraries come from npm (`npm ci`), served as files; nothing is fetched from a CDN.
 VENDOR_FILES = {
@@ -119,7 +120,10 @@ def customer_page(
     if customer is None:
         raise NotFound(N_("No customer {customer}."), customer=customer_id)
     standing = classes.class_view(session, customer_id) if agent.role == "supervisor" else None
-    return render(request, "console/customer.html", customer=customer, standing=standing, error=error)
+    flag = open_flag(session, customer_id)  # i20v: an open volume drop, for a care call
+    return render(
+        request, "console/customer.html", customer=customer, standing=standing, error=error, volume_flag=flag
+    )
 
 
 @router.get("/customer-classes", response_class=HTMLResponse, dependencies=[Depends(require_supervisor_page)])

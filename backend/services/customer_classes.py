@@ -26,10 +26,7 @@ leaves no claim, and the next check of any process runs it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import os
-import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,7 +35,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import get_settings
@@ -46,7 +42,7 @@ from backend.db import begin_write, session_scope
 from backend.domain import CUSTOMER_CLASSES
 from backend.models import AuditEvent, Customer, ScheduledJobRun, Shipment, utcnow
 from backend.services.audit import record_audit_event
-from backend.services.periodic import stop_job
+from backend.services.periodic import PeriodicCheck, claim_period
 
 logger = logging.getLogger(__name__)
 
@@ -422,10 +418,6 @@ class MonthlyRun:
     result: Recomputation | None = None
 
 
-def _claimer() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"[:100]
-
-
 def run_monthly(
     factory: sessionmaker[Session],
     *,
@@ -456,15 +448,7 @@ def run_monthly(
 
 def _claim(session: Session, period: str, now: datetime) -> ScheduledJobRun | None:
     """Insert this month's claim row; None when another process has it (committed, or waiting to be)."""
-    if session.get(ScheduledJobRun, (JOB_NAME, period)) is not None:
-        return None
-    claim = ScheduledJobRun(job=JOB_NAME, period=period, claimed_at=now, claimed_by=_claimer())
-    try:
-        with session.begin_nested():
-            session.add(claim)
-    except IntegrityError:
-        return None
-    return claim
+    return claim_period(session, JOB_NAME, period, now)
 
 
 def _outcome(result: Recomputation) -> str:
@@ -472,8 +456,9 @@ def _outcome(result: Recomputation) -> str:
     return f"{len(result.ranked)} customers ({counts}), {len(result.changes)} change(s)"
 
 
-class MonthlyClasses:
-    """Checks every `interval_s` seconds, from the backend's lifespan, whether this month's run is due."""
+class MonthlyClasses(PeriodicCheck[MonthlyRun]):
+    """Checks every `interval_s` seconds, from the backend's lifespan, whether this month's run is due; the
+    first check runs at once (a new month's classes should not wait an hour)."""
 
     def __init__(
         self,
@@ -484,39 +469,11 @@ class MonthlyClasses:
         b_share: float,
         interval_s: float,
     ) -> None:
-        self._factory = factory
-        self._tz = tz
-        self._a_share, self._b_share = a_share, b_share
-        self.interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
-        self._running: asyncio.Future[MonthlyRun] | None = None
-        self.last: MonthlyRun | None = None
-
-    def start(self) -> None:
-        """Start the loop; its first check runs at once (a new month's classes should not wait an hour)."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._loop(), name="customer-classes")
-
-    async def _loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            self._running = loop.run_in_executor(
-                None,
-                lambda: run_monthly(self._factory, tz=self._tz, a_share=self._a_share, b_share=self._b_share),
-            )
-            try:
-                # Shielded: a shutdown waits for the transaction in progress instead of leaving it behind.
-                self.last = await asyncio.shield(self._running)
-            except Exception:
-                logger.exception(
-                    "customer classes: the monthly run failed; trying again in %.0f s", self.interval_s
-                )
-            await asyncio.sleep(self.interval_s)
-
-    async def stop(self) -> None:
-        """Cancel the loop and wait for a run in progress to finish."""
-        task, self._task = self._task, None
-        await stop_job(task, self._running, name="customer classes")
+        super().__init__(
+            lambda: run_monthly(factory, tz=tz, a_share=a_share, b_share=b_share),
+            interval_s=interval_s,
+            name="customer classes",
+        )
 
 
 # -- the command line ----------------------------------------------------------------------------------

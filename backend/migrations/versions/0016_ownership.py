@@ -1,7 +1,7 @@
 """Customer owners: each customer has an agent who looks after them, and is offered their escalations first.
 
 Revision ID: 0016_ownership
-Revises: 0014_webhooks
+Revises: 0015_notices
 Create Date: 2026-12-03
 
 `customer` gains `owner` (the agent's username, indexed: "my customers") and `owner_since`; `agent` gains

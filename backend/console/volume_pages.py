@@ -1,0 +1,148 @@
+"""The console's volume watch (/console/volume) and the weekly shipment statistics (/console/reports/...).
+
+Flags are read and handled by any agent for now: the customer's owner is meant to call (issue 20's
+ownership narrows the list to one's own customers when it lands). Handling a flag asks for what the
+customer said, the seed's care call: why did your volume drop recently, and what do you plan next?
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from backend.api.deps import SessionDep, SettingsDep, refusals_return_to
+from backend.console.deps import PageAgent, as_view, require_csrf
+from backend.console.language import reader_language
+from backend.console.pages import _csv_download as csv_download
+from backend.console.rendering import render
+from backend.errors import InvalidInput
+from backend.i18n import N_, t
+from backend.models import utcnow
+from backend.services import volume_watch as vw
+from backend.services.audit import actor_of
+
+VOLUME_URL = "/console/volume"
+WEEKLY_URL = "/console/reports/weekly-shipments"
+# Customers drawn in the weekly chart (the busiest); the table and the CSV hold every one.
+CHART_ROWS = 15
+
+router = APIRouter(prefix="/console", tags=["console pages"], include_in_schema=False)
+
+
+def return_to_volume(request: Request) -> None:
+    """A refused form lands back on the volume page, with its sentence."""
+    refusals_return_to(request, VOLUME_URL)
+
+
+FLAG_FORM = [Depends(require_csrf), Depends(return_to_volume)]
+
+
+@router.get("/volume", response_class=HTMLResponse)
+def volume_page(
+    request: Request,
+    agent: PageAgent,
+    session: SessionDep,
+    settings: SettingsDep,
+    show: str = Query("open"),
+    error: str | None = None,
+) -> HTMLResponse:
+    """Flagged customers: this week against their trailing mean, the drop, a sparkline, the handled form."""
+    show = show if show in vw.FLAG_STATUSES else "open"
+    rows = vw.flags_view(session, settings.tz, status=show)
+    return render(
+        request,
+        "console/volume.html",
+        {
+            "rows": rows,
+            "show": show,
+            "sparks": [r["spark"] for r in rows],
+            "error": error,
+            "drop_share": settings.volume_drop_share,
+            "weeks": settings.volume_watch_weeks,
+            "min_shipments": settings.volume_watch_min_shipments,
+        },
+    )
+
+
+@router.post("/volume/{flag_id}/handled", dependencies=FLAG_FORM)
+def handle_flag_form(
+    flag_id: int, agent: PageAgent, session: SessionDep, note: Annotated[str, Form()] = ""
+) -> RedirectResponse:
+    """Close a flag with what the customer said; audited."""
+    vw.handle_flag(
+        session,
+        flag_id,
+        username=agent.username,
+        actor=actor_of(as_view(agent)),
+        agent_id=agent.id,
+        note=note,
+    )
+    return RedirectResponse(VOLUME_URL, status_code=status.HTTP_303_SEE_OTHER)
+
+
+# -- the weekly shipment statistics -------------------------------------------------------------------
+
+
+def _week(request: Request, week: str | None) -> vw.Week:
+    tz = request.app.state.settings.tz
+    if not week:
+        return vw.last_complete_week(utcnow(), tz)
+    try:
+        return vw.Week.parse(week)
+    except vw.BadWeek as error:
+        raise InvalidInput(N_("The week must look like 2026-W48.")) from error
+
+
+@router.get("/reports/weekly-shipments", response_class=HTMLResponse)
+def weekly_shipments_page(
+    request: Request,
+    agent: PageAgent,
+    session: SessionDep,
+    settings: SettingsDep,
+    week: str | None = Query(None),
+) -> HTMLResponse:
+    """The week's shipments per customer (volume, freight, regions, change), a chart, a CSV link.
+
+    Supervisors read it for the manager's weekly review; agents may too for now (until ownership shows
+    each agent their own customers)."""
+    chosen = _week(request, week)
+    report = vw.weekly_report(session, chosen, settings.tz, weeks=settings.volume_watch_weeks)
+    language = reader_language(request, agent)
+    busiest = report.rows[:CHART_ROWS]
+    chart = {
+        "labels": [r.name for r in busiest],
+        "values": [r.count for r in busiest],
+        "previous": [r.previous for r in busiest],
+        "week_label": chosen.key,
+        "previous_label": chosen.shift(-1).key,
+        "unit": t(language, "shipments"),
+    }
+    return render(
+        request,
+        "console/weekly_shipments.html",
+        {
+            "report": report,
+            "lines": vw.report_rows(report),
+            "chart": chart,
+            "customers": sum(1 for r in report.rows if r.count),
+            "previous_week": chosen.shift(-1).key,
+            "next_week": chosen.shift(1).key,
+        },
+    )
+
+
+@router.get("/reports/weekly-shipments.csv")
+def weekly_shipments_csv(
+    request: Request,
+    agent: PageAgent,
+    session: SessionDep,
+    settings: SettingsDep,
+    week: str | None = Query(None),
+) -> Response:
+    """The same lines as CSV (Excel on a Chinese Windows reads it as UTF-8: it starts with the BOM)."""
+    chosen = _week(request, week)
+    report = vw.weekly_report(session, chosen, settings.tz, weeks=settings.volume_watch_weeks)
+    text = vw.report_csv(report, reader_language(request, agent))
+    return csv_download(text, f"weekly-shipments-{chosen.key}.csv")
