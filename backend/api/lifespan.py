@@ -190,6 +190,7 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
             if isinstance(broker, RedisBroker):
                 await broker.stop()
             await app.state.hub.locks.close()
+            await rasa.aclose()
             await app.state.http_client.aclose()
             engine.dispose()
 

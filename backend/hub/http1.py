@@ -160,6 +160,18 @@ class Http1Pool:
         while self._idle:
             self._idle.pop().close()
 
+    async def aclose(self) -> None:
+        """Close the idle connections and wait until their sockets are closed (at shutdown).
+
+        `close()` only asks the transports to close; their sockets close on a later turn of the loop,
+        which at shutdown may never come.
+        """
+        closing = [connection.writer for connection in self._idle]
+        self.close()
+        for writer in closing:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), 1.0)
+
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
     parts: list[bytes] = []

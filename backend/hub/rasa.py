@@ -97,6 +97,10 @@ class RasaGateway:
         self._slots = asyncio.Semaphore(concurrency)
         self._wait = timeout_s if wait_s is None else wait_s
 
+    async def aclose(self) -> None:
+        """Close the kept-alive connections of turns to Rasa (the app's shutdown)."""
+        await self._turns.aclose()
+
     @property
     def longest_call_s(self) -> float:
         """The longest one call may take: the wait for a place, then Rasa's own timeout."""
