@@ -35,6 +35,12 @@ def server_pid(*argv_parts: str) -> int | None:
     return None
 
 
+def _terminal_signals() -> None:
+    """In the child before exec: SIGINT and SIGQUIT as an interactive shell leaves them to a job."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
 def healthy(port: int) -> bool:
     try:
         return httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=5).json()["status"] == "ok"
@@ -68,6 +74,9 @@ def test_make_run_starts_everything_and_a_signal_stops_it_all(tmp_path: Path, st
         text=True,
         # Its own process group, like a job in a terminal: Ctrl-C goes to the whole group.
         start_new_session=True,
+        # And Ctrl-C handled as in a terminal: a test run started in the background (`make test &`,
+        # nohup) inherits SIGINT ignored, and so would make and the launcher, which then never stop.
+        preexec_fn=_terminal_signals,
     )
     banner = ""
     try:
