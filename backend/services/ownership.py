@@ -161,13 +161,16 @@ class BalancePlan:
 def plan_balance(
     session: Session, *, agents: Iterable[str] | None = None, now: datetime | None = None
 ) -> BalancePlan:
-    """Spread every customer over `agents` (default: the active agents), even by count and by volume.
+    """Spread every customer over `agents` (default: the active agents), even by count and by volume,
+    moving as few customers as it can.
 
-    Counts end at most one apart (the first `n mod k` agents to fill up hold one more). Volumes are spread
-    greedily, largest customer first, to the agent with the least volume so far (LPT: the spread stays
-    within about one customer's volume). A customer stays with its current owner when that owner still
-    has room and is no more than this customer's volume ahead of the least loaded agent, so an already
-    balanced book moves nobody and a new agent takes customers without reshuffling everyone.
+    Counts end at most one apart: the `n mod k` agents who hold the most now may hold one more. Everyone
+    keeps their own customers up to that number, so a balanced book moves nobody and a new agent takes a
+    share from the others without a reshuffle. An agent over it gives up the customers whose going
+    leaves their volume nearest the mean. The customers left over (unowned, owned by someone outside
+    `agents`, given up) go largest first to the agent with room and the least volume so far (LPT). Only
+    when the volumes are still further apart than the largest customer's are customers swapped between
+    the most and the least loaded agents.
     """
     names = sorted(set(agents if agents is not None else eligible_agents(session)))
     for name in names:
@@ -177,50 +180,63 @@ def plan_balance(
         return plan
     weight = volumes(session, now=now)
     customers = sorted(session.scalars(select(Customer)), key=lambda c: (-weight.get(c.id, 0), c.id))
+    mean = sum(weight.get(c.id, 0) for c in customers) / len(names)
+    held: dict[str, list[Customer]] = {n: [c for c in customers if c.owner == n] for n in names}
     low, extra = divmod(len(customers), len(names))
-    high = low + 1 if extra else low
+    most_first = sorted(names, key=lambda n: (-len(held[n]), n))
+    capacity = {n: low + (1 if rank < extra else 0) for rank, n in enumerate(most_first)}
 
-    def full(agent: str) -> bool:
-        above = sum(1 for n in names if plan.counts[n] > low)
-        return plan.counts[agent] >= high or (plan.counts[agent] >= low and above >= extra)
-
-    for customer in customers:
-        volume = weight.get(customer.id, 0)
-        room = [n for n in names if not full(n)]
-        least = min(room, key=lambda n: (plan.loads[n], plan.counts[n], n))
-        owner = customer.owner
-        keep = owner in room and plan.loads[owner] <= plan.loads[least] + volume
-        chosen = owner if keep and owner is not None else least
+    owner_of: dict[str, str] = {}
+    left_over = [c for c in customers if c.owner not in held]
+    for name in names:
+        kept = list(held[name])
+        load = sum(weight.get(c.id, 0) for c in kept)
+        while len(kept) > capacity[name]:
+            given = min(kept, key=lambda c: (abs(load - weight.get(c.id, 0) - mean), c.id))
+            kept.remove(given)
+            load -= weight.get(given.id, 0)
+            left_over.append(given)
+        for customer in kept:
+            owner_of[customer.id] = name
+        plan.counts[name], plan.loads[name] = len(kept), load
+    for customer in sorted(left_over, key=lambda c: (-weight.get(c.id, 0), c.id)):
+        room = [n for n in names if plan.counts[n] < capacity[n]]
+        chosen = min(room, key=lambda n: (plan.loads[n], plan.counts[n], n))
+        owner_of[customer.id] = chosen
         plan.counts[chosen] += 1
-        plan.loads[chosen] += volume
-        if chosen != owner:
-            plan.moves.append(Move(customer.id, customer.name, volume, owner, chosen))
-    _undo_swaps(plan, bound=max(weight.values(), default=0))
+        plan.loads[chosen] += weight.get(customer.id, 0)
+    _even_out_volume(plan, customers, owner_of, weight)
+    for customer in customers:
+        if owner_of[customer.id] != customer.owner:
+            volume = weight.get(customer.id, 0)
+            plan.moves.append(Move(customer.id, customer.name, volume, customer.owner, owner_of[customer.id]))
     return plan
 
 
-def _undo_swaps(plan: BalancePlan, *, bound: int) -> None:
-    """Two moves that swap customers between the same two agents leave both counts as they were: undo
-    them when the volumes stay within `bound` (or no worse) of each other: fewer transfers, same balance."""
-    changed = True
-    while changed:
-        changed = False
-        for first in plan.moves:
-            for second in plan.moves:
-                if first.before != second.after or first.after != second.before or first.before is None:
-                    continue
-                shift = first.volume - second.volume
-                loads = dict(plan.loads)
-                loads[first.after] -= shift
-                loads[first.before] += shift
-                spread = max(loads.values()) - min(loads.values())
-                if spread <= max(bound, max(plan.loads.values()) - min(plan.loads.values())):
-                    plan.loads = loads
-                    plan.moves = [m for m in plan.moves if m is not first and m is not second]
-                    changed = True
-                    break
-            if changed:
-                break
+def _even_out_volume(
+    plan: BalancePlan, customers: list[Customer], owner_of: dict[str, str], weight: dict[str, int]
+) -> None:
+    """Swaps between the most and the least loaded agent while their volumes are further apart than the
+    largest customer's and a swap narrows the gap (counts stay as they are)."""
+    bound = max(weight.values(), default=0)
+    for _ in range(len(customers)):
+        heavy = max(plan.agents, key=lambda n: (plan.loads[n], n))
+        light = min(plan.agents, key=lambda n: (plan.loads[n], n))
+        gap = plan.loads[heavy] - plan.loads[light]
+        if gap <= bound:
+            return
+        best: tuple[int, str, str] | None = None
+        for x in (c.id for c in customers if owner_of[c.id] == heavy):
+            for y in (c.id for c in customers if owner_of[c.id] == light):
+                shift = weight.get(x, 0) - weight.get(y, 0)
+                if 0 < shift < gap and (best is None or abs(gap - 2 * shift) < abs(gap - 2 * best[0])):
+                    best = (shift, x, y)
+        if best is None:
+            return
+        shift, x, y = best
+        owner_of[x], owner_of[y] = light, heavy
+        plan.loads[heavy] -= shift
+        plan.loads[light] += shift
 
 
 def balance(
