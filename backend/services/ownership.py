@@ -14,7 +14,7 @@ only records the expiry in the audit and redraws the queues when it happens.
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,7 +32,7 @@ from backend.hub.broker import AGENTS_TOPIC, Broker
 from backend.i18n import N_
 from backend.models import Agent, ConsoleSession, Conversation, Customer, Shipment, Ticket
 from backend.services.audit import record_audit_event
-from backend.services.periodic import stop_job
+from backend.services.periodic import PeriodicCheck
 
 logger = logging.getLogger(__name__)
 
@@ -493,37 +493,25 @@ def run_offer_watch(factory: sessionmaker[Session], *, now: datetime | None = No
     return expired
 
 
-class OfferWatcher:
+class OfferWatcher(PeriodicCheck[list[str]]):
     """Every `interval_s`, records expired offers and tells every console to redraw its queue."""
 
     def __init__(self, factory: sessionmaker[Session], broker: Broker, *, interval_s: float) -> None:
-        self._factory = factory
+        super().__init__(
+            functools.partial(run_offer_watch, factory),
+            interval_s=interval_s,
+            name="owner offer watch",
+            wait_first=True,
+            then=self._announce,
+        )
         self._broker = broker
-        self.interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
-        self._running: asyncio.Future[list[str]] | None = None
 
     def start(self) -> None:
         """Start the loop (no-op when the interval is 0)."""
-        if self.interval_s > 0 and self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._loop(), name="owner-offers")
+        if self.interval_s > 0:
+            super().start()
 
-    async def _loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            await asyncio.sleep(self.interval_s)
-            self._running = loop.run_in_executor(None, run_offer_watch, self._factory)
-            try:
-                expired = await asyncio.shield(self._running)
-                if expired:
-                    # Every console redraws its queue: the conversations now show for every agent.
-                    self._broker.publish(
-                        AGENTS_TOPIC, {"type": "offers_expired", "conversation_ids": expired}
-                    )
-            except Exception:
-                logger.exception("owner offer watch failed; trying again in %.0f s", self.interval_s)
-
-    async def stop(self) -> None:
-        """Cancel the loop and wait for a run in progress to finish."""
-        task, self._task = self._task, None
-        await stop_job(task, self._running, name="owner offer watch")
+    def _announce(self, expired: list[str]) -> None:
+        if expired:
+            # Every console redraws its queue: the conversations now show for every agent.
+            self._broker.publish(AGENTS_TOPIC, {"type": "offers_expired", "conversation_ids": expired})

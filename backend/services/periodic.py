@@ -65,12 +65,25 @@ T = TypeVar("T")
 
 
 class PeriodicCheck(Generic[T]):
-    """Runs `check` (blocking, in a worker thread) at once and then every `interval_s` seconds."""
+    """Runs `check` (blocking, in a worker thread) at once (or after one interval) and then every
+    `interval_s` seconds."""
 
-    def __init__(self, check: Callable[[], T], *, interval_s: float, name: str) -> None:
+    def __init__(
+        self,
+        check: Callable[[], T],
+        *,
+        interval_s: float,
+        name: str,
+        wait_first: bool = False,
+        then: Callable[[T], None] | None = None,
+    ) -> None:
         self._check = check
         self.interval_s = interval_s
         self.name = name
+        # A watch with nothing to catch up on at start-up waits one interval before its first run.
+        self._wait_first = wait_first
+        # Called on the event loop with each run's result (a publish to the consoles, say).
+        self._then = then
         self._task: asyncio.Task[None] | None = None
         self._running: asyncio.Future[T] | None = None
         self.last: T | None = None
@@ -82,11 +95,15 @@ class PeriodicCheck(Generic[T]):
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
+        if self._wait_first:
+            await asyncio.sleep(self.interval_s)
         while True:
             self._running = loop.run_in_executor(None, self._check)
             try:
                 # Shielded: a shutdown waits for the transaction in progress instead of leaving it behind.
                 self.last = await asyncio.shield(self._running)
+                if self._then is not None:
+                    self._then(self.last)
             except Exception:
                 logger.exception("%s: the run failed; trying again in %.0f s", self.name, self.interval_s)
             await asyncio.sleep(self.interval_s)
