@@ -108,8 +108,9 @@ def _matching_conversations(session: Session, query: str) -> Select[tuple[str]]:
         customers.append(select(Customer.id).where(Customer.phone == phone))
     if CUSTOMER_ID.fullmatch(compact):
         customers.append(select(Customer.id).where(Customer.id == compact))
-    if len(text) >= 2 and not phone:
-        # Part of a customer's name ("wang", "五金"): case-insensitive, as typed.
+    if len(text) >= 2:
+        # Part of a customer's name ("wang", "五金"): case-insensitive, as typed. Digits that also make a
+        # valid phone number (an 8-digit fixed line) may be part of a name too, so both are looked up.
         pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         customers.append(select(Customer.id).where(func.lower(Customer.name).like(pattern, escape="\\")))
     for ids in customers:

@@ -85,6 +85,17 @@ def test_each_key_finds_the_conversation_however_it_is_typed(db_session: Session
     forget_customer(db_session, customer.id)
 
 
+def test_digits_that_also_make_a_phone_number_still_find_a_name(db_session: Session) -> None:
+    # 10102947 is a valid Beijing fixed line (+8610102947) and the number in this customer's name.
+    customer = _customer(db_session)
+    customer.name = f"Qilin Cold Chain 10102947 {customer.id}"
+    by_name, _ = _conversation(db_session)
+    db_session.get(Conversation, by_name).customer_id = customer.id  # type: ignore[union-attr]
+    db_session.flush()
+    assert by_name in _ids(db_session, q="10102947")
+    forget_customer(db_session, customer.id)
+
+
 def test_the_filters_narrow_the_queue_and_resolved_ones_show_only_when_asked(db_session: Session) -> None:
     mine, _ = _conversation(db_session, priority="P1")
     claim_conversation(db_session, conversation_id=mine, agent="alice")
