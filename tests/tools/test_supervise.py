@@ -104,8 +104,9 @@ LAUNCHER = textwrap.dedent(
     ]
     for child in children:
         child.stdout.readline()
-    print(" ".join(str(c.pid) for c in children), flush=True)
     try:
+        # Inside the try: the test's SIGTERM may land while this line is still finishing.
+        print(" ".join(str(c.pid) for c in children), flush=True)
         while True:
             time.sleep(0.1)
     except Stopped:
