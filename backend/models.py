@@ -887,3 +887,150 @@ class VolumeFlag(Base):
     def _validate_status(self, _key: str, value: str) -> str:
         _check(value, VOLUME_FLAG_STATUSES, "volume flag status")
         return value
+
+
+# --- i20c: care campaigns and follow-up records (seed 001, 2.1–2.4: 回访 by phone or message) ---
+CARE_CHANNELS = ("message", "phone")
+CARE_PERIODS = ("week", "month", "quarter")
+CARE_CAMPAIGN_STATUSES = ("active", "closed")
+# due: selected for this period, nothing done yet; sent: the script went out on the customer's channel
+# and the bot waits for the answer; answered: a follow-up record holds what the customer said (the only
+# status that counts as covered); unreachable: nobody answered the call, or the period ended on a
+# message that was never answered; skipped: an agent took the customer off this period's list, with why.
+CARE_TARGET_STATUSES = ("due", "sent", "answered", "unreachable", "skipped")
+# Where a follow-up record came from: a call by an agent, or the bot's message on Telegram or the widget.
+FOLLOW_UP_CHANNELS = ("phone", "telegram", "web")
+
+
+class CareCampaign(Base):
+    """A supervisor's follow-up campaign: which customers, how (message or phone), how often.
+
+    The audience is a filter, applied afresh each period: customer classes ("A" or "A,B"), one owner,
+    customers the volume watch flagged, customers not contacted for some days. Each period's list is
+    the campaign's targets for that period (backend.services.care).
+    """
+
+    __tablename__ = "care_campaign"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(16))
+    period: Mapped[str] = mapped_column(String(16), default="month")
+    # Comma-separated customer classes ("A,B"); empty for every class.
+    classes: Mapped[str] = mapped_column(String(16), default="")
+    # Only this agent's customers (username), or every owner's.
+    owner: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Only customers with an open volume-watch flag (the seed's "why did your volume drop").
+    volume_drop: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Only customers nobody followed up with for this many days (None: whenever last contacted).
+    not_contacted_days: Mapped[int | None] = mapped_column(Integer, default=None)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date, default=None)
+    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    targets: Mapped[list[CareTarget]] = relationship(back_populates="campaign", cascade="all, delete-orphan")
+
+    @validates("channel")
+    def _validate_channel(self, _key: str, value: str) -> str:
+        _check(value, CARE_CHANNELS, "care channel")
+        return value
+
+    @validates("period")
+    def _validate_period(self, _key: str, value: str) -> str:
+        _check(value, CARE_PERIODS, "care period")
+        return value
+
+    @validates("status")
+    def _validate_status(self, _key: str, value: str) -> str:
+        _check(value, CARE_CAMPAIGN_STATUSES, "care campaign status")
+        return value
+
+
+class CareTarget(Base):
+    """One customer on one campaign's list for one period ("2026-12", "2026-W49", "2026-Q4"): at most
+    one per (campaign, customer, period), so a rerun or a second process adds nothing."""
+
+    __tablename__ = "care_target"
+    __table_args__ = (
+        UniqueConstraint(
+            "campaign_id", "customer_id", "period", name="uq_care_target_campaign_id_customer_id_period"
+        ),
+        Index("ix_care_target_status_period", "status", "period"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("care_campaign.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), index=True)
+    period: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="due")
+    # The customer's owner when the list was drawn: whose call list it is on.
+    agent: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    # Required for coverage: an A-class or large-volume customer (seed 2.2: 100% of them each period).
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Message campaigns: the conversation the script went to, and when.
+    conversation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("conversation.id", ondelete="SET NULL"), index=True, default=None
+    )
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    answered_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Why an agent skipped the customer this period, or what a failed call was.
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    campaign: Mapped[CareCampaign] = relationship(back_populates="targets")
+
+    @validates("status")
+    def _validate_status(self, _key: str, value: str) -> str:
+        _check(value, CARE_TARGET_STATUSES, "care target status")
+        return value
+
+
+class FollowUpRecord(Base):
+    """One entry of the follow-up record (回访记录表): a call an agent made or a message the bot took.
+
+    What the seed asks is kept in its own fields, so the monthly report can group it: how satisfied
+    (1–5), suggestions on the service, why the volume dropped and what the customer plans next, and
+    the next step we owe them (an open action until someone marks it done).
+    """
+
+    __tablename__ = "follow_up_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("care_campaign.id", ondelete="SET NULL"), index=True, default=None
+    )
+    target_id: Mapped[int | None] = mapped_column(
+        ForeignKey("care_target.id", ondelete="SET NULL"), index=True, default=None
+    )
+    made_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # "bot" for a message campaign's answer, else the agent's username.
+    made_by: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(16))
+    # False: the call was not answered or the customer could not talk (no other field then).
+    reached: Mapped[bool] = mapped_column(Boolean, default=True)
+    satisfaction: Mapped[int | None] = mapped_column(Integer, default=None)
+    comment: Mapped[str | None] = mapped_column(Text, default=None)
+    suggestions: Mapped[str | None] = mapped_column(Text, default=None)
+    volume_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    plans: Mapped[str | None] = mapped_column(Text, default=None)
+    next_step: Mapped[str | None] = mapped_column(Text, default=None)
+    next_step_done_at: Mapped[datetime | None] = mapped_column(default=None)
+    next_step_done_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
+
+    @validates("channel")
+    def _validate_channel(self, _key: str, value: str) -> str:
+        _check(value, FOLLOW_UP_CHANNELS, "follow-up channel")
+        return value
+
+    @validates("satisfaction")
+    def _validate_satisfaction(self, _key: str, value: int | None) -> int | None:
+        if value is not None and not 1 <= value <= 5:
+            raise ValueError(f"satisfaction must be 1 to 5, not {value}")
+        return value
