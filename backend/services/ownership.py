@@ -506,11 +506,6 @@ class OfferWatcher(PeriodicCheck[list[str]]):
         )
         self._broker = broker
 
-    def start(self) -> None:
-        """Start the loop (no-op when the interval is 0)."""
-        if self.interval_s > 0:
-            super().start()
-
     def _announce(self, expired: list[str]) -> None:
         if expired:
             # Every console redraws its queue: the conversations now show for every agent.

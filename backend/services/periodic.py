@@ -89,8 +89,8 @@ class PeriodicCheck(Generic[T]):
         self.last: T | None = None
 
     def start(self) -> None:
-        """Start the loop; its first check runs at once."""
-        if self._task is None:
+        """Start the loop (its first check at once, or after one interval); an interval of 0 is off."""
+        if self.interval_s > 0 and self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._loop(), name=self.name)
 
     async def _loop(self) -> None:

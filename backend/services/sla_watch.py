@@ -9,7 +9,7 @@ or resolution that came late is a breach too, even if no run saw the ticket whil
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import session_scope, try_job_lock
 from backend.models import Ticket, TicketEvent, utcnow
-from backend.services.periodic import stop_job
+from backend.services.periodic import PeriodicCheck
 
 logger = logging.getLogger(__name__)
 
@@ -195,34 +195,15 @@ def run_sla_watch(factory: sessionmaker[Session], *, now: datetime | None = None
     return run
 
 
-class SlaWatcher:
-    """Runs the watch every `interval_s` seconds in a worker thread, from the backend's lifespan."""
+class SlaWatcher(PeriodicCheck[WatchRun]):
+    """Runs the watch every `interval_s` seconds in a worker thread, from the backend's lifespan; an
+    interval of 0 turns it off. The first run waits one interval too: start-up stays quick, and tests
+    that start the app briefly see no writes they did not ask for."""
 
     def __init__(self, factory: sessionmaker[Session], *, interval_s: float) -> None:
-        self._factory = factory
-        self.interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
-        self._running: asyncio.Future[WatchRun] | None = None
-
-    def start(self) -> None:
-        """Start the loop (no-op when the interval is 0)."""
-        if self.interval_s > 0 and self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._loop(), name="sla-watch")
-
-    async def _loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            # The first run waits one interval too: start-up stays quick, and tests that start the app
-            # briefly see no writes they did not ask for.
-            await asyncio.sleep(self.interval_s)
-            self._running = loop.run_in_executor(None, run_sla_watch, self._factory)
-            try:
-                # Shielded: a shutdown waits for the transaction in progress instead of leaving it behind.
-                await asyncio.shield(self._running)
-            except Exception:
-                logger.exception("SLA watch run failed; trying again in %.0f s", self.interval_s)
-
-    async def stop(self) -> None:
-        """Cancel the loop and wait for a run in progress to finish."""
-        task, self._task = self._task, None
-        await stop_job(task, self._running, name="SLA watch")
+        super().__init__(
+            functools.partial(run_sla_watch, factory),
+            interval_s=interval_s,
+            name="SLA watch",
+            wait_first=True,
+        )
