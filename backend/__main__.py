@@ -115,24 +115,8 @@ def _run(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
         return _run_tokens(args, out)
     if args.command == "volume-watch":
         return _run_volume_watch(args, out)
-    if args.command == "care-open":
-        from backend.services.care import run_cli as care_open
-
-        try:
-            lines = care_open(args.url, dry_run=args.dry_run)
-        except ValidationError as error:  # a bad CARE_* setting: its one line, no traceback
-            raise _Refused("; ".join(e["msg"] for e in error.errors())) from error
-        print("\n".join(lines), file=out)
-        return 0
-    if args.command == "recompute-classes":
-        from backend.services.customer_classes import run_cli
-
-        try:
-            lines = run_cli(args.url, dry_run=args.dry_run)
-        except ValidationError as error:  # a bad CUSTOMER_CLASS_*_SHARE: its one line, no traceback
-            raise _Refused("; ".join(e["msg"] for e in error.errors())) from error
-        print("\n".join(lines), file=out)
-        return 0
+    if args.command in ("care-open", "recompute-classes"):
+        return _run_dry_runnable(args, out)
     from backend.config import get_settings
     from backend.db import database_session
     from backend.security.accounts import (
@@ -179,6 +163,21 @@ def _run(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
                     print(f"demo {account.role} {account.username!r} {what}: password in {where}", file=out)
     except AccountError as error:
         raise _Refused(str(error)) from error
+    return 0
+
+
+def _run_dry_runnable(args: argparse.Namespace, out: TextIO) -> int:
+    """`recompute-classes` and `care-open`: a run (or its dry run) printed line by line."""
+    if args.command == "care-open":
+        from backend.services.care import run_cli
+    else:
+        from backend.services.customer_classes import run_cli
+
+    try:
+        lines = run_cli(args.url, dry_run=args.dry_run)
+    except ValidationError as error:  # a bad CUSTOMER_CLASS_* or CARE_* setting: its one line, no traceback
+        raise _Refused("; ".join(e["msg"] for e in error.errors())) from error
+    print("\n".join(lines), file=out)
     return 0
 
 

@@ -460,17 +460,16 @@ def record_call(
     agent: Person,
     reached: bool,
     satisfaction: int | None,
-    comment: str | None = None,
-    suggestions: str | None = None,
-    volume_reason: str | None = None,
-    plans: str | None = None,
-    next_step: str | None = None,
     language: str | None = None,
     tz: ZoneInfo | None = None,
     now: datetime | None = None,
+    **notes: str | None,
 ) -> FollowUpRecord:
     """A phone call's result: a follow-up record, the target answered (reached) or unreachable (to call
-    again within the period); audited. Only the target's agent or a supervisor records it."""
+    again within the period); audited. Only the target's agent or a supervisor records it.
+
+    `notes` are what the agent wrote, as record_follow_up names them: comment, suggestions,
+    volume_reason, plans, next_step."""
     now = now or clock.utcnow()
     tz = tz or get_settings().tz
     target, campaign = _callable_target(session, target_id, agent, now, tz)
@@ -485,15 +484,11 @@ def record_call(
         channel="phone",
         reached=reached,
         satisfaction=satisfaction,
-        comment=comment,
-        suggestions=suggestions,
-        volume_reason=volume_reason,
-        plans=plans,
-        next_step=next_step,
         language=language,
         campaign_id=campaign.id,
         target_id=target.id,
         now=now,
+        **notes,
     )
     target.status = "answered" if reached else "unreachable"
     target.answered_at = now if reached else None

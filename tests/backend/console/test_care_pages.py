@@ -8,7 +8,6 @@ import random
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
 
@@ -23,6 +22,7 @@ from backend.services import care
 from tests.backend.console.clients import Console, build_app, client_for, log_in
 from tests.backend.console.test_console_words import HEADERS, assert_in_language, names_of, visible
 from tests.backend.factories import CARRIER_TZ, new_account
+from tests.backend.services.test_care import drop_flag
 from tests.backend.services.test_search import forget_customer
 
 SCRIPT_ZH = "感谢您使用我们的物流运输服务，请问您对我们的服务满意吗？"
@@ -59,18 +59,7 @@ def book(people: dict[str, Console], db_factory: sessionmaker[Session]) -> Itera
                 Customer(id=cid, name=f"Guilin Tea {cid}", customer_class=cls, owner=people["alice"].username)
             )
         session.flush()
-        session.add(
-            VolumeFlag(
-                customer_id=ids["a2"],
-                week="2020-W10",
-                week_count=3,
-                week_freight=Decimal("30"),
-                trailing_weeks=4,
-                trailing_mean=10.0,
-                drop_share=0.7,
-                created_by="test",
-            )
-        )
+        drop_flag(session, ids["a2"], week="2020-W10", count=3)
     yield ids
     with session_scope(db_factory) as session:
         mine = list(ids.values())

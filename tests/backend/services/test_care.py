@@ -3,6 +3,7 @@ required customers, coverage, and the rules of recording a call (SQLite and Post
 
 from __future__ import annotations
 
+import io
 import threading
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -12,6 +13,9 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend import clock
+from backend.__main__ import main
+from backend.config import get_settings
 from backend.db import make_engine, make_session_factory, session_scope
 from backend.errors import Conflict, NotAllowed, NotFound
 from backend.models import (
@@ -84,6 +88,22 @@ def customer(session: Session, cid: str, cls: str, owner: str | None, *, shipmen
                 created_at=start + timedelta(minutes=n),
             )
         )
+
+
+def drop_flag(session: Session, cid: str, *, week: str, count: int, mean: float = 10.0) -> None:
+    """An open volume flag: `count` shipments in `week` against a trailing mean of `mean`."""
+    session.add(
+        VolumeFlag(
+            customer_id=cid,
+            week=week,
+            week_count=count,
+            week_freight=Decimal(10 * count),
+            trailing_weeks=4,
+            trailing_mean=mean,
+            drop_share=round((mean - count) / mean, 4),
+            created_by="test",
+        )
+    )
 
 
 def campaign(session: Session, **overrides: Any) -> CareCampaign:
@@ -191,18 +211,7 @@ def test_each_audience_filter_narrows_the_list(
         customer(session, "A2", "A", wang)
         customer(session, "B1", "B", li)
         customer(session, "C1", "C", None)
-        session.add(
-            VolumeFlag(
-                customer_id="B1",
-                week="2026-W49",
-                week_count=1,
-                week_freight=Decimal("10"),
-                trailing_weeks=4,
-                trailing_mean=10.0,
-                drop_share=0.9,
-                created_by="test",
-            )
-        )
+        drop_flag(session, "B1", week="2026-W49", count=1)
         follow_up(session, "A1", NOW - timedelta(days=3))  # recent
         follow_up(session, "A2", NOW - timedelta(days=40))  # long ago; C1 and B1 never
     with session_scope(factory) as session:
@@ -484,18 +493,7 @@ def test_the_call_list_is_the_agents_due_targets_with_the_volume_flag(
 ) -> None:
     li = owners["li"]
     with session_scope(factory) as session:
-        session.add(
-            VolumeFlag(
-                customer_id="A2",
-                week="2026-W49",
-                week_count=2,
-                week_freight=Decimal("20"),
-                trailing_weeks=4,
-                trailing_mean=10.0,
-                drop_share=0.8,
-                created_by="test",
-            )
-        )
+        drop_flag(session, "A2", week="2026-W49", count=2)
     call(factory, listed["A1"], li, reached=True)
     call(factory, listed["A2"], li, reached=False)
     with session_scope(factory) as session:
@@ -520,3 +518,35 @@ def test_quiet_hours_say_when_to_call() -> None:
     assert until is not None and until.strftime("%Y-%m-%d %H:%M") == "2026-12-10 08:00"
     assert care.quiet_until(quiet, NOW - timedelta(hours=6), CARRIER_TZ) is None  # 12:00
     assert care.quiet_until(None, late, CARRIER_TZ) is None
+
+
+def test_the_care_open_command_draws_the_current_period_once(
+    factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APP_ENV", "development")
+    get_settings.cache_clear()
+    with session_scope(factory) as session:
+        customer(session, "A1", "A", None)
+        customer(session, "C1", "C", None)
+        made = campaign(session, name="Always", classes="A", starts_on=date(2000, 1, 1))
+        period = care.period_of(made, clock.utcnow(), get_settings().tz).key
+        campaign_id = made.id
+    url = factory.kw["bind"].url.render_as_string(hide_password=False)
+
+    def run(*extra: str) -> list[str]:
+        out = io.StringIO()
+        assert main(["--url", url, "care-open", *extra], stdout=out) == 0
+        return out.getvalue().splitlines()
+
+    head = f"campaign {campaign_id} 'Always' (phone) {period}: "
+    try:
+        assert run("--dry-run") == [
+            head + "would add 1 target(s), 0 on the list already: A1",
+            "dry run: nothing was stored",
+        ]
+        assert targets(factory, campaign_id) == {}
+        assert run() == [head + "added 1 target(s), 0 on the list already: A1"]
+        assert run() == [head + "added 0 target(s), 1 on the list already"]
+        assert targets(factory, campaign_id) == {"A1": ("due", None, True)}
+    finally:
+        get_settings.cache_clear()
