@@ -613,16 +613,19 @@ def coverage(session: Session, campaign: CareCampaign, period: str) -> Coverage:
 
 
 def campaigns_view(session: Session, now: datetime, tz: ZoneInfo) -> list[dict[str, Any]]:
-    """Every campaign, newest first, with its current period's coverage (running ones)."""
+    """Every campaign, newest first, with a period's coverage: the current one while it runs, else its
+    latest list (a closed campaign's last period, not an empty one it never drew)."""
     rows = []
     for campaign in session.scalars(select(CareCampaign).order_by(CareCampaign.id.desc())):
-        period = period_of(campaign, now, tz)
+        running = is_running(campaign, now.astimezone(tz).date())
+        drawn = periods_of(session, campaign)
+        period = period_of(campaign, now, tz).key if running or not drawn else drawn[0]
         rows.append(
             {
                 "campaign": campaign,
-                "period": period.key,
-                "running": is_running(campaign, now.astimezone(tz).date()),
-                "coverage": coverage(session, campaign, period.key),
+                "period": period,
+                "running": running,
+                "coverage": coverage(session, campaign, period),
             }
         )
     return rows

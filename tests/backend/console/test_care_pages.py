@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -285,3 +286,16 @@ def test_the_call_list_warns_in_quiet_hours(
     assert "Customers' quiet hours: 21:00 to 08:00." in visible(calm, "en")
     hour = now.hour
     assert ('id="quiet-now"' in calm) == (hour >= 21 or hour < 8)
+
+
+def test_the_care_job_runs_in_the_backend_unless_turned_off(
+    app: FastAPI, people: dict[str, Console], db_url: str
+) -> None:
+    job = app.state.care_open
+    deadline = time.monotonic() + 20
+    while job.last is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert isinstance(job.last, care.OpenRun)
+    off = build_app(db_url, care_open_job=False)
+    with client_for(off):
+        assert off.state.care_open._task is None

@@ -486,6 +486,9 @@ def test_who_may_record_a_call_and_when(
         # Only the one call that was allowed is on the record; a closed campaign opens no period.
         assert [r.customer_id for r in session.scalars(select(FollowUpRecord))] == ["A1"]
         assert care.run_open(factory, now=NOW + timedelta(days=30), **OPEN).opened == []  # type: ignore[arg-type]
+        # The campaigns page shows a closed campaign's last list, not the empty month it never drew.
+        (row,) = care.campaigns_view(session, NOW + timedelta(days=30), CARRIER_TZ)
+        assert (row["period"], row["running"], row["coverage"].required_answered) == ("2026-12", False, 1)
 
 
 def test_the_call_list_is_the_agents_due_targets_with_the_volume_flag(
