@@ -14,7 +14,8 @@ from sqlalchemy import delete, select
 
 from backend.db import make_engine, make_session_factory, session_scope
 from backend.models import CareCampaign, CareTarget, Customer, FollowUpRecord
-from tests.browser.conftest import console_accounts, watch_content_policy
+from tests.browser.conftest import console_accounts
+from tests.browser.test_volume_pages import logged_in as volume_logged_in
 from tools.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -48,21 +49,8 @@ def book(stack: Stack) -> Iterator[dict[str, Any]]:
 
 
 def logged_in(browser: Browser, stack: Stack, account: tuple[str, str], locale: str) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale=locale)
-    context.set_default_timeout(15_000)
-    refused = watch_content_policy(context)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(stack.backend_url + "/console/login")
-    page.locator("input[name=username]").fill(account[0])
-    page.locator("input[name=password]").fill(account[1])
-    page.locator("form button[type=submit]").click()
-    page.wait_for_url(stack.backend_url + "/console")
-    yield page
-    context.close()
-    assert errors == [], "the page threw"
-    assert refused == [], "the Content-Security-Policy refused something the pages need"
+    """A console page logged in as `account`, checked for script errors and refusals when it closes."""
+    yield from volume_logged_in(browser, stack, {"name": account[0], "password": account[1]}, locale)
 
 
 @pytest.fixture
