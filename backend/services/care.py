@@ -341,6 +341,9 @@ def open_period(
     """Draw the period `now` falls in: a due target per audience customer (and per required customer in
     the campaign's classes and owner) not on the list yet. Safe to repeat and to race: the unique
     (campaign, customer, period) key and a savepoint per row. The caller commits."""
+    if not dry_run:
+        # SQLite: hold the write lock from the first read, so another process's list cannot slip in between.
+        begin_write(session)
     period = period_of(campaign, now, tz)
     large = large_volumes(session, now, tz, threshold=large_volume)
     chosen = {c.id: c for c in select_audience(session, campaign, now)}

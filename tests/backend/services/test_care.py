@@ -313,6 +313,42 @@ def test_the_job_opens_each_period_once_with_two_processes(
     assert [o.period for o in january.opened] == ["2027-01", "2027-01"]
 
 
+def test_two_processes_drawing_the_same_list_at_once_add_each_customer_once(
+    factory: sessionmaker[Session], owners: dict[str, AgentView]
+) -> None:
+    with session_scope(factory) as session:
+        for n in range(8):
+            customer(session, f"A{n}", "A", owners["wang"].username)
+        campaign_id = campaign(session).id
+    url = factory.kw["bind"].url.render_as_string(hide_password=False)
+    engines = [make_engine(url) for _ in range(2)]
+    added: list[list[str]] = []
+    failures: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def draw(f: sessionmaker[Session]) -> None:
+        try:
+            with session_scope(f) as session:
+                barrier.wait()
+                opened = care.open_period(session, session.get_one(CareCampaign, campaign_id), NOW, **OPEN)
+                added.append(opened.added)
+        except BaseException as error:  # the assertion below names it
+            failures.append(error)
+
+    try:
+        threads = [threading.Thread(target=draw, args=(make_session_factory(e),)) for e in engines]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        for engine in engines:
+            engine.dispose()
+    assert failures == []
+    assert sorted(cid for part in added for cid in part) == [f"A{n}" for n in range(8)]
+    assert len(targets(factory, campaign_id)) == 8
+
+
 # -- calls and coverage -------------------------------------------------------------------------------------
 
 
