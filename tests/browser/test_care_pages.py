@@ -70,7 +70,7 @@ def test_a_campaign_from_definition_to_coverage(
     supervisor.get_by_role("link", name="Care", exact=True).click()
     expect(supervisor.get_by_role("heading", name="Care campaigns")).to_be_visible()
     define = supervisor.locator("#define-campaign")
-    define.get_by_label("Name").fill("A-class calls")
+    define.get_by_label("Campaign name").fill("A-class calls")
     define.locator("input[name=classes][value=A]").check()
     define.locator("select[name=owner]").select_option(book["accounts"]["agent"][0])
     define.locator("select[name=channel]").select_option("phone")
