@@ -80,7 +80,7 @@ def form(who: Console, url: str, headers: dict[str, str] | None = None, **fields
 
 
 def define(sue: Console, owner: str, **fields: Any) -> Any:
-    values = {
+    values: dict[str, Any] = {
         "name": "December care calls",
         "channel": "phone",
         "period": "month",

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import select, text
@@ -37,7 +38,7 @@ from tests.backend.services.test_customer_classes import empty_factory  # noqa: 
 # Wednesday 9 December 2026, 18:00 in Shanghai: month 2026-12, week 2026-W50, quarter 2026-Q4.
 NOW = datetime(2026, 12, 9, 10, 0, tzinfo=timezone.utc)
 LARGE = 5
-OPEN = {"tz": CARRIER_TZ, "large_volume": LARGE}
+OPEN: dict[str, Any] = {"tz": CARRIER_TZ, "large_volume": LARGE}
 
 
 @pytest.fixture
@@ -273,6 +274,37 @@ def test_the_period_list_holds_owners_and_required_customers_and_is_drawn_once(
         assert only_b.added == ["B1", "B2"]
 
 
+T = TypeVar("T")
+
+
+def at_once(factory: sessionmaker[Session], work: Callable[[sessionmaker[Session]], T]) -> list[T]:
+    """`work` run at the same moment by two processes (threads with engines of their own); their results."""
+    url = factory.kw["bind"].url.render_as_string(hide_password=False)
+    engines = [make_engine(url) for _ in range(2)]
+    results: list[T] = []
+    failures: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def run(f: sessionmaker[Session]) -> None:
+        try:
+            barrier.wait()
+            results.append(work(f))
+        except BaseException as error:  # the assertion below names it
+            failures.append(error)
+
+    try:
+        threads = [threading.Thread(target=run, args=(make_session_factory(e),)) for e in engines]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        for engine in engines:
+            engine.dispose()
+    assert failures == []
+    return results
+
+
 def test_the_job_opens_each_period_once_with_two_processes(
     factory: sessionmaker[Session], owners: dict[str, AgentView]
 ) -> None:
@@ -283,33 +315,16 @@ def test_the_job_opens_each_period_once_with_two_processes(
         campaign(session, name="Not yet", starts_on=date(2027, 1, 1))
         closed = campaign(session, name="Closed")
         care.close_campaign(session, closed.id, actor="supervisor:boss")
-    url = factory.kw["bind"].url.render_as_string(hide_password=False)
-    engines = [make_engine(url) for _ in range(2)]
-    try:
-        runs: list[care.OpenRun] = []
-        barrier = threading.Barrier(2)
-
-        def check(f: sessionmaker[Session]) -> None:
-            barrier.wait()
-            runs.append(care.run_open(f, now=NOW, **OPEN))  # type: ignore[arg-type]
-
-        threads = [threading.Thread(target=check, args=(make_session_factory(e),)) for e in engines]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
-        assert sorted(len(r.opened) for r in runs) == [0, 1]
-        assert sorted(r.skipped for r in runs) == [0, 1]
-        opened = next(r for r in runs if r.opened).opened[0]
-        assert (opened.campaign_id, opened.period, len(opened.added)) == (campaign_id, "2026-12", 6)
-    finally:
-        for engine in engines:
-            engine.dispose()
+    runs = at_once(factory, lambda f: care.run_open(f, now=NOW, **OPEN))
+    assert sorted(len(r.opened) for r in runs) == [0, 1]
+    assert sorted(r.skipped for r in runs) == [0, 1]
+    opened = next(r for r in runs if r.opened).opened[0]
+    assert (opened.campaign_id, opened.period, len(opened.added)) == (campaign_id, "2026-12", 6)
     with session_scope(factory) as session:
         assert session.scalar(select(text("count(*)")).select_from(CareTarget)) == 6
     # Claimed: a later check in December does nothing, January's does.
-    assert care.run_open(factory, now=NOW + timedelta(days=3), **OPEN).opened == []  # type: ignore[arg-type]
-    january = care.run_open(factory, now=NOW + timedelta(days=30), **OPEN)  # type: ignore[arg-type]
+    assert care.run_open(factory, now=NOW + timedelta(days=3), **OPEN).opened == []
+    january = care.run_open(factory, now=NOW + timedelta(days=30), **OPEN)
     assert [o.period for o in january.opened] == ["2027-01", "2027-01"]
 
 
@@ -320,31 +335,12 @@ def test_two_processes_drawing_the_same_list_at_once_add_each_customer_once(
         for n in range(8):
             customer(session, f"A{n}", "A", owners["wang"].username)
         campaign_id = campaign(session).id
-    url = factory.kw["bind"].url.render_as_string(hide_password=False)
-    engines = [make_engine(url) for _ in range(2)]
-    added: list[list[str]] = []
-    failures: list[BaseException] = []
-    barrier = threading.Barrier(2)
 
-    def draw(f: sessionmaker[Session]) -> None:
-        try:
-            with session_scope(f) as session:
-                barrier.wait()
-                opened = care.open_period(session, session.get_one(CareCampaign, campaign_id), NOW, **OPEN)
-                added.append(opened.added)
-        except BaseException as error:  # the assertion below names it
-            failures.append(error)
+    def draw(f: sessionmaker[Session]) -> list[str]:
+        with session_scope(f) as session:
+            return care.open_period(session, session.get_one(CareCampaign, campaign_id), NOW, **OPEN).added
 
-    try:
-        threads = [threading.Thread(target=draw, args=(make_session_factory(e),)) for e in engines]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
-    finally:
-        for engine in engines:
-            engine.dispose()
-    assert failures == []
+    added = at_once(factory, draw)
     assert sorted(cid for part in added for cid in part) == [f"A{n}" for n in range(8)]
     assert len(targets(factory, campaign_id)) == 8
 
@@ -521,7 +517,7 @@ def test_who_may_record_a_call_and_when(
     with session_scope(factory) as session:
         # Only the one call that was allowed is on the record; a closed campaign opens no period.
         assert [r.customer_id for r in session.scalars(select(FollowUpRecord))] == ["A1"]
-        assert care.run_open(factory, now=NOW + timedelta(days=30), **OPEN).opened == []  # type: ignore[arg-type]
+        assert care.run_open(factory, now=NOW + timedelta(days=30), **OPEN).opened == []
         # The campaigns page shows a closed campaign's last list, not the empty month it never drew.
         (row,) = care.campaigns_view(session, NOW + timedelta(days=30), CARRIER_TZ)
         assert (row["period"], row["running"], row["coverage"].required_answered) == ("2026-12", False, 1)
