@@ -20,6 +20,10 @@ Customer classes (ABC) recomputed from revenue now, as the monthly job does:
 The weekly volume watch for the last complete week (or the one given), as the weekly job does:
 
     python -m backend volume-watch [--week 2026-W48] [--dry-run]
+
+The current period of every running care campaign drawn now, as the care job does:
+
+    python -m backend care-open [--dry-run]
 """
 
 from __future__ import annotations
@@ -82,6 +86,8 @@ def _parser() -> argparse.ArgumentParser:
     volume = commands.add_parser("volume-watch", help="flag customers whose volume dropped")
     volume.add_argument("--week", help="ISO week like 2026-W48 (default: the last complete week)")
     volume.add_argument("--dry-run", action="store_true", help="print who dropped; store nothing")
+    care = commands.add_parser("care-open", help="draw the current period of every running care campaign")
+    care.add_argument("--dry-run", action="store_true", help="print who would be added; store nothing")
     bulk = commands.add_parser("import", help="import customers, shipments, scans from NDJSON or CSV")
     bulk.add_argument("file", type=Path)
     bulk.add_argument("--kind", choices=("customer", "shipment", "event"), help="a CSV file's rows")
@@ -109,15 +115,8 @@ def _run(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
         return _run_tokens(args, out)
     if args.command == "volume-watch":
         return _run_volume_watch(args, out)
-    if args.command == "recompute-classes":
-        from backend.services.customer_classes import run_cli
-
-        try:
-            lines = run_cli(args.url, dry_run=args.dry_run)
-        except ValidationError as error:  # a bad CUSTOMER_CLASS_*_SHARE: its one line, no traceback
-            raise _Refused("; ".join(e["msg"] for e in error.errors())) from error
-        print("\n".join(lines), file=out)
-        return 0
+    if args.command in ("care-open", "recompute-classes"):
+        return _run_dry_runnable(args, out)
     from backend.config import get_settings
     from backend.db import database_session
     from backend.security.accounts import (
@@ -164,6 +163,21 @@ def _run(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
                     print(f"demo {account.role} {account.username!r} {what}: password in {where}", file=out)
     except AccountError as error:
         raise _Refused(str(error)) from error
+    return 0
+
+
+def _run_dry_runnable(args: argparse.Namespace, out: TextIO) -> int:
+    """`recompute-classes` and `care-open`: a run (or its dry run) printed line by line."""
+    if args.command == "care-open":
+        from backend.services.care import run_cli
+    else:
+        from backend.services.customer_classes import run_cli
+
+    try:
+        lines = run_cli(args.url, dry_run=args.dry_run)
+    except ValidationError as error:  # a bad CUSTOMER_CLASS_* or CARE_* setting: its one line, no traceback
+        raise _Refused("; ".join(e["msg"] for e in error.errors())) from error
+    print("\n".join(lines), file=out)
     return 0
 
 

@@ -208,6 +208,23 @@ class Settings(BaseSettings):
         return self
 
     # --- end i20v
+    # --- i20a: care campaigns (backend.services.care). A customer with at least this many shipments in the
+    # four complete ISO weeks before is large-volume: required, like A-class, to be followed up each period.
+    care_large_volume_shipments: int = 100
+    # The backend opens the current period of every running campaign once (however many processes run);
+    # false turns it off (the CLI `care-open` still works). How often a backend looks whether one is due.
+    care_open_job: bool = True
+    care_open_check_s: float = 900.0
+
+    @model_validator(mode="after")
+    def _care_settings(self) -> Settings:
+        if self.care_large_volume_shipments < 1:
+            raise ValueError("CARE_LARGE_VOLUME_SHIPMENTS must be 1 or more")
+        if self.care_open_check_s <= 0:
+            raise ValueError("CARE_OPEN_CHECK_S must be a positive number of seconds")
+        return self
+
+    # --- end i20a
 
     @field_validator("timezone")
     @classmethod

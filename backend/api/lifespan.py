@@ -22,6 +22,7 @@ from backend.hub.rasa import RasaGateway
 from backend.hub.sweeper import TurnSweeper
 from backend.models import Base
 from backend.security.limits import DoorBudgets, make_limiter
+from backend.services.care import open_job as care_open_job
 from backend.services.customer_classes import MonthlyClasses
 from backend.services.notice_watch import NoticeWatcher
 from backend.services.notices import Policy
@@ -146,6 +147,8 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
         )
         # The weekly volume watch, once per ISO week by one of however many backends run (i20v).
         app.state.volume_watch = volume_job = weekly_job(app.state.session_factory, resolved)
+        # Care campaigns: each running campaign's period drawn once, by one of however many backends (i20a).
+        app.state.care_open = care_job = care_open_job(app.state.session_factory, resolved)
         # Signed webhooks from the outbox; safe with several backend processes. Stopped by this name: an
         # app entered twice at once (tests) keeps only the newest sender in app.state.
         sender = app.state.webhook_sender = WebhookSender(
@@ -173,6 +176,8 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
                     classes_job.start()
                 if resolved.volume_watch_job:
                     volume_job.start()
+                if resolved.care_open_job:
+                    care_job.start()
                 sender.start()
                 notice_watcher.start()
                 offers.start()
@@ -184,6 +189,7 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
                     await sender.stop()
                     await classes_job.stop()
                     await volume_job.stop()
+                    await care_job.stop()
                     await app.state.turn_sweeper.stop()
                     await app.state.sla_watcher.stop()
         finally:

@@ -38,6 +38,7 @@ from backend.hub.broker import AGENTS_TOPIC
 from backend.i18n import N_
 from backend.language import LANGUAGES
 from backend.services import agent_work as work
+from backend.services import care
 from backend.services import console as reads
 from backend.services import customer_classes as classes
 from backend.services.audit import actor_of
@@ -122,7 +123,13 @@ def customer_page(
     standing = classes.class_view(session, customer_id) if agent.role == "supervisor" else None
     flag = open_flag(session, customer_id)  # i20v: an open volume drop, for a care call
     return render(
-        request, "console/customer.html", customer=customer, standing=standing, error=error, volume_flag=flag
+        request,
+        "console/customer.html",
+        customer=customer,
+        standing=standing,
+        error=error,
+        volume_flag=flag,
+        follow_ups=care.follow_ups(session, customer_id),  # i20a: the follow-up record (回访记录表)
     )
 
 
