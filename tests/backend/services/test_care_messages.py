@@ -7,6 +7,7 @@ import random
 import threading
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
+from time import monotonic, sleep
 
 import pytest
 from pydantic import ValidationError
@@ -236,3 +237,30 @@ def test_a_negative_check_interval_is_refused_and_zero_turns_the_job_off() -> No
         settings_for("sqlite://", care_message_check_s=-1)
     assert settings_for("sqlite://", care_message_check_s=0).care_message_check_s == 0
     assert settings_for("sqlite://").care_message_check_s == 60
+
+
+@pytest.mark.parametrize("interval", [0.05, 0])
+def test_the_backend_runs_the_job_and_stops_it_and_zero_turns_it_off(
+    interval: float, db_url: str, db_factory: sessionmaker[Session], seeded_today: date
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from backend.main import create_app
+
+    target_id, cid = a_target(db_factory, datetime.now(CARRIER_TZ).date(), chat="web")
+    assert cid is not None
+    app = create_app(settings_for(db_url, care_message_check_s=interval, quiet_hours="off"))
+    with TestClient(app):
+        job = app.state.care_messages
+        deadline = monotonic() + (20 if interval else 1)
+        while target_row(db_factory, target_id).status == "due" and monotonic() < deadline:
+            sleep(0.05)
+        running = job._task is not None
+    assert job._task is None  # stopped with the app
+    with session_scope(db_factory) as session:
+        lines = [(m.sender, m.buttons) for m in conv.list_messages(session, conversation_id=cid)]
+    if interval:
+        assert running and target_row(db_factory, target_id).status == "sent"
+        assert lines == [("bot", [{"title": str(n), "payload": str(n)} for n in range(1, 6)])]
+    else:
+        assert not running and target_row(db_factory, target_id).status == "due" and lines == []
