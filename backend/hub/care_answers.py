@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from backend.hub import follow_up
 from backend.i18n import N_, sentences, t
-from backend.models import Conversation
+from backend.models import Conversation, utcnow
 from backend.services import care_messages as care
 from backend.services import conversations as conv
 from backend.waybill import looks_like_waybill
@@ -63,7 +63,8 @@ _NEW_MATTER = re.compile(
 
 @dataclass(frozen=True)
 class Reply:
-    """What the hub says to an answer; `to_bot`: the message was not an answer and the bot answers it too."""
+    """What the hub says to an answer; `to_bot`: the message was not an answer and the bot answers it too
+    (after `text`, unless it is empty)."""
 
     text: str
     to_bot: bool = False
@@ -133,6 +134,9 @@ def _remark_question(score: int) -> str:
 
 
 def _end(session: Session, step: care.Step, conversation_id: str, language: str | None) -> Reply:
-    """Not an answer: the questions end politely here, and the message goes to the bot; nothing is lost."""
+    """Not an answer: the questions end politely here, and the message goes to the bot; nothing is lost.
+    A question asked long ago is dropped without a word: the shipper has moved on and would not follow."""
     care.finish(session, conversation_id=conversation_id, target_id=step.target_id)
+    if step.asked_at < utcnow() - care.QUESTION_WINDOW:
+        return Reply("", to_bot=True)
     return Reply(t(language, ENDED_TEXT), to_bot=True)

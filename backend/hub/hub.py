@@ -433,7 +433,7 @@ class Hub:
                     session, care_owed, answered, conversation_id=cid, language=language
                 )
                 plan = plan_with(follow_up_reply=None if care_reply.to_bot else care_reply.text)
-                if care_reply.to_bot:
+                if care_reply.to_bot and care_reply.text:
                     # Not an answer: the questions end with one polite line, then the bot answers it.
                     plan["say"].insert(0, _line(care_reply.text))
             conv.set_turn(session, message_id, **self._turn_columns(plan))

@@ -65,6 +65,7 @@ class Step:
 
     target_id: int
     step: str  # RATING | VOLUME | REMARK
+    asked_at: datetime
 
 
 # -- periods ------------------------------------------------------------------------------------------
@@ -235,7 +236,7 @@ def open_step(session: Session, conversation_id: str, *, now: datetime | None = 
     ).first()
     if last is None or last.action == FINISHED or not last.data or last.data.get("target_id") != target.id:
         return None
-    return Step(target.id, str(last.data["step"]))
+    return Step(target.id, str(last.data["step"]), last.at)
 
 
 def ask(

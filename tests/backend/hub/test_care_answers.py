@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
+
+from sqlalchemy import update
 
 from backend.db import session_scope
 from backend.hub import Inbound, Outbound
 from backend.hub.care_answers import ENDED_TEXT
-from backend.models import CareTarget, Conversation, Customer, FollowUpRecord, VolumeFlag
+from backend.models import AuditEvent, CareTarget, Conversation, Customer, FollowUpRecord, VolumeFlag, utcnow
 from backend.services import care_messages as care
 from backend.services import conversations as conv
 from tests.backend.factories import a_ticket
@@ -182,3 +184,16 @@ def test_never_over_an_agents_head_nor_over_an_owed_complaint_follow_up(world: W
     said(world, "4", external)  # the complaint's rating
     said(world, "no", external)  # its comment: the complaint follow-up is over
     assert ask(world, target_id, external) is not None
+
+
+def test_a_rating_question_left_for_days_is_dropped_without_a_word(world: World) -> None:
+    target_id, external = a_customer_in_chat(world, "hello")
+    cid = f"telegram:{external}"
+    assert ask(world, target_id, external) is not None
+    two_days_ago = utcnow() - timedelta(days=2)
+    with session_scope(world.factory) as session:  # the script went out two days ago
+        session.execute(update(CareTarget).where(CareTarget.id == target_id).values(sent_at=two_days_ago))
+        session.execute(update(AuditEvent).where(AuditEvent.conversation_id == cid).values(at=two_days_ago))
+    assert said(world, "hi again, where is EA100000025CN", external) == ["bot reply"]
+    assert said(world, "5", external) == ["bot reply"]  # the questions are over: the bot has it
+    assert record_of(world, target_id)[0].status == "sent"
