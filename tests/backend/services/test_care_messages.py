@@ -264,3 +264,33 @@ def test_the_backend_runs_the_job_and_stops_it_and_zero_turns_it_off(
         assert lines == [("bot", [{"title": str(n), "payload": str(n)} for n in range(1, 6)])]
     else:
         assert not running and target_row(db_factory, target_id).status == "due" and lines == []
+
+
+def test_a_campaign_for_a_class_customers_reaches_every_one_on_its_channel_once(world: World) -> None:
+    """The issue's test: each customer of one campaign hears the script on their own chat, once."""
+    day = a_day()
+    first, first_chat = a_target(world.factory, day, chat="web")
+    with session_scope(world.factory) as session:
+        campaign_id = session.get(CareTarget, first).campaign_id  # type: ignore[union-attr]
+        chats = {first: first_chat}
+        for chat in ("web", "telegram", "telegram"):
+            customer_id, cid = f"CM{uuid.uuid4().hex[:10]}", f"{chat}:{user()}"
+            session.add(Customer(id=customer_id, name=f"Care Test {customer_id}", customer_class="A"))
+            session.flush()
+            conv.ensure_conversation(session, cid).verified_customer_id = customer_id
+            target = CareTarget(
+                campaign_id=campaign_id, customer_id=customer_id, period=f"{day.year}-{day.month:02d}"
+            )
+            session.add(target)
+            session.flush()
+            chats[target.id] = cid
+    sent = world.run(lambda hub: care_watch.run_once(hub, world.factory, NIGHT, now=local(day, 10)))
+    assert set(chats) <= set(sent)
+    again = world.run(lambda hub: care_watch.run_once(hub, world.factory, NIGHT, now=local(day, 11)))
+    assert not set(chats) & set(again)
+    with session_scope(world.factory) as session:
+        for target_id, cid in chats.items():
+            target = session.get(CareTarget, target_id)
+            assert target is not None and (target.status, target.conversation_id) == ("sent", cid)
+            scripts = [m for m in conv.list_messages(session, conversation_id=cid) if m.sender == "bot"]
+            assert len(scripts) == 1 and "Are you satisfied with our service?" in scripts[0].text
