@@ -226,6 +226,10 @@ class Settings(BaseSettings):
 
     # --- end i20a
 
+    # --- i20m: follow-up by message (backend.services.care_watch): seconds between two runs sending message
+    # campaigns' due follow-up scripts (outside QUIET_HOURS); 0 turns it off.
+    care_message_check_s: float = Field(default=60.0, ge=0)
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

@@ -23,6 +23,7 @@ from backend.hub.sweeper import TurnSweeper
 from backend.models import Base
 from backend.security.limits import DoorBudgets, make_limiter
 from backend.services.care import open_job as care_open_job
+from backend.services.care_watch import care_message_job
 from backend.services.customer_classes import MonthlyClasses
 from backend.services.notice_watch import NoticeWatcher
 from backend.services.notices import Policy
@@ -163,6 +164,10 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
             Policy.from_settings(resolved),
             interval_s=resolved.notice_watch_interval_s,
         )
+        # i20m: message campaigns' follow-up scripts through the hub (backend.services.care_watch).
+        care_messages = app.state.care_messages = care_message_job(
+            app.state.hub, app.state.session_factory, resolved
+        )
         broker = app.state.hub.broker
         # i20o: owned customers' offers that ran out, audited and redrawn in every console.
         offers = OfferWatcher(app.state.session_factory, broker, interval_s=resolved.owner_offer_check_s)
@@ -181,9 +186,12 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
                 sender.start()
                 notice_watcher.start()
                 offers.start()
+                if resolved.care_message_check_s > 0:
+                    care_messages.start()
                 try:
                     yield
                 finally:
+                    await care_messages.stop()
                     await offers.stop()
                     await notice_watcher.stop()
                     await sender.stop()

@@ -126,6 +126,11 @@ def parse_rating(text: str) -> int | None:
     return _WORD_RATINGS.get(text.strip().strip(".!").lower())
 
 
+def says_nothing(text: str) -> bool:
+    """ "no", "nothing", "没有": the shipper skips a question that asks for a comment."""
+    return _NOTHING.match(text) is not None
+
+
 def answer(session: Session, follow_up: Pending, text: str, *, language: str | None = None) -> str | None:
     """Take the shipper's answer and return the bot's reply; None when the text is not an answer."""
     if follow_up.step == "rating":
@@ -155,7 +160,7 @@ def answer(session: Session, follow_up: Pending, text: str, *, language: str | N
         # A new question rather than a comment: close the follow-up and let the bot answer it.
         record_ticket_event(session, number=follow_up.number, actor="bot", action=FINISHED)
         return None
-    comment = None if _NOTHING.match(text) else text.strip()[:2000]
+    comment = None if says_nothing(text) else text.strip()[:2000]
     if comment:
         update_ticket(
             session,

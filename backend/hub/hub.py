@@ -28,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from backend.complaints import wording
 from backend.db import session_scope
 from backend.domain import PHOTO_FOR_BOT
-from backend.hub import follow_up, timings
+from backend.hub import care_answers, follow_up, timings
 from backend.hub.broker import AGENTS_TOPIC, Broker, conversation_topic
 from backend.hub.locks import TurnLocks
 from backend.hub.rasa import BotReply, RasaGateway, RasaUnavailable
@@ -354,6 +354,10 @@ class Hub:
         # known not to be a replay; without one (nearly always) the turn's plan is decided before the
         # message is stored, and the message is inserted leased: one statement.
         owed = follow_up.pending(session, cid) if state == "bot" and not stale else None
+        # Likewise a care campaign's questions (backend.hub.care_answers).
+        care_owed = (
+            care_answers.pending(session, cid) if state == "bot" and not stale and owed is None else None
+        )
         plan_with = functools.partial(
             self._plan,
             inbound,
@@ -363,7 +367,9 @@ class Hub:
             photos=photos,
             language=language,
         )
-        plan = plan_with(follow_up_reply=None) if state == "bot" and owed is None else None
+        plan = (
+            plan_with(follow_up_reply=None) if state == "bot" and owed is None and care_owed is None else None
+        )
         # A person answers it when the bot does not have the conversation: it is in their queue.
         turn_columns: dict[str, Any] = {} if state == "bot" else {"turn_state": "answered"}
         if plan is not None:
@@ -417,9 +423,19 @@ class Hub:
                 language=language,
             )
         if plan is None:
-            assert owed is not None
-            reply = follow_up.answer(session, owed, pressed.payload if pressed else text, language=language)
-            plan = plan_with(follow_up_reply=reply)
+            answered = pressed.payload if pressed else text
+            if owed is not None:
+                reply = follow_up.answer(session, owed, answered, language=language)
+                plan = plan_with(follow_up_reply=reply)
+            else:
+                assert care_owed is not None
+                care_reply = care_answers.answer(
+                    session, care_owed, answered, conversation_id=cid, language=language
+                )
+                plan = plan_with(follow_up_reply=None if care_reply.to_bot else care_reply.text)
+                if care_reply.to_bot and care_reply.text:
+                    # Not an answer: the questions end with one polite line, then the bot answers it.
+                    plan["say"].insert(0, _line(care_reply.text))
             conv.set_turn(session, message_id, **self._turn_columns(plan))
         return _Stored(
             duplicate=False,
@@ -845,6 +861,33 @@ class Hub:
         cid, text = asked
         async with self._turn_lock(cid):
             return await self._say(cid, text, sender="bot", buttons=follow_up.RATING_BUTTONS)
+
+    async def ask_care(self, target_id: int, conversation_id: str) -> Outbound | None:
+        """A care campaign's follow-up script (seed 001) opened in the customer's chat, once per period;
+        None when not now (a person holds the chat, it owes another follow-up, or another process sent it).
+
+        Decided inside the conversation's lock and in the transaction that stores the message: a person
+        who took the chat a moment ago is never talked over, and the target is claimed exactly once.
+        """
+        async with self._turn_lock(conversation_id):
+
+            def claim(session: Session) -> Outbound | None:
+                text = care_answers.opening(session, target_id=target_id, conversation_id=conversation_id)
+                if text is None:
+                    return None
+                return self._store_outbound(
+                    session,
+                    conversation_id,
+                    text,
+                    sender="bot",
+                    buttons=follow_up.RATING_BUTTONS,
+                    conversation_read=True,
+                )
+
+            outbound = await self.run_db(claim)
+            if outbound is not None:
+                await self._deliver(outbound)
+            return outbound
 
     async def claim(self, conversation_id: str, *, agent: str) -> Conversation:
         """An agent takes the conversation; raises AlreadyClaimed when another agent holds it."""
