@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from backend.console import vocabulary as words
 from backend.errors import InvalidInput, NotAllowed, NotFound
 from backend.i18n import N_, t
 from backend.models import CareCampaign, CareTarget, Customer, FollowUpRecord, VolumeFlag, utcnow
@@ -585,7 +586,7 @@ def record_lines(rows: Iterable[Record], *, tz: ZoneInfo, language: str) -> list
                 r.customer_name,
                 r.owner or "",
                 t(language, FOLLOW_UP_CHANNELS.get(row.channel, row.channel)),
-                row.made_by,
+                words.label(words.SENDERS, "bot", language) if row.made_by == "bot" else row.made_by,
                 r.campaign or "",
                 r.period or "",
                 _yes_no(row.reached, language),
@@ -598,7 +599,7 @@ def record_lines(rows: Iterable[Record], *, tz: ZoneInfo, language: str) -> list
                 row.next_step or "",
                 _local(_aware(row.next_step_done_at), tz) if row.next_step_done_at else "",
                 row.next_step_done_by or "",
-                row.language or "",
+                words.label(words.LANGUAGES, row.language, language),
             ]
         )
     return lines

@@ -46,10 +46,11 @@ class Month:
     campaigns: list[int] = field(default_factory=list)
 
 
-def build_month(factory: sessionmaker[Session]) -> Month:
-    """Two agents' customers with a month of care lists, follow-ups and volume flags around them."""
-    ann = new_account(factory, "agent")[0]
-    ben = new_account(factory, "agent")[0]
+def build_month(factory: sessionmaker[Session], ann: str | None = None, ben: str | None = None) -> Month:
+    """Two agents' customers (new agents unless named) with a month of care lists, follow-ups and volume
+    flags around them."""
+    ann = ann or new_account(factory, "agent")[0]
+    ben = ben or new_account(factory, "agent")[0]
     tag = uuid.uuid4().hex[:6].upper()
     owners = {"c1": ann, "c2": ann, "c3": ben, "c4": None, "c5": ben}
     names = {
