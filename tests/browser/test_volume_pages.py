@@ -155,7 +155,7 @@ def test_the_flag_draws_its_sparkline_and_the_care_call_closes_it(
 ) -> None:
     chinese.goto(f"{stack.backend_url}/console/customers/{setting['customer']}")
     expect(chinese.locator(".volume-flag")).to_contain_text("2034-W10 业务量下降：发货 2 票")
-    chinese.get_by_role("link", name="回访").click()
+    chinese.get_by_role("link", name="回访", exact=True).click()  # the nav also has 回访总结报告
     expect(chinese.get_by_role("heading", name="业务量监控")).to_be_visible()
 
     english.goto(f"{stack.backend_url}/console/volume")
