@@ -9,6 +9,7 @@ coverage table and the coverage CSV (backend.services.care_report).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote, urlencode
@@ -43,19 +44,39 @@ def _query(month: str, owner: str | None) -> str:
     return urlencode({"month": month, **({"owner": owner} if owner else {})})
 
 
+@dataclass(frozen=True)
+class Asked:
+    """What a report's URL asks for: the month (default this one) and whose customers (owner_scope)."""
+
+    month: str
+    owner: str | None
+
+    @classmethod
+    def of(
+        cls,
+        request: Request,
+        agent: PageAgent,
+        session: SessionDep,
+        month: str | None = Query(None),
+        owner: str | None = Query(None),
+    ) -> Asked:
+        return cls(_month(request, month), owner_scope(session, agent, owner))
+
+
+AskedDep = Annotated[Asked, Depends(Asked.of)]
+
+
 @router.get("/reports/follow-up", response_class=HTMLResponse)
 def follow_up_page(
     request: Request,
     agent: PageAgent,
     session: SessionDep,
     settings: SettingsDep,
-    month: str | None = Query(None),
-    owner: str | None = Query(None),
+    asked: AskedDep,
     error: str | None = None,
 ) -> HTMLResponse:
     """Coverage, satisfaction, suggestions by theme, drops explained, open actions, the month's records."""
-    chosen = _month(request, month)
-    scope = owner_scope(session, agent, owner)
+    chosen, scope = asked.month, asked.owner
     report = cr.follow_up_report(session, chosen, tz=settings.tz, owner=scope)
     language = reader_language(request, agent)
     spread = report.satisfaction.distribution
@@ -82,36 +103,21 @@ def follow_up_page(
 
 
 @router.get("/reports/follow-up.csv")
+@router.get("/reports/follow-up-coverage.csv")
 def follow_up_csv(
-    request: Request,
-    agent: PageAgent,
-    session: SessionDep,
-    settings: SettingsDep,
-    month: str | None = Query(None),
-    owner: str | None = Query(None),
+    request: Request, agent: PageAgent, session: SessionDep, settings: SettingsDep, asked: AskedDep
 ) -> Response:
-    """The month's follow-up records, one row each with every field (the page's record table)."""
-    chosen = _month(request, month)
+    """The month's follow-up records, one row each with every field (the page's record table), or the
+    coverage per campaign and period (the page's coverage table), narrowed as the page is."""
+    chosen, scope = asked.month, asked.owner
     language = reader_language(request, agent)
-    rows = cr.records(session, chosen, tz=settings.tz, owner=owner_scope(session, agent, owner))
+    if request.url.path.endswith("-coverage.csv"):
+        found = cr.coverage(session, chosen, owner=scope)
+        text = cr.csv_text(cr.COVERAGE_COLUMNS, cr.coverage_lines(found, language=language), language)
+        return csv_download(text, f"follow-up-coverage-{chosen}.csv")
+    rows = cr.records(session, chosen, tz=settings.tz, owner=scope)
     text = cr.csv_text(cr.RECORD_COLUMNS, cr.record_lines(rows, tz=settings.tz, language=language), language)
     return csv_download(text, f"follow-up-{chosen}.csv")
-
-
-@router.get("/reports/follow-up-coverage.csv")
-def coverage_csv(
-    request: Request,
-    agent: PageAgent,
-    session: SessionDep,
-    month: str | None = Query(None),
-    owner: str | None = Query(None),
-) -> Response:
-    """Coverage per campaign and period (the page's coverage table)."""
-    chosen = _month(request, month)
-    language = reader_language(request, agent)
-    found = cr.coverage(session, chosen, owner=owner_scope(session, agent, owner))
-    text = cr.csv_text(cr.COVERAGE_COLUMNS, cr.coverage_lines(found, language=language), language)
-    return csv_download(text, f"follow-up-coverage-{chosen}.csv")
 
 
 @router.post("/reports/follow-up/actions/{record_id}/done", dependencies=[Depends(require_csrf)])

@@ -28,6 +28,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -131,18 +132,22 @@ class Missing:
 
 
 @dataclass(frozen=True)
-class CoverageLine:
-    """One campaign's list for one period."""
+class Counts:
+    """Customers on lists: how many, how many answered, how many required and of those answered."""
 
-    campaign_id: int
-    campaign: str
-    channel: str
-    period: str
     targets: int
     answered: int
     required: int
     required_answered: int
-    missing: list[Missing]
+
+    @classmethod
+    def of(cls, targets: Sequence[CareTarget]) -> Counts:
+        return cls(
+            len(targets),
+            sum(1 for tg in targets if tg.status == "answered"),
+            sum(1 for tg in targets if tg.required),
+            sum(1 for tg in targets if tg.required and tg.status == "answered"),
+        )
 
     @property
     def coverage(self) -> float | None:
@@ -151,42 +156,24 @@ class CoverageLine:
 
 
 @dataclass(frozen=True)
-class OwnerCoverage:
-    owner: str | None
-    targets: int
-    answered: int
-    required: int
-    required_answered: int
+class CoverageLine:
+    """One campaign's list for one period, with the required customers not answered."""
 
-    @property
-    def coverage(self) -> float | None:
-        return share(self.required_answered, self.required)
+    campaign_id: int
+    campaign: str
+    channel: str
+    period: str
+    counts: Counts
+    missing: list[Missing]
 
 
 @dataclass(frozen=True)
 class Coverage:
+    """The month's lists, the customers on them by owner (None: nobody's), and all of them together."""
+
     lines: list[CoverageLine]
-    owners: list[OwnerCoverage]
-
-    @property
-    def required(self) -> int:
-        return sum(line.required for line in self.lines)
-
-    @property
-    def required_answered(self) -> int:
-        return sum(line.required_answered for line in self.lines)
-
-    @property
-    def targets(self) -> int:
-        return sum(line.targets for line in self.lines)
-
-    @property
-    def answered(self) -> int:
-        return sum(line.answered for line in self.lines)
-
-    @property
-    def coverage(self) -> float | None:
-        return share(self.required_answered, self.required)
+    owners: list[tuple[str | None, Counts]]
+    total: Counts
 
 
 def coverage(session: Session, month: str, *, owner: str | None = None) -> Coverage:
@@ -210,40 +197,23 @@ def coverage(session: Session, month: str, *, owner: str | None = None) -> Cover
     lines = []
     for (campaign_id, period), pairs in groups.items():
         campaign = campaigns[campaign_id]
-        required = [(tg, c) for tg, c in pairs if tg.required]
         missing = sorted(
             (
                 Missing(c.id, c.name, tg.agent or c.owner, tg.status)
-                for tg, c in required
-                if tg.status != "answered"
+                for tg, c in pairs
+                if tg.required and tg.status != "answered"
             ),
             key=lambda m: (m.owner or "~", m.customer_id),
         )
-        lines.append(
-            CoverageLine(
-                campaign_id=campaign_id,
-                campaign=campaign.name,
-                channel=campaign.channel,
-                period=period,
-                targets=len(pairs),
-                answered=sum(1 for tg, _ in pairs if tg.status == "answered"),
-                required=len(required),
-                required_answered=len(required) - len(missing),
-                missing=missing,
-            )
-        )
+        counts = Counts.of([tg for tg, _ in pairs])
+        lines.append(CoverageLine(campaign_id, campaign.name, campaign.channel, period, counts, missing))
     lines.sort(key=lambda line: (line.campaign, line.campaign_id, line.period))
     owners = [
-        OwnerCoverage(
-            whose,
-            len(targets),
-            sum(1 for tg in targets if tg.status == "answered"),
-            sum(1 for tg in targets if tg.required),
-            sum(1 for tg in targets if tg.required and tg.status == "answered"),
-        )
+        (whose, Counts.of(targets))
         for whose, targets in sorted(by_owner.items(), key=lambda item: (item[0] is None, item[0] or ""))
     ]
-    return Coverage(lines, owners)
+    everyone = [tg for targets in by_owner.values() for tg in targets]
+    return Coverage(lines, owners, Counts.of(everyone))
 
 
 # -- the month's records ---------------------------------------------------------------------------------
@@ -260,15 +230,14 @@ class Record:
     period: str | None
 
 
-def records(session: Session, month: str, *, tz: ZoneInfo, owner: str | None = None) -> list[Record]:
-    """Every follow-up record made in the month (carrier's clock), oldest first."""
-    start, end = month_bounds(month, tz)
+def _records(session: Session, *conditions: Any, owner: str | None) -> list[Record]:
+    """Follow-up records meeting `conditions`, with customer, owner and campaign, oldest first."""
     stmt = (
         select(FollowUpRecord, Customer, CareCampaign.name, CareTarget.period)
         .join(Customer, Customer.id == FollowUpRecord.customer_id)
         .outerjoin(CareCampaign, CareCampaign.id == FollowUpRecord.campaign_id)
         .outerjoin(CareTarget, CareTarget.id == FollowUpRecord.target_id)
-        .where(FollowUpRecord.made_at >= start, FollowUpRecord.made_at < end)
+        .where(*conditions)
         .order_by(FollowUpRecord.made_at, FollowUpRecord.id)
     )
     return [
@@ -276,6 +245,12 @@ def records(session: Session, month: str, *, tz: ZoneInfo, owner: str | None = N
         for row, customer, name, period in session.execute(stmt).tuples()
         if owned(customer.owner, owner)
     ]
+
+
+def records(session: Session, month: str, *, tz: ZoneInfo, owner: str | None = None) -> list[Record]:
+    """Every follow-up record made in the month (carrier's clock), oldest first."""
+    start, end = month_bounds(month, tz)
+    return _records(session, FollowUpRecord.made_at >= start, FollowUpRecord.made_at < end, owner=owner)
 
 
 # -- satisfaction ----------------------------------------------------------------------------------------
@@ -450,24 +425,14 @@ def drops(
 def open_actions(session: Session, month: str, *, tz: ZoneInfo, owner: str | None = None) -> list[Record]:
     """Next steps recorded up to the month's end and not done yet, oldest first."""
     _, end = month_bounds(month, tz)
-    stmt = (
-        select(FollowUpRecord, Customer, CareCampaign.name, CareTarget.period)
-        .join(Customer, Customer.id == FollowUpRecord.customer_id)
-        .outerjoin(CareCampaign, CareCampaign.id == FollowUpRecord.campaign_id)
-        .outerjoin(CareTarget, CareTarget.id == FollowUpRecord.target_id)
-        .where(
-            FollowUpRecord.made_at < end,
-            FollowUpRecord.next_step.is_not(None),
-            func.trim(FollowUpRecord.next_step) != "",
-            FollowUpRecord.next_step_done_at.is_(None),
-        )
-        .order_by(FollowUpRecord.made_at, FollowUpRecord.id)
+    return _records(
+        session,
+        FollowUpRecord.made_at < end,
+        FollowUpRecord.next_step.is_not(None),
+        func.trim(FollowUpRecord.next_step) != "",
+        FollowUpRecord.next_step_done_at.is_(None),
+        owner=owner,
     )
-    return [
-        Record(row, customer.name, customer.owner, name, period)
-        for row, customer, name, period in session.execute(stmt).tuples()
-        if owned(customer.owner, owner)
-    ]
 
 
 def mark_step_done(
@@ -626,11 +591,11 @@ def coverage_lines(report: Coverage, *, language: str) -> list[list[str]]:
             line.campaign,
             t(language, CARE_CHANNELS.get(line.channel, line.channel)),
             line.period,
-            str(line.targets),
-            str(line.answered),
-            str(line.required),
-            str(line.required_answered),
-            percent(line.coverage),
+            str(line.counts.targets),
+            str(line.counts.answered),
+            str(line.counts.required),
+            str(line.counts.required_answered),
+            percent(line.counts.coverage),
             "; ".join(
                 f"{m.name} ({m.customer_id}, {m.owner or t(language, NO_OWNER)}, "
                 f"{t(language, TARGET_STATUSES.get(m.status, m.status))})"

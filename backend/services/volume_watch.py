@@ -289,8 +289,25 @@ def watch(
 # -- the weekly shipment statistics (周期发货表格) ----------------------------------------------------
 
 
+class AgainstWeekBefore:
+    """The change against the week before, for a line with the week's `count` and the `previous` week's."""
+
+    count: int
+    previous: int
+
+    @property
+    def change(self) -> int:
+        """Shipments more (or fewer) than the week before."""
+        return self.count - self.previous
+
+    @property
+    def change_share(self) -> float | None:
+        """The change against the week before as a share of it; None when that week had none."""
+        return self.change / self.previous if self.previous else None
+
+
 @dataclass(frozen=True)
-class WeeklyRow:
+class WeeklyRow(AgainstWeekBefore):
     """One customer's line of the weekly statistics."""
 
     customer_id: str
@@ -306,16 +323,6 @@ class WeeklyRow:
     owner: str | None = None
 
     @property
-    def change(self) -> int:
-        """Shipments more (or fewer) than the week before."""
-        return self.count - self.previous
-
-    @property
-    def change_share(self) -> float | None:
-        """The change against the week before as a share of it; None when that week had none."""
-        return self.change / self.previous if self.previous else None
-
-    @property
     def mean_change_share(self) -> float | None:
         """The week against the trailing mean, as a share of the mean; None without a mean."""
         mean = self.trailing_mean
@@ -323,7 +330,7 @@ class WeeklyRow:
 
 
 @dataclass(frozen=True)
-class OwnerSubtotal:
+class OwnerSubtotal(AgainstWeekBefore):
     """One agent's customers together (seed 1.3: each agent reports their own customers' week)."""
 
     owner: str | None
@@ -333,14 +340,6 @@ class OwnerSubtotal:
     previous: int
     # The week's destination regions of all their customers, most first, at most TOP_REGIONS.
     regions: list[tuple[str, int]]
-
-    @property
-    def change(self) -> int:
-        return self.count - self.previous
-
-    @property
-    def change_share(self) -> float | None:
-        return self.change / self.previous if self.previous else None
 
 
 @dataclass(frozen=True)

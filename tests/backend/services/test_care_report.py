@@ -85,59 +85,27 @@ def build_month(factory: sessionmaker[Session], ann: str | None = None, ben: str
         calls = campaign("A-class calls", "phone", "month")
         weekly = campaign("Weekly messages", "message", "week")
         quarterly = campaign("Quarterly calls", "phone", "quarter")
-        targets = {
-            "c1": CareTarget(
-                campaign_id=calls.id,
-                customer_id=c["c1"],
-                period=MONTH,
-                status="answered",
-                agent=ann,
-                required=True,
-            ),
-            "c2": CareTarget(
-                campaign_id=calls.id,
-                customer_id=c["c2"],
-                period=MONTH,
-                status="due",
-                agent=ann,
-                required=True,
-            ),
-            "c3": CareTarget(
-                campaign_id=calls.id,
-                customer_id=c["c3"],
-                period=MONTH,
-                status="answered",
-                agent=ben,
-                required=False,
-            ),
-            "c4": CareTarget(
-                campaign_id=calls.id, customer_id=c["c4"], period=MONTH, status="unreachable", required=True
-            ),
-            "c5w": CareTarget(
-                campaign_id=weekly.id,
-                customer_id=c["c5"],
-                period="2012-W46",
-                status="answered",
-                agent=ben,
-                required=True,
-            ),
+        # (campaign, customer, period, status, the agent whose list it is, required)
+        lists = {
+            "c1": (calls, "c1", MONTH, "answered", ann, True),
+            "c2": (calls, "c2", MONTH, "due", ann, True),
+            "c3": (calls, "c3", MONTH, "answered", ben, False),
+            "c4": (calls, "c4", MONTH, "unreachable", None, True),
+            "c5w": (weekly, "c5", "2012-W46", "answered", ben, True),
             # 2012-W49's Thursday is 6 December: that list belongs to December.
-            "c1w": CareTarget(
-                campaign_id=weekly.id,
-                customer_id=c["c1"],
-                period="2012-W49",
-                status="due",
-                agent=ann,
-                required=True,
-            ),
-            "c3q": CareTarget(
-                campaign_id=quarterly.id,
-                customer_id=c["c3"],
-                period="2012-Q4",
-                status="sent",
-                agent=ben,
-                required=True,
-            ),
+            "c1w": (weekly, "c1", "2012-W49", "due", ann, True),
+            "c3q": (quarterly, "c3", "2012-Q4", "sent", ben, True),
+        }
+        targets = {
+            key: CareTarget(
+                campaign_id=listed.id,
+                customer_id=c[customer],
+                period=period,
+                status=status,
+                agent=agent,
+                required=required,
+            )
+            for key, (listed, customer, period, status, agent, required) in lists.items()
         }
         session.add_all(targets.values())
         session.flush()
@@ -272,36 +240,28 @@ def test_coverage_names_the_required_customers_still_missing(generated: Month, d
         ("Quarterly calls", "2012-Q4"),
     }
     calls = lines[("A-class calls", MONTH)]
-    assert (calls.targets, calls.answered, calls.required, calls.required_answered) == (4, 2, 3, 1)
+    counts = calls.counts
+    assert (counts.targets, counts.answered, counts.required, counts.required_answered) == (4, 2, 3, 1)
     assert [(m.customer_id, m.owner, m.status) for m in calls.missing] == [
         (c["c2"], generated.ann, "due"),
         (c["c4"], None, "unreachable"),
     ]
-    assert calls.coverage == pytest.approx(1 / 3)
+    assert counts.coverage == pytest.approx(1 / 3)
     weekly = lines[("Weekly messages", "2012-W46")]
-    assert weekly.coverage == 1.0 and weekly.missing == []
+    assert weekly.counts.coverage == 1.0 and weekly.missing == []
     quarterly = lines[("Quarterly calls", "2012-Q4")]
     assert [(m.customer_id, m.status) for m in quarterly.missing] == [(c["c3"], "sent")]
-    owners = {o.owner: o for o in report.owners if o.owner in (generated.ann, generated.ben)}
-    assert (
-        owners[generated.ann].targets,
-        owners[generated.ann].required_answered,
-        owners[generated.ann].required,
-    ) == (2, 1, 2)
-    assert (
-        owners[generated.ben].targets,
-        owners[generated.ben].answered,
-        owners[generated.ben].required,
-    ) == (3, 2, 2)
+    owners = dict(report.owners)
+    assert owners[generated.ann] == cr.Counts(targets=2, answered=1, required=2, required_answered=1)
+    assert owners[generated.ben] == cr.Counts(targets=3, answered=2, required=2, required_answered=1)
 
     # An agent's report: only the lists they call.
     ann = cr.coverage(db_session, MONTH, owner=generated.ann)
-    assert [(line.period, line.targets) for line in ann.lines] == [(MONTH, 2)]
-    assert (ann.required, ann.required_answered) == (2, 1)
+    assert [(line.period, line.counts.targets) for line in ann.lines] == [(MONTH, 2)]
+    assert (ann.total.required, ann.total.required_answered) == (2, 1)
     nobody = cr.coverage(db_session, MONTH, owner=UNOWNED)
-    assert [m.customer_id for line in nobody.lines for m in line.missing if m.customer_id in c.values()] == [
-        c["c4"]
-    ]
+    missing = [m.customer_id for line in nobody.lines for m in line.missing]
+    assert [cid for cid in missing if cid in c.values()] == [c["c4"]]
 
 
 def test_satisfaction_by_channel_and_owner_against_the_month_before(
@@ -403,43 +363,25 @@ def test_open_actions_oldest_first_and_marking_one_done_is_audited(
     assert [r.row.id for r in actions] == [generated.records["p1"], generated.records["r5"]]
     assert [r.owner for r in actions] == [generated.ann, generated.ann]
 
+    def done(record: str, username: str, role: str = "agent") -> FollowUpRecord:
+        return cr.mark_step_done(
+            db_session,
+            generated.records[record],
+            username=username,
+            role=role,
+            actor=f"{role}:{username}",
+            agent_id=None,
+        )
+
     # Ben owns neither customer: refused; Ann owns them.
     with pytest.raises(NotAllowed):
-        cr.mark_step_done(
-            db_session,
-            generated.records["r5"],
-            username=generated.ben,
-            role="agent",
-            actor="agent:x",
-            agent_id=None,
-        )
-    done = cr.mark_step_done(
-        db_session,
-        generated.records["r5"],
-        username=generated.ann,
-        role="agent",
-        actor=f"agent:{generated.ann}",
-        agent_id=None,
-    )
-    assert done.next_step_done_by == generated.ann and done.next_step_done_at is not None
+        done("r5", generated.ben)
+    closed = done("r5", generated.ann)
+    assert closed.next_step_done_by == generated.ann and closed.next_step_done_at is not None
     with pytest.raises(InvalidInput, match="marked this next step done already"):
-        cr.mark_step_done(
-            db_session,
-            generated.records["r5"],
-            username="sue",
-            role="supervisor",
-            actor="supervisor:sue",
-            agent_id=None,
-        )
+        done("r5", "sue", "supervisor")
     with pytest.raises(InvalidInput, match="no next step"):
-        cr.mark_step_done(
-            db_session,
-            generated.records["r2"],
-            username="sue",
-            role="supervisor",
-            actor="supervisor:sue",
-            agent_id=None,
-        )
+        done("r2", "sue", "supervisor")
     left = [r.row.id for r in cr.open_actions(db_session, MONTH, tz=CARRIER_TZ) if r.row.customer_id in mine]
     assert left == [generated.records["p1"]]
     events = db_session.scalars(
