@@ -61,13 +61,17 @@ NO_OWNER = N_("no owner")
 # -- the month and its periods ---------------------------------------------------------------------------
 
 
+# Months a report may ask for: the calendar's edges (year 1, year 9999) have no month before or after.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
+
 def parse_month(text: str) -> str:
     """'2026-12' as it is; InvalidInput for anything else."""
     try:
-        datetime.strptime(text, "%Y-%m")
+        year = datetime.strptime(text, "%Y-%m").year
     except ValueError as error:
         raise InvalidInput(N_("The month must look like 2026-11.")) from error
-    if len(text) != 7:
+    if len(text) != 7 or not FIRST_YEAR <= year <= LAST_YEAR:
         raise InvalidInput(N_("The month must look like 2026-11."))
     return text
 

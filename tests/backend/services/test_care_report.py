@@ -224,7 +224,7 @@ def test_the_months_weeks_and_periods() -> None:
     # 1 January 2021 is a Friday: that week (2020-W53) belongs to December 2020.
     assert cr.weeks_of("2021-01")[0].key == "2021-W01" and cr.weeks_of("2020-12")[-1].key == "2020-W53"
     assert cr.periods_of(MONTH) == [MONTH, *(w.key for w in cr.weeks_of(MONTH)), "2012-Q4"]
-    for bad in ("2012-13", "2012-1", "november", "2012-11-01"):
+    for bad in ("2012-13", "2012-1", "november", "2012-11-01", "9999-12", "0001-01"):
         with pytest.raises(InvalidInput):
             cr.parse_month(bad)
 
