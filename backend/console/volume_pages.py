@@ -20,6 +20,7 @@ from backend.console.language import reader_language
 from backend.console.owner_filter import owner_choices, owner_scope
 from backend.console.pages import _csv_download as csv_download
 from backend.console.rendering import render
+from backend.console.svg_chart import bar_chart
 from backend.errors import InvalidInput
 from backend.i18n import N_, t
 from backend.models import utcnow
@@ -137,6 +138,12 @@ def weekly_shipments_page(
             "report": report,
             "lines": vw.report_rows(report),
             "subtotals": [(s, vw.subtotal_row(s)) for s in report.owners],
+            # Each owner's shipments this week, side by side (the manager's view of the agents' books).
+            "owner_chart": bar_chart(
+                [s.owner or t(language, "no owner") for s in report.owners],
+                [s.count for s in report.owners],
+                width=max(420, 110 * len(report.owners)),
+            ),
             "owner": scope if agent.role == "supervisor" else None,
             "owners": owner_choices(session),
             "filter_url": WEEKLY_URL,

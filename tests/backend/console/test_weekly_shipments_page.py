@@ -214,6 +214,9 @@ def test_the_statistics_are_grouped_by_owner_and_an_agent_reads_their_own(
         assert Decimal(cells[2]) == sum(Decimal(line[4]) for line in theirs)
         assert int(cells[3]) == sum(int(line[5]) for line in theirs)
     assert subtotals[alice.username][1:5] == ["7", "178.50", "6", "+1"]
+    # The chart of owners beside each other holds the subtotals.
+    bars = dict(re.findall(r'<g class="bar" data-label="([^"]+)" data-value="(\d+)">', page))
+    assert bars[alice.username] == subtotals[alice.username][1] and bars[bob.username] == "8"
     _, *rows = list(
         csv.reader(
             io.StringIO(
