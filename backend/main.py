@@ -13,7 +13,14 @@ from backend.api.lifespan import make_lifespan
 from backend.channels import telegram, web
 from backend.config import Settings
 from backend.console import api as console_api
-from backend.console import care_pages, conversation_pages, owner_pages, volume_pages, webhook_pages
+from backend.console import (
+    care_pages,
+    care_report_pages,
+    conversation_pages,
+    owner_pages,
+    volume_pages,
+    webhook_pages,
+)
 from backend.console import pages as console_pages
 from backend.console.auth import router as console_auth_router
 from backend.errors import DomainError
@@ -39,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(conversation_pages.router)
     app.include_router(volume_pages.router)
     app.include_router(care_pages.router)
+    app.include_router(care_report_pages.router)
     # Mounted last: routes under /console/static (the vendored scripts) are matched before it.
     app.mount("/console/static", StaticFiles(directory=CONSOLE_STATIC), name="console_static")
     return app

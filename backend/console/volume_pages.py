@@ -1,13 +1,15 @@
 """The console's volume watch (/console/volume) and the weekly shipment statistics (/console/reports/...).
 
-Flags are read and handled by any agent for now: the customer's owner is meant to call (issue 20's
-ownership narrows the list to one's own customers when it lands). Handling a flag asks for what the
-customer said, the seed's care call: why did your volume drop recently, and what do you plan next?
+The customer's owner calls: an agent sees the flags and the weekly statistics of the customers they own,
+a supervisor every owner's (the statistics grouped by owner, with subtotals) or one owner's with
+`?owner=` (backend.console.owner_filter). Handling a flag asks for what the customer said, the seed's
+care call: why did your volume drop recently, and what do you plan next?
 """
 
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -15,8 +17,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from backend.api.deps import SessionDep, SettingsDep, refusals_return_to
 from backend.console.deps import PageAgent, as_view, require_csrf
 from backend.console.language import reader_language
+from backend.console.owner_filter import owner_choices, owner_scope
 from backend.console.pages import _csv_download as csv_download
 from backend.console.rendering import render
+from backend.console.svg_chart import bar_chart
 from backend.errors import InvalidInput
 from backend.i18n import N_, t
 from backend.models import utcnow
@@ -46,17 +50,24 @@ def volume_page(
     session: SessionDep,
     settings: SettingsDep,
     show: str = Query("open"),
+    owner: str | None = Query(None),
     error: str | None = None,
 ) -> HTMLResponse:
-    """Flagged customers: this week against their trailing mean, the drop, a sparkline, the handled form."""
+    """Flagged customers (one's own, or a supervisor's choice): this week against their trailing mean,
+    the drop, a sparkline, the owner, the handled form."""
     show = show if show in vw.FLAG_STATUSES else "open"
-    rows = vw.flags_view(session, settings.tz, status=show)
+    scope = owner_scope(session, agent, owner)
+    rows = vw.flags_view(session, settings.tz, status=show, owner=scope)
     return render(
         request,
         "console/volume.html",
         {
             "rows": rows,
             "show": show,
+            "owner": scope if agent.role == "supervisor" else None,
+            "owners": owner_choices(session),
+            "filter_url": VOLUME_URL,
+            "keep": {"show": show},
             "sparks": [r["spark"] for r in rows],
             "error": error,
             "drop_share": settings.volume_drop_share,
@@ -102,13 +113,14 @@ def weekly_shipments_page(
     session: SessionDep,
     settings: SettingsDep,
     week: str | None = Query(None),
+    owner: str | None = Query(None),
 ) -> HTMLResponse:
-    """The week's shipments per customer (volume, freight, regions, change), a chart, a CSV link.
-
-    Supervisors read it for the manager's weekly review; agents may too for now (until ownership shows
-    each agent their own customers)."""
+    """The week's shipments per customer (volume, freight, regions, change) grouped by owner with
+    subtotals, a chart, a CSV link: an agent's own customers (what they hand the manager), every
+    owner's or one owner's for a supervisor."""
     chosen = _week(request, week)
-    report = vw.weekly_report(session, chosen, settings.tz, weeks=settings.volume_watch_weeks)
+    scope = owner_scope(session, agent, owner)
+    report = vw.weekly_report(session, chosen, settings.tz, weeks=settings.volume_watch_weeks, owner=scope)
     language = reader_language(request, agent)
     busiest = report.rows[:CHART_ROWS]
     chart = {
@@ -125,6 +137,20 @@ def weekly_shipments_page(
         {
             "report": report,
             "lines": vw.report_rows(report),
+            "subtotals": [(s, vw.subtotal_row(s)) for s in report.owners],
+            # Each owner's shipments this week, side by side (the manager's view of the agents' books).
+            "owner_chart": bar_chart(
+                [s.owner or t(language, "no owner") for s in report.owners],
+                [s.count for s in report.owners],
+                width=max(420, 110 * len(report.owners)),
+            ),
+            "owner": scope if agent.role == "supervisor" else None,
+            "owners": owner_choices(session),
+            "filter_url": WEEKLY_URL,
+            "keep": {"week": chosen.key},
+            "query": urlencode(
+                {"week": chosen.key, **({"owner": scope} if scope and agent.role == "supervisor" else {})}
+            ),
             "chart": chart,
             "customers": sum(1 for r in report.rows if r.count),
             "previous_week": chosen.shift(-1).key,
@@ -140,9 +166,12 @@ def weekly_shipments_csv(
     session: SessionDep,
     settings: SettingsDep,
     week: str | None = Query(None),
+    owner: str | None = Query(None),
 ) -> Response:
-    """The same lines as CSV (Excel on a Chinese Windows reads it as UTF-8: it starts with the BOM)."""
+    """The same lines as CSV, with each customer's owner (Excel on a Chinese Windows reads it as UTF-8:
+    it starts with the BOM)."""
     chosen = _week(request, week)
-    report = vw.weekly_report(session, chosen, settings.tz, weeks=settings.volume_watch_weeks)
+    scope = owner_scope(session, agent, owner)
+    report = vw.weekly_report(session, chosen, settings.tz, weeks=settings.volume_watch_weeks, owner=scope)
     text = vw.report_csv(report, reader_language(request, agent))
     return csv_download(text, f"weekly-shipments-{chosen.key}.csv")

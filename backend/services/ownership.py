@@ -48,6 +48,25 @@ VOLUME_DAYS = 365
 # Advisory-lock key of the offer watch on PostgreSQL ("OW", "NR").
 _LOCK_SPACE, _LOCK_KEY = 0x4F57, 0x4E52
 
+# The owner filter of the reports and the volume watch for the customers nobody owns (not a username:
+# usernames never start with a dash).
+UNOWNED = "-"
+
+
+def owned(owner_now: str | None, owner: str | None) -> bool:
+    """Whether a customer owned by `owner_now` is in a view narrowed to `owner` (None: every owner)."""
+    if owner is None:
+        return True
+    return owner_now is None if owner == UNOWNED else owner_now == owner
+
+
+def owned_condition(column: Any, owner: str | None) -> ColumnElement[bool] | None:
+    """`owned` as a SQL condition on an owner column; None when every owner is wanted."""
+    if owner is None:
+        return None
+    return column.is_(None) if owner == UNOWNED else column == owner
+
+
 UNKNOWN_AGENT = N_("No active agent {agent}.")
 UNKNOWN_CUSTOMER = N_("No customer {customer}.")
 

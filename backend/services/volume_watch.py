@@ -40,6 +40,7 @@ from backend.errors import InvalidInput, NotFound
 from backend.i18n import N_, t
 from backend.models import Customer, Shipment, VolumeFlag, utcnow
 from backend.services.audit import record_audit_event
+from backend.services.ownership import owned, owned_condition
 from backend.services.periodic import PeriodicCheck, claim_period
 
 logger = logging.getLogger(__name__)
@@ -171,6 +172,8 @@ class CustomerWeek:
     customer_class: str
     counts: list[int]
     freights: list[Decimal]
+    # The agent who looks after the customer now (None: nobody).
+    owner: str | None = None
 
     @property
     def count(self) -> int:
@@ -215,7 +218,9 @@ def customer_weeks(session: Session, week: Week, tz: ZoneInfo, *, weeks: int) ->
         c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(list(figures)))).all()
     }
     return [
-        CustomerWeek(cid, customers[cid].name, customers[cid].customer_class, counts, freights)
+        CustomerWeek(
+            cid, customers[cid].name, customers[cid].customer_class, counts, freights, customers[cid].owner
+        )
         for cid, (counts, freights) in sorted(figures.items())
         if cid in customers
     ]
@@ -284,19 +289,11 @@ def watch(
 # -- the weekly shipment statistics (周期发货表格) ----------------------------------------------------
 
 
-@dataclass(frozen=True)
-class WeeklyRow:
-    """One customer's line of the weekly statistics."""
+class AgainstWeekBefore:
+    """The change against the week before, for a line with the week's `count` and the `previous` week's."""
 
-    customer_id: str
-    name: str
-    customer_class: str
     count: int
-    freight: Decimal
     previous: int
-    trailing_mean: float
-    # The week's destination regions, most shipments first, at most TOP_REGIONS.
-    regions: list[tuple[str, int]]
 
     @property
     def change(self) -> int:
@@ -308,6 +305,23 @@ class WeeklyRow:
         """The change against the week before as a share of it; None when that week had none."""
         return self.change / self.previous if self.previous else None
 
+
+@dataclass(frozen=True)
+class WeeklyRow(AgainstWeekBefore):
+    """One customer's line of the weekly statistics."""
+
+    customer_id: str
+    name: str
+    customer_class: str
+    count: int
+    freight: Decimal
+    previous: int
+    trailing_mean: float
+    # The week's destination regions, most shipments first, at most TOP_REGIONS.
+    regions: list[tuple[str, int]]
+    # The agent who looks after the customer (None: nobody).
+    owner: str | None = None
+
     @property
     def mean_change_share(self) -> float | None:
         """The week against the trailing mean, as a share of the mean; None without a mean."""
@@ -316,14 +330,36 @@ class WeeklyRow:
 
 
 @dataclass(frozen=True)
+class OwnerSubtotal(AgainstWeekBefore):
+    """One agent's customers together (seed 1.3: each agent reports their own customers' week)."""
+
+    owner: str | None
+    customers: int
+    count: int
+    freight: Decimal
+    previous: int
+    # The week's destination regions of all their customers, most first, at most TOP_REGIONS.
+    regions: list[tuple[str, int]]
+
+
+@dataclass(frozen=True)
 class WeeklyReport:
-    """The week's shipments per customer (busiest first), beside the week before and the trailing mean."""
+    """The week's shipments per customer, grouped by owner (owners by name, nobody's last; the busiest
+    customer first within), beside the week before and the trailing mean."""
 
     week: Week
     weeks: int
     rows: list[WeeklyRow]
     # Every customer's shipments this week by region, most first.
     regions: list[tuple[str, int]]
+    # Per owner, in the rows' order.
+    owners: list[OwnerSubtotal] = field(default_factory=list)
+    # The owner the report is narrowed to (None: every owner; ownership.UNOWNED: nobody's customers).
+    owner: str | None = None
+
+    def rows_of(self, owner: str | None) -> list[WeeklyRow]:
+        """The lines of one owner's customers."""
+        return [r for r in self.rows if r.owner == owner]
 
     @property
     def total(self) -> int:
@@ -355,8 +391,11 @@ def _ranked(counter: Counter[str]) -> list[tuple[str, int]]:
     return sorted(counter.items(), key=lambda item: (-item[1], item[0]))
 
 
-def weekly_report(session: Session, week: Week, tz: ZoneInfo, *, weeks: int) -> WeeklyReport:
-    """Every customer who shipped in `week` or the `weeks` before it, busiest first."""
+def weekly_report(
+    session: Session, week: Week, tz: ZoneInfo, *, weeks: int, owner: str | None = None
+) -> WeeklyReport:
+    """Every customer who shipped in `week` or the `weeks` before it, grouped by owner, busiest first
+    within; only `owner`'s customers when given (ownership.UNOWNED: the customers nobody owns)."""
     regions = regions_by_customer(session, week, tz)
     rows = [
         WeeklyRow(
@@ -368,11 +407,29 @@ def weekly_report(session: Session, week: Week, tz: ZoneInfo, *, weeks: int) -> 
             c.previous,
             c.trailing_mean,
             _ranked(regions.get(c.customer_id, Counter()))[:TOP_REGIONS],
+            c.owner,
         )
         for c in customer_weeks(session, week, tz, weeks=weeks)
+        if owned(c.owner, owner)
     ]
-    rows.sort(key=lambda r: (-r.count, -r.freight, r.customer_id))
-    return WeeklyReport(week, weeks, rows, _ranked(sum(regions.values(), Counter())))
+    rows.sort(key=lambda r: (r.owner is None, r.owner or "", -r.count, -r.freight, r.customer_id))
+    subtotals = []
+    for whose in dict.fromkeys(r.owner for r in rows):
+        mine = [r for r in rows if r.owner == whose]
+        counted = sum((regions.get(r.customer_id, Counter()) for r in mine), Counter())
+        subtotals.append(
+            OwnerSubtotal(
+                whose,
+                len(mine),
+                sum(r.count for r in mine),
+                sum((r.freight for r in mine), Decimal("0")),
+                sum(r.previous for r in mine),
+                _ranked(counted)[:TOP_REGIONS],
+            )
+        )
+    shown = {r.customer_id for r in rows}
+    week_regions = sum((c for cid, c in regions.items() if cid in shown), Counter())
+    return WeeklyReport(week, weeks, rows, _ranked(week_regions), subtotals, owner)
 
 
 def percent(share: float | None) -> str:
@@ -397,6 +454,7 @@ CSV_COLUMNS = (
     N_("Trailing mean"),
     N_("Against the trailing mean"),
     N_("Top regions"),
+    N_("Owner"),
 )
 
 
@@ -415,8 +473,22 @@ def report_rows(report: WeeklyReport) -> list[list[str]]:
             f"{r.trailing_mean:.1f}",
             percent(r.mean_change_share),
             region_text(r.regions),
+            r.owner or "",
         ]
         for r in report.rows
+    ]
+
+
+def subtotal_row(subtotal: OwnerSubtotal) -> list[str]:
+    """An owner's subtotal as the page shows it: customers, shipments, freight, week before, change."""
+    return [
+        str(subtotal.customers),
+        str(subtotal.count),
+        f"{subtotal.freight:.2f}",
+        str(subtotal.previous),
+        f"{subtotal.change:+d}",
+        percent(subtotal.change_share),
+        region_text(subtotal.regions),
     ]
 
 
@@ -434,11 +506,16 @@ def report_csv(report: WeeklyReport, language: str) -> str:
 
 
 def flags_view(
-    session: Session, tz: ZoneInfo, *, status: str = "open", limit: int = LIST_LIMIT
+    session: Session,
+    tz: ZoneInfo,
+    *,
+    status: str = "open",
+    limit: int = LIST_LIMIT,
+    owner: str | None = None,
 ) -> list[dict[str, Any]]:
     """Flags of a status (open or handled), newest week first and the deepest drop first within it, each
-    with its customer and the weekly counts behind it (trailing weeks and the flagged week, as the
-    shipments stand now) for a sparkline."""
+    with its customer, its owner and the weekly counts behind it (trailing weeks and the flagged week, as
+    the shipments stand now) for a sparkline; only `owner`'s customers when given."""
     stmt = (
         select(VolumeFlag, Customer)
         .join(Customer, Customer.id == VolumeFlag.customer_id)
@@ -446,6 +523,9 @@ def flags_view(
         .order_by(VolumeFlag.week.desc(), VolumeFlag.drop_share.desc(), VolumeFlag.id)
         .limit(limit)
     )
+    narrowed = owned_condition(Customer.owner, owner)
+    if narrowed is not None:
+        stmt = stmt.where(narrowed)
     pairs = session.execute(stmt).tuples().all()
     spans: dict[tuple[str, int], list[str]] = defaultdict(list)
     for flag, _ in pairs:
@@ -467,6 +547,7 @@ def flags_view(
                 "customer_id": customer.id,
                 "name": customer.name,
                 "class": customer.customer_class,
+                "owner": customer.owner,
                 "week": flag.week,
                 "count": flag.week_count,
                 "freight": flag.week_freight,

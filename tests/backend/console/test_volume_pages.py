@@ -38,9 +38,11 @@ class Flagged:
     flag_id: int
 
 
-def add_weekly_shipper(session: Session, cid: str, name: str, per_week: list[int], last: vw.Week) -> None:
-    """A customer shipping `per_week` shipments in the weeks ending with `last`, oldest first."""
-    session.add(Customer(id=cid, name=name, customer_class="A"))
+def add_weekly_shipper(
+    session: Session, cid: str, name: str, per_week: list[int], last: vw.Week, owner: str | None = None
+) -> None:
+    """A customer (of `owner`) shipping `per_week` shipments in the weeks ending with `last`, oldest first."""
+    session.add(Customer(id=cid, name=name, customer_class="A", owner=owner))
     session.flush()
     for back, count in enumerate(reversed(per_week)):
         thursday = last.shift(-back).start(CARRIER_TZ) + timedelta(days=3, hours=9)
@@ -66,7 +68,7 @@ def remove_shipper(session: Session, cid: str) -> None:
 
 @pytest.fixture
 def flagged(app: FastAPI, people: dict[str, Console], db_factory: sessionmaker[Session]) -> Iterator[Flagged]:
-    """A customer whose 2020-W10 fell from a mean of 10 to 3, flagged; taken out afterwards.
+    """Alice's customer whose 2020-W10 fell from a mean of 10 to 3, flagged; taken out afterwards.
 
     It comes after `people`: their clients have started the app, whose weekly job must have looked first.
     """
@@ -77,7 +79,7 @@ def flagged(app: FastAPI, people: dict[str, Console], db_factory: sessionmaker[S
     cid = f"V{random.randrange(10**7, 10**8)}"
     name = f"Liuzhou Rice {cid}"
     with session_scope(db_factory) as session:
-        add_weekly_shipper(session, cid, name, PER_WEEK, WEEK)
+        add_weekly_shipper(session, cid, name, PER_WEEK, WEEK, owner=people["alice"].username)
     with session_scope(db_factory) as session:
         found = vw.watch(session, WEEK, tz=CARRIER_TZ, weeks=4, drop_share=0.3, min_shipments=8)
         assert found.new == [cid]
@@ -174,3 +176,22 @@ def test_the_care_calls_note_closes_the_flag(
             )
         ).all()
         assert [(e.data or {}).get("customer_id") for e in events] == [flagged.customer_id]
+
+
+def test_an_agent_sees_the_flags_of_their_own_customers_a_supervisor_everyones(
+    flagged: Flagged, people: dict[str, Console]
+) -> None:
+    alice, bob, sue = people["alice"], people["bob"], people["sue"]
+    mine = row_of(alice.get("/console/volume").text, flagged.flag_id)
+    assert alice.username in visible(mine, "en")
+    assert f'data-flag="{flagged.flag_id}"' not in bob.get("/console/volume").text
+    refused = bob.get(f"/console/volume?owner={alice.username}")
+    assert refused.status_code == 403
+    # The supervisor sees every owner's flags, each with its owner, or one owner's.
+    everyone = sue.get("/console/volume").text
+    assert alice.username in visible(row_of(everyone, flagged.flag_id), "en")
+    assert '<select name="owner">' in everyone
+    assert f'data-flag="{flagged.flag_id}"' in sue.get(f"/console/volume?owner={alice.username}").text
+    bobs = sue.get(f"/console/volume?owner={bob.username}").text
+    assert f'data-flag="{flagged.flag_id}"' not in bobs and "Show all" in bobs
+    assert f'data-flag="{flagged.flag_id}"' not in sue.get("/console/volume?owner=-").text

@@ -34,11 +34,13 @@ CSV_URL = f"/console/reports/weekly-shipments.csv?week={WEEK.key}"
 
 @pytest.fixture
 def shippers(people: dict[str, Console], db_factory: sessionmaker[Session]) -> Iterator[dict[str, str]]:
-    """Three customers (falling, growing, occasional) with shipments in 2019-W16..W20; taken out after."""
+    """Alice's three customers (falling, growing, occasional) with shipments in 2019-W16..W20; taken out
+    after."""
     ids = {kind: f"W{random.randrange(10**7, 10**8)}" for kind in PLANS}
+    owner = people["alice"].username
     with session_scope(db_factory) as session:
         for kind, cid in ids.items():
-            add_weekly_shipper(session, cid, f"Baise Mango {kind} {cid}", PLANS[kind], WEEK)
+            add_weekly_shipper(session, cid, f"Baise Mango {kind} {cid}", PLANS[kind], WEEK, owner=owner)
     yield ids
     with session_scope(db_factory) as session:
         for cid in ids.values():
@@ -88,7 +90,7 @@ def page_lines(page: str) -> list[list[str]]:
 def test_the_page_and_its_csv_hold_the_records(
     shippers: dict[str, str], people: dict[str, Console], db_factory: sessionmaker[Session], language: str
 ) -> None:
-    alice = people["alice"]  # an agent: the statistics are not only for supervisors (yet)
+    alice = people["alice"]  # an agent: the statistics of the customers she owns
     page = alice.get(URL, headers=HEADERS[language])
     assert page.status_code == 200
     lines = page_lines(page.text)
@@ -107,7 +109,8 @@ def test_the_page_and_its_csv_hold_the_records(
 
     records = from_records(db_factory, list(ids.values()))
     for row in rows:
-        cid, _, _, count, freight, previous, change, vs_previous, mean, vs_mean, regions = row
+        cid, _, _, count, freight, previous, change, vs_previous, mean, vs_mean, regions, owner = row
+        assert owner == alice.username
         expected = records[cid]
         assert int(count) == expected["count"] and int(previous) == expected["previous"]
         assert Decimal(freight) == expected["freight"]
@@ -151,3 +154,87 @@ def test_a_bad_week_is_refused_and_logged_out_readers_go_to_the_login(
     # The default is the last complete week on the carrier's clock.
     page = sue.get("/console/reports/weekly-shipments", headers=HEADERS["en"]).text
     assert f'value="{vw.last_complete_week(vw.utcnow(), CARRIER_TZ).key}"' in page
+
+
+GROUPED = vw.Week(2019, 30)
+GROUPED_URL = f"/console/reports/weekly-shipments?week={GROUPED.key}"
+
+
+@pytest.fixture
+def two_owners(
+    people: dict[str, Console], db_factory: sessionmaker[Session]
+) -> Iterator[dict[str, str | None]]:
+    """Customers of Alice (two), Bob (one) and nobody (one) shipping in 2019-W26..W30: id -> owner."""
+    alice, bob = people["alice"].username, people["bob"].username
+    plans: list[tuple[str | None, list[int]]] = [
+        (alice, [4, 4, 4, 4, 6]),
+        (alice, [2, 2, 2, 2, 1]),
+        (bob, [5, 5, 5, 5, 8]),
+        (None, [3, 3, 3, 3, 3]),
+    ]
+    owners: dict[str, str | None] = {}
+    with session_scope(db_factory) as session:
+        for owner, plan in plans:
+            cid = f"G{random.randrange(10**7, 10**8)}"
+            add_weekly_shipper(session, cid, f"Hezhou Stone {cid}", plan, GROUPED, owner=owner)
+            owners[cid] = owner
+    yield owners
+    with session_scope(db_factory) as session:
+        for cid in owners:
+            remove_shipper(session, cid)
+
+
+def subtotal_rows(page: str) -> dict[str, list[str]]:
+    """Each owner's subtotal row ("-" for nobody's customers): the cells after the owner's name."""
+    found = {}
+    for owner, row in re.findall(r'<tr class="owner-subtotal" data-owner="([^"]+)">(.*?)</tr>', page, re.S):
+        cells = [
+            html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td.*?</td>", row, re.S)
+        ]
+        found[owner] = cells
+    return found
+
+
+def test_the_statistics_are_grouped_by_owner_and_an_agent_reads_their_own(
+    two_owners: dict[str, str | None], people: dict[str, Console]
+) -> None:
+    alice, bob, sue = people["alice"], people["bob"], people["sue"]
+    page = sue.get(GROUPED_URL).text
+    lines = [line for line in page_lines(page) if line[0] in two_owners]
+    # Owners by name, nobody's customers last; each customer's owner in the last column.
+    order = [two_owners[line[0]] for line in lines]
+    assert order == [*sorted([o for o in order if o], key=str), None]
+    assert all(line[-1] == (two_owners[line[0]] or "") for line in lines)
+    subtotals = subtotal_rows(page)
+    for owner in (alice.username, bob.username):
+        theirs = [line for line in lines if two_owners[line[0]] == owner]
+        cells = subtotals[owner]
+        assert f"{len(theirs)} customer(s)" in cells[0]
+        assert int(cells[1]) == sum(int(line[3]) for line in theirs)
+        assert Decimal(cells[2]) == sum(Decimal(line[4]) for line in theirs)
+        assert int(cells[3]) == sum(int(line[5]) for line in theirs)
+    assert subtotals[alice.username][1:5] == ["7", "178.50", "6", "+1"]
+    # The chart of owners beside each other holds the subtotals.
+    bars = dict(re.findall(r'<g class="bar" data-label="([^"]+)" data-value="(\d+)">', page))
+    assert bars[alice.username] == subtotals[alice.username][1] and bars[bob.username] == "8"
+    _, *rows = list(
+        csv.reader(
+            io.StringIO(
+                sue.get(GROUPED_URL.replace("shipments?", "shipments.csv?")).text.removeprefix(vw.BOM)
+            )
+        )
+    )
+    assert [r for r in rows if r[0] in two_owners] == lines
+
+    # Alice: her two customers only, and she may not ask for Bob's.
+    hers = page_lines(alice.get(GROUPED_URL).text)
+    assert {line[0] for line in hers} == {cid for cid, o in two_owners.items() if o == alice.username}
+    assert list(subtotal_rows(alice.get(GROUPED_URL).text)) == [alice.username]
+    assert alice.get(f"{GROUPED_URL}&owner={bob.username}").status_code == 403
+    # The supervisor's filter: one owner, or nobody's customers.
+    bobs = page_lines(sue.get(f"{GROUPED_URL}&owner={bob.username}").text)
+    assert {line[0] for line in bobs} == {cid for cid, o in two_owners.items() if o == bob.username}
+    nobodys = {line[0] for line in page_lines(sue.get(f"{GROUPED_URL}&owner=-").text)}
+    assert nobodys & set(two_owners) == {cid for cid, o in two_owners.items() if o is None}
+    csv_bob = bob.get(GROUPED_URL.replace("shipments?", "shipments.csv?")).text
+    assert {r[-1] for r in list(csv.reader(io.StringIO(csv_bob.removeprefix(vw.BOM))))[1:]} == {bob.username}
