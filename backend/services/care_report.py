@@ -146,11 +146,17 @@ class Counts:
 
     @classmethod
     def of(cls, targets: Sequence[CareTarget]) -> Counts:
+        """Counted per customer: one on two campaigns' lists (a message and a phone campaign for A-class
+        customers) is one customer, answered when either list has their answer."""
+        customers: dict[str, tuple[bool, bool]] = {}
+        for tg in targets:
+            required, answered = customers.get(tg.customer_id, (False, False))
+            customers[tg.customer_id] = (required or tg.required, answered or tg.status == "answered")
         return cls(
-            len(targets),
-            sum(1 for tg in targets if tg.status == "answered"),
-            sum(1 for tg in targets if tg.required),
-            sum(1 for tg in targets if tg.required and tg.status == "answered"),
+            len(customers),
+            sum(1 for _, answered in customers.values() if answered),
+            sum(1 for required, _ in customers.values() if required),
+            sum(1 for required, answered in customers.values() if required and answered),
         )
 
     @property
