@@ -91,9 +91,10 @@ loadtest: install train $(NODE_DEPS) ## 200 widget and Telegram conversations in
 eval: install train ## NLU cross-validation (F1 per intent, worst confusions) and test-story results
 	$(APP_PY) -m tools.evaluate
 
-screenshots: install train $(NODE_DEPS) ## Remake docs/console-*.png: the Chinese console in Debian's Chromium
+screenshots: install train $(NODE_DEPS) ## Remake docs/console-*.png and docs/care-*.png: the Chinese console in Debian's Chromium
 	scripts/ensure-chromium.sh
 	$(APP_PY) -m tools.screenshots
+	$(APP_PY) -m tools.care_walkthrough
 
 clean: ## Remove trained models, results and local databases (keeps the environments)
 	rm -rf models results var
