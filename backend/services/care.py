@@ -48,6 +48,7 @@ from backend.models import (
     VolumeFlag,
 )
 from backend.services.audit import Person, actor_of, record_audit_event
+from backend.services.care_messages import NO_CHANNEL_NOTE
 from backend.services.notices import QuietHours
 from backend.services.periodic import PeriodicCheck, claim_period
 from backend.services.volume_watch import Week
@@ -497,6 +498,8 @@ def record_call(
     target.answered_at = now if reached else None
     target.note = None if reached else record.comment
     target.updated_at = now
+    # The same customer's message follow-ups the bot could not send (no chat) waited for this call.
+    also = _answered_by_the_call(session, target, now, tz) if reached else []
     session.flush()
     record_audit_event(
         session,
@@ -510,10 +513,37 @@ def record_call(
             "reached": reached,
             "satisfaction": record.satisfaction,
             "record": record.id,
+            "also_answered": also,
         },
         at=now,
     )
     return record
+
+
+def _waiting_for_a_call(session: Session, customer_id: str, now: datetime, tz: ZoneInfo) -> list[CareTarget]:
+    """The customer's message-campaign entries of running periods that the bot had no chat for."""
+    today = now.astimezone(tz).date()
+    waiting = session.scalars(
+        select(CareTarget)
+        .join(CareCampaign, CareCampaign.id == CareTarget.campaign_id)
+        .where(
+            CareTarget.customer_id == customer_id,
+            CareTarget.status == "due",
+            CareTarget.note == NO_CHANNEL_NOTE,
+            CareCampaign.channel == "message",
+            CareCampaign.status == "active",
+        )
+    )
+    return [
+        t for t in waiting if is_running(t.campaign, today) and t.period == period_of(t.campaign, now, tz).key
+    ]
+
+
+def _answered_by_the_call(session: Session, called: CareTarget, now: datetime, tz: ZoneInfo) -> list[int]:
+    answered = [t for t in _waiting_for_a_call(session, called.customer_id, now, tz) if t.id != called.id]
+    for target in answered:
+        target.status, target.answered_at, target.note, target.updated_at = "answered", now, None, now
+    return [t.id for t in answered]
 
 
 def skip_target(
@@ -685,14 +715,16 @@ def open_flags(session: Session, customer_ids: Sequence[str]) -> dict[str, Volum
 
 
 def call_list(session: Session, *, agent: str | None, now: datetime, tz: ZoneInfo) -> list[dict[str, Any]]:
-    """The phone targets still to call in the current period of every running phone campaign: `agent`'s
-    (None: everyone's), required first; each with its customer, campaign, open volume flag, calls so far."""
+    """The targets still to call in the current period of every running campaign: `agent`'s (None:
+    everyone's), required first; each with its customer, campaign, open volume flag, calls so far.
+
+    A phone campaign's customers until answered; a message campaign's only those the bot has no chat to
+    send the script to (care_messages notes them): otherwise nobody would ever reach them this period.
+    """
     today = now.astimezone(tz).date()
     campaigns = [
         c
-        for c in session.scalars(
-            select(CareCampaign).where(CareCampaign.status == "active", CareCampaign.channel == "phone")
-        )
+        for c in session.scalars(select(CareCampaign).where(CareCampaign.status == "active"))
         if is_running(c, today)
     ]
     rows: list[dict[str, Any]] = []
@@ -703,7 +735,9 @@ def call_list(session: Session, *, agent: str | None, now: datetime, tz: ZoneInf
             .where(
                 CareTarget.campaign_id == campaign.id,
                 CareTarget.period == period_of(campaign, now, tz).key,
-                CareTarget.status.in_(CALLABLE),
+                CareTarget.status.in_(CALLABLE)
+                if campaign.channel == "phone"
+                else (CareTarget.status == "due") & (CareTarget.note == NO_CHANNEL_NOTE),
             )
         )
         if agent is not None:
@@ -711,6 +745,9 @@ def call_list(session: Session, *, agent: str | None, now: datetime, tz: ZoneInf
         rows.extend(
             {"target": t, "customer": c, "campaign": campaign} for t, c in session.execute(stmt).tuples()
         )
+    # One call answers a customer's phone entry and the message entries waiting for it (record_call).
+    phoned = {r["customer"].id for r in rows if r["campaign"].channel == "phone"}
+    rows = [r for r in rows if r["campaign"].channel == "phone" or r["customer"].id not in phoned]
     ids = [r["customer"].id for r in rows]
     flags = open_flags(session, ids)
     attempts = (

@@ -28,9 +28,9 @@ from backend.models import (
     Shipment,
     VolumeFlag,
 )
-from backend.services import care
+from backend.services import care, care_messages
 from backend.services.agent_work import AgentView
-from backend.services.notices import parse_quiet_hours
+from backend.services.notices import Policy, parse_quiet_hours
 from backend.waybill import make_waybill
 from tests.backend.factories import CARRIER_TZ, new_account
 from tests.backend.services.test_customer_classes import empty_factory  # noqa: F401 (a fixture)
@@ -539,10 +539,37 @@ def test_the_call_list_is_the_agents_due_targets_with_the_volume_flag(
         assert mine[0]["flag"].week_count == 2
         everyone = care.call_list(session, agent=None, now=NOW, tz=CARRIER_TZ)
         assert [r["customer"].id for r in everyone] == ["A2", "A3"]
-        # A message campaign's targets are the bot's, never on a call list.
+        # A message campaign's targets are the bot's: on a call list only once the bot found no chat to
+        # send the script to (none of these customers ever chatted).
         by_message = campaign(session, name="By message", channel="message", classes="A")
         care.open_period(session, by_message, NOW, **OPEN)
         assert len(care.call_list(session, agent=None, now=NOW, tz=CARRIER_TZ)) == 2
+        care_messages.due_now(session, policy=Policy(tz=CARRIER_TZ, quiet=None), now=NOW)
+        listed_again = care.call_list(session, agent=None, now=NOW, tz=CARRIER_TZ)
+        # A1 was called already; A2 and A3 are listed once, by the phone campaign's entry.
+        assert sorted((r["customer"].id, r["campaign"].channel) for r in listed_again) == [
+            ("A1", "message"),
+            ("A2", "phone"),
+            ("A3", "phone"),
+        ]
+        waiting = {r["customer"].id: r["target"].id for r in listed_again}
+    # The call answers the message entry that waited for it too.
+    call(factory, waiting["A2"], li, reached=True, satisfaction=4)
+    with session_scope(factory) as session:
+        by_message_targets = session.scalars(
+            select(CareTarget).where(CareTarget.campaign_id == by_message.id)
+        )
+        assert {t.customer_id: t.status for t in by_message_targets} == {
+            "A1": "due",
+            "A2": "answered",
+            "A3": "due",
+        }
+        listed_last = care.call_list(session, agent=None, now=NOW, tz=CARRIER_TZ)
+        assert sorted((r["customer"].id, r["campaign"].channel) for r in listed_last) == [
+            ("A1", "message"),
+            ("A3", "phone"),
+        ]
+    with session_scope(factory) as session:
         assert care.call_list(session, agent=None, now=NOW + timedelta(days=30), tz=CARRIER_TZ) == []
 
 
