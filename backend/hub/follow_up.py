@@ -9,6 +9,7 @@ finished), so nothing is asked twice and every step is on record.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import Table, bindparam, select
@@ -116,14 +117,62 @@ def pending(session: Session, conversation_id: str) -> Pending | None:
 
 
 def parse_rating(text: str) -> int | None:
-    """1 to 5 from "4", "4/5", "5 stars", "five"; None for anything else."""
+    """1 to 5 from "4", "4/5", "5 stars", "five", or a short verdict in words ("满意", "一般", "not
+    happy"); None for anything else."""
     match = _RATING.match(text)
     if match:
         return int(match.group(1))
     chinese = _CHINESE_RATING.match(text)
     if chinese:
         return _CHINESE_NUMERALS[chinese.group(1)]
-    return _WORD_RATINGS.get(text.strip().strip(".!").lower())
+    return _WORD_RATINGS.get(text.strip().strip(".!").lower()) or verdict_rating(text)
+
+
+# Asked "are you satisfied?", people answer in words as often as with a number. A verdict is the whole
+# message (a few words at most), so "the delivery was not good, and ..." is a comment, never a rating.
+# Checked from 1 up: "非常不满意" and "not satisfied" hold the words of milder verdicts.
+_VERDICTS: tuple[tuple[int, re.Pattern[str]], ...] = tuple(
+    (score, re.compile(rf"^\s*(?:{words})\s*[.!。！~～]*\s*$", re.I))
+    for score, words in (
+        (
+            1,
+            r"(?:非常|很|特别|十分|极其|太)不满意?|(?:太|很|非常|特别)差(?:了|劲)?|差劲|糟糕|糟透了|垃圾|"
+            r"very (?:unhappy|dissatisfied|unsatisfied|bad|poor)|not (?:at all )?satisfied at all|"
+            r"terrible|awful|horrible|the worst",
+        ),
+        (
+            2,
+            r"不(?:太|是很|怎么|大)?满意|不(?:太|怎么)?好|不怎么样|差|有点差|"
+            r"not (?:very |really |so |too )?(?:satisfied|happy|good)|dissatisfied|unsatisfied|unhappy|"
+            r"bad|poor|disappointed|not great",
+        ),
+        (
+            3,
+            r"一般(?:般)?|还行(?:吧)?|还可以(?:吧)?|还好(?:吧)?|凑合|马马虎虎|普通|过得去|"
+            r"ok(?:ay)?|so[- ]so|average|fine|alright|all right|not bad|it'?s ok(?:ay)?|mediocre|meh",
+        ),
+        (
+            4,
+            r"(?:挺|比较|还算|蛮)?满意(?:的)?|(?:挺|很|蛮)?好(?:的)?|(?:挺|很|蛮)?不错(?:的)?|"
+            r"(?:quite |pretty )?(?:satisfied|happy|good)|very good|good service",
+        ),
+        (
+            5,
+            r"(?:非常|很|特别|十分|超级?|相当)满意(?:的)?|(?:非常|特别)好|完美|太好了|棒|很棒|"
+            r"very (?:satisfied|happy)|extremely (?:satisfied|happy)|excellent|perfect|great|"
+            r"(?:absolutely |really )?(?:love|loved) it|fantastic|amazing",
+        ),
+    )
+)
+
+
+def verdict_rating(text: str) -> int | None:
+    """The score of a short answer in words to "are you satisfied?", or None when it is not one."""
+    folded = unicodedata.normalize("NFKC", text)
+    for score, pattern in _VERDICTS:
+        if pattern.match(folded):
+            return score
+    return None
 
 
 def says_nothing(text: str) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from backend.db import session_scope
-from backend.hub import Button, Hub, Inbound, InboundFile
+from backend.hub import Button, Hub, Inbound, InboundFile, follow_up
 from backend.hub.broker import AGENTS_TOPIC
 from backend.hub.hub import (
     CUT_TEXT,
@@ -316,6 +316,48 @@ def test_a_low_typed_rating_asks_what_fell_short(world: World) -> None:
     with session_scope(world.factory) as session:
         ticket = get_ticket(session, number)
         assert ticket is not None and (ticket.satisfaction, ticket.satisfaction_comment) == (2, None)
+
+
+def test_a_verdict_in_words_is_the_rating_and_a_sentence_is_not(world: World) -> None:
+    external = user()
+    number = resolved_ticket(world, f"fake:{external}")
+    world.run(lambda hub: hub.ask_follow_up(number))
+    # A sentence that mentions satisfaction is no verdict: the bot answers it, the question stays open.
+    assert said(world, "not satisfied with EA100000025CN either, where is it?", external) == ["bot reply"]
+    assert "哪方面不满意" in said(world, "不太满意", external)[0]  # answered in the shipper's language
+    said(world, "没有", external)
+    with session_scope(world.factory) as session:
+        ticket = get_ticket(session, number)
+        assert ticket is not None and ticket.satisfaction == 2
+
+
+@pytest.mark.parametrize(
+    ("answer", "score"),
+    [
+        ("非常满意！", 5),
+        ("满意", 4),
+        ("还行吧", 3),
+        ("一般般", 3),
+        ("不怎么样", 2),
+        ("非常不满意", 1),
+        ("Very satisfied", 5),
+        ("pretty good", 4),
+        ("so-so", 3),
+        ("not happy", 2),
+        ("terrible!!", 1),
+        ("ＯＫ", 3),
+    ],
+)
+def test_short_verdicts_in_both_languages_score_from_1_to_5(answer: str, score: int) -> None:
+    assert follow_up.parse_rating(answer) == score
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["满意的话我就不投诉了", "I am not happy that my parcel EA100000025CN is late", "转人工", "no", ""],
+)
+def test_anything_longer_or_other_is_no_rating(text: str) -> None:
+    assert follow_up.parse_rating(text) is None
 
 
 def test_an_unanswered_follow_up_does_not_stop_the_bot(world: World) -> None:
