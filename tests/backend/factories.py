@@ -8,13 +8,14 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.complaints.remedies import Remedy, remedy_to_json
 from backend.config import Settings
 from backend.db import session_scope
 from backend.i18n import Money, phrase
-from backend.models import Ticket
+from backend.models import CareCampaign, CareTarget, Conversation, Customer, Ticket
 from backend.security.accounts import create_agent
 from backend.services import conversations as conv
 from backend.services.tickets import open_ticket
@@ -132,3 +133,24 @@ def escalated(
     """queued_complaint in a transaction of its own (committed, so the app under test sees it)."""
     with session_scope(factory) as session:
         return queued_complaint(session, priority=priority, category=category)
+
+
+def forget_customer(session: Session, customer_id: str) -> None:
+    """Take a test's own customer out of the shared database again, with the care campaigns it was on.
+
+    Other tests count the seeded customers; and a running campaign left behind would have the care jobs of
+    every later app draw lists and write to chats that tests of other things are using.
+    """
+    campaigns = select(CareTarget.campaign_id).where(CareTarget.customer_id == customer_id)
+    session.execute(delete(CareCampaign).where(CareCampaign.id.in_(list(session.scalars(campaigns)))))
+    for column in (Conversation.customer_id, Conversation.verified_customer_id):
+        session.execute(update(Conversation).where(column == customer_id).values({column.key: None}))
+    session.execute(update(Ticket).where(Ticket.customer_id == customer_id).values(customer_id=None))
+    session.execute(delete(Customer).where(Customer.id == customer_id))
+
+
+def forget_customers_like(factory: sessionmaker[Session], prefix: str) -> None:
+    """forget_customer for every customer whose id starts with `prefix` (a test module's own)."""
+    with session_scope(factory) as session:
+        for customer_id in list(session.scalars(select(Customer.id).where(Customer.id.like(f"{prefix}%")))):
+            forget_customer(session, customer_id)

@@ -22,9 +22,8 @@ from backend.models import AuditEvent, CareCampaign, CareTarget, Customer, Follo
 from backend.services import care
 from tests.backend.console.clients import Console, build_app, client_for, log_in
 from tests.backend.console.test_console_words import HEADERS, assert_in_language, names_of, visible
-from tests.backend.factories import CARRIER_TZ, new_account
+from tests.backend.factories import CARRIER_TZ, forget_customer, new_account
 from tests.backend.services.test_care import drop_flag
-from tests.backend.services.test_search import forget_customer
 
 SCRIPT_ZH = "感谢您使用我们的物流运输服务，请问您对我们的服务满意吗？"
 NOTES = {

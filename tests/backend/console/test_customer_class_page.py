@@ -19,7 +19,7 @@ from backend.models import AuditEvent, Customer, utcnow
 from backend.services import customer_classes as classes
 from tests.backend.console.clients import Console
 from tests.backend.console.test_console_words import HEADERS, assert_in_language, names_of, visible
-from tests.backend.services.test_search import forget_customer
+from tests.backend.factories import forget_customer
 
 
 @pytest.fixture

@@ -15,8 +15,7 @@ from backend.models import Conversation, Customer, utcnow
 from backend.services.conversations import mark_for_agent, record_message
 from tests.backend.console.clients import Console
 from tests.backend.console.test_console_words import HEADERS, assert_in_language, names_of, visible
-from tests.backend.factories import a_ticket
-from tests.backend.services.test_search import forget_customer
+from tests.backend.factories import a_ticket, forget_customer
 
 
 def test_the_customer_page_lists_every_conversation_and_ticket_newest_first(

@@ -23,8 +23,7 @@ from backend.services import volume_watch as vw
 from backend.waybill import make_waybill
 from tests.backend.console.clients import Console, build_app, client_for
 from tests.backend.console.test_console_words import HEADERS, assert_in_language, names_of, visible
-from tests.backend.factories import CARRIER_TZ
-from tests.backend.services.test_search import forget_customer
+from tests.backend.factories import CARRIER_TZ, forget_customer
 
 # A week long before the demo data: only the test's customer shipped in it and the weeks before.
 WEEK = vw.Week(2020, 10)

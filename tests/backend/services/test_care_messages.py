@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import threading
 import uuid
+from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta, timezone
 from time import monotonic, sleep
 
@@ -20,7 +21,7 @@ from backend.services import care_messages as care
 from backend.services import care_watch
 from backend.services import conversations as conv
 from backend.services.notices import Policy, QuietHours
-from tests.backend.factories import CARRIER_TZ, settings_for
+from tests.backend.factories import CARRIER_TZ, forget_customers_like, settings_for
 from tests.backend.hub import conftest as hub_fixtures
 from tests.backend.hub.world import FakeChannel, World, user
 
@@ -30,15 +31,27 @@ NIGHT = Policy(tz=CARRIER_TZ, quiet=QuietHours(time(21), time(8)))
 ALWAYS = Policy(tz=CARRIER_TZ, quiet=None)
 
 
+@pytest.fixture(autouse=True)
+def _forget_this_modules_customers(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The customers these tests make (ids CM…) and their campaigns leave the shared database after
+    each test (tests.backend.factories.forget_customer says why)."""
+    yield
+    if "db_factory" in request.fixturenames:
+        forget_customers_like(request.getfixturevalue("db_factory"), "CM")
+
+
 def local(day: date, hour: int, minute: int = 0) -> datetime:
     """A wall-clock time on the carrier's clock, as UTC."""
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=CARRIER_TZ).astimezone(timezone.utc)
 
 
 def a_day() -> date:
-    """A Wednesday in a year of its own: this test's month and week hold no other test's targets."""
-    year = random.randrange(2200, 2900)
-    return date.fromisocalendar(year, random.randrange(2, 50), 3)
+    """A Wednesday in a year of its own: this test's month and week hold no other test's targets. Never
+    the last day of a month: the tests look at the next morning too, which must be in the same period."""
+    while True:
+        day = date.fromisocalendar(random.randrange(2200, 2900), random.randrange(2, 50), 3)
+        if (day + timedelta(days=1)).month == day.month:
+            return day
 
 
 def a_target(

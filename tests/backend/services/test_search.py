@@ -7,14 +7,13 @@ import random
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from backend.models import Conversation, Customer, Ticket
+from backend.models import Conversation, Customer
 from backend.services.conversations import claim_conversation, mark_for_agent, record_message
 from backend.services.search import QueueFilter, find_conversations
 from backend.waybill import make_waybill
-from tests.backend.factories import a_ticket
+from tests.backend.factories import a_ticket, forget_customer
 
 
 def _ids(session: Session, agent: str | None = "alice", **wanted: Any) -> list[str]:
@@ -33,15 +32,6 @@ def _customer(session: Session) -> Customer:
     session.add(customer)
     session.flush()
     return customer
-
-
-def forget_customer(session: Session, customer_id: str) -> None:
-    """Take a test's own customer out again (other tests count the seeded customers)."""
-    session.execute(
-        update(Conversation).where(Conversation.customer_id == customer_id).values(customer_id=None)
-    )
-    session.execute(update(Ticket).where(Ticket.customer_id == customer_id).values(customer_id=None))
-    session.execute(delete(Customer).where(Customer.id == customer_id))
 
 
 def _conversation(session: Session, **ticket: Any) -> tuple[str, Any]:
