@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import json
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -48,10 +47,10 @@ from tools.screenshots import (
     Shot,
     _say,
     _socket_url,
-    has_chinese_font,
     make_people,
+    photograph,
 )
-from tools.stack import DEFAULT_MODEL, ROOT, Stack
+from tools.stack import DEFAULT_MODEL, Stack
 
 # A second agent, so the owners page has a choice to make.
 COLLEAGUE = Person("zhao.min", "赵敏", "agent")
@@ -254,21 +253,7 @@ def run(stack: Stack) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    if not CHROMIUM.exists():
-        print(f"no Chromium at {CHROMIUM}: run scripts/ensure-chromium.sh", file=sys.stderr)
-        return 1
-    if not has_chinese_font():
-        print("no Chinese font: see `make screenshots` (tools/screenshots.py)", file=sys.stderr)
-        return 1
-    with tempfile.TemporaryDirectory(prefix="care-walkthrough-") as workdir:
-        stack = start_product(Path(workdir))
-        try:
-            made = run(stack)
-        finally:
-            stack.stop()
-    for path in made:
-        print(f"{path.relative_to(ROOT)}  {path.stat().st_size // 1024} KB")
-    return 0
+    return photograph(start_product, run, prefix="care-walkthrough-")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -331,8 +332,8 @@ def has_chinese_font() -> bool:
     return bool(found.stdout.strip())
 
 
-def main(argv: list[str] | None = None) -> int:
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+def photograph(start: Callable[[Path], Stack], walk: Callable[[Stack], list[Path]], *, prefix: str) -> int:
+    """Start the product with `start` in a temporary folder, take `walk`'s pictures, stop it, list them."""
     if not CHROMIUM.exists():
         print(f"no Chromium at {CHROMIUM}: run scripts/ensure-chromium.sh", file=sys.stderr)
         return 1
@@ -343,15 +344,20 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    with tempfile.TemporaryDirectory(prefix="screenshots-") as workdir:
-        stack = start_product(Path(workdir))
+    with tempfile.TemporaryDirectory(prefix=prefix) as workdir:
+        stack = start(Path(workdir))
         try:
-            made = run(stack)
+            made = walk(stack)
         finally:
             stack.stop()
     for path in made:
         print(f"{path.relative_to(ROOT)}  {path.stat().st_size // 1024} KB")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    return photograph(start_product, run, prefix="screenshots-")
 
 
 if __name__ == "__main__":
