@@ -54,11 +54,38 @@ RASA_ENV = {
 RASA_STARTUP = ROOT / "bot" / "startup"
 
 
+def _ephemeral_start() -> int:
+    """Where the kernel starts picking the local ports of outgoing connections (Linux: 32768)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_LISTEN_PORTS = range(20000, max(_ephemeral_start(), 20001))
+_GIVEN: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now (for test and benchmark stacks)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on 127.0.0.1 that nothing listens on right now (for test and benchmark stacks).
+
+    Taken below the kernel's range for outgoing connections, and never one this process gave before: a
+    port the kernel hands out for `bind(0)` may become an outgoing connection's local port (Rasa's, the
+    test's) or be handed out again before the server that was meant to listen on it starts, and that
+    server then fails with "address already in use".
+    """
+    for _ in range(500):
+        port = secrets.choice(_LISTEN_PORTS)
+        if port in _GIVEN:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _GIVEN.add(port)
+        return port
+    raise RuntimeError("no free TCP port on 127.0.0.1 below the ephemeral range")
 
 
 def kill_group(process: subprocess.Popen[bytes], grace: float = 20.0) -> None:
