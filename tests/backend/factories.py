@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -154,3 +156,16 @@ def forget_customers_like(factory: sessionmaker[Session], prefix: str) -> None:
     with session_scope(factory) as session:
         for customer_id in list(session.scalars(select(Customer.id).where(Customer.id.like(f"{prefix}%")))):
             forget_customer(session, customer_id)
+
+
+def forgets_customers_like(prefix: str) -> Callable[..., Iterator[None]]:
+    """An autouse fixture for a test module (assign it to a module-level name): after each test that uses
+    the shared database, the customers it made (ids `prefix`…) and their campaigns go again."""
+
+    @pytest.fixture(autouse=True)
+    def forget(request: pytest.FixtureRequest) -> Iterator[None]:
+        yield
+        if "db_factory" in request.fixturenames:
+            forget_customers_like(request.getfixturevalue("db_factory"), prefix)
+
+    return forget

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import update
 
 from backend.db import session_scope
@@ -18,7 +16,7 @@ from backend.hub.care_answers import ENDED_TEXT
 from backend.models import AuditEvent, CareTarget, Conversation, Customer, FollowUpRecord, VolumeFlag, utcnow
 from backend.services import care_messages as care
 from backend.services import conversations as conv
-from tests.backend.factories import a_ticket, forget_customers_like
+from tests.backend.factories import a_ticket, forgets_customers_like
 from tests.backend.hub.world import FakeChannel, World, user
 from tests.backend.services.test_care_messages import on_message_campaign
 
@@ -26,13 +24,8 @@ CHINESE = re.compile(r"[\u4e00-\u9fff]")
 ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
 
 
-@pytest.fixture(autouse=True)
-def _forget_this_modules_customers(request: pytest.FixtureRequest) -> Iterator[None]:
-    """The customers these tests make (ids CA…) and their campaigns leave the shared database after
-    each test (tests.backend.factories.forget_customer says why)."""
-    yield
-    if "db_factory" in request.fixturenames:
-        forget_customers_like(request.getfixturevalue("db_factory"), "CA")
+# Their customers (ids CA…) and campaigns leave the shared database after each test.
+_forget_customers = forgets_customers_like("CA")
 
 
 def a_customer_in_chat(world: World, first_words: str, *, volume_drop: bool = False) -> tuple[int, str]:

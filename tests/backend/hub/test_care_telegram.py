@@ -27,7 +27,7 @@ from backend.services import care_messages as care
 from backend.services import care_watch
 from backend.services.notices import Policy
 from tests.backend.channels.test_telegram import new_chat, post, settings_for, wait_until
-from tests.backend.factories import CARRIER_TZ, forget_customers_like
+from tests.backend.factories import CARRIER_TZ, forgets_customers_like
 from tests.backend.hub.world import ALWAYS_OPEN, SECRET
 from tests.backend.services.test_care_messages import on_message_campaign
 from tests.fakes.rasa_server import FakeRasa
@@ -36,13 +36,8 @@ from tests.fakes.telegram_api import FakeBotApi, callback_update, text_update
 ANYTIME = Policy(tz=CARRIER_TZ, quiet=None)
 
 
-@pytest.fixture(autouse=True)
-def _forget_this_modules_customers(request: pytest.FixtureRequest) -> Iterator[None]:
-    """The customers these tests make (ids CT…) and their campaigns leave the shared database after
-    each test (tests.backend.factories.forget_customer says why)."""
-    yield
-    if "db_factory" in request.fixturenames:
-        forget_customers_like(request.getfixturevalue("db_factory"), "CT")
+# Their customers (ids CT…) and campaigns leave the shared database after each test.
+_forget_customers = forgets_customers_like("CT")
 
 
 @pytest.fixture

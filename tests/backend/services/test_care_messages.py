@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 import threading
 import uuid
-from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta, timezone
 from time import monotonic, sleep
 
@@ -21,7 +20,7 @@ from backend.services import care_messages as care
 from backend.services import care_watch
 from backend.services import conversations as conv
 from backend.services.notices import Policy, QuietHours
-from tests.backend.factories import CARRIER_TZ, forget_customers_like, settings_for
+from tests.backend.factories import CARRIER_TZ, forgets_customers_like, settings_for
 from tests.backend.hub import conftest as hub_fixtures
 from tests.backend.hub.world import FakeChannel, World, user
 
@@ -31,13 +30,8 @@ NIGHT = Policy(tz=CARRIER_TZ, quiet=QuietHours(time(21), time(8)))
 ALWAYS = Policy(tz=CARRIER_TZ, quiet=None)
 
 
-@pytest.fixture(autouse=True)
-def _forget_this_modules_customers(request: pytest.FixtureRequest) -> Iterator[None]:
-    """The customers these tests make (ids CM…) and their campaigns leave the shared database after
-    each test (tests.backend.factories.forget_customer says why)."""
-    yield
-    if "db_factory" in request.fixturenames:
-        forget_customers_like(request.getfixturevalue("db_factory"), "CM")
+# Their customers (ids CM…) and campaigns leave the shared database after each test.
+_forget_customers = forgets_customers_like("CM")
 
 
 def local(day: date, hour: int, minute: int = 0) -> datetime:
