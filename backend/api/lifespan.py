@@ -186,8 +186,7 @@ def make_lifespan(settings: Settings | None) -> Callable[[FastAPI], AbstractAsyn
                 sender.start()
                 notice_watcher.start()
                 offers.start()
-                if resolved.care_message_check_s > 0:
-                    care_messages.start()
+                care_messages.start()  # CARE_MESSAGE_CHECK_S=0: PeriodicCheck stays off
                 try:
                     yield
                 finally:
