@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Exists, Table, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from backend.hub.records import Button
@@ -95,6 +95,13 @@ _LAST_ASKED = (
     .where(_TICKET.c.conversation_id == bindparam("cid"), _EVENT.c.action == ASKED)
     .order_by(_EVENT.c.id.desc())
     .limit(1)
+)
+# Whether the conversation was ever asked a follow-up: the cheap half of `pending`, which the hub puts in
+# one statement with the care questions' (backend.hub.owed).
+ASKED_HERE: Exists = exists().where(
+    _TICKET.c.conversation_id == bindparam("cid"),
+    _EVENT.c.ticket_id == _TICKET.c.id,
+    _EVENT.c.action == ASKED,
 )
 _HAS_EVENT = (
     select(_EVENT.c.id)

@@ -31,6 +31,7 @@ from backend.domain import PHOTO_FOR_BOT
 from backend.hub import care_answers, follow_up, timings
 from backend.hub.broker import AGENTS_TOPIC, Broker, conversation_topic
 from backend.hub.locks import TurnLocks
+from backend.hub.owed import owed_answer
 from backend.hub.rasa import BotReply, RasaGateway, RasaUnavailable
 from backend.hub.records import Button, ChannelAdapter, Inbound, Outbound, Turn
 from backend.i18n import N_, sentences, t
@@ -350,14 +351,10 @@ class Hub:
         elif not text and (inbound.files or inbound.file_problem):
             text = PHOTO_ONLY_TEXT
         photos = sum(1 for upload in uploads if not isinstance(upload, UploadRejected))
-        # A follow-up the shipper owes an answer to is read now and answered only once the message is
-        # known not to be a replay; without one (nearly always) the turn's plan is decided before the
-        # message is stored, and the message is inserted leased: one statement.
-        owed = follow_up.pending(session, cid) if state == "bot" and not stale else None
-        # Likewise a care campaign's questions (backend.hub.care_answers).
-        care_owed = (
-            care_answers.pending(session, cid) if state == "bot" and not stale and owed is None else None
-        )
+        # A follow-up or care question the shipper owes an answer to is read now and answered only once
+        # the message is known not to be a replay; without one (nearly always) the turn's plan is decided
+        # before the message is stored, and the message is inserted leased: one statement.
+        owed = owed_answer(session, cid) if state == "bot" and not stale else None
         plan_with = functools.partial(
             self._plan,
             inbound,
@@ -367,9 +364,7 @@ class Hub:
             photos=photos,
             language=language,
         )
-        plan = (
-            plan_with(follow_up_reply=None) if state == "bot" and owed is None and care_owed is None else None
-        )
+        plan = plan_with(follow_up_reply=None) if state == "bot" and owed is None else None
         # A person answers it when the bot does not have the conversation: it is in their queue.
         turn_columns: dict[str, Any] = {} if state == "bot" else {"turn_state": "answered"}
         if plan is not None:
@@ -424,13 +419,13 @@ class Hub:
             )
         if plan is None:
             answered = pressed.payload if pressed else text
-            if owed is not None:
+            if isinstance(owed, follow_up.Pending):
                 reply = follow_up.answer(session, owed, answered, language=language)
                 plan = plan_with(follow_up_reply=reply)
             else:
-                assert care_owed is not None
+                assert owed is not None
                 care_reply = care_answers.answer(
-                    session, care_owed, answered, conversation_id=cid, language=language
+                    session, owed, answered, conversation_id=cid, language=language
                 )
                 plan = plan_with(follow_up_reply=None if care_reply.to_bot else care_reply.text)
                 if care_reply.to_bot and care_reply.text:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import Exists, Table, bindparam, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.i18n import N_
@@ -211,6 +211,11 @@ _OPEN_TARGET = (
     .where(_TARGET.c.conversation_id == bindparam("cid"), _TARGET.c.status.in_(("sent", "answered")))
     .order_by(_TARGET.c.sent_at.desc())
     .limit(1)
+)
+
+# Whether the conversation has a care question out at all: the cheap half of `open_step` (backend.hub.owed).
+OPEN_TARGET_HERE: Exists = exists().where(
+    _TARGET.c.conversation_id == bindparam("cid"), _TARGET.c.status.in_(("sent", "answered"))
 )
 
 
