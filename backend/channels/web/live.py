@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, WebSocket
@@ -40,6 +41,10 @@ CLOSE_UNAUTHORISED = 4401
 PACE_S = 0.5
 # Frames read ahead of the one being answered; the socket holds back the rest.
 FRAMES_WAITING = 32
+# "typing" is shown only when the answer is not out this long after its turn began (as on Telegram): a
+# quicker answer arrives before the indicator could be seen, and its two frames would cost both ends
+# their work beside every turn.
+TYPING_AFTER_S = 0.3
 
 router = APIRouter(route_class=WidgetRoute)
 
@@ -60,6 +65,26 @@ def _queue_local(queue: asyncio.Queue[dict[str, Any]], frame: dict[str, Any]) ->
         with contextlib.suppress(asyncio.QueueEmpty):
             queue.get_nowait()
     queue.put_nowait({"type": "local", "frame": frame})
+
+
+def _typing_after_a_while(queue: asyncio.Queue[dict[str, Any]]) -> Callable[[], None]:
+    """Shows "typing" once TYPING_AFTER_S have passed; the call returned ends it, or calls it off when it
+    was not shown yet (then the widget gets neither frame)."""
+    shown = False
+
+    def show() -> None:
+        nonlocal shown
+        shown = True
+        _queue_local(queue, {"type": "typing", "on": True})
+
+    timer = asyncio.get_running_loop().call_later(TYPING_AFTER_S, show)
+
+    def end() -> None:
+        timer.cancel()
+        if shown:
+            _queue_local(queue, {"type": "typing", "on": False})
+
+    return end
 
 
 async def _forward(websocket: WebSocket, queue: asyncio.Queue[dict[str, Any]], after: int) -> None:
@@ -167,7 +192,8 @@ async def _read_frames(
 async def _receive_frames(
     websocket: WebSocket, hub: Hub, conversation_id: str, queue: asyncio.Queue[dict[str, Any]]
 ) -> None:
-    """Hand each message to the hub in order; the widget shows "typing" while the hub works.
+    """Hand each message to the hub in order; the widget shows "typing" while the hub works, once it takes
+    longer than TYPING_AFTER_S.
 
     A message sent before the answer to the one before it arrived (a burst, or a script pouring
     frames) waits PACE_S before its turn: the conversation's messages then take turns with everyone
@@ -186,7 +212,7 @@ async def _receive_frames(
             if arrived < last_turn_ended:
                 await asyncio.sleep(PACE_S)
             timings.add("widget_frame_wait", time.monotonic() - arrived)
-            _queue_local(queue, {"type": "typing", "on": True})
+            end_typing = _typing_after_a_while(queue)
             try:
                 turn = await hub.receive(inbound)
             except Exception:  # the widget must hear that this one failed; the connection stays usable
@@ -194,7 +220,7 @@ async def _receive_frames(
                 _queue_local(queue, {"type": "failed", "client_id": message_id})
                 continue
             finally:
-                _queue_local(queue, {"type": "typing", "on": False})
+                end_typing()
                 last_turn_ended = time.monotonic()
             # After the turn's own messages, which may still be on their way back through Redis.
             await hub.broker.caught_up()

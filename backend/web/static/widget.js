@@ -297,6 +297,14 @@
     return !!last && last.classList.contains('deep-chat-loading-message-bubble');
   }
 
+  // A message of ours is answered (or refused): the dots shown since it was sent go once nothing else
+  // waits. The backend sends "typing" frames only for a turn slower than 0.3 s, so a quick answer
+  // ends them here.
+  function settled(clientId) {
+    outbox.delete(clientId);
+    if (outbox.size === 0) drawing = drawing.then(() => setTyping(false));
+  }
+
   function setTyping(on) {
     if (!chat || on === typing) return;
     typing = on;
@@ -521,13 +529,13 @@
       } else if (frame.type === 'typing') {
         drawing = drawing.then(() => setTyping(!!frame.on));
       } else if (frame.type === 'ack') {
-        outbox.delete(frame.client_id);
+        settled(frame.client_id);
       } else if (frame.type === 'failed') {
-        outbox.delete(frame.client_id);
+        settled(frame.client_id);
         drawing = drawing.then(() => say(TEXT.failed));
       } else if (frame.type === 'limited') {
         // Over the conversation's message budget (a script, or a stuck key): not stored, not resent.
-        outbox.delete(frame.client_id);
+        settled(frame.client_id);
         drawing = drawing.then(() => say(TEXT.slowDown));
       } else if (frame.type === 'state') {
         stateText = TEXT.states[frame.state] || TEXT.states.bot;

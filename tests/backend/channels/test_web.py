@@ -247,15 +247,42 @@ def test_one_conversation_never_sees_another(client: TestClient) -> None:
     assert "my secret address" not in [m["text"] for m in messages_in(frames)]
 
 
-def test_typing_then_reply_then_ack(bot_client: TestClient) -> None:
+def test_a_slow_answer_shows_typing_until_it_comes(
+    bot_client: TestClient, fake_rasa: tuple[FakeRasa, str]
+) -> None:
+    token, _ = new_session(bot_client)
+    fake_rasa[0].delay_s = 0.8
+    try:
+        with bot_client.websocket_connect("/widget/ws") as ws:
+            hello(ws, token)
+            ws.send_json({"type": "text", "text": "where is EA100000025CN", "client_id": "typing-0001"})
+            frames = frames_until(ws, acked("typing-0001"))
+    finally:
+        fake_rasa[0].delay_s = 0.0
+    kinds = [
+        (f["type"], f["on"] if f["type"] == "typing" else f.get("message", {}).get("role")) for f in frames
+    ]
+    # The shipper's own message is stored at once; the dots come while the bot thinks, and go after it.
+    assert kinds == [
+        ("message", "user"),
+        ("typing", True),
+        ("message", "ai"),
+        ("typing", False),
+        ("ack", None),
+    ]
+    assert [(m["role"], m["text"]) for m in messages_in(frames)] == [
+        ("user", "where is EA100000025CN"),
+        ("ai", "bot heard: where is EA100000025CN"),
+    ]
+
+
+def test_a_quick_answer_comes_without_typing(bot_client: TestClient) -> None:
     token, _ = new_session(bot_client)
     with bot_client.websocket_connect("/widget/ws") as ws:
         hello(ws, token)
-        ws.send_json({"type": "text", "text": "where is EA100000025CN", "client_id": "typing-0001"})
-        frames = frames_until(ws, acked("typing-0001"))
-    kinds = [(f["type"], f.get("on")) for f in frames]
-    assert kinds[0] == ("typing", True)
-    assert kinds.index(("typing", False)) > kinds.index(("message", None))
+        ws.send_json({"type": "text", "text": "where is EA100000025CN", "client_id": "typing-0002"})
+        frames = frames_until(ws, acked("typing-0002"))
+    assert [f["type"] for f in frames] == ["message", "message", "ack"]
     assert [(m["role"], m["text"]) for m in messages_in(frames)] == [
         ("user", "where is EA100000025CN"),
         ("ai", "bot heard: where is EA100000025CN"),
