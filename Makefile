@@ -10,6 +10,8 @@ MODEL    := models/carrier.tar.gz
 TRAINING := config.yml domain.yml $(shell find bot/data -name '*.yml' 2>/dev/null)
 # npm writes this file into node_modules at the end of every install: a stamp of what is installed.
 NODE_DEPS := node_modules/.package-lock.json
+# Rasa's training cache in MiB: 0, off (every training starts from nothing; bot/nlu/training_cache.py says why).
+RASA_TRAINING_CACHE_MB ?= 0
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
@@ -44,7 +46,7 @@ $(NODE_DEPS): package.json package-lock.json
 train: $(MODEL) ## Train the Rasa model when data, domain or config changed (.venv-rasa)
 
 $(MODEL): $(TRAINING) .venv-rasa/.stamp
-	PYTHONPATH=$(CURDIR)/bot/startup:$(CURDIR) $(RASA) train --config config.yml --domain domain.yml --data bot/data --out models \
+	PYTHONPATH=$(CURDIR)/bot/startup:$(CURDIR) RASA_MAX_CACHE_SIZE=$(RASA_TRAINING_CACHE_MB) $(RASA) train --config config.yml --domain domain.yml --data bot/data --out models \
 		--fixed-model-name carrier
 	@touch $@
 

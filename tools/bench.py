@@ -545,9 +545,11 @@ def train_ours(workdir: Path) -> float:
             "--data", "bot/data", "--out", str(out), "--fixed-model-name", "carrier",
         ],
         cwd=ROOT,
-        # As `make train` runs it: the start-up hook (no jax in TensorFlow) and the project's modules.
+        # As `make train` runs it: the start-up hook (no jax in TensorFlow), the project's modules and
+        # Rasa's training cache off (bot/nlu/training_cache.py).
         env=rasa_env(
             RASA_CACHE_DIRECTORY=str(workdir / "cache-ours"),
+            RASA_MAX_CACHE_SIZE="0",
             PYTHONPATH=os.pathsep.join((str(RASA_STARTUP), str(ROOT))),
         ),
         log=workdir / "train-ours.log",
