@@ -87,22 +87,22 @@ def _has_event(session: Session, ticket: Ticket, action: str) -> bool:
 
 _TICKET: Table = Ticket.__table__  # type: ignore[assignment]
 _EVENT: Table = TicketEvent.__table__  # type: ignore[assignment]
-# Asked on every shipper message, so a Core statement on the connection, built once: the ORM's
-# per-query work was a tenth of the hub's turn (tools/hub_cost.py).
-_LAST_ASKED = (
-    select(_TICKET.c.id, _TICKET.c.number)
-    .join(_EVENT, _EVENT.c.ticket_id == _TICKET.c.id)
-    .where(_TICKET.c.conversation_id == bindparam("cid"), _EVENT.c.action == ASKED)
-    .order_by(_EVENT.c.id.desc())
-    .limit(1)
-)
-# Whether the conversation was ever asked a follow-up: the cheap half of `pending`, which the hub puts in
-# one statement with the care questions' (backend.hub.owed).
-ASKED_HERE: Exists = exists().where(
+# A follow-up asked in the conversation: `pending` reads the newest, the hub's one statement
+# (backend.hub.owed) whether there is any; one condition, so the two cannot disagree.
+_ASKED_IN_CONVERSATION = (
     _TICKET.c.conversation_id == bindparam("cid"),
     _EVENT.c.ticket_id == _TICKET.c.id,
     _EVENT.c.action == ASKED,
 )
+# Asked on every shipper message, so a Core statement on the connection, built once: the ORM's
+# per-query work was a tenth of the hub's turn (tools/hub_cost.py).
+_LAST_ASKED = (
+    select(_TICKET.c.id, _TICKET.c.number)
+    .where(*_ASKED_IN_CONVERSATION)
+    .order_by(_EVENT.c.id.desc())
+    .limit(1)
+)
+ASKED_HERE: Exists = exists().where(*_ASKED_IN_CONVERSATION)
 _HAS_EVENT = (
     select(_EVENT.c.id)
     .where(_EVENT.c.ticket_id == bindparam("ticket_id"), _EVENT.c.action == bindparam("action"))

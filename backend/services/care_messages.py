@@ -205,18 +205,20 @@ def expire(session: Session, *, tz: ZoneInfo, now: datetime | None = None) -> in
 # -- where the questions stand ----------------------------------------------------------------------------
 
 _TARGET: Table = CareTarget.__table__  # type: ignore[assignment]
+# A care question out in the conversation: `open_step` reads the newest, the hub's one statement
+# (backend.hub.owed) whether there is any; one condition, so the two cannot disagree.
+_OPEN_IN_CONVERSATION = (
+    _TARGET.c.conversation_id == bindparam("cid"),
+    _TARGET.c.status.in_(("sent", "answered")),
+)
 # Asked on every shipper message (the hub, before Rasa): one indexed Core statement, built once.
 _OPEN_TARGET = (
     select(_TARGET.c.id, _TARGET.c.status, _TARGET.c.sent_at, _TARGET.c.answered_at)
-    .where(_TARGET.c.conversation_id == bindparam("cid"), _TARGET.c.status.in_(("sent", "answered")))
+    .where(*_OPEN_IN_CONVERSATION)
     .order_by(_TARGET.c.sent_at.desc())
     .limit(1)
 )
-
-# Whether the conversation has a care question out at all: the cheap half of `open_step` (backend.hub.owed).
-OPEN_TARGET_HERE: Exists = exists().where(
-    _TARGET.c.conversation_id == bindparam("cid"), _TARGET.c.status.in_(("sent", "answered"))
-)
+OPEN_TARGET_HERE: Exists = exists().where(*_OPEN_IN_CONVERSATION)
 
 
 def open_step(session: Session, conversation_id: str, *, now: datetime | None = None) -> Step | None:
