@@ -24,10 +24,9 @@ import rasa
 from rasa.engine.caching import LocalTrainingCache
 from rasa.engine.training.hooks import TrainingHook
 
-logger = logging.getLogger(__name__)
+from bot import rasa_tuning
 
-# The Rasa whose TrainingHook this was written against (its fingerprints feed nothing but the cache).
-SUPPORTED_RASA = "3.6.21"
+logger = logging.getLogger(__name__)
 
 _originals: dict[str, Any] = {}
 
@@ -54,12 +53,13 @@ def apply() -> bool:
     """Patches TrainingHook once; False (Rasa as shipped) on another Rasa version."""
     if _originals:
         return True
-    if rasa.__version__ != SUPPORTED_RASA:
+    # The same Rasa as bot.rasa_tuning's patches: its TrainingHook's fingerprints feed nothing but the cache.
+    if not rasa_tuning.supported():
         logger.warning(
             "Rasa %s is installed, %s was written for %s: the training hook is left as shipped",
             rasa.__version__,
             __name__,
-            SUPPORTED_RASA,
+            rasa_tuning.SUPPORTED_RASA,
         )
         return False
     _originals.update(before=TrainingHook.on_before_node, after=TrainingHook.on_after_node)

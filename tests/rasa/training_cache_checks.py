@@ -19,6 +19,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot import rasa_tuning
 from bot.nlu import training_cache
 from tests.rasa.checks import run_checks
 
@@ -49,7 +50,7 @@ def run_node(hook: TrainingHook, output: Any) -> dict[str, Any]:
 
 
 def check_the_patch_is_applied_on_the_rasa_it_was_written_for() -> None:
-    assert rasa.__version__ == training_cache.SUPPORTED_RASA
+    assert rasa.__version__ == rasa_tuning.SUPPORTED_RASA
     assert training_cache.apply()  # also applied on import of bot.nlu, once
     assert TrainingHook.on_before_node is training_cache._on_before_node
     assert TrainingHook.on_after_node is training_cache._on_after_node
