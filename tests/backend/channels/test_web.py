@@ -27,6 +27,7 @@ from backend.channels.web import (
 )
 from backend.config import Settings
 from backend.main import create_app
+from backend.security.limits import MemoryLimiter
 from tests.fakes.images import png_bytes
 from tests.fakes.rasa_server import FakeRasa
 from tests.fakes.server import serving
@@ -557,6 +558,10 @@ def test_the_widget_passes_the_browsers_language_as_a_hint() -> None:
 # -- budgets on the widget's doors --------------------------------------------------------------------
 
 
+# 12:00:30 UTC of a day: 30 s into its minute, its hour and its day.
+MIDDLE_OF_EVERY_WINDOW = 20_000 * 86400 + 12 * 3600 + 30
+
+
 @pytest.fixture
 def tight_client(db_url: str, seeded_today: date, tmp_path: Path) -> Iterator[TestClient]:
     app = make_app(
@@ -567,6 +572,10 @@ def tight_client(db_url: str, seeded_today: date, tmp_path: Path) -> Iterator[Te
         limit_uploads_per_conversation_day=1,
     )
     with TestClient(app) as test_client:
+        # Budgets count in fixed windows of the wall clock (a minute, an hour, a day): a test that
+        # straddled a window's end would see its budget refilled halfway. The clock stands still in
+        # the middle of every window instead.
+        test_client.app.state.limiter = MemoryLimiter(clock=lambda: MIDDLE_OF_EVERY_WINDOW)
         yield test_client
 
 
