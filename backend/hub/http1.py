@@ -1,9 +1,10 @@
-"""A small HTTP/1.1 client with kept-alive connections, for the hub's one hot call: a turn to Rasa.
+"""A small HTTP/1.1 client with kept-alive connections, for the hub's two hot calls: a turn to Rasa and
+the Telegram answer that follows it (backend/channels/telegram/request.py).
 
 httpx costs about 2.5 ms of CPU per request here (its request model, httpcore's pool and anyio's
-streams), several times what the hub's own work on a turn now costs (tools/hub_cost.py). A turn to
-Rasa is one small JSON POST to a known server, so this writes the request in one piece on a pooled
-asyncio connection and reads a Content-Length or chunked answer: about a tenth of the CPU. Anything
+streams), several times what the hub's own work on a turn now costs (tools/hub_cost.py). Both calls are
+one small POST to a known server, so this writes the request in one piece on a pooled asyncio
+connection and reads a Content-Length or chunked answer: about a tenth of the CPU. Anything
 unexpected closes the connection and raises HttpError; nothing here retries a request the server may
 have read.
 """
@@ -27,6 +28,10 @@ MAX_LINE = 16 * 1024
 
 class HttpError(Exception):
     """The request failed: no connection, a timeout, a broken answer or a status that is not 2xx."""
+
+
+class HttpTimeout(HttpError):
+    """No whole answer came within the request's time."""
 
 
 @dataclass
@@ -61,14 +66,35 @@ class Http1Pool:
         self._idle: list[_Connection] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
+    def serves(self, url: str) -> bool:
+        """Whether `url` is on this pool's server (scheme, host and port) under its base path."""
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return (
+            parts.scheme == ("https" if self._tls else "http")
+            and parts.hostname == self._host
+            and port == self._port
+            and parts.path.startswith(self._prefix)
+        )
+
     async def post_json(
         self, path: str, body: bytes, headers: dict[str, str], *, timeout_s: float
     ) -> tuple[int, bytes]:
         """(status, body) of one POST of `body` (JSON) to `path`; raises HttpError on any failure."""
+        status, answer = await self.post(path, body, "application/json", headers, timeout_s=timeout_s)
+        if not 200 <= status < 300:
+            raise HttpError(f"status {status}")
+        return status, answer
+
+    async def post(
+        self, path: str, body: bytes, content_type: str, headers: dict[str, str], *, timeout_s: float | None
+    ) -> tuple[int, bytes]:
+        """(status, body) of one POST to `path` below the base path, whatever the status; raises HttpError
+        when no answer came (no connection, a timeout, a broken answer)."""
         head = [
             f"POST {self._prefix}{path} HTTP/1.1",
             f"Host: {self._host_header}",
-            "Content-Type: application/json",
+            f"Content-Type: {content_type}",
             f"Content-Length: {len(body)}",
             *(f"{name}: {value}" for name, value in headers.items()),
             "",
@@ -81,11 +107,11 @@ class Http1Pool:
         except BaseException as error:  # a timeout or cancellation included: the connection is spent
             if connection is not None:
                 connection.close()
-            if isinstance(error, OSError | asyncio.TimeoutError | asyncio.IncompleteReadError | ValueError):
+            if isinstance(error, asyncio.TimeoutError):
+                raise HttpTimeout(f"no answer within {timeout_s} s") from error
+            if isinstance(error, OSError | asyncio.IncompleteReadError | ValueError):
                 raise HttpError(f"{error.__class__.__name__}: {error}") from error
             raise
-        if not 200 <= status < 300:
-            raise HttpError(f"status {status}")
         return status, answer
 
     def _take(self) -> _Connection | None:

@@ -70,6 +70,7 @@ from telegram.ext import (
 
 from backend.channels.telegram.inbox import UpdateInbox
 from backend.channels.telegram.leader import AnyLeaderLock, make_leader_lock, this_process
+from backend.channels.telegram.request import KeptAliveRequest
 from backend.config import PROJECT_ROOT, Settings
 from backend.db import session_scope
 from backend.hub import Hub, timings
@@ -367,6 +368,8 @@ def build_application(settings: Settings, *, polling: bool) -> TelegramApp:
         .token(settings.telegram_bot_token or "")
         .base_url(settings.telegram_api_base_url)
         .base_file_url(file_base_url(settings.telegram_api_base_url))
+        # Answers on kept-alive connections, without httpx's cost per request (request.py).
+        .request(KeptAliveRequest(settings.telegram_api_base_url))
         # Telegram's flood limits, and on a 429 a wait of its retry_after before the same request again.
         .rate_limiter(
             AIORateLimiter(
