@@ -322,9 +322,13 @@ class Settings(BaseSettings):
         value = value.strip()
         if value.lower() in ("", "none"):
             return ""
-        import holidays
+        # The package's registry of codes, not holidays.list_supported_countries(): that one imports every
+        # country's module (about 280 modules, 7 to 9 MiB in each process that reads the settings, the
+        # action server included) to list their subdivisions. Same codes, aliases included; the calendar
+        # imports the countries when it first needs the one configured.
+        from holidays.registry import EntityLoader
 
-        if value.upper() not in holidays.list_supported_countries():
+        if value.upper() not in EntityLoader.get_country_codes():
             raise ValueError(f"the holidays package knows no country {value!r}")
         return value.upper()
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from backend.api import hub_stats
 from backend.api import router as api_router
 from backend.api.deps import domain_error_handler
 from backend.api.lifespan import make_lifespan
@@ -24,7 +25,6 @@ from backend.console import (
 from backend.console import pages as console_pages
 from backend.console.auth import router as console_auth_router
 from backend.errors import DomainError
-from backend.hub import timings as hub_timings
 
 CONSOLE_STATIC = Path(__file__).resolve().parent / "console" / "static"
 
@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # One place turns a refused use case into HTTP, for the JSON API and the console's pages alike.
     app.add_exception_handler(DomainError, domain_error_handler)
     app.include_router(api_router)
-    app.include_router(hub_timings.router)
+    app.include_router(hub_stats.router)
     app.include_router(telegram.router)
     app.include_router(web.router)
     app.include_router(console_auth_router)

@@ -1,4 +1,8 @@
-"""Where this process's hub turns spend their time, summed per step, for `make bench`'s hub breakdown."""
+"""Where this process's hub turns spend their time, summed per step, for `make bench`'s hub breakdown.
+
+The sums only: the route that serves them is backend/api/hub_stats.py. This module is imported wherever
+the hub is, the action server included (through the services), so it must not pull in FastAPI.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,6 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
-
-from backend.api.deps import require_token
 
 # Steps run in worker threads too (run_db): the sums are locked.
 _lock = threading.Lock()
@@ -39,12 +38,3 @@ def timings() -> dict[str, dict[str, float]]:
     """Milliseconds and occurrences per step since the process started (read twice and subtracted)."""
     with _lock:
         return {"ms": {k: round(v, 3) for k, v in _ms.items()}, "count": dict(_count)}
-
-
-router = APIRouter(tags=["hub"])
-
-
-@router.get("/api/hub/stats")
-def hub_stats(_token: Annotated[None, Depends(require_token)]) -> dict[str, dict[str, float]]:
-    """The hub's step timings (behind the API token): for the benchmark's breakdown."""
-    return timings()

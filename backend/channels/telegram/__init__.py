@@ -23,6 +23,11 @@ within the bot's limit (a 429 is still waited out, then retried).
 
 from __future__ import annotations
 
+# First, before anything imports python-telegram-bot (no_passport.py says why).
+from backend.channels.telegram import no_passport  # noqa: F401
+
+# isort: split
+
 import asyncio
 import hmac
 import json
