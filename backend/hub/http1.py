@@ -66,17 +66,6 @@ class Http1Pool:
         self._idle: list[_Connection] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def serves(self, url: str) -> bool:
-        """Whether `url` is on this pool's server (scheme, host and port) under its base path."""
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        return (
-            parts.scheme == ("https" if self._tls else "http")
-            and parts.hostname == self._host
-            and port == self._port
-            and parts.path.startswith(self._prefix)
-        )
-
     async def post_json(
         self, path: str, body: bytes, headers: dict[str, str], *, timeout_s: float
     ) -> tuple[int, bytes]:

@@ -42,8 +42,10 @@ class KeptAliveRequest(BaseRequest):
 
     def __init__(self, base_url: str, fallback: HTTPXRequest | None = None) -> None:
         parts = urlsplit(base_url)
-        # The pool is for the server; the path (`/bot<token>/sendMessage`) goes with each request.
-        self._pool = Http1Pool(f"{parts.scheme}://{parts.netloc}")
+        # The pool is for the server; the path (`/bot<token>/sendMessage`) goes with each request. The
+        # library builds every URL from base_url, so its origin is a plain prefix of theirs.
+        self._origin = f"{parts.scheme}://{parts.netloc}"
+        self._pool = Http1Pool(self._origin)
         self._fallback = fallback or HTTPXRequest()
 
     @property
@@ -68,12 +70,11 @@ class KeptAliveRequest(BaseRequest):
         pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         uploads = request_data is not None and request_data.contains_files
-        if method != "POST" or uploads or not self._pool.serves(url):
+        if method != "POST" or uploads or not url.startswith(self._origin + "/"):
             return await self._fallback.do_request(
                 url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
             )
-        parts = urlsplit(url)
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        path = url[len(self._origin) :]
         body = request_data.url_encoded_parameters().encode() if request_data is not None else b""
         limits = [_seconds(connect_timeout), _seconds(write_timeout), _seconds(read_timeout)]
         # One limit for the whole exchange: the sum of its parts, or none when a part has none.
